@@ -1,0 +1,331 @@
+/**
+ * The plumbing every node activity shares: run one command over SSH with the activity's
+ * cancellation signal and heartbeats, turn failures into the error types the workflow
+ * understands, keep output tails short, and log without secrets.
+ *
+ * Nothing here knows about kubeadm; the per-concern files (kubeadm.ts, packages.ts, ...) do.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ShellCommand } from '../ssh/command';
+import type { RunResult, SshExecutor, SshTarget } from '../ssh/types';
+
+/** Last ~4 KB of a command's output is kept in failures and results. */
+export const OUTPUT_TAIL_BYTES = 4096;
+
+export interface ActivityDeps {
+  ssh: SshExecutor;
+  /** Clock, injected for tests. */
+  now?: () => Date;
+  /** Poll interval of the wait activities (Ready, health). Default 5 s. */
+  pollIntervalMs?: number;
+  /** Sleep, injected for tests; must honour the signal. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Default per-command timeout. Default 10 min. */
+  commandTimeoutMs?: number;
+  /** Parallel SSH sessions used by preflight across nodes. Default 32. */
+  concurrency?: number;
+  /** Where kupgrade's own backups go on the first control plane. Default /var/lib/kupgrade/backups. */
+  backupRoot?: string;
+}
+
+export interface Logger {
+  info(message: string, attrs?: Record<string, unknown>): void;
+  warn(message: string, attrs?: Record<string, unknown>): void;
+  debug(message: string, attrs?: Record<string, unknown>): void;
+}
+
+const silentLogger: Logger = { info: () => undefined, warn: () => undefined, debug: () => undefined };
+
+/** The current activity context, or undefined when a helper runs outside an activity. */
+export function currentContext(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined;
+  }
+}
+
+export function logger(): Logger {
+  return currentContext()?.log ?? silentLogger;
+}
+
+export function heartbeat(details: unknown): void {
+  const ctx = currentContext();
+  if (ctx) ctx.heartbeat(details);
+}
+
+/** Keeps the last `max` characters (the tail is where the error is). */
+export function tail(text: string, max = OUTPUT_TAIL_BYTES): string {
+  if (text.length <= max) return text;
+  return '…' + text.slice(text.length - max + 1);
+}
+
+export function outputOf(r: Pick<RunResult, 'stdout' | 'stderr'>): string {
+  if (!r.stderr) return r.stdout;
+  if (!r.stdout) return r.stderr;
+  return r.stdout.endsWith('\n') ? r.stdout + r.stderr : `${r.stdout}\n${r.stderr}`;
+}
+
+/** The recovery text of the runbook's 从故障状态恢复 section, as hints for a blocked node. */
+export const RECOVERY_HINTS: readonly string[] = [
+  '`kubeadm upgrade` is idempotent: after fixing the cause, retry the node (kupgrade re-runs the command).',
+  'To recover from a failed state without changing the running version, `kubeadm upgrade apply <current version> --force` can be run on the node.',
+  'kubeadm-backup-manifests-<date>-<time> under /etc/kubernetes/tmp holds the previous static Pod manifests: if the upgrade failed and did not roll back, copy them back to /etc/kubernetes/manifests.',
+  'kubeadm-backup-etcd-<date>-<time> under /etc/kubernetes/tmp holds the local etcd member data: if the etcd upgrade failed and the automatic rollback did not fix it, copy it to /var/lib/etcd.',
+];
+
+const BACKUP_DIR_RE = /\/etc\/kubernetes\/tmp\/kubeadm-backup-(?:manifests|etcd)-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}/g;
+
+/** kubeadm's backup folders named in an output (deduplicated, in order of appearance). */
+export function backupDirsIn(output: string): string[] {
+  return [...new Set(output.match(BACKUP_DIR_RE) ?? [])];
+}
+
+export interface FailureDetail {
+  node: string;
+  step: string;
+  command?: string;
+  exitCode?: number;
+  outputTail: string;
+  hints: string[];
+  backupDirs: string[];
+}
+
+export interface FailOptions {
+  type: string;
+  message: string;
+  node: string;
+  step: string;
+  result?: RunResult;
+  command?: string;
+  nonRetryable: boolean;
+  hints?: string[];
+  /** Include kubeadm's backup folders and the runbook's recovery section in the hints. */
+  kubeadmRecovery?: boolean;
+}
+
+export function failure(o: FailOptions): ApplicationFailure {
+  const out = o.result ? outputOf(o.result) : '';
+  const backupDirs = backupDirsIn(out);
+  const hints = [...(o.hints ?? [])];
+  if (o.kubeadmRecovery) {
+    for (const d of backupDirs) hints.push(`kubeadm backup folder on ${o.node}: ${d}`);
+    hints.push(...RECOVERY_HINTS);
+  }
+  const detail: FailureDetail = {
+    node: o.node,
+    step: o.step,
+    command: o.command,
+    exitCode: o.result?.exitCode,
+    outputTail: tail(out),
+    hints,
+    backupDirs,
+  };
+  return ApplicationFailure.create({
+    type: o.type,
+    message: `${o.node}: ${o.message}`,
+    nonRetryable: o.nonRetryable,
+    details: [detail],
+  });
+}
+
+/** Output that says the failure is the network or a repository mirror, worth a retry with backoff. */
+const TRANSIENT_RE = new RegExp(
+  [
+    'connection refused',
+    'connection reset',
+    'connection timed out',
+    'timed out',
+    'i/o timeout',
+    'temporary failure in name resolution',
+    'could not resolve host',
+    'no route to host',
+    'network is unreachable',
+    'tls handshake timeout',
+    'service unavailable',
+    'too many requests',
+    'cannot download repomd\\.xml',
+    'failed to download metadata',
+    'cannot retrieve repository metadata',
+    'curl error',
+    'failed to fetch',
+    'some index files failed to download',
+    'could not get lock',
+    'unable to lock',
+    'is another process using it',
+    'the connection to the server .* was refused',
+    'unable to connect to the server',
+    'etcdserver: request timed out',
+    'context deadline exceeded',
+  ].join('|'),
+  'i',
+);
+
+export function looksTransient(output: string): boolean {
+  return TRANSIENT_RE.test(output);
+}
+
+const SUDO_RE = /sudo: (?:a )?password is required|sudo: a terminal is required|sudo: no tty present/i;
+
+export interface ExecOptions {
+  /** What this command is for, for logs and heartbeats ("drain", "install kubeadm"). */
+  step: string;
+  timeoutMs?: number;
+  /** Heartbeat while output streams (long commands). */
+  progress?: boolean;
+  maxOutputBytes?: number;
+}
+
+/** Runs commands for the activities: cancellation, heartbeats and error translation. */
+export class Runner {
+  readonly now: () => Date;
+  readonly pollIntervalMs: number;
+  readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  private readonly ssh: SshExecutor;
+  private readonly timeoutMs: number;
+
+  constructor(deps: ActivityDeps) {
+    this.ssh = deps.ssh;
+    this.now = deps.now ?? (() => new Date());
+    this.pollIntervalMs = deps.pollIntervalMs ?? 5000;
+    this.sleep = deps.sleep ?? abortableSleep;
+    this.timeoutMs = deps.commandTimeoutMs ?? 10 * 60_000;
+  }
+
+  /**
+   * Runs one command. Transport failures are rethrown as they are (retryable); a changed host
+   * key and a sudo that wants a password become non-retryable failures. A non-zero exit is
+   * returned, not thrown: the caller decides what it means.
+   */
+  async exec(target: SshTarget, command: ShellCommand, o: ExecOptions): Promise<RunResult> {
+    const ctx = currentContext();
+    const started = Date.now();
+    logger().debug('ssh exec', { node: target.name, step: o.step });
+    let result: RunResult;
+    try {
+      result = await this.ssh.run(target, command, {
+        timeoutMs: o.timeoutMs ?? this.timeoutMs,
+        signal: ctx?.cancellationSignal,
+        maxOutputBytes: o.maxOutputBytes,
+        onProgress: o.progress && ctx ? () => ctx.heartbeat({ node: target.name, step: o.step }) : undefined,
+      });
+    } catch (err) {
+      throw translateSshError(err, target, o.step);
+    }
+    if (result.exitCode !== 0 && SUDO_RE.test(result.stderr)) {
+      throw failure({
+        type: ErrorTypes.SudoPasswordRequired,
+        message: `sudo needs a password for ${target.user} (kupgrade runs sudo -n); allow NOPASSWD for the commands or connect as root`,
+        node: target.name,
+        step: o.step,
+        result,
+        nonRetryable: true,
+      });
+    }
+    logger().debug('ssh exec done', {
+      node: target.name,
+      step: o.step,
+      exitCode: result.exitCode,
+      ms: Date.now() - started,
+    });
+    return result;
+  }
+
+  /**
+   * Runs a command that must succeed. A failure is classified: transient output (network,
+   * repository fetch, locks) → retryable; otherwise a failure of `type`, retryable unless the
+   * caller says it is semantic.
+   */
+  async must(
+    target: SshTarget,
+    command: ShellCommand,
+    o: ExecOptions & { type?: string; nonRetryable?: boolean; message?: string; kubeadmRecovery?: boolean },
+  ): Promise<RunResult> {
+    const r = await this.exec(target, command, o);
+    if (r.exitCode === 0) return r;
+    const out = outputOf(r);
+    const transient = looksTransient(out);
+    throw failure({
+      type: transient ? ErrorTypes.Transient : (o.type ?? ErrorTypes.CommandFailed),
+      message: `${o.message ?? o.step} failed (exit ${r.exitCode}): ${lastLine(out)}`,
+      node: target.name,
+      step: o.step,
+      result: r,
+      command,
+      nonRetryable: transient ? false : (o.nonRetryable ?? false),
+      kubeadmRecovery: o.kubeadmRecovery,
+    });
+  }
+}
+
+export function lastLine(text: string): string {
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/^To see the stack trace/.test(l));
+  return (lines[lines.length - 1] ?? '').slice(0, 300);
+}
+
+function translateSshError(err: unknown, target: SshTarget, step: string): unknown {
+  const name = err instanceof Error ? err.name : '';
+  if (name === 'HostKeyMismatchError') {
+    return ApplicationFailure.create({
+      type: ErrorTypes.HostKeyMismatch,
+      message: `${target.name}: ${(err as Error).message}`,
+      nonRetryable: true,
+      details: [
+        {
+          node: target.name,
+          step,
+          outputTail: '',
+          hints: [
+            'The host key of the node is not the one pinned in known_hosts: check the node was not replaced or intercepted, then update known_hosts.',
+          ],
+          backupDirs: [],
+        } satisfies FailureDetail,
+      ],
+    });
+  }
+  return err;
+}
+
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason instanceof Error ? signal.reason : new Error('cancelled'));
+      return;
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason instanceof Error ? signal.reason : new Error('cancelled'));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight, keeping order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  });
+  await Promise.all(workers);
+  return out;
+}
+
+/** Placeholder error type names; replaced by the shared ones below when they exist. */
+export const ErrorTypes = {
+  Transient: 'TransientCommandError',
+  CommandFailed: 'CommandFailed',
+  HostKeyMismatch: 'HostKeyMismatch',
+  SudoPasswordRequired: 'SudoPasswordRequired',
+} as const;
