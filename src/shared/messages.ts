@@ -1,0 +1,40 @@
+/**
+ * Updates, signals and queries of the upgrade workflow. The CLI imports these definitions; the
+ * same names work from `temporal workflow update execute --name approve --input '{"gate":"workers","by":"alice"}'`.
+ *
+ * Updates (validated synchronously; a refused update leaves no history event):
+ * - `approve` {gate, by?, comment?} → ApprovalRecord. Refused (GateNotOpen) unless `gate` is the open gate.
+ * - `decide` {action: retry|skip|abort, node?, by?, comment?} → DecisionRecord. retry/skip need a
+ *   blocked node (NothingBlocked); skip only a worker (SkipRefused); refused once the run finished (RunFinished).
+ * - `pause` / `resume` {by?, comment?} → DecisionRecord. Pause stops starting new nodes; running ones finish their step list.
+ *
+ * Signals (for tools that can only signal): the same payloads. One that cannot apply is recorded in
+ * `state.ignoredSignals` and otherwise ignored.
+ *
+ * Query `state` → UpgradeState.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type {
+  ApprovalRecord,
+  ApproveRequest,
+  DecideRequest,
+  DecisionRecord,
+  NodeProgress,
+  PauseRequest,
+  UpgradeState,
+} from './types';
+
+export const approveUpdate = defineUpdate<ApprovalRecord, [ApproveRequest]>('approve');
+export const decideUpdate = defineUpdate<DecisionRecord, [DecideRequest]>('decide');
+export const pauseUpdate = defineUpdate<DecisionRecord, [PauseRequest?]>('pause');
+export const resumeUpdate = defineUpdate<DecisionRecord, [PauseRequest?]>('resume');
+
+export const approveSignal = defineSignal<[ApproveRequest]>('approveSignal');
+export const decideSignal = defineSignal<[DecideRequest]>('decideSignal');
+export const pauseSignal = defineSignal<[PauseRequest?]>('pauseSignal');
+export const resumeSignal = defineSignal<[PauseRequest?]>('resumeSignal');
+
+export const stateQuery = defineQuery<UpgradeState>('state');
+
+/** Internal: node child workflow → parent progress. */
+export const nodeProgressSignal = defineSignal<[NodeProgress]>('nodeProgress');
