@@ -6,17 +6,20 @@
  */
 
 /** Kubernetes node names: RFC 1123 subdomain, lower case, at most 253 characters. */
-export const DNS1123_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
+export const DNS1123_SUBDOMAIN =
+  /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
 /** Cluster names become part of the workflow ID `kupgrade-<name>`: one DNS label. */
 export const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
 export const IPV4 = new RegExp(`^${OCTET}(\\.${OCTET}){3}$`);
 /** Host names: letters, digits and inner hyphens per label; never a leading '-' (ssh would read an option). */
-export const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+export const HOSTNAME =
+  /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 /** POSIX-portable login names (the useradd default pattern without the trailing '$'). */
 export const SSH_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
 /** URL characters that are safe inside a repo file and a shell word; `{minor}` is substituted separately. */
-const URL_TEMPLATE = /^https?:\/\/([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?(\/[A-Za-z0-9._~:@%+=,-]*)*$/;
+const URL_TEMPLATE =
+  /^https?:\/\/([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?(\/[A-Za-z0-9._~:@%+=,-]*)*$/;
 /** Image repository as kubeadm's imageRepository: registry host[:port] and lower-case path components. */
 const IMAGE_REPOSITORY =
   /^(?=.{1,255}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:[0-9]{1,5})?(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$/;
