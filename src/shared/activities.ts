@@ -185,6 +185,13 @@ export interface UpgradeActivities {
   /** `kubeadm upgrade node` on another control plane or a worker, unless already done for the version. */
   ensureKubeadmUpgradeNode(input: NodeHopInput): Promise<StepResult>;
 
+  /**
+   * The CNI step on the first control plane, after apply: runs inventory.rollout.cni.command when
+   * set (e.g. a kubectl apply of the new Calico manifest); `changed: false` when no command is set.
+   * The `cni` gate, when enabled, opens before it (the seed warns pod networking may drop).
+   */
+  runCniStep(input: NodeHopInput): Promise<StepResult>;
+
   /** Cordon and drain with the inventory's drain options; throws DrainTimeout (non-retryable) with the blocking pods/PDBs. */
   ensureDrained(input: NodeInput): Promise<DrainResult>;
 

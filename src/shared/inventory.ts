@@ -1,40 +1,11 @@
 /**
- * The inventory as workflows and activity inputs carry it. The schema and its validation live in
- * src/inventory (the source of truth); this file only names the shape that crosses the workflow
- * boundary. It is plain JSON with key *paths*, never key material.
- *
- * TEMPORARY: a structural view of the fields workflows read, until src/inventory exports its type;
- * then `Inventory` here becomes `import type { Inventory } from '../inventory'`.
+ * The inventory as workflows and activity inputs carry it. The schema, its validation and the
+ * `Inventory` type live in src/inventory/schema.ts (the source of truth; imported as a type only,
+ * so no zod reaches the workflow bundle). Plain JSON with key *paths*, never key material.
  */
+import type { Inventory, InventoryNode } from '../inventory/schema';
 
-export type NodeRole = 'control-plane' | 'worker';
-
-export interface InventoryNode {
-  name: string;
-  address: string;
-  port: number;
-  role: NodeRole;
-}
-
-export interface Inventory {
-  metadata: { name: string };
-  packages: { manager: 'yum' | 'dnf' | 'apt'; repository: { mode: string; urlTemplate?: string } };
-  kubeadm: {
-    imageRepository?: string;
-    certificateRenewal?: boolean;
-    etcdUpgrade?: boolean;
-    etcdBackup?: boolean;
-    prePullImages?: boolean;
-  };
-  drain: {
-    timeoutSeconds: number;
-    ignoreDaemonSets?: boolean;
-    deleteEmptyDirData?: boolean;
-    force?: boolean;
-  };
-  rollout: { maxUnavailable: number | `${number}%`; gates: string[] };
-  nodes: InventoryNode[];
-}
+export type { Inventory, InventoryNode, NodeRole, MaxUnavailable } from '../inventory/schema';
 
 /** Everything but the node list: what a per-node activity needs to know about the cluster. */
 export type InventorySettings = Omit<Inventory, 'nodes'>;
@@ -46,6 +17,7 @@ export interface ClusterContext {
   apiNode: InventoryNode;
 }
 
+/** Throws when there is no control plane (the inventory schema already refuses that). */
 export function clusterContext(inventory: Inventory): ClusterContext {
   const { nodes, ...settings } = inventory;
   const apiNode = nodes.find((n) => n.role === 'control-plane');
@@ -57,6 +29,6 @@ export function controlPlanes(inventory: Inventory): InventoryNode[] {
   return inventory.nodes.filter((n) => n.role === 'control-plane');
 }
 
-export function workers(inventory: Inventory): InventoryNode[] {
+export function workerNodes(inventory: Inventory): InventoryNode[] {
   return inventory.nodes.filter((n) => n.role === 'worker');
 }

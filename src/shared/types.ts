@@ -3,7 +3,7 @@
  * share. Plain JSON only.
  */
 import type { BackupResult, PdbBlocker, PreflightCheck, ResolvedHop } from './activities';
-import type { Inventory, NodeRole } from './inventory';
+import type { Inventory, MaxUnavailable, NodeRole } from './inventory';
 
 // ---------------------------------------------------------------------------------------------
 // Gates
@@ -12,8 +12,9 @@ import type { Inventory, NodeRole } from './inventory';
  * Gates, in the order a run meets them:
  * - `preflight`: once, after preflight and the plan, before anything changes (backup included).
  * - `control-plane`: every hop, before the first control plane's first change (repo switch).
- * - `cni`: every hop, after `kubeadm upgrade apply` on the first control plane and before its drain:
- *   the operator upgrades the CNI by hand (the runbook: 手动升级你的 CNI 驱动插件), then approves. Off by default.
+ * - `cni`: every hop, after `kubeadm upgrade apply` on the first control plane, before the CNI step
+ *   (inventory.rollout.cni.command, when set) and the node's drain. Without a command the operator
+ *   upgrades the CNI by hand (the runbook: 手动升级你的 CNI 驱动插件), then approves. Off by default.
  * - `workers`: every hop, after every control plane finished the hop, before the first worker.
  * - `canary`: every hop, after the first worker finished, before the other workers.
  */
@@ -53,6 +54,7 @@ export const NODE_STEPS = [
   'images',
   'upgrade-apply',
   'upgrade-node',
+  'cni',
   'drain',
   'kubelet-packages',
   'kubelet-restart',
@@ -81,7 +83,7 @@ export interface UpgradeOptions {
   /** Approve every gate at once (CI, the lab). Recorded as approvals by `auto-approve`. */
   autoApprove?: boolean;
   /** Overrides inventory.rollout.maxUnavailable: a count or `"25%"`. */
-  maxUnavailable?: number | `${number}%`;
+  maxUnavailable?: MaxUnavailable;
   /** Overrides inventory.rollout.gates. */
   gates?: GateName[];
   /** Preflight and plan only; nothing changes. */
