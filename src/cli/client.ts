@@ -1,0 +1,57 @@
+/** The CLI's view of Temporal: one client, the cluster's upgrade handle, and errors mapped to fixes. */
+import {
+  Client,
+  Connection,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { upgradeWorkflowId } from '../shared/names';
+import { temporalSettings, type TemporalSettings } from '../temporal/connection';
+import type { Parsed } from './args';
+import { str } from './args';
+import { CommandError } from './usage';
+
+export interface Cli {
+  client: Client;
+  settings: TemporalSettings;
+  close(): Promise<void>;
+}
+
+export async function connect(p: Parsed): Promise<Cli> {
+  const settings = temporalSettings({
+    address: str(p, 'address'),
+    namespace: str(p, 'namespace'),
+    profile: str(p, 'profile'),
+  });
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ ...settings.connectionOptions, connectTimeout: 5000 });
+  } catch (err) {
+    throw new CommandError(
+      `cannot reach the Temporal server at ${settings.connectionOptions.address}: ${(err as Error).message}\n` +
+        `Start one with 'kupgrade server' (or 'npm run server'), or set TEMPORAL_ADDRESS / --address.`,
+    );
+  }
+  const client = new Client({ connection, namespace: settings.namespace });
+  return { client, settings, close: () => connection.close() };
+}
+
+export function upgradeHandle(cli: Cli, cluster: string): WorkflowHandle {
+  return cli.client.workflow.getHandle(upgradeWorkflowId(cluster));
+}
+
+/** Turns SDK errors into messages an operator can act on. */
+export function explain(err: unknown, cluster?: string): Error {
+  if (err instanceof WorkflowNotFoundError) {
+    return new CommandError(
+      `no upgrade found for cluster "${cluster}" (workflow ${cluster ? upgradeWorkflowId(cluster) : '?'}); ` +
+        `'kupgrade list' shows the upgrades this server knows`,
+    );
+  }
+  if (err instanceof WorkflowUpdateFailedError) {
+    const cause = err.cause as Error | undefined;
+    return new CommandError(`refused: ${cause?.message ?? err.message}`);
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}

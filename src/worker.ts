@@ -1,0 +1,74 @@
+/**
+ * The kupgrade worker: runs the workflows and the node activities. It is the only process that
+ * reads SSH keys (from the paths the inventories name). Connection settings come from
+ * @temporalio/envconfig like the `temporal` CLI; SIGINT/SIGTERM shut it down gracefully (running
+ * activities get the shutdown grace time, then Temporal retries them on another worker).
+ */
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createNodeActivities } from './activities';
+import { temporalSettings } from './temporal/connection';
+import { SshRouter } from './worker-ssh';
+import type { SshPoolConfig } from './ssh/types';
+
+export interface WorkerConfig {
+  address?: string;
+  namespace?: string;
+  profile?: string;
+  taskQueue?: string;
+  /** Pool limits shared by every cluster's pool. */
+  ssh?: Partial<SshPoolConfig>;
+  /** Activity tuning (poll intervals). */
+  pollIntervalMs?: number;
+  workerOptions?: Partial<WorkerOptions>;
+}
+
+export async function createWorker(config: WorkerConfig = {}) {
+  const settings = temporalSettings(config);
+  const connection = await NativeConnection.connect(settings.connectionOptions);
+  const ssh = new SshRouter({ maxConnections: 256, ...config.ssh });
+  const activities = ssh.wrap(createNodeActivities({ ssh, pollIntervalMs: config.pollIntervalMs }));
+  const worker = await Worker.create({
+    connection,
+    namespace: settings.namespace,
+    taskQueue: config.taskQueue ?? settings.taskQueue,
+    workflowsPath: require.resolve('./workflows'),
+    activities,
+    maxConcurrentActivityTaskExecutions: 200,
+    maxConcurrentWorkflowTaskExecutions: 50,
+    shutdownGraceTime: '10 seconds',
+    ...config.workerOptions,
+  });
+  return {
+    worker,
+    settings,
+    async close() {
+      await ssh.close();
+      await connection.close();
+    },
+  };
+}
+
+export async function runWorker(config: WorkerConfig = {}): Promise<void> {
+  const { worker, settings, close } = await createWorker({
+    pollIntervalMs: process.env.KUPGRADE_POLL_MS ? Number(process.env.KUPGRADE_POLL_MS) : undefined,
+    ...config,
+  });
+  const stop = () => worker.shutdown();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  console.error(
+    `kupgrade worker: task queue ${worker.options.taskQueue} on ${settings.connectionOptions.address} (namespace ${settings.namespace})`,
+  );
+  try {
+    await worker.run();
+  } finally {
+    await close();
+  }
+}
+
+if (require.main === module) {
+  runWorker().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
