@@ -94,7 +94,7 @@ export interface TargetVersion {
 }
 
 export function matchTargetVersion(s: string): TargetVersion | null {
-  const m = TARGET_VERSION.exec(s.trim());
+  const m = TARGET_VERSION.exec(s);
   if (!m) return null;
   const major = Number(m[1]);
   const minor = Number(m[2]);

@@ -312,7 +312,10 @@ function show(v: unknown): string {
 }
 
 function fixFor(path: readonly PropertyKey[]): string {
-  return FIXES[normalize(path)] ?? 'see docs/inventory.md for this field';
+  // Record entries (ssh.hostKeyFingerprints.<node>) share their parent's fix.
+  return (
+    FIXES[normalize(path)] ?? FIXES[normalize(path.slice(0, -1))] ?? 'see docs/inventory.md for this field'
+  );
 }
 
 function typeName(v: unknown): string {
@@ -600,7 +603,7 @@ export function resolveMaxUnavailable(spec: MaxUnavailable, workerCount: number)
   } else {
     n = spec;
   }
-  if (workerCount > 0) n = Math.min(n, workerCount);
+  n = Math.min(n, Math.max(workerCount, 1));
   return Math.max(1, n);
 }
 
