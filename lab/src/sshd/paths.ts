@@ -1,0 +1,86 @@
+// File layout of the lab's SSH layer under DIR/ssh and DIR/nodes. Kept free of imports beyond
+// node:path so that the node shell (run once per SSH command) loads it at no measurable cost.
+import * as path from 'node:path';
+
+/** The tools the lab provides; the node shell hides the host's copies of all of them. */
+export const LAB_TOOLS = [
+  'kubeadm',
+  'kubectl',
+  'yum',
+  'dnf',
+  'apt-get',
+  'apt-cache',
+  'apt-mark',
+  'systemctl',
+  'swapon',
+  'etcdctl',
+] as const;
+
+/** Directories searched for the host's real copies of LAB_TOOLS (bind-mounted over in a session). */
+export const HOST_TOOL_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+
+/** sshd serves at most 16 ListenAddress entries per process (MAX_LISTEN_SOCKS). */
+export const LISTEN_PER_SSHD = 16;
+
+export function sshDir(dir: string): string {
+  return path.join(dir, 'ssh');
+}
+export function clientKeyPath(dir: string): string {
+  return path.join(dir, 'ssh', 'id_ed25519');
+}
+export function knownHostsPath(dir: string): string {
+  return path.join(dir, 'ssh', 'known_hosts');
+}
+export function hostKeyPath(dir: string): string {
+  return path.join(dir, 'ssh', 'ssh_host_ed25519_key');
+}
+export function authorizedKeysPath(dir: string): string {
+  return path.join(dir, 'ssh', 'authorized_keys');
+}
+/** JSON state of the running sshd processes (groups, pids, nodes marked down). */
+export function sshdStatePath(dir: string): string {
+  return path.join(dir, 'ssh', 'sshd.json');
+}
+export function sshdConfigPath(dir: string, group: number): string {
+  return path.join(dir, 'ssh', `sshd-${group}.conf`);
+}
+export function sshdPidPath(dir: string, group: number): string {
+  return path.join(dir, 'ssh', `sshd-${group}.pid`);
+}
+export function sshdLogPath(dir: string, group: number): string {
+  return path.join(dir, 'ssh', `sshd-${group}.log`);
+}
+/** One file per live session of a node: `<node-shell pid>.json` = SessionRecord. */
+export function sessionsDir(dir: string, node: string): string {
+  return path.join(dir, 'ssh', 'sessions', node);
+}
+/** Exists while a node is down: a node shell that starts anyway refuses to run its command. */
+export function downMarkerPath(dir: string, node: string): string {
+  return path.join(dir, 'ssh', 'down', node);
+}
+/** A stand-in bound over host tools that DIR/bin does not provide (fails like a missing command). */
+export function missingToolPath(dir: string): string {
+  return path.join(dir, 'ssh', 'missing-tool');
+}
+export function nodeRoot(dir: string, node: string): string {
+  return path.join(dir, 'nodes', node);
+}
+
+export interface SessionRecord {
+  /** pid of the node shell */
+  pid: number;
+  /** process group of the node shell and the command it runs */
+  pgid: number;
+  /** pid of the sshd process that serves the session (KUPGRADE_LAB_SESSION_PID) */
+  sessionPid: number;
+  cmd: string;
+  started: string;
+}
+
+/**
+ * The directories of the host that a session sees through a private overlay (writes land in
+ * DIR/nodes/NAME/.root/<dir>), so that nothing outside DIR changes on the host. /etc is the
+ * node's own: its upper layer is DIR/nodes/NAME/etc. /var/lib/kubelet and /var/lib/etcd are
+ * bind mounts of DIR/nodes/NAME/var/lib/{kubelet,etcd}.
+ */
+export const OVERLAID_DIRS = ['/etc', '/var', '/opt', '/root', '/srv', '/home', '/tmp'];
