@@ -29,7 +29,9 @@ export function poolConfigOf(s: SshSettings, defaults: Partial<SshPoolConfig>): 
     knownHostsPath: s.knownHostsPath,
     hostKeyPolicy: s.hostKeyPolicy,
     hostKeyFingerprints: s.hostKeyFingerprints,
-    jumpHost: s.jumpHost ? { host: s.jumpHost.address, port: s.jumpHost.port, user: s.jumpHost.user } : undefined,
+    jumpHost: s.jumpHost
+      ? { host: s.jumpHost.address, port: s.jumpHost.port, user: s.jumpHost.user }
+      : undefined,
     connectTimeoutMs: s.connectTimeoutSeconds * 1000,
     commandTimeoutMs: s.commandTimeoutSeconds * 1000,
   };
@@ -58,9 +60,17 @@ export class SshRouter implements SshExecutor {
   run(target: SshTarget, command: ShellCommand, opts?: RunOptions): Promise<RunResult> {
     const s = current.getStore();
     if (!s) {
-      return Promise.reject(new Error(`no SSH identity in scope for ${target.name}: the activity input carries no inventory`));
+      return Promise.reject(
+        new Error(`no SSH identity in scope for ${target.name}: the activity input carries no inventory`),
+      );
     }
-    const key = JSON.stringify([s.privateKeyPath, s.knownHostsPath, s.hostKeyPolicy, s.hostKeyFingerprints, s.jumpHost]);
+    const key = JSON.stringify([
+      s.privateKeyPath,
+      s.knownHostsPath,
+      s.hostKeyPolicy,
+      s.hostKeyFingerprints,
+      s.jumpHost,
+    ]);
     let pool = this.pools.get(key);
     if (!pool) {
       pool = this.factory(poolConfigOf(s, this.defaults));

@@ -54,7 +54,9 @@ export function clusterArg(p: Parsed, command: string): string {
   }
   const name = p.positionals[0];
   if (!/^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/.test(name)) {
-    throw new UsageError(`CLUSTER "${name}" is not a valid cluster name (lower-case letters, digits, '-' and '.')`);
+    throw new UsageError(
+      `CLUSTER "${name}" is not a valid cluster name (lower-case letters, digits, '-' and '.')`,
+    );
   }
   return name;
 }

@@ -3,7 +3,9 @@
  * input once, talks to Temporal, and prints; main.ts maps errors to exit codes.
  */
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { checkKeyFiles, InventoryError, loadInventory } from '../inventory';
 import { approveUpdate, decideUpdate, pauseUpdate, resumeUpdate, stateQuery } from '../shared/messages';
 import {
@@ -15,9 +17,18 @@ import {
   upgradeWorkflowId,
   WORKFLOW_TYPES,
 } from '../shared/names';
-import { GATES, isGateName, type GateName, type UpgradeInput, type UpgradePlan, type UpgradeState } from '../shared/types';
+import {
+  GATES,
+  isGateName,
+  type DecisionRecord,
+  type GateName,
+  type PauseRequest,
+  type UpgradeInput,
+  type UpgradePlan,
+  type UpgradeState,
+} from '../shared/types';
 import { workflowUiUrl } from '../temporal/connection';
-import { clusterArg, outputFormat, parseFlags, required, str, type FlagSpec, type Parsed } from './args';
+import { clusterArg, outputFormat, required, str, type FlagSpec, type Parsed } from './args';
 import { connect, explain, upgradeHandle, type Cli } from './client';
 import { formatted, planText, table, watchScreen } from './render';
 import { CommandError, UsageError, type CommandHelp } from './usage';
@@ -67,7 +78,9 @@ function parseGates(text: string | undefined): GateName[] | undefined {
   const gates = text.split(',').map((g) => g.trim());
   for (const g of gates) {
     if (!isGateName(g)) {
-      throw new UsageError(`--gates: unknown gate "${g}"; use a comma list of ${GATES.join(', ')} (or "none")`);
+      throw new UsageError(
+        `--gates: unknown gate "${g}"; use a comma list of ${GATES.join(', ')} (or "none")`,
+      );
     }
   }
   return gates as GateName[];
@@ -78,7 +91,9 @@ function parseMaxUnavailable(text: string | undefined): number | `${number}%` | 
   if (/^[1-9]\d{0,5}$/.test(text)) return Number(text);
   const m = /^([1-9]\d?|100)%$/.exec(text);
   if (m) return `${Number(m[1])}%`;
-  throw new UsageError(`--max-unavailable: "${text}" is neither a count ≥ 1 nor a percentage 1%–100% (e.g. 2 or 10%)`);
+  throw new UsageError(
+    `--max-unavailable: "${text}" is neither a count ≥ 1 nor a percentage 1%–100% (e.g. 2 or 10%)`,
+  );
 }
 
 function print(io: Io, value: unknown, p: Parsed, text: () => string): void {
@@ -103,26 +118,34 @@ const plan: Command = {
       ['-o, --output FORMAT', 'json|yaml (default: text)'],
       ...CONN_FLAGS,
     ],
-    examples: ['kupgrade plan -f cluster.yaml --to 1.30', 'kupgrade plan -f cluster.yaml --to v1.30.4 -o json'],
+    examples: [
+      'kupgrade plan -f cluster.yaml --to 1.30',
+      'kupgrade plan -f cluster.yaml --to v1.30.4 -o json',
+    ],
   },
-  flags: { file: { type: 'string', short: 'f' }, to: { type: 'string' }, output: { type: 'string', short: 'o' } },
+  flags: {
+    file: { type: 'string', short: 'f' },
+    to: { type: 'string' },
+    output: { type: 'string', short: 'o' },
+  },
   async run(p, io) {
-    const inventory = loadInventoryOrExplain(required(p, 'file', 'plan', 'the cluster inventory, e.g. -f cluster.yaml'));
+    const inventory = loadInventoryOrExplain(
+      required(p, 'file', 'plan', 'the cluster inventory, e.g. -f cluster.yaml'),
+    );
     const target = required(p, 'to', 'plan', 'the target version, e.g. --to 1.30');
     outputFormat(p);
     checkKeyFiles(inventory);
     // The plan runs as a short workflow so the worker, not the CLI, holds the SSH keys.
     const result = await withCli(p, (cli) =>
-      cli.client.workflow.execute<(i: { inventory: typeof inventory; target: string }) => Promise<UpgradePlan>>(
-        WORKFLOW_TYPES.plan,
-        {
-          taskQueue: cli.settings.taskQueue,
-          workflowId: planWorkflowId(inventory.metadata.name, randomUUID().slice(0, 8)),
-          args: [{ inventory, target }],
-          staticSummary: `plan ${inventory.metadata.name} → ${target}`,
-          workflowExecutionTimeout: '30 minutes',
-        },
-      ),
+      cli.client.workflow.execute<
+        (i: { inventory: typeof inventory; target: string }) => Promise<UpgradePlan>
+      >(WORKFLOW_TYPES.plan, {
+        taskQueue: cli.settings.taskQueue,
+        workflowId: planWorkflowId(inventory.metadata.name, randomUUID().slice(0, 8)),
+        args: [{ inventory, target }],
+        staticSummary: `plan ${inventory.metadata.name} → ${target}`,
+        workflowExecutionTimeout: '30 minutes',
+      }),
     );
     print(io, result, p, () => planText(result));
     return result.refused || (result.preflight && !result.preflight.ok) ? 1 : 0;
@@ -162,10 +185,14 @@ const start: Command = {
     output: { type: 'string', short: 'o' },
   },
   async run(p, io) {
-    const inventory = loadInventoryOrExplain(required(p, 'file', 'start', 'the cluster inventory, e.g. -f cluster.yaml'));
+    const inventory = loadInventoryOrExplain(
+      required(p, 'file', 'start', 'the cluster inventory, e.g. -f cluster.yaml'),
+    );
     const target = required(p, 'to', 'start', 'the target version, e.g. --to 1.30');
     if (!/^v?1\.\d{1,2}(\.\d{1,3})?$/.test(target)) {
-      throw new UsageError(`--to: "${target}" is not a Kubernetes version; use MAJOR.MINOR or MAJOR.MINOR.PATCH, e.g. 1.30 or 1.30.4`);
+      throw new UsageError(
+        `--to: "${target}" is not a Kubernetes version; use MAJOR.MINOR or MAJOR.MINOR.PATCH, e.g. 1.30 or 1.30.4`,
+      );
     }
     const input: UpgradeInput = {
       inventory,
@@ -196,7 +223,10 @@ const start: Command = {
             { key: SA_PHASE, value: 'preflight' },
           ],
         });
-        return { runId: h.firstExecutionRunId, url: workflowUiUrl(cli.settings, workflowId, h.firstExecutionRunId) };
+        return {
+          runId: h.firstExecutionRunId,
+          url: workflowUiUrl(cli.settings, workflowId, h.firstExecutionRunId),
+        };
       } catch (err) {
         if (err instanceof WorkflowExecutionAlreadyStartedError) {
           throw new CommandError(
@@ -237,7 +267,8 @@ const watch: Command = {
   async run(p, io) {
     const cluster = clusterArg(p, 'watch');
     const interval = Number(str(p, 'interval') ?? '1');
-    if (!(interval > 0 && interval <= 3600)) throw new UsageError('--interval must be a number of seconds between 0 and 3600');
+    if (!(interval > 0 && interval <= 3600))
+      throw new UsageError('--interval must be a number of seconds between 0 and 3600');
     return withCli(
       p,
       async (cli) => {
@@ -249,7 +280,8 @@ const watch: Command = {
             io.out(`\x1b[H\x1b[2J${screen}`);
           } else {
             // Piped: one plain line per change, not a redraw.
-            const line = `${new Date().toISOString()} phase=${state.phase}${state.gate ? ` gate=${state.gate.name}` : ''} ` +
+            const line =
+              `${new Date().toISOString()} phase=${state.phase}${state.gate ? ` gate=${state.gate.name}` : ''} ` +
               state.nodes.map((n) => `${n.name}:${n.status}${n.step ? `/${n.step}` : ''}`).join(' ');
             if (line.slice(25) !== last) io.out(line);
             last = line.slice(25);
@@ -272,7 +304,7 @@ const status: Command = {
     summary: 'The state of an upgrade (phase, hop, gate, nodes, failures, approvals).',
     usage: 'kupgrade status CLUSTER [-o json|yaml]',
     flags: [['-o, --output FORMAT', 'json|yaml (default: the watch screen)'], ...CONN_FLAGS],
-    examples: ['kupgrade status prod-bj', "kupgrade status prod-bj -o json | jq -r .phase"],
+    examples: ['kupgrade status prod-bj', 'kupgrade status prod-bj -o json | jq -r .phase'],
   },
   flags: { output: { type: 'string', short: 'o' } },
   async run(p, io) {
@@ -314,7 +346,10 @@ const approve: Command = {
         let gate = gateFlag as GateName | undefined;
         if (!gate) {
           const state = await handle.query(stateQuery);
-          if (!state.gate) throw new CommandError(`no gate is open on ${cluster} (phase ${state.phase}); nothing to approve`);
+          if (!state.gate)
+            throw new CommandError(
+              `no gate is open on ${cluster} (phase ${state.phase}); nothing to approve`,
+            );
           gate = state.gate.name;
         }
         return handle.executeUpdate(approveUpdate, {
@@ -323,7 +358,9 @@ const approve: Command = {
       },
       cluster,
     );
-    io.out(`approved gate ${rec.gate}${rec.hop !== undefined ? ` (hop ${rec.hop + 1})` : ''} of ${cluster} by ${rec.by}`);
+    io.out(
+      `approved gate ${rec.gate}${rec.hop !== undefined ? ` (hop ${rec.hop + 1})` : ''} of ${cluster} by ${rec.by}`,
+    );
     return 0;
   },
 };
@@ -351,12 +388,20 @@ function decision(name: 'retry' | 'skip' | 'abort'): Command {
     async run(p, io) {
       const cluster = clusterArg(p, name);
       const node = str(p, 'node');
-      if (name === 'skip' && !node) throw new UsageError(`kupgrade skip needs --node NODE (the blocked worker to skip)`);
+      if (name === 'skip' && !node)
+        throw new UsageError(`kupgrade skip needs --node NODE (the blocked worker to skip)`);
       const rec = await withCli(
         p,
         (cli) =>
           upgradeHandle(cli, cluster).executeUpdate(decideUpdate, {
-            args: [{ action: name, node, by: str(p, 'by') ?? process.env.USER ?? 'unknown', comment: str(p, 'comment') }],
+            args: [
+              {
+                action: name,
+                node,
+                by: str(p, 'by') ?? process.env.USER ?? 'unknown',
+                comment: str(p, 'comment'),
+              },
+            ],
           }),
         cluster,
       );
@@ -384,9 +429,10 @@ function pauseResume(name: 'pause' | 'resume'): Command {
       const rec = await withCli(
         p,
         (cli) =>
-          upgradeHandle(cli, cluster).executeUpdate(name === 'pause' ? pauseUpdate : resumeUpdate, {
-            args: [{ by: str(p, 'by') ?? process.env.USER ?? 'unknown', comment: str(p, 'comment') }],
-          }),
+          upgradeHandle(cli, cluster).executeUpdate<DecisionRecord, [PauseRequest]>(
+            (name === 'pause' ? pauseUpdate : resumeUpdate).name,
+            { args: [{ by: str(p, 'by') ?? process.env.USER ?? 'unknown', comment: str(p, 'comment') }] },
+          ),
         cluster,
       );
       io.out(`${name}d ${cluster} (by ${rec.by})`);
@@ -408,8 +454,19 @@ const list: Command = {
     outputFormat(p);
     if (p.positionals.length) throw new UsageError('kupgrade list takes no arguments');
     const rows = await withCli(p, async (cli) => {
-      const out: { cluster: string; target: string; phase: string; status: string; workflowId: string; runId: string; startTime: string; closeTime?: string }[] = [];
-      for await (const wf of cli.client.workflow.list({ query: `WorkflowType = '${WORKFLOW_TYPES.upgrade}'` })) {
+      const out: {
+        cluster: string;
+        target: string;
+        phase: string;
+        status: string;
+        workflowId: string;
+        runId: string;
+        startTime: string;
+        closeTime?: string;
+      }[] = [];
+      for await (const wf of cli.client.workflow.list({
+        query: `WorkflowType = '${WORKFLOW_TYPES.upgrade}'`,
+      })) {
         out.push({
           cluster: String(wf.typedSearchAttributes.get(SA_CLUSTER) ?? ''),
           target: String(wf.typedSearchAttributes.get(SA_TARGET) ?? ''),
@@ -426,7 +483,14 @@ const list: Command = {
     print(io, rows, p, () =>
       table(
         ['CLUSTER', 'TARGET', 'PHASE', 'STATUS', 'STARTED', 'WORKFLOW'],
-        rows.map((r) => [r.cluster, r.target, r.phase, r.status, r.startTime.slice(0, 19).replace('T', ' '), r.workflowId]),
+        rows.map((r) => [
+          r.cluster,
+          r.target,
+          r.phase,
+          r.status,
+          r.startTime.slice(0, 19).replace('T', ' '),
+          r.workflowId,
+        ]),
       ),
     );
     return 0;
@@ -457,21 +521,41 @@ const history: Command = {
           const at = e.eventTime ? new Date(Number(e.eventTime.seconds ?? 0) * 1000).toISOString() : '';
           const sched = e.activityTaskScheduledEventAttributes;
           if (sched) {
-            scheduled.set(String(e.eventId), { type: sched.activityType?.name ?? '?', summary: summaryText(e.userMetadata?.summary?.data) });
+            scheduled.set(String(e.eventId), {
+              type: sched.activityType?.name ?? '?',
+              summary: summaryText(e.userMetadata?.summary?.data),
+            });
           }
           const done = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes;
           if (done) {
             const s = scheduled.get(String(done.scheduledEventId));
-            events.push({ at, what: `${e.activityTaskFailedEventAttributes ? 'FAILED ' : ''}${s?.summary ?? s?.type ?? 'activity'}` });
+            events.push({
+              at,
+              what: `${e.activityTaskFailedEventAttributes ? 'FAILED ' : ''}${s?.summary ?? s?.type ?? 'activity'}`,
+            });
           }
-          const child = e.childWorkflowExecutionCompletedEventAttributes ?? e.childWorkflowExecutionFailedEventAttributes;
-          if (child) events.push({ at, what: `node workflow ${child.workflowExecution?.workflowId ?? ''} ${e.childWorkflowExecutionFailedEventAttributes ? 'failed' : 'completed'}` });
+          const child =
+            e.childWorkflowExecutionCompletedEventAttributes ?? e.childWorkflowExecutionFailedEventAttributes;
+          if (child)
+            events.push({
+              at,
+              what: `node workflow ${child.workflowExecution?.workflowId ?? ''} ${e.childWorkflowExecutionFailedEventAttributes ? 'failed' : 'completed'}`,
+            });
         }
         return { state, events };
       },
       cluster,
     );
-    const record = { cluster, phase: state.phase, approvals: state.approvals, decisions: state.decisions, failures: state.failures, nodes: state.nodes, parentEvents: events, timings: state.timings };
+    const record = {
+      cluster,
+      phase: state.phase,
+      approvals: state.approvals,
+      decisions: state.decisions,
+      failures: state.failures,
+      nodes: state.nodes,
+      parentEvents: events,
+      timings: state.timings,
+    };
     print(io, record, p, () =>
       [
         `Upgrade of ${cluster} → ${state.target}: ${state.phase} (started ${state.timings.startedAt}${state.timings.finishedAt ? `, finished ${state.timings.finishedAt}` : ''})`,
@@ -480,21 +564,51 @@ const history: Command = {
         table(
           ['AT', 'WHAT', 'BY', 'VIA', 'COMMENT'],
           [
-            ...state.approvals.map((a) => [a.at, `approve ${a.gate}${a.hop !== undefined ? ` (hop ${a.hop + 1})` : ''}`, a.by, a.via, a.comment ?? '']),
-            ...state.decisions.map((d) => [d.at, `${d.action}${d.node ? ` ${d.node}` : ''}`, d.by, d.via, d.comment ?? '']),
+            ...state.approvals.map((a) => [
+              a.at,
+              `approve ${a.gate}${a.hop !== undefined ? ` (hop ${a.hop + 1})` : ''}`,
+              a.by,
+              a.via,
+              a.comment ?? '',
+            ]),
+            ...state.decisions.map((d) => [
+              d.at,
+              `${d.action}${d.node ? ` ${d.node}` : ''}`,
+              d.by,
+              d.via,
+              d.comment ?? '',
+            ]),
           ].sort((a, b) => a[0].localeCompare(b[0])),
         ),
         '',
         'Nodes:',
         table(
           ['NODE', 'STATUS', 'LAST STEP', 'VERSION', 'STARTED', 'FINISHED', 'ATTEMPTS'],
-          state.nodes.map((n) => [n.name, n.status, n.step ?? '', n.version ?? '', n.startedAt ?? '', n.finishedAt ?? '', String(n.attempts)]),
+          state.nodes.map((n) => [
+            n.name,
+            n.status,
+            n.step ?? '',
+            n.version ?? '',
+            n.startedAt ?? '',
+            n.finishedAt ?? '',
+            String(n.attempts),
+          ]),
         ),
         '',
         'Steps of the run (parent workflow):',
-        table(['AT', 'STEP'], events.map((e) => [e.at, e.what])),
+        table(
+          ['AT', 'STEP'],
+          events.map((e) => [e.at, e.what]),
+        ),
         ...(state.failures.length
-          ? ['', 'Failures:', ...state.failures.map((f) => `  ${f.at} ${f.node ?? ''} ${f.step} ${f.type}: ${f.message.split('\n')[0]}${f.resolution ? ` → ${f.resolution}` : ''}`)]
+          ? [
+              '',
+              'Failures:',
+              ...state.failures.map(
+                (f) =>
+                  `  ${f.at} ${f.node ?? ''} ${f.step} ${f.type}: ${f.message.split('\n')[0]}${f.resolution ? ` → ${f.resolution}` : ''}`,
+              ),
+            ]
           : []),
       ].join('\n'),
     );
@@ -521,8 +635,14 @@ const worker: Command = {
   },
   flags: {},
   async run(p) {
-    const { runWorker } = await import('../worker');
-    await runWorker({ address: str(p, 'address'), namespace: str(p, 'namespace'), profile: str(p, 'profile') });
+    // Loaded lazily: the worker pulls in the workflow bundler, which the other commands never need.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { runWorker } = require('../worker') as typeof import('../worker');
+    await runWorker({
+      address: str(p, 'address'),
+      namespace: str(p, 'namespace'),
+      profile: str(p, 'profile'),
+    });
     return 0;
   },
 };
@@ -537,12 +657,13 @@ const server: Command = {
       ['--ui-port PORT', 'Web UI port (default 8233)'],
       ['--db FILE', 'SQLite file (default .cache/temporal.db); state survives restarts'],
     ],
-    examples: ['kupgrade server', 'kupgrade server --port 7300 --ui-port 8300 --db /var/lib/kupgrade/temporal.db'],
+    examples: [
+      'kupgrade server',
+      'kupgrade server --port 7300 --ui-port 8300 --db /var/lib/kupgrade/temporal.db',
+    ],
   },
   flags: { port: { type: 'string' }, 'ui-port': { type: 'string' }, db: { type: 'string' } },
   async run(p) {
-    const { spawnSync } = await import('node:child_process');
-    const path = await import('node:path');
     const args: string[] = [];
     for (const f of ['port', 'ui-port', 'db']) {
       const v = str(p, f);
@@ -550,9 +671,12 @@ const server: Command = {
     }
     for (const f of ['port', 'ui-port']) {
       const v = str(p, f);
-      if (v !== undefined && !/^\d{1,5}$/.test(v)) throw new UsageError(`--${f} must be a port number, got "${v}"`);
+      if (v !== undefined && !/^\d{1,5}$/.test(v))
+        throw new UsageError(`--${f} must be a port number, got "${v}"`);
     }
-    const r = spawnSync('bash', [path.resolve(__dirname, '../../../scripts/server.sh'), ...args], { stdio: 'inherit' });
+    const r = spawnSync('bash', [path.resolve(__dirname, '../../../scripts/server.sh'), ...args], {
+      stdio: 'inherit',
+    });
     return r.status ?? 1;
   },
 };

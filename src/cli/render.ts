@@ -20,7 +20,11 @@ export function formatted(value: unknown, format: Exclude<OutputFormat, 'table'>
 function since(iso: string | undefined, now: number): string {
   if (!iso) return '';
   const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
-  return s < 60 ? `${s}s` : s < 3600 ? `${Math.floor(s / 60)}m${s % 60}s` : `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
+  return s < 60
+    ? `${s}s`
+    : s < 3600
+      ? `${Math.floor(s / 60)}m${s % 60}s`
+      : `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
 }
 
 function duration(a: string | undefined, b: string | undefined, now: number): string {
@@ -79,13 +83,21 @@ export function watchScreen(state: UpgradeState, now = Date.now()): string {
 
 export function planText(plan: UpgradePlan): string {
   const out: string[] = [];
-  out.push(`Cluster ${plan.cluster}: target ${plan.target}${plan.resolvedTarget ? ` → ${plan.resolvedTarget}` : ''}`);
+  out.push(
+    `Cluster ${plan.cluster}: target ${plan.target}${plan.resolvedTarget ? ` → ${plan.resolvedTarget}` : ''}`,
+  );
   if (plan.apiServerVersion) out.push(`API server: ${plan.apiServerVersion}`);
   out.push('', 'Current versions:');
   out.push(
     table(
       ['NODE', 'ROLE', 'KUBELET', 'READY', 'SCHEDULABLE'],
-      plan.versions.map((v) => [v.name, v.role, v.kubeletVersion, v.ready ? 'yes' : 'no', v.unschedulable ? 'no (cordoned)' : 'yes']),
+      plan.versions.map((v) => [
+        v.name,
+        v.role,
+        v.kubeletVersion,
+        v.ready ? 'yes' : 'no',
+        v.unschedulable ? 'no (cordoned)' : 'yes',
+      ]),
     ),
   );
   if (plan.preflight) {
@@ -111,7 +123,10 @@ export function planText(plan: UpgradePlan): string {
     return out.join('\n');
   }
   for (const h of plan.hops) {
-    out.push('', `Hop ${h.hop.index + 1}: ${h.hop.from} → ${h.hop.version}   gates: ${h.gates.join(', ') || 'none'}   worker window: ${h.window}`);
+    out.push(
+      '',
+      `Hop ${h.hop.index + 1}: ${h.hop.from} → ${h.hop.version}   gates: ${h.gates.join(', ') || 'none'}   worker window: ${h.window}`,
+    );
     let step = 1;
     for (const n of h.nodes) {
       out.push(

@@ -35,7 +35,11 @@ export function defaultUiAddress(address: string): string {
   return `http://${host}:${Number(m[2]) + 1000}`;
 }
 
-export function workflowUiUrl(settings: Pick<TemporalSettings, 'uiAddress' | 'namespace'>, workflowId: string, runId?: string) {
+export function workflowUiUrl(
+  settings: Pick<TemporalSettings, 'uiAddress' | 'namespace'>,
+  workflowId: string,
+  runId?: string,
+) {
   const base = `${settings.uiAddress}/namespaces/${encodeURIComponent(settings.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
   return runId ? `${base}/${runId}/history` : base;
 }

@@ -4,7 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startDevServer, waitForServer } from './dev-server';
+import { startDevServer, waitForServer } from '../../src/temporal/dev-server';
 
 const OUT = path.resolve(__dirname, '../../test-output');
 

@@ -10,7 +10,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 
-const ROOT = path.resolve(__dirname, '../..');
+// Works from src/temporal (ts) and dist/src/temporal (js).
+const ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../../..' : '../..');
 
 export interface DevServer {
   address: string;

@@ -1,0 +1,136 @@
+/**
+ * Test harness around `kupgrade-lab` (run from dist/, built by pretest): bring a lab up and down,
+ * read its ground truth (events.jsonl) and run its invariant check.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export const ROOT = path.resolve(__dirname, '../..');
+export const LAB_CLI = path.join(ROOT, 'dist/lab/src/cli.js');
+
+export interface LabOptions {
+  controlPlanes: number;
+  workers: number;
+  version: string;
+  packages: 'yum' | 'dnf' | 'apt';
+  speed?: number;
+  seed?: string;
+  extra?: string[];
+}
+
+export interface LabEvent {
+  ts: string;
+  node: string;
+  type: 'ssh' | 'exec' | 'state';
+  cmd?: string;
+  exit?: number;
+  unschedulable?: boolean;
+  ready?: boolean;
+  kubelet?: string;
+  kubeadm?: string;
+  apiserver?: string | null;
+  pods?: number;
+}
+
+export class Lab {
+  constructor(readonly dir: string) {}
+
+  static up(o: LabOptions): Lab {
+    if (!existsSync(LAB_CLI)) throw new Error(`${LAB_CLI} is missing: run 'npm run build' first`);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kupgrade-lab-'));
+    execFileSync(
+      process.execPath,
+      [
+        LAB_CLI,
+        'up',
+        '--dir',
+        dir,
+        '--control-planes',
+        String(o.controlPlanes),
+        '--workers',
+        String(o.workers),
+        '--version',
+        o.version,
+        '--packages',
+        o.packages,
+        '--speed',
+        String(o.speed ?? 200),
+        ...(o.seed ? ['--seed', o.seed] : []),
+        ...(o.extra ?? []),
+      ],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    return new Lab(dir);
+  }
+
+  get inventory(): string {
+    return path.join(this.dir, 'cluster.yaml');
+  }
+
+  cli(args: string[]): { status: number; stdout: string; stderr: string } {
+    const r = spawnSync(process.execPath, [LAB_CLI, ...args], { encoding: 'utf8' });
+    return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  fault(args: string[]): void {
+    const r = this.cli(['fault', '--dir', this.dir, ...args]);
+    if (r.status !== 0) throw new Error(`kupgrade-lab fault ${args.join(' ')} failed: ${r.stderr}`);
+  }
+
+  check(target: string, maxUnavailable?: number) {
+    return this.cli([
+      'check',
+      '--dir',
+      this.dir,
+      '--target',
+      target,
+      ...(maxUnavailable ? ['--max-unavailable', String(maxUnavailable)] : []),
+    ]);
+  }
+
+  events(): LabEvent[] {
+    const file = path.join(this.dir, 'events.jsonl');
+    if (!existsSync(file)) return [];
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as LabEvent);
+  }
+
+  down(): void {
+    spawnSync(process.execPath, [LAB_CLI, 'down', '--dir', this.dir], { stdio: 'ignore' });
+  }
+}
+
+/** Commands that change a node or the cluster: none may run twice for a completed step. */
+export const MUTATING = [
+  /^kubeadm upgrade (apply|node)\b(?!.*--dry-run)/,
+  /^(yum|dnf) install\b/,
+  /^apt-get install\b/,
+  /^apt-mark (hold|unhold)\b/,
+  /^kubectl (drain|cordon|uncordon)\b/,
+  /^systemctl restart kubelet\b/,
+  /^etcdctl .*snapshot save\b/,
+];
+
+export function isMutating(cmd: string): boolean {
+  return MUTATING.some((re) => re.test(cmd));
+}
+
+/** Successful mutating commands per (node, command line), for "no completed step twice". */
+export function repeatedMutations(events: LabEvent[]): { node: string; cmd: string; count: number }[] {
+  const counts = new Map<string, number>();
+  for (const e of events) {
+    if (e.type !== 'exec' || e.exit !== 0 || !e.cmd || !isMutating(e.cmd)) continue;
+    const key = `${e.node}\u0000${e.cmd}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts.entries()]
+    .filter(([, n]) => n > 1)
+    .map(([k, count]) => {
+      const [node, cmd] = k.split('\u0000');
+      return { node, cmd, count };
+    });
+}

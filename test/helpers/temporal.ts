@@ -1,0 +1,33 @@
+/** Real-server helpers for integration tests: a client, a worker on its own task queue. */
+import { Client, Connection } from '@temporalio/client';
+import { randomUUID } from 'node:crypto';
+import { createWorker } from '../../src/worker';
+
+export function address(): string {
+  const a = process.env.TEMPORAL_ADDRESS;
+  if (!a) throw new Error('TEMPORAL_ADDRESS is not set: the jest global setup must start the dev server');
+  return a;
+}
+
+export async function client(): Promise<{ client: Client; close: () => Promise<void> }> {
+  const connection = await Connection.connect({ address: address() });
+  return { client: new Client({ connection }), close: () => connection.close() };
+}
+
+export function uniqueQueue(prefix: string): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+/** An in-process worker with the real activities (real SSH) on `taskQueue`. */
+export async function startWorker(taskQueue: string) {
+  const w = await createWorker({ address: address(), taskQueue, pollIntervalMs: 100 });
+  const running = w.worker.run();
+  return {
+    ...w,
+    async stop() {
+      w.worker.shutdown();
+      await running;
+      await w.close();
+    },
+  };
+}
