@@ -7,6 +7,9 @@ import { stateQuery } from '../../src/shared/messages';
 import { upgradeWorkflowId, WORKFLOW_TYPES } from '../../src/shared/names';
 import type { UpgradeInput, UpgradeResult } from '../../src/shared/types';
 import { loadInventory } from '../../src/inventory';
+import { readFileSync } from 'node:fs';
+import type { WorkflowHandle } from '@temporalio/client';
+import { saveHistory } from '../helpers/histories';
 import { Lab, repeatedMutations } from '../helpers/lab';
 import { client, startWorker, uniqueQueue } from '../helpers/temporal';
 
@@ -27,6 +30,24 @@ async function runUpgrade(c: Client, lab: Lab, target: string, queue: string, ma
   });
   const result = (await handle.result()) as UpgradeResult;
   return { handle, result, inventory };
+}
+
+/** Saves the parent's history and its first node child's; returns all JSON text for secret scans. */
+async function saveRun(c: Client, handle: WorkflowHandle, name: string): Promise<string> {
+  const parentJson = await saveHistory(handle, `${name}-parent`);
+  const history = await handle.fetchHistory();
+  const child = history.events?.find((e) => e.childWorkflowExecutionStartedEventAttributes)
+    ?.childWorkflowExecutionStartedEventAttributes?.workflowExecution?.workflowId;
+  const childJson = child ? await saveHistory(c.workflow.getHandle(child), `${name}-node`) : '';
+  return parentJson + childJson;
+}
+
+/** Lines of the private key's body: none may appear in any history. */
+function keyMaterial(keyPath: string): string[] {
+  return readFileSync(keyPath, 'utf8')
+    .split('\n')
+    .filter((l) => l && !l.startsWith('-----'))
+    .map((l) => l.trim());
 }
 
 describe('upgrade of a lab cluster over real SSH', () => {
@@ -72,6 +93,12 @@ describe('upgrade of a lab cluster over real SSH', () => {
       expect(check.stderr + check.stdout).not.toMatch(/FAIL|violation/i);
       expect(check.status).toBe(0);
       expect(repeatedMutations(lab.events())).toEqual([]);
+      // No secret in history: the key's path may appear, its content never.
+      const histories = await saveRun(c, handle, 'yum-3cp-3w-1.29-1.30');
+      expect(histories).not.toMatch(/PRIVATE KEY/);
+      for (const line of keyMaterial(loadInventory(lab.inventory).ssh.privateKeyPath)) {
+        expect(histories).not.toContain(line);
+      }
     } finally {
       await worker.stop();
     }
@@ -95,6 +122,7 @@ describe('upgrade of a lab cluster over real SSH', () => {
         .events()
         .filter((e) => e.type === 'exec' && e.exit === 0 && /^kubeadm upgrade apply /.test(e.cmd ?? ''));
       expect(applies.map((e) => e.node)).toEqual(['cp-1', 'cp-1']);
+      await saveRun(c, handle, 'apt-1cp-2w-1.28-1.30');
     } finally {
       await worker.stop();
     }
