@@ -67,6 +67,10 @@ export function sshdConfig(c: SshdConfigInput): string {
     'ClientAliveInterval 0',
     'TCPKeepAlive yes',
     'LogLevel INFO',
+    // bash sources ~/.bashrc when started by sshd at SHLVL<2 (Debian's SSH_SOURCE_BASHRC); that is
+    // the host account's profile, not the node's (and may take a second: pyenv, nvm). SHLVL=1
+    // makes the login shell a nested one, so it runs the ForceCommand straight away.
+    'SetEnv SHLVL=1',
     `ForceCommand ${force}`,
     '',
   ];

@@ -226,7 +226,8 @@ function endpoint(n: LabSshNode): string {
 }
 
 function isOurSshd(pid: number, dir: string, group: number): boolean {
-  return isAlive(pid) && cmdline(pid).includes(sshdConfigPath(dir, group));
+  // sshd rewrites its title ("sshd: /usr/sbin/sshd -D -f CFG … [listener]"): match the joined line
+  return isAlive(pid) && ` ${cmdline(pid).join(' ')} `.includes(` -f ${sshdConfigPath(dir, group)} `);
 }
 
 async function logTail(file: string): Promise<string> {

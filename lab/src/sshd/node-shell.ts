@@ -151,6 +151,7 @@ function mountTable(dir: string, node: string, work: string, root: boolean): str
   }
   const ux = root ? '' : ',userxattr';
   let dirHidden = false;
+  const overlaid = new Map<string, string>();
   for (const d of OVERLAID_DIRS) {
     if (!fs.existsSync(d)) continue;
     // without a stage, a directory that holds DIR cannot be overlaid (its layers would be hidden)
@@ -164,10 +165,15 @@ function mountTable(dir: string, node: string, work: string, root: boolean): str
     }
     const wd = path.join(work, name);
     fs.mkdirSync(wd);
+    overlaid.set(d, upper);
     add('overlay', d, 'overlay', `lowerdir=${d},upperdir=${staged(upper)},workdir=${staged(wd)}${ux}`);
   }
   for (const sub of ['kubelet', 'etcd']) {
-    add(staged(path.join(nroot, 'var', 'lib', sub)), `/var/lib/${sub}`, 'none', 'bind,X-mount.mkdir');
+    // the mountpoint is made in the /var overlay's upper layer, never on the host
+    const varUpper = overlaid.get('/var');
+    if (varUpper) fs.mkdirSync(path.join(varUpper, 'lib', sub), { recursive: true });
+    const opts = varUpper ? 'bind' : 'bind,X-mount.mkdir';
+    add(staged(path.join(nroot, 'var', 'lib', sub)), `/var/lib/${sub}`, 'none', opts);
   }
   const bin = path.join(dir, 'bin');
   let provided: string[] = [];

@@ -1,0 +1,353 @@
+/**
+ * The lab's real-SSH layer (lab/src/sshd), as the user running the tests (root on the CI
+ * machine: nodes at 127.0.0.x:22 when that is free). Every command goes over ssh2 with strict
+ * host-key checking against the lab's known_hosts; node shell and shims run from dist/.
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { LabSshConnectError, labExec, type LabExecOptions } from '../../lab/src/sshd/client';
+import {
+  LAB_TOOLS,
+  ensureSshKeys,
+  planAddressesDetailed,
+  setNodeDown,
+  sshdStatus,
+  startSshd,
+  stopSshd,
+  type LabSshNode,
+} from '../../lab/src/sshd/index';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kupgrade-ssh-nodes-'));
+const events: { type: string; node: string; cmd: string; exit: number }[] = [];
+let controller: http.Server;
+let nodes: LabSshNode[] = [];
+const marker = `kupgrade-ssh-test-${process.pid}-${Date.now()}`;
+
+function node(name: string): LabSshNode {
+  const n = nodes.find((x) => x.name === name);
+  if (!n) throw new Error(`no node ${name}`);
+  return n;
+}
+
+function run(name: string, cmd: string | null, opts: Omit<LabExecOptions, 'dir'> = {}) {
+  return labExec(node(name), cmd, { dir, ...opts });
+}
+
+function writeLabJson(controllerPort: number): void {
+  const roles = ['control-plane', 'worker', 'worker'];
+  fs.writeFileSync(
+    path.join(dir, 'lab.json'),
+    JSON.stringify({
+      name: 'ssh-test',
+      nodes: nodes.map((n, i) => ({ ...n, role: roles[i] })),
+      controller: { host: '127.0.0.1', port: controllerPort },
+    }),
+  );
+}
+
+beforeAll(async () => {
+  controller = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      if (req.method === 'POST' && req.url === '/event') {
+        events.push(JSON.parse(body) as (typeof events)[number]);
+        res.writeHead(204).end();
+      } else res.writeHead(404).end();
+    });
+  });
+  await new Promise<void>((r) => controller.listen(0, '127.0.0.1', r));
+
+  const plan = planAddressesDetailed(3);
+  console.log(
+    `[ssh-nodes] address mode ${plan.mode}: ${plan.addresses.map((a) => `${a.address}:${a.port}`).join(' ')}`,
+  );
+  nodes = ['cp-1', 'w-1', 'w-2'].map((name, i) => ({ name, ...plan.addresses[i] }));
+  writeLabJson((controller.address() as AddressInfo).port);
+
+  // fake shims: they print a marker, so a test sees which binary ran
+  fs.mkdirSync(path.join(dir, 'bin'));
+  for (const tool of LAB_TOOLS) {
+    fs.writeFileSync(
+      path.join(dir, 'bin', tool),
+      `#!/bin/sh\necho "LAB-SHIM ${tool} node=$KUPGRADE_LAB_NODE args=$*"\n`,
+      { mode: 0o755 },
+    );
+  }
+  for (const n of nodes) {
+    const k = path.join(dir, 'nodes', n.name, 'etc', 'kubernetes');
+    fs.mkdirSync(k, { recursive: true });
+    fs.writeFileSync(path.join(k, 'admin.conf'), `# admin.conf of ${n.name}\n`);
+  }
+  const t0 = Date.now();
+  await startSshd(dir, nodes);
+  console.log(`[ssh-nodes] startSshd(3 nodes) took ${Date.now() - t0} ms`);
+});
+
+afterAll(async () => {
+  await stopSshd(dir);
+  await new Promise((r) => controller.close(r));
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('keys and known_hosts', () => {
+  test('client key is 0600, known_hosts pins the lab host key for every node, not the host key', async () => {
+    const keys = await ensureSshKeys(dir);
+    expect(fs.statSync(keys.clientKeyPath).mode & 0o777).toBe(0o600);
+    const kh = fs.readFileSync(keys.knownHostsPath, 'utf8').trim().split('\n');
+    expect(kh).toHaveLength(3);
+    const labKey = fs.readFileSync(path.join(dir, 'ssh', 'ssh_host_ed25519_key.pub'), 'utf8').split(' ')[1];
+    for (const n of nodes) {
+      const host = n.port === 22 ? n.address : `[${n.address}]:${n.port}`;
+      expect(kh).toContain(`${host} ssh-ed25519 ${labKey}`);
+    }
+    if (fs.existsSync('/etc/ssh/ssh_host_ed25519_key.pub')) {
+      expect(fs.readFileSync('/etc/ssh/ssh_host_ed25519_key.pub', 'utf8')).not.toContain(labKey);
+    }
+    // idempotent: the same keys on a second call
+    await ensureSshKeys(dir);
+    expect(fs.readFileSync(path.join(dir, 'ssh', 'ssh_host_ed25519_key.pub'), 'utf8')).toContain(labKey);
+  });
+});
+
+describe('node identity and files', () => {
+  test('each node knows its name, its lab dir and its sshd session; PATH starts with DIR/bin', async () => {
+    for (const n of nodes) {
+      const r = await run(
+        n.name,
+        'echo "$KUPGRADE_LAB_NODE|$KUPGRADE_LAB_DIR|$PATH"; cat /proc/$KUPGRADE_LAB_SESSION_PID/comm',
+      );
+      expect(r.code).toBe(0);
+      const [line, comm] = r.stdout.trim().split('\n');
+      expect(line).toBe(`${n.name}|${dir}|${dir}/bin:/usr/local/bin:/usr/bin:/bin`);
+      expect(comm).toMatch(/^sshd/);
+    }
+  });
+
+  test('a node sees its own /etc/kubernetes', async () => {
+    expect((await run('cp-1', 'cat /etc/kubernetes/admin.conf')).stdout).toBe('# admin.conf of cp-1\n');
+    expect((await run('w-1', 'cat /etc/kubernetes/admin.conf')).stdout).toBe('# admin.conf of w-1\n');
+  });
+
+  test('a file written under /etc lands in DIR/nodes/NAME/etc, not on the host nor on another node', async () => {
+    const r = await run(
+      'w-1',
+      `mkdir -p /etc/${marker}.d && echo written-on-w-1 > /etc/${marker}.d/f && cat /etc/${marker}.d/f`,
+    );
+    expect(r).toMatchObject({ code: 0, stdout: 'written-on-w-1\n' });
+    expect(fs.readFileSync(path.join(dir, 'nodes', 'w-1', 'etc', `${marker}.d`, 'f'), 'utf8')).toBe(
+      'written-on-w-1\n',
+    );
+    expect(fs.existsSync(`/etc/${marker}.d`)).toBe(false);
+    const other = await run('w-2', `test -e /etc/${marker}.d && echo present || echo absent`);
+    expect(other.stdout).toBe('absent\n');
+  });
+
+  test('sed on a host /etc file changes the node copy only', async () => {
+    const file = 'debian_version';
+    const host = fs.readFileSync(`/etc/${file}`, 'utf8');
+    const r = await run('cp-1', `sed -i 's/^/node-/' /etc/${file}; cat /etc/${file}`);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`node-${host}`);
+    expect(fs.readFileSync(path.join(dir, 'nodes', 'cp-1', 'etc', file), 'utf8')).toBe(`node-${host}`);
+    expect(fs.readFileSync(`/etc/${file}`, 'utf8')).toBe(host);
+    expect((await run('w-2', `cat /etc/${file}`)).stdout).toBe(host);
+  });
+
+  test('/var/lib/kubelet and /var/lib/etcd are the node folders; /tmp and /var writes stay under DIR', async () => {
+    const r = await run(
+      'w-2',
+      `echo k > /var/lib/kubelet/config.yaml && echo e > /var/lib/etcd/member && echo t > /tmp/${marker} && mkdir -p /var/${marker} && ls /var/lib/kubelet`,
+    );
+    expect(r).toMatchObject({ code: 0, stdout: 'config.yaml\n' });
+    expect(
+      fs.readFileSync(path.join(dir, 'nodes', 'w-2', 'var', 'lib', 'kubelet', 'config.yaml'), 'utf8'),
+    ).toBe('k\n');
+    expect(fs.readFileSync(path.join(dir, 'nodes', 'w-2', 'var', 'lib', 'etcd', 'member'), 'utf8')).toBe(
+      'e\n',
+    );
+    expect(fs.existsSync(`/tmp/${marker}`)).toBe(false);
+    expect(fs.existsSync(`/var/${marker}`)).toBe(false);
+    expect(fs.existsSync('/var/lib/kubelet/config.yaml')).toBe(false);
+    // another node does not see it
+    expect((await run('cp-1', 'ls /var/lib/kubelet')).stdout).toBe('');
+  });
+
+  test('the lab dir itself stays writable from a session (shims may write there)', async () => {
+    const r = await run('cp-1', `echo from-node > "$KUPGRADE_LAB_DIR/${marker}.txt"`);
+    expect(r.code).toBe(0);
+    expect(fs.readFileSync(path.join(dir, `${marker}.txt`), 'utf8')).toBe('from-node\n');
+  });
+});
+
+describe('the lab tools shadow the host tools', () => {
+  test('command -v finds the shims first', async () => {
+    const r = await run('cp-1', 'command -v apt-get systemctl swapon kubeadm etcdctl');
+    expect(r.stdout.trim().split('\n')).toEqual(
+      ['apt-get', 'systemctl', 'swapon', 'kubeadm', 'etcdctl'].map((t) => `${dir}/bin/${t}`),
+    );
+  });
+
+  test('absolute paths of the host tools run the shims', async () => {
+    const paths = [
+      '/usr/bin/systemctl',
+      '/bin/systemctl',
+      '/usr/sbin/swapon',
+      '/sbin/swapon',
+      '/usr/bin/apt-get',
+      '/bin/apt-get',
+    ];
+    const existing = paths.filter((p) => fs.existsSync(p));
+    expect(existing.length).toBeGreaterThan(0);
+    const r = await run('w-1', existing.map((p) => `${p} --show`).join('; '));
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(existing.length);
+    for (const l of lines) expect(l).toMatch(/^LAB-SHIM (systemctl|swapon|apt-get) node=w-1 args=--show$/);
+  });
+
+  test('neither env -i, a changed PATH nor sudo-like wrappers reach the host tools', async () => {
+    const r = await run(
+      'w-2',
+      [
+        'env -i /usr/bin/systemctl is-active kubelet',
+        'PATH=/usr/sbin:/usr/bin:/sbin:/bin systemctl restart kubelet',
+        'PATH=/usr/sbin:/usr/bin:/sbin:/bin swapon --show',
+        'sh -c "exec /usr/bin/apt-get update"',
+      ].join('; '),
+    );
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(4);
+    for (const l of lines) expect(l).toMatch(/^LAB-SHIM /);
+  });
+
+  test('a host tool that the lab does not provide is unreachable (command not found, 127)', async () => {
+    fs.renameSync(path.join(dir, 'bin', 'systemctl'), path.join(dir, 'bin', 'systemctl.off'));
+    try {
+      const r = await run('w-2', '/usr/bin/systemctl --version');
+      expect(r.code).toBe(127);
+      expect(r.stderr).toContain('not provided by this kupgrade lab');
+      expect(r.stdout).not.toContain('systemd');
+    } finally {
+      fs.renameSync(path.join(dir, 'bin', 'systemctl.off'), path.join(dir, 'bin', 'systemctl'));
+    }
+  });
+});
+
+describe('commands and events', () => {
+  test('stdin, stdout, stderr and the exit code pass through; the controller gets an ssh event', async () => {
+    const cmd = `read x; echo "got $x"; echo err >&2; exit 7 # ${marker}`;
+    const r = await run('w-1', cmd, { stdin: 'hello\n' });
+    expect(r).toMatchObject({ code: 7, stdout: 'got hello\n', stderr: 'err\n' });
+    expect(events).toContainEqual({ type: 'ssh', node: 'w-1', cmd, exit: 7 });
+  });
+
+  test('an unreachable controller: the event goes to DIR/events.ssh-fallback.jsonl and the command still succeeds', async () => {
+    const port = (controller.address() as AddressInfo).port;
+    const free = http.createServer();
+    await new Promise<void>((r) => free.listen(0, '127.0.0.1', r));
+    const deadPort = (free.address() as AddressInfo).port;
+    await new Promise((r) => free.close(r));
+    writeLabJson(deadPort);
+    try {
+      const cmd = `echo fallback # ${marker}`;
+      const r = await run('cp-1', cmd);
+      expect(r).toMatchObject({ code: 0, stdout: 'fallback\n' });
+      const lines = fs
+        .readFileSync(path.join(dir, 'events.ssh-fallback.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines).toContainEqual(
+        expect.objectContaining({ type: 'ssh', node: 'cp-1', cmd, exit: 0, ts: expect.any(String) }),
+      );
+    } finally {
+      writeLabJson(port);
+    }
+  });
+
+  test('a session without a command and without a pty is refused', async () => {
+    const r = await run('cp-1', null);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('no command given');
+  });
+
+  test('killing KUPGRADE_LAB_SESSION_PID drops the connection', async () => {
+    const r = await run('w-2', 'echo before; kill -9 $KUPGRADE_LAB_SESSION_PID; sleep 3; echo after').catch(
+      (e: LabSshConnectError) => e,
+    );
+    if (r instanceof Error) expect(r).toBeInstanceOf(LabSshConnectError);
+    else {
+      expect(r.code).toBeNull();
+      expect(r.stdout).not.toContain('after');
+    }
+  });
+});
+
+describe('authentication', () => {
+  test('a key the lab did not issue is refused', async () => {
+    const other = path.join(dir, 'other_key');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other]);
+    await expect(run('cp-1', 'true', { privateKey: fs.readFileSync(other) })).rejects.toMatchObject({
+      level: 'client-authentication',
+    });
+  });
+
+  test('password authentication is refused', async () => {
+    await expect(run('cp-1', 'true', { password: 'root' })).rejects.toMatchObject({
+      level: 'client-authentication',
+    });
+  });
+
+  test('a known_hosts entry with another key makes the client refuse the server', async () => {
+    const fake = path.join(dir, 'fake_host_key');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', fake]);
+    const blob = fs.readFileSync(`${fake}.pub`, 'utf8').split(' ')[1];
+    const n = node('cp-1');
+    const kh = path.join(dir, 'wrong_known_hosts');
+    fs.writeFileSync(kh, `${n.port === 22 ? n.address : `[${n.address}]:${n.port}`} ssh-ed25519 ${blob}\n`);
+    const e = (await run('cp-1', 'true', { knownHostsPath: kh }).catch(
+      (x: unknown) => x,
+    )) as LabSshConnectError;
+    expect(e).toBeInstanceOf(LabSshConnectError);
+    expect(e.message).toMatch(/verification failed/i);
+  });
+});
+
+describe('node down', () => {
+  test('a down node refuses connections and loses its sessions; the others keep working; back up it works', async () => {
+    // a session on a node served by the same sshd, running across the restart
+    const survivor = run('cp-1', 'sleep 2; echo survived');
+    const victim = run('w-1', 'sleep 30; echo not-killed').catch((e: unknown) => e);
+    // wait until the victim's session runs (its node shell records it)
+    const sessions = path.join(dir, 'ssh', 'sessions', 'w-1');
+    for (let i = 0; i < 200 && fs.readdirSync(sessions).length === 0; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(fs.readdirSync(sessions).length).toBeGreaterThan(0);
+
+    await setNodeDown(dir, 'w-1', true);
+    const v = await victim;
+    if (v instanceof Error) expect(v).toBeInstanceOf(LabSshConnectError);
+    else expect((v as { stdout: string }).stdout).not.toContain('not-killed');
+    await expect(run('w-1', 'true')).rejects.toThrow(/ECONNREFUSED/);
+    expect(sshdStatus(dir).find((s) => s.node === 'w-1')).toMatchObject({ down: true, pid: null });
+
+    expect((await run('w-2', 'echo $KUPGRADE_LAB_NODE')).stdout).toBe('w-2\n');
+    expect((await run('cp-1', 'echo $KUPGRADE_LAB_NODE')).stdout).toBe('cp-1\n');
+    expect(await survivor).toMatchObject({ code: 0, stdout: 'survived\n' });
+
+    await setNodeDown(dir, 'w-1', false);
+    expect((await run('w-1', 'echo $KUPGRADE_LAB_NODE')).stdout).toBe('w-1\n');
+    expect(sshdStatus(dir).every((s) => !s.down && s.pid !== null)).toBe(true);
+  });
+
+  test('stopSshd stops everything and is idempotent', async () => {
+    await stopSshd(dir);
+    await stopSshd(dir);
+    for (const n of nodes) await expect(run(n.name, 'true')).rejects.toThrow(/ECONNREFUSED/);
+    expect(sshdStatus(dir).every((s) => s.pid === null)).toBe(true);
+  });
+});
