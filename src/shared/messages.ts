@@ -26,13 +26,13 @@ import type {
 
 export const approveUpdate = defineUpdate<ApprovalRecord, [ApproveRequest]>('approve');
 export const decideUpdate = defineUpdate<DecisionRecord, [DecideRequest]>('decide');
-export const pauseUpdate = defineUpdate<DecisionRecord, [PauseRequest?]>('pause');
-export const resumeUpdate = defineUpdate<DecisionRecord, [PauseRequest?]>('resume');
+export const pauseUpdate = defineUpdate<DecisionRecord, [PauseRequest]>('pause');
+export const resumeUpdate = defineUpdate<DecisionRecord, [PauseRequest]>('resume');
 
 export const approveSignal = defineSignal<[ApproveRequest]>('approveSignal');
 export const decideSignal = defineSignal<[DecideRequest]>('decideSignal');
-export const pauseSignal = defineSignal<[PauseRequest?]>('pauseSignal');
-export const resumeSignal = defineSignal<[PauseRequest?]>('resumeSignal');
+export const pauseSignal = defineSignal<[PauseRequest]>('pauseSignal');
+export const resumeSignal = defineSignal<[PauseRequest]>('resumeSignal');
 
 export const stateQuery = defineQuery<UpgradeState>('state');
 

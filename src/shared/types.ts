@@ -90,6 +90,11 @@ export interface UpgradeOptions {
   dryRun?: boolean;
   /** Who started the run (shown in history). */
   startedBy?: string;
+  /**
+   * Continue-as-new after this many node child workflows in one run (default: only when the server
+   * suggests it). For tests and very large clusters.
+   */
+  continueAsNewAfterNodes?: number;
 }
 
 export interface UpgradeInput {
@@ -219,6 +224,8 @@ export interface UpgradeState {
   target: string;
   /** Lowest version in the cluster at the start. */
   from?: string;
+  /** kube-apiserver version observed at the start. */
+  apiServerVersion?: string;
   dryRun: boolean;
   phase: Phase;
   stage: Stage;
