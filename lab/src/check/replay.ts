@@ -1,0 +1,180 @@
+/**
+ * `kupgrade-lab check`: replays DIR/events.jsonl (a pure function of its lines) and reports every
+ * violation of the upgrade invariants with the 1-based line number that shows it.
+ *
+ * The first `state` line of a node is its state at `up`. `pods` counts the pods a drain must
+ * remove (not DaemonSet pods, not static/mirror pods), so "drained" means `pods == 0`.
+ * Nodes already unschedulable at `up` (cordoned by someone else) are left out of the
+ * unschedulable counts and of the "left cordoned" rule.
+ */
+import { cmpVer, parseVer } from '../model/versions';
+
+export interface Violation {
+  line: number;
+  rule: string;
+  message: string;
+}
+
+export interface CheckOptions {
+  target: string;
+  maxUnavailable?: number;
+}
+
+export interface CheckResult {
+  violations: Violation[];
+  events: number;
+  nodes: number;
+}
+
+interface NodeView {
+  unschedulable: boolean;
+  ready: boolean;
+  kubelet: string;
+  kubeadm: string;
+  apiserver: string | null;
+  pods: number;
+  cordonedAtUp: boolean;
+  lastLine: number;
+}
+
+interface Ev {
+  ts?: string;
+  node?: string;
+  type?: string;
+  cmd?: string;
+  exit?: number;
+  unschedulable?: boolean;
+  ready?: boolean;
+  kubelet?: string;
+  kubeadm?: string;
+  apiserver?: string | null;
+  pods?: number;
+}
+
+const minorOf = (v: string) => parseVer(v)?.minor ?? -1;
+
+export function checkEvents(lines: string[], opts: CheckOptions): CheckResult {
+  const target = opts.target.startsWith('v') ? opts.target : `v${opts.target}`;
+  const maxU = opts.maxUnavailable ?? 1;
+  const nodes = new Map<string, NodeView>();
+  const out: Violation[] = [];
+  const seen = new Set<string>();
+  const add = (line: number, rule: string, message: string, dedupe?: string) => {
+    if (dedupe) {
+      if (seen.has(dedupe)) return;
+      seen.add(dedupe);
+    }
+    out.push({ line, rule, message });
+  };
+  const applyByMinor = new Map<number, { node: string; line: number }>();
+  let events = 0;
+
+  lines.forEach((raw, idx) => {
+    const line = idx + 1;
+    if (!raw.trim()) return;
+    let e: Ev;
+    try {
+      e = JSON.parse(raw) as Ev;
+    } catch {
+      add(line, 'format', 'not a JSON object');
+      return;
+    }
+    events++;
+    if (e.type === 'exec' && e.node && typeof e.cmd === 'string') {
+      const n = nodes.get(e.node);
+      // invariant 3: a kubelet is restarted only while its node is cordoned and drained
+      if (/^systemctl\b.*\b(restart|start|try-restart)\b.*\bkubelet(\.service)?\b/.test(e.cmd) && e.exit === 0 && n) {
+        if (!n.unschedulable || n.pods > 0) {
+          add(
+            line,
+            'kubelet-restart-undrained',
+            `kubelet on ${e.node} restarted while ${!n.unschedulable ? 'schedulable' : `not drained (${n.pods} pods)`}`,
+          );
+        }
+      }
+      // invariant 5: `kubeadm upgrade apply` on exactly one control plane per hop
+      const m = /^kubeadm upgrade apply (?:.*\s)?v?(\d+\.\d+\.\d+)\b/.exec(e.cmd);
+      if (m && e.exit === 0 && !/--dry-run(=true)?\b/.test(e.cmd)) {
+        const minor = minorOf(m[1]!);
+        const prev = applyByMinor.get(minor);
+        if (prev && prev.node !== e.node) {
+          add(line, 'apply-twice', `kubeadm upgrade apply for v1.${minor} ran on ${e.node} after ${prev.node} (line ${prev.line}); other control planes use "kubeadm upgrade node"`);
+        } else if (!prev) applyByMinor.set(minor, { node: e.node, line });
+      }
+      return;
+    }
+    if (e.type !== 'state' || !e.node) return;
+    const prev = nodes.get(e.node);
+    const cur: NodeView = {
+      unschedulable: !!e.unschedulable,
+      ready: !!e.ready,
+      kubelet: e.kubelet ?? prev?.kubelet ?? '',
+      kubeadm: e.kubeadm ?? prev?.kubeadm ?? '',
+      apiserver: e.apiserver === undefined ? (prev?.apiserver ?? null) : e.apiserver,
+      pods: e.pods ?? 0,
+      cordonedAtUp: prev ? prev.cordonedAtUp : !!e.unschedulable,
+      lastLine: line,
+    };
+    nodes.set(e.node, cur);
+    if (!prev) return;
+
+    // invariants 1 and 2: unschedulable control planes / workers at once
+    if (cur.unschedulable && !prev.unschedulable) {
+      const cps: string[] = [];
+      const workers: string[] = [];
+      for (const [name, n] of nodes) {
+        if (!n.unschedulable || n.cordonedAtUp) continue;
+        (n.apiserver !== null ? cps : workers).push(name);
+      }
+      if (cur.apiserver !== null && cps.length > 1) {
+        add(line, 'control-planes-unschedulable', `${cps.length} control planes unschedulable at once: ${cps.join(', ')}`);
+      }
+      if (cur.apiserver === null && workers.length > maxU) {
+        add(line, 'workers-unschedulable', `${workers.length} workers unschedulable at once (max ${maxU}): ${workers.join(', ')}`);
+      }
+    }
+    // invariant 3: kubelet changed while schedulable or not drained
+    if (cur.kubelet !== prev.kubelet) {
+      if (!cur.unschedulable || cur.pods > 0 || prev.pods > 0) {
+        add(
+          line,
+          'kubelet-changed-undrained',
+          `kubelet of ${e.node} changed ${prev.kubelet} -> ${cur.kubelet} while ${!cur.unschedulable ? 'schedulable' : `not drained (${Math.max(cur.pods, prev.pods)} pods)`}`,
+        );
+      }
+    }
+    // invariant 4: no kubelet newer than the lowest kube-apiserver
+    if (cur.kubelet !== prev.kubelet || cur.apiserver !== prev.apiserver) {
+      let lowest: string | null = null;
+      for (const n of nodes.values()) {
+        if (n.apiserver && parseVer(n.apiserver) && (!lowest || cmpVer(n.apiserver, lowest) < 0)) lowest = n.apiserver;
+      }
+      if (lowest) {
+        for (const [name, n] of nodes) {
+          if (parseVer(n.kubelet) && cmpVer(n.kubelet, lowest) > 0 && minorOf(n.kubelet) > minorOf(lowest)) {
+            add(line, 'kubelet-newer-than-apiserver', `kubelet of ${name} (${n.kubelet}) is newer than the lowest kube-apiserver (${lowest})`, `skew/${name}/${n.kubelet}/${lowest}`);
+          }
+        }
+      }
+    }
+  });
+
+  // end state: invariant 7 (left cordoned) and the target
+  const last = lines.length;
+  for (const [name, n] of nodes) {
+    if (n.unschedulable && !n.cordonedAtUp) {
+      add(n.lastLine, 'left-cordoned', `${name} was schedulable at up and is left cordoned`);
+    }
+    const wrong: string[] = [];
+    if (n.kubelet !== target) wrong.push(`kubelet ${n.kubelet}`);
+    if (n.kubeadm !== target) wrong.push(`kubeadm ${n.kubeadm}`);
+    if (n.apiserver !== null && n.apiserver !== target) wrong.push(`apiserver ${n.apiserver}`);
+    if (wrong.length) add(Math.min(n.lastLine, last), 'not-at-target', `${name} not at ${target} at the end: ${wrong.join(', ')}`);
+  }
+  out.sort((a, b) => a.line - b.line);
+  return { violations: out, events, nodes: nodes.size };
+}
+
+export function formatViolations(file: string, r: CheckResult): string {
+  return r.violations.map((v) => `${file}:${v.line}: [${v.rule}] ${v.message}\n`).join('');
+}

@@ -1,0 +1,348 @@
+/**
+ * Lab lifecycle: `up` (node folders, lab.json, shims, controller, sshd, cluster.yaml), `down`,
+ * `status`, and the controller client used by the CLI, the API and tests.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as YAML from 'yaml';
+import type { FaultSpec, LabNodeSpec, LabSpec, Fault } from './model/state';
+import type { PackageManager } from './model/packages';
+import { etcdFor, LAST_PATCH, parseVer, withV } from './model/versions';
+import { aptListFile, CP_COMPONENTS, image, kubeconfig, kubeletConfig, manifest, yumRepoFile } from './model/manifests';
+import { LAB_TOOLS } from './tools/types';
+import type { NodeStatus } from './controller/server';
+import * as sshd from './sshd';
+
+export interface UpOptions {
+  dir: string;
+  controlPlanes: number;
+  workers: number;
+  version: string;
+  packages: PackageManager;
+  speed?: number;
+  seed?: string;
+  repo?: 'pkgs.k8s.io' | 'mirror';
+  name?: string;
+  cordoned?: string[];
+  podsPerWorker?: number;
+  emptyDirPods?: number;
+  unmanagedPods?: number;
+  /** start the sshd module (default true); tests of the shims alone pass false */
+  ssh?: boolean;
+}
+
+export interface UpResult {
+  dir: string;
+  spec: LabSpec;
+  controllerPid: number;
+  clusterYaml: string;
+  ms: number;
+}
+
+export class LabError extends Error {}
+
+/** Where the compiled lab lives (the controller and the shim always run from dist/). */
+export function distLabSrc(): string {
+  if (__filename.endsWith('.js')) return __dirname;
+  return path.resolve(__dirname, '..', '..', 'dist', 'lab', 'src');
+}
+
+export function readSpec(dir: string): LabSpec {
+  const f = path.join(dir, 'lab.json');
+  if (!fs.existsSync(f)) throw new LabError(`${f} not found: is there a lab in ${dir}? (kupgrade-lab up --dir ${dir} ...)`);
+  return JSON.parse(fs.readFileSync(f, 'utf8')) as LabSpec;
+}
+
+function writeJson(f: string, v: unknown): void {
+  const tmp = `${f}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(v, null, 2) + '\n');
+  fs.renameSync(tmp, f);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function controllerPid(dir: string): number | null {
+  try {
+    const c = JSON.parse(fs.readFileSync(path.join(dir, 'controller.json'), 'utf8')) as { pid: number };
+    return isAlive(c.pid) ? c.pid : null;
+  } catch {
+    return null;
+  }
+}
+
+export function nodeNames(controlPlanes: number, workers: number): { name: string; role: 'control-plane' | 'worker' }[] {
+  return [
+    ...Array.from({ length: controlPlanes }, (_, i) => ({ name: `cp-${i + 1}`, role: 'control-plane' as const })),
+    ...Array.from({ length: workers }, (_, i) => ({ name: `w-${i + 1}`, role: 'worker' as const })),
+  ];
+}
+
+const PEM = (what: string) => `-----BEGIN ${what}-----\nTUlJQ2xhYiBrdXBncmFkZS1sYWIgZmFrZSBtYXRlcmlhbAo=\n-----END ${what}-----\n`;
+
+/** Writes one node's root: /etc (repo file, /etc/kubernetes), /var/lib/kubelet, /var/lib/etcd. */
+export function writeNodeRoot(dir: string, spec: LabSpec, n: LabNodeSpec): void {
+  const root = path.join(dir, 'nodes', n.name);
+  const minor = parseVer(spec.version)!.minor;
+  const w = (rel: string, content: string, mode = 0o644) => {
+    const f = path.join(root, rel);
+    fs.mkdirSync(path.dirname(f), { recursive: true });
+    fs.writeFileSync(f, content, { mode });
+  };
+  const cp0 = spec.nodes.find((x) => x.role === 'control-plane')!;
+  const server = `https://${cp0.address}:6443`;
+  if (spec.packages === 'apt') {
+    w('etc/apt/sources.list.d/kubernetes.list', aptListFile(spec.repo, minor));
+    w('etc/apt/keyrings/kubernetes-apt-keyring.gpg', 'kupgrade-lab placeholder key\n');
+  } else w('etc/yum.repos.d/kubernetes.repo', yumRepoFile(spec.repo, minor));
+  w('etc/kubernetes/kubelet.conf', kubeconfig(`system:node:${n.name}`, server), 0o600);
+  w('etc/kubernetes/pki/ca.crt', PEM('CERTIFICATE'));
+  w('var/lib/kubelet/config.yaml', kubeletConfig(spec.version));
+  w('var/lib/kubelet/kubeadm-flags.env', 'KUBELET_KUBEADM_ARGS="--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock --pod-infra-container-image=registry.k8s.io/pause:3.9"\n');
+  if (n.role !== 'control-plane') return;
+  w('etc/kubernetes/admin.conf', kubeconfig('kubernetes-admin', server), 0o600);
+  if (minor >= 29) w('etc/kubernetes/super-admin.conf', kubeconfig('kubernetes-super-admin', server), 0o600);
+  w('etc/kubernetes/controller-manager.conf', kubeconfig('system:kube-controller-manager', server), 0o600);
+  w('etc/kubernetes/scheduler.conf', kubeconfig('system:kube-scheduler', server), 0o600);
+  for (const c of CP_COMPONENTS) {
+    const tag = c === 'etcd' ? etcdFor(spec.version) : withV(spec.version);
+    w(`etc/kubernetes/manifests/${c}.yaml`, manifest(c, n.address, image('registry.k8s.io', c, tag)), 0o600);
+  }
+  w('etc/kubernetes/pki/ca.key', PEM('RSA PRIVATE KEY'), 0o600);
+  for (const f of ['apiserver', 'apiserver-kubelet-client', 'apiserver-etcd-client', 'front-proxy-client', 'front-proxy-ca']) {
+    w(`etc/kubernetes/pki/${f}.crt`, PEM('CERTIFICATE'));
+    w(`etc/kubernetes/pki/${f}.key`, PEM('RSA PRIVATE KEY'), 0o600);
+  }
+  for (const f of ['ca', 'server', 'peer', 'healthcheck-client']) {
+    w(`etc/kubernetes/pki/etcd/${f}.crt`, PEM('CERTIFICATE'));
+    w(`etc/kubernetes/pki/etcd/${f}.key`, PEM('RSA PRIVATE KEY'), 0o600);
+  }
+  w('var/lib/etcd/member/snap/db', `kupgrade-lab etcd data of ${n.name}\n`, 0o600);
+  w('var/lib/etcd/member/wal/0000000000000000-0000000000000000.wal', 'wal\n', 0o600);
+}
+
+export function shimScript(tool: string): string {
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  return `#!/bin/sh\n# kupgrade-lab shim: ${tool} acts on the lab cluster (see lab/src/shim/main.ts)\nexec ${q(process.execPath)} ${q(path.join(distLabSrc(), 'shim', 'main.js'))} ${tool} "$@"\n`;
+}
+
+export function clusterYaml(spec: LabSpec, dir: string): string {
+  const doc = {
+    apiVersion: 'kupgrade/v1',
+    kind: 'Cluster',
+    metadata: { name: spec.name },
+    ssh: {
+      user: spec.ssh?.user ?? os.userInfo().username,
+      port: 22,
+      privateKeyPath: spec.ssh?.clientKeyPath ?? sshd.clientKeyPath(dir),
+      knownHostsPath: spec.ssh?.knownHostsPath ?? sshd.knownHostsPath(dir),
+    },
+    packages: {
+      manager: spec.packages,
+      repository:
+        spec.repo === 'mirror'
+          ? {
+              mode: 'mirror',
+              urlTemplate: `https://mirrors.aliyun.com/kubernetes-new/core/stable/v{minor}/${spec.packages === 'apt' ? 'deb' : 'rpm'}/`,
+            }
+          : { mode: 'pkgs.k8s.io' },
+    },
+    kubeadm: { certificateRenewal: true, etcdBackup: true },
+    drain: { timeout: '5m', ignoreDaemonSets: true, deleteEmptyDirData: true },
+    rollout: { maxUnavailable: 1, gates: ['preflight', 'control-plane', 'workers'] },
+    nodes: spec.nodes.map((n) => ({ name: n.name, address: n.address, port: n.port, role: n.role })),
+  };
+  return `# kupgrade inventory of the lab "${spec.name}" (written by kupgrade-lab up)\n` + YAML.stringify(doc, { flow: false });
+}
+
+async function waitFor<T>(what: string, fn: () => T | null, timeoutMs: number): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v !== null) return v;
+    if (Date.now() > end) throw new LabError(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 15));
+  }
+}
+
+export async function up(o: UpOptions): Promise<UpResult> {
+  const t0 = Date.now();
+  const dir = path.resolve(o.dir);
+  const v = parseVer(o.version);
+  if (!v || !/^v?\d+\.\d+\.\d+$/.test(o.version)) throw new LabError(`--version: want 1.x.y, got ${JSON.stringify(o.version)}`);
+  if (LAST_PATCH[v.minor] === undefined || v.patch > LAST_PATCH[v.minor]! || v.minor < 28) {
+    throw new LabError(`--version ${o.version}: the lab models v1.28.0 to v1.${Math.max(...Object.keys(LAST_PATCH).map(Number))}.x releases`);
+  }
+  if (!Number.isInteger(o.controlPlanes) || o.controlPlanes < 1) throw new LabError('--control-planes must be at least 1');
+  if (!Number.isInteger(o.workers) || o.workers < 0) throw new LabError('--workers must be 0 or more');
+  if (o.controlPlanes + o.workers > 1000) throw new LabError('a lab has at most 1,000 nodes');
+  if (!['yum', 'dnf', 'apt'].includes(o.packages)) throw new LabError('--packages must be yum, dnf or apt');
+  if (controllerPid(dir)) throw new LabError(`a lab is already up in ${dir}; run kupgrade-lab down --dir ${dir} first`);
+  const names = nodeNames(o.controlPlanes, o.workers);
+  for (const c of o.cordoned ?? []) if (!names.some((n) => n.name === c)) throw new LabError(`--cordoned ${c}: no such node`);
+  fs.mkdirSync(dir, { recursive: true });
+  for (const f of ['state.json', 'events.jsonl', 'controller.json', 'cluster.yaml']) fs.rmSync(path.join(dir, f), { force: true });
+  fs.rmSync(path.join(dir, 'nodes'), { recursive: true, force: true });
+  const useSsh = o.ssh !== false;
+  const addrs = useSsh ? sshd.planAddresses(names.length) : names.map(() => ({ address: '127.0.0.1', port: 22 }));
+  const spec: LabSpec = {
+    name: o.name ?? (path.basename(dir).toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'lab'),
+    version: `${v.major}.${v.minor}.${v.patch}`,
+    packages: o.packages,
+    repo: o.repo ?? 'pkgs.k8s.io',
+    speed: o.speed ?? 1,
+    seed: o.seed ?? 'kupgrade',
+    createdAt: new Date().toISOString(),
+    nodes: names.map((n, i) => ({ ...n, address: addrs[i]!.address, port: addrs[i]!.port })),
+    controller: null,
+    ssh: null,
+    options: {
+      cordoned: o.cordoned ?? [],
+      podsPerWorker: o.podsPerWorker ?? 3,
+      emptyDirPods: o.emptyDirPods ?? 0,
+      unmanagedPods: o.unmanagedPods ?? 0,
+    },
+  };
+  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(spec.name)) spec.name = 'lab';
+  for (const n of spec.nodes) writeNodeRoot(dir, spec, n);
+  fs.mkdirSync(path.join(dir, 'bin'), { recursive: true });
+  for (const t of LAB_TOOLS) fs.writeFileSync(path.join(dir, 'bin', t), shimScript(t), { mode: 0o755 });
+  writeJson(path.join(dir, 'lab.json'), spec);
+  const log = fs.openSync(path.join(dir, 'controller.log'), 'a');
+  const child = spawn(process.execPath, [path.join(distLabSrc(), 'controller', 'main.js'), '--dir', dir], {
+    detached: true,
+    stdio: ['ignore', log, log],
+  });
+  child.unref();
+  fs.closeSync(log);
+  let exited: number | null = null;
+  child.once('exit', (code) => (exited = code ?? -1));
+  const ctl = await waitFor(
+    'the controller to listen',
+    () => {
+      if (exited !== null) throw new LabError(`the controller exited (${exited}); see ${path.join(dir, 'controller.log')}`);
+      try {
+        return JSON.parse(fs.readFileSync(path.join(dir, 'controller.json'), 'utf8')) as { pid: number; host: string; port: number };
+      } catch {
+        return null;
+      }
+    },
+    20_000,
+  );
+  spec.controller = { host: ctl.host, port: ctl.port };
+  writeJson(path.join(dir, 'lab.json'), spec);
+  if (useSsh) {
+    try {
+      const keys = await sshd.ensureSshKeys(dir);
+      spec.ssh = { user: os.userInfo().username, clientKeyPath: keys.clientKeyPath, knownHostsPath: keys.knownHostsPath };
+      writeJson(path.join(dir, 'lab.json'), spec);
+      await sshd.startSshd(
+        dir,
+        spec.nodes.map((n) => ({ name: n.name, address: n.address, port: n.port })),
+      );
+    } catch (e) {
+      await down(dir).catch(() => undefined);
+      throw e;
+    }
+  }
+  const yamlPath = path.join(dir, 'cluster.yaml');
+  fs.writeFileSync(yamlPath, clusterYaml(spec, dir));
+  return { dir, spec, controllerPid: ctl.pid, clusterYaml: yamlPath, ms: Date.now() - t0 };
+}
+
+/** Stops sshd and the controller (which persists its state). Idempotent. */
+export async function down(dirArg: string): Promise<{ ms: number }> {
+  const t0 = Date.now();
+  const dir = path.resolve(dirArg);
+  if (fs.existsSync(path.join(dir, 'ssh'))) await sshd.stopSshd(dir);
+  const pid = controllerPid(dir);
+  if (pid) {
+    process.kill(pid, 'SIGTERM');
+    const end = Date.now() + 10_000;
+    while (isAlive(pid) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  }
+  fs.rmSync(path.join(dir, 'controller.json'), { force: true });
+  return { ms: Date.now() - t0 };
+}
+
+// ---- controller client ----------------------------------------------------------------------
+
+export function request<T>(dir: string, method: 'GET' | 'POST', urlPath: string, body?: unknown): Promise<T> {
+  const spec = readSpec(dir);
+  if (!spec.controller) throw new LabError(`no controller recorded in ${dir}/lab.json`);
+  const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: spec.controller!.host,
+        port: spec.controller!.port,
+        path: urlPath,
+        method,
+        headers: data ? { 'content-type': 'application/json', 'content-length': data.length } : {},
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let v: unknown;
+          try {
+            v = JSON.parse(text);
+          } catch {
+            return reject(new LabError(`controller: ${res.statusCode}: ${text}`));
+          }
+          if ((res.statusCode ?? 500) >= 400) return reject(new LabError(`controller: ${(v as { error?: string }).error ?? text}`));
+          resolve(v as T);
+        });
+      },
+    );
+    req.on('error', (e) => reject(new LabError(`controller at ${spec.controller!.host}:${spec.controller!.port} unreachable: ${e.message} (is the lab up?)`)));
+    req.end(data);
+  });
+}
+
+export interface LabStatus {
+  name: string;
+  kubernetesVersion: string;
+  coredns: string;
+  kubeProxy: string;
+  nodes: (NodeStatus & { port?: number })[];
+  faults: number;
+}
+
+export async function status(dir: string): Promise<LabStatus> {
+  const s = await request<LabStatus>(dir, 'GET', '/status');
+  const spec = readSpec(dir);
+  for (const n of s.nodes) n.port = spec.nodes.find((x) => x.name === n.name)?.port;
+  return s;
+}
+
+export function injectFault(dir: string, spec: FaultSpec): Promise<Fault> {
+  return request<Fault>(dir, 'POST', '/fault', spec);
+}
+
+export async function clearFaults(dir: string, id?: number): Promise<number> {
+  return (await request<{ removed: number }>(dir, 'POST', '/faults/clear', id === undefined ? {} : { id })).removed;
+}
+
+export function listFaults(dir: string): Promise<Fault[]> {
+  return request<Fault[]>(dir, 'GET', '/faults');
+}
+
+/** A node goes down (its sshd stops serving it, it turns NotReady after the grace period) or up. */
+export async function setNodeDown(dir: string, node: string, down: boolean): Promise<void> {
+  const spec = readSpec(dir);
+  if (!spec.nodes.some((n) => n.name === node)) throw new LabError(`no node ${node}`);
+  if (spec.ssh) await sshd.setNodeDown(dir, node, down);
+  await request(dir, 'POST', '/node', { node, down });
+}

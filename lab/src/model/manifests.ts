@@ -1,0 +1,160 @@
+/**
+ * The node-local files `up` writes and kubeadm rewrites: static-pod manifests (image tags are what
+ * `upgrade apply/node` change), kubeconfigs, the kubelet config, and the package repo files.
+ */
+
+export const CP_COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const;
+export type CpComponent = (typeof CP_COMPONENTS)[number];
+
+export function image(repo: string, component: string, tag: string): string {
+  return `${repo}/${component}:${tag}`;
+}
+
+export function manifest(component: CpComponent, address: string, img: string): string {
+  const cmd: Record<CpComponent, string[]> = {
+    etcd: [
+      'etcd',
+      `--advertise-client-urls=https://${address}:2379`,
+      '--cert-file=/etc/kubernetes/pki/etcd/server.crt',
+      '--client-cert-auth=true',
+      '--data-dir=/var/lib/etcd',
+      `--initial-advertise-peer-urls=https://${address}:2380`,
+      '--key-file=/etc/kubernetes/pki/etcd/server.key',
+      `--listen-client-urls=https://127.0.0.1:2379,https://${address}:2379`,
+      '--peer-cert-file=/etc/kubernetes/pki/etcd/peer.crt',
+      '--peer-key-file=/etc/kubernetes/pki/etcd/peer.key',
+      '--trusted-ca-file=/etc/kubernetes/pki/etcd/ca.crt',
+    ],
+    'kube-apiserver': [
+      'kube-apiserver',
+      `--advertise-address=${address}`,
+      '--allow-privileged=true',
+      '--authorization-mode=Node,RBAC',
+      '--client-ca-file=/etc/kubernetes/pki/ca.crt',
+      '--enable-admission-plugins=NodeRestriction',
+      '--etcd-servers=https://127.0.0.1:2379',
+      '--secure-port=6443',
+      '--service-cluster-ip-range=10.96.0.0/12',
+      '--tls-cert-file=/etc/kubernetes/pki/apiserver.crt',
+      '--tls-private-key-file=/etc/kubernetes/pki/apiserver.key',
+    ],
+    'kube-controller-manager': [
+      'kube-controller-manager',
+      '--allocate-node-cidrs=true',
+      '--authentication-kubeconfig=/etc/kubernetes/controller-manager.conf',
+      '--cluster-cidr=10.244.0.0/16',
+      '--kubeconfig=/etc/kubernetes/controller-manager.conf',
+      '--leader-elect=true',
+      '--use-service-account-credentials=true',
+    ],
+    'kube-scheduler': [
+      'kube-scheduler',
+      '--authentication-kubeconfig=/etc/kubernetes/scheduler.conf',
+      '--bind-address=127.0.0.1',
+      '--kubeconfig=/etc/kubernetes/scheduler.conf',
+      '--leader-elect=true',
+    ],
+  };
+  return [
+    'apiVersion: v1',
+    'kind: Pod',
+    'metadata:',
+    '  creationTimestamp: null',
+    '  labels:',
+    `    component: ${component}`,
+    '    tier: control-plane',
+    `  name: ${component}`,
+    '  namespace: kube-system',
+    'spec:',
+    '  containers:',
+    '  - command:',
+    ...cmd[component].map((c) => `    - ${c}`),
+    `    image: ${img}`,
+    '    imagePullPolicy: IfNotPresent',
+    `    name: ${component}`,
+    '    resources:',
+    '      requests:',
+    '        cpu: 250m',
+    '  hostNetwork: true',
+    '  priorityClassName: system-node-critical',
+    'status: {}',
+    '',
+  ].join('\n');
+}
+
+/** Replaces the container image tag in a manifest, keeping everything else byte for byte. */
+export function retag(text: string, component: string, repo: string, tag: string): string {
+  return text.replace(/^(\s*image:\s*)\S+$/m, `$1${image(repo, component, tag)}`);
+}
+
+export function manifestImageTag(text: string): string | null {
+  const m = /^\s*image:\s*\S+:(\S+)$/m.exec(text);
+  return m ? m[1]! : null;
+}
+
+export function kubeconfig(user: string, server: string): string {
+  return [
+    'apiVersion: v1',
+    'clusters:',
+    '- cluster:',
+    '    certificate-authority-data: TFMwdExTMUNSVWRKVGlCRFJWSlVTVVpKUTBGVVJTMHRMUzB0Q2c9PQ==',
+    `    server: ${server}`,
+    '  name: kubernetes',
+    'contexts:',
+    '- context:',
+    '    cluster: kubernetes',
+    `    user: ${user}`,
+    `  name: ${user}@kubernetes`,
+    `current-context: ${user}@kubernetes`,
+    'kind: Config',
+    'preferences: {}',
+    'users:',
+    `- name: ${user}`,
+    '  user:',
+    '    client-certificate-data: TFMwdExTMUNSVWRKVGlCRFJWSlVTVVpKUTBGVVJTMHRMUzB0Q2c9PQ==',
+    '    client-key-data: TFMwdExTMUNSVWRKVGlCU1UwRWdVRkpKVmtGVVJTQkxSVmt0TFMwdExRbz0=',
+    '',
+  ].join('\n');
+}
+
+export function kubeletConfig(version: string): string {
+  return [
+    'apiVersion: kubelet.config.k8s.io/v1beta1',
+    'authentication:',
+    '  anonymous:',
+    '    enabled: false',
+    'cgroupDriver: systemd',
+    'clusterDNS:',
+    '- 10.96.0.10',
+    'clusterDomain: cluster.local',
+    'kind: KubeletConfiguration',
+    'rotateCertificates: true',
+    'staticPodPath: /etc/kubernetes/manifests',
+    `# written by kubeadm v${version.replace(/^v/, '')}`,
+    '',
+  ].join('\n');
+}
+
+export function repoUrl(mode: 'pkgs.k8s.io' | 'mirror', minor: number, format: 'rpm' | 'deb'): string {
+  return mode === 'mirror'
+    ? `https://mirrors.aliyun.com/kubernetes-new/core/stable/v1.${minor}/${format}/`
+    : `https://pkgs.k8s.io/core:/stable:/v1.${minor}/${format}/`;
+}
+
+export function yumRepoFile(mode: 'pkgs.k8s.io' | 'mirror', minor: number): string {
+  const url = repoUrl(mode, minor, 'rpm');
+  return [
+    '[kubernetes]',
+    'name=Kubernetes',
+    `baseurl=${url}`,
+    'enabled=1',
+    'gpgcheck=1',
+    `gpgkey=${url}repodata/repomd.xml.key`,
+    'exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni',
+    '',
+  ].join('\n');
+}
+
+export function aptListFile(mode: 'pkgs.k8s.io' | 'mirror', minor: number): string {
+  return `deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] ${repoUrl(mode, minor, 'deb')} /\n`;
+}

@@ -1,0 +1,197 @@
+/**
+ * Package repositories as the lab models them. pkgs.k8s.io has one repository per minor
+ * (`/core:/stable:/v1.30/rpm/`), so a node sees only the patches of the minor its repo file
+ * names; the legacy repositories (packages.cloud.google.com, mirrors.aliyun.com/kubernetes/yum)
+ * were frozen in September 2023 and carry the old `1.22.3-0` (rpm) / `1.22.3-00` (deb) forms.
+ * Pure functions: the shim sends the repo file's text, the controller decides from it.
+ */
+import { LAST_PATCH, patchesOf } from './versions';
+
+export type PackageManager = 'yum' | 'dnf' | 'apt';
+export const K8S_PACKAGES = ['kubeadm', 'kubelet', 'kubectl'] as const;
+export type K8sPackage = (typeof K8S_PACKAGES)[number];
+
+export interface RepoSource {
+  /** pkgs = pkgs.k8s.io layout (incl. mirrors of it); legacy = frozen pre-2023 repos */
+  kind: 'pkgs' | 'legacy';
+  minor: number | null;
+  /** base URL as the package manager prints it */
+  url: string;
+}
+
+export interface YumRepo {
+  id: string;
+  baseurl: string;
+  enabled: boolean;
+  exclude: string[];
+  source: RepoSource | null;
+}
+
+export function classifyUrl(url: string, kind: 'rpm' | 'deb'): RepoSource | null {
+  const m =
+    /core:\/stable:\/v1\.(\d+)\/(rpm|deb)/.exec(url) ??
+    /kubernetes-new\/core\/stable\/v1\.(\d+)\/(rpm|deb)/.exec(url);
+  if (m) return { kind: 'pkgs', minor: Number(m[1]), url };
+  if (
+    /packages\.cloud\.google\.com|apt\.kubernetes\.io|yum\.kubernetes\.io|mirrors\.[a-z0-9.-]+\/kubernetes\/(yum|apt)/.test(
+      url,
+    )
+  ) {
+    return { kind: 'legacy', minor: null, url };
+  }
+  void kind;
+  return null;
+}
+
+/** Parses a yum/dnf .repo file (INI). Unknown keys are ignored, as yum does for most. */
+export function parseYumRepoFile(text: string): YumRepo[] {
+  const repos: YumRepo[] = [];
+  let cur: YumRepo | null = null;
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#') || line.startsWith(';')) continue;
+    const sec = /^\[([^\]]+)\]$/.exec(line);
+    if (sec) {
+      cur = { id: sec[1]!.trim(), baseurl: '', enabled: true, exclude: [], source: null };
+      repos.push(cur);
+      continue;
+    }
+    const kv = /^([A-Za-z_]+)\s*=\s*(.*)$/.exec(line);
+    if (!kv || !cur) continue;
+    const key = kv[1]!.toLowerCase();
+    const val = kv[2]!.trim();
+    if (key === 'baseurl') {
+      cur.baseurl = val.split(/\s+/)[0] ?? '';
+      cur.source = classifyUrl(cur.baseurl, 'rpm');
+    } else if (key === 'enabled') cur.enabled = val === '1' || val.toLowerCase() === 'true';
+    else if (key === 'exclude' || key === 'excludepkgs') cur.exclude.push(...val.split(/[\s,]+/).filter(Boolean));
+  }
+  return repos;
+}
+
+export interface AptSource {
+  line: string;
+  source: RepoSource;
+  /** how apt prints the origin in madison: `https://pkgs.k8s.io/core:/stable:/v1.30/deb  Packages` */
+  madisonOrigin: string;
+  /** apt-get update's Hit/Get name */
+  updateName: string;
+}
+
+export function parseAptList(text: string): AptSource[] {
+  const out: AptSource[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line.startsWith('deb ')) continue;
+    const rest = line
+      .slice(4)
+      .replace(/\[[^\]]*\]/, '')
+      .trim()
+      .split(/\s+/);
+    const url = rest[0] ?? '';
+    const suite = rest[1] ?? '';
+    const comps = rest.slice(2);
+    const source = classifyUrl(url, 'deb');
+    if (!source) continue;
+    const base = url.replace(/\/$/, '');
+    if (suite === '/' || suite === '') {
+      const cdn = base.replace(
+        /^https:\/\/pkgs\.k8s\.io\/core:\/stable:/,
+        'https://prod-cdn.packages.k8s.io/repositories/isv:/kubernetes:/core:/stable:',
+      );
+      out.push({ line, source, madisonOrigin: `${base}  Packages`, updateName: `${cdn}  InRelease` });
+    } else {
+      out.push({
+        line,
+        source,
+        madisonOrigin: `${base} ${suite}/${comps[0] ?? 'main'} amd64 Packages`,
+        updateName: `${base} ${suite} InRelease`,
+      });
+    }
+  }
+  return out;
+}
+
+/** Every `version-release` a repository source offers for one package, ascending. */
+export function availableVersions(source: RepoSource, format: 'rpm' | 'deb'): { version: string; full: string }[] {
+  if (source.kind === 'pkgs') {
+    if (source.minor === null || LAST_PATCH[source.minor] === undefined) return [];
+    // pkgs.k8s.io only carries v1.24 and later
+    if (source.minor < 24) return [];
+    return patchesOf(source.minor).map((v) => ({ version: v, full: format === 'rpm' ? `${v}-150500.1.1` : `${v}-1.1` }));
+  }
+  // legacy repos: frozen on 2023-09-13, last published 1.28.2
+  const out: { version: string; full: string }[] = [];
+  for (let minor = 24; minor <= 28; minor++) {
+    for (const v of patchesOf(minor)) {
+      if (minor === 28 && Number(v.split('.')[2]) > 2) continue;
+      out.push({ version: v, full: format === 'rpm' ? `${v}-0` : `${v}-00` });
+    }
+  }
+  return out;
+}
+
+export function fullVersionFor(version: string, source: RepoSource | null, format: 'rpm' | 'deb'): string {
+  if (source?.kind === 'legacy') return format === 'rpm' ? `${version}-0` : `${version}-00`;
+  return format === 'rpm' ? `${version}-150500.1.1` : `${version}-1.1`;
+}
+
+/** Shell-style glob (`*`, `?`, `[...]`) to an anchored RegExp, as yum/apt match package specs. */
+export function globToRegExp(glob: string): RegExp {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '*') re += '.*';
+    else if (c === '?') re += '.';
+    else if (c === '[') {
+      const end = glob.indexOf(']', i + 1);
+      if (end < 0) re += '\\[';
+      else {
+        re += `[${glob.slice(i + 1, end).replace(/^!/, '^')}]`;
+        i = end;
+      }
+    } else re += c.replace(/[.+^${}()|\\/]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+export function isGlob(s: string): boolean {
+  return /[*?[]/.test(s);
+}
+
+/**
+ * Does a yum/dnf spec (`kubeadm`, `kubeadm-1.30.4`, `kubeadm-1.30.4-*`, `kubeadm-1.30.4-150500.1.1`,
+ * `kubeadm.x86_64`) name this package version? dnf tries name, name-version, name-version-release
+ * and the .arch forms.
+ */
+export function yumSpecMatches(spec: string, name: string, full: string): boolean {
+  const [version, release] = splitFull(full);
+  const forms = [
+    name,
+    `${name}.x86_64`,
+    `${name}-${version}`,
+    `${name}-${version}-${release}`,
+    `${name}-${version}-${release}.x86_64`,
+    `${name}-0:${version}-${release}`,
+  ];
+  const re = globToRegExp(spec);
+  return forms.some((f) => re.test(f));
+}
+
+export function splitFull(full: string): [string, string] {
+  const i = full.indexOf('-');
+  return i < 0 ? [full, ''] : [full.slice(0, i), full.slice(i + 1)];
+}
+
+/** Does a yum exclude pattern list exclude this package name? */
+export function isExcluded(name: string, patterns: string[]): boolean {
+  return patterns.some((p) => globToRegExp(p).test(name));
+}
+
+/** The package name a yum spec refers to (one of ours), or null. */
+export function yumSpecName(spec: string): string | null {
+  for (const n of [...K8S_PACKAGES, 'cri-tools', 'kubernetes-cni']) {
+    if (spec === n || spec.startsWith(`${n}-`) || spec.startsWith(`${n}.`)) return n;
+  }
+  return null;
+}

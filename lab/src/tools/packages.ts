@@ -1,0 +1,460 @@
+/**
+ * yum/dnf, apt-get, apt-cache, apt-mark over the lab's package catalog (model/packages.ts).
+ * What a node can install depends on its own repo file (sent by the shim), the repo's minor, the
+ * excludes, the apt lists cache (only `apt-get update` refreshes it) and the apt holds.
+ * yum is modelled as dnf 4 (EL8+), where `yum` is dnf. Many texts are RECON (see comments).
+ */
+import type { NodeState } from '../model/state';
+import {
+  availableVersions,
+  isExcluded,
+  isGlob,
+  globToRegExp,
+  K8S_PACKAGES,
+  parseAptList,
+  parseYumRepoFile,
+  splitFull,
+  yumSpecMatches,
+  yumSpecName,
+  type K8sPackage,
+  type YumRepo,
+} from '../model/packages';
+import { TIME, packageInstallMs } from '../model/time-model';
+import { cmpVer, LAST_PATCH } from '../model/versions';
+import type { ExecResult, ToolCall } from './types';
+import { ok, fail } from './types';
+
+const SIZES: Record<string, string> = { kubeadm: '10 M', kubelet: '15 M', kubectl: '10 M' };
+
+function missingFault(c: ToolCall, pkg: string, version: string): boolean {
+  return c.cl.state.faults.some(
+    (f) => f.kind === 'package-missing' && f.node === c.node.name && f.version === version && (!f.package || f.package === pkg),
+  );
+}
+
+function isK8s(name: string): name is K8sPackage {
+  return (K8S_PACKAGES as readonly string[]).includes(name);
+}
+
+// ---- yum / dnf ------------------------------------------------------------------------------
+
+interface YumOpts {
+  yes: boolean;
+  showDuplicates: boolean;
+  disableExcludes: string[];
+  positionals: string[];
+  error: string | null;
+}
+
+const YUM_BOOL = new Set(['-y', '--assumeyes', '--showduplicates', '-q', '--quiet', '--nogpgcheck', '-C', '--cacheonly', '--refresh', '--allowerasing', '--best', '--nobest', '-v', '--verbose']);
+const YUM_VALUE = new Set(['--disableexcludes', '--disablerepo', '--enablerepo', '--setopt', '--repo', '-d', '--debuglevel', '-e', '--errorlevel', '--exclude', '-x', '--releasever']);
+
+export function parseYumArgs(argv: string[]): YumOpts {
+  const o: YumOpts = { yes: false, showDuplicates: false, disableExcludes: [], positionals: [], error: null };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith('-')) {
+      o.positionals.push(a);
+      continue;
+    }
+    const eq = a.indexOf('=');
+    const name = eq > 0 ? a.slice(0, eq) : a;
+    if (YUM_BOOL.has(name)) {
+      if (name === '-y' || name === '--assumeyes') o.yes = true;
+      if (name === '--showduplicates') o.showDuplicates = true;
+      continue;
+    }
+    if (YUM_VALUE.has(name)) {
+      const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
+      if (v === undefined) return { ...o, error: `argument ${name}: expected one argument` };
+      if (name === '--disableexcludes') o.disableExcludes.push(...v.split(','));
+      if (name === '--setopt' && /^(kubernetes\.)?disable_?excludes=/.test(v)) o.disableExcludes.push(v.split('=')[1]!);
+      continue;
+    }
+    return { ...o, error: `unrecognized arguments: ${a}` };
+  }
+  return o;
+}
+
+function yumRepos(c: ToolCall): YumRepo[] {
+  const repos: YumRepo[] = [];
+  for (const [f, text] of Object.entries(c.ctx.files)) {
+    if (f.startsWith('/etc/yum.repos.d/') && text) repos.push(...parseYumRepoFile(text));
+  }
+  return repos.filter((r) => r.enabled && r.source);
+}
+
+/** A repo whose minor does not exist on pkgs.k8s.io fails to download its metadata (404). */
+function brokenRepo(r: YumRepo): string | null {
+  if (r.source?.kind === 'pkgs' && (r.source.minor === null || LAST_PATCH[r.source.minor] === undefined)) {
+    return (
+      `Errors during downloading metadata for repository '${r.id}':\n` +
+      `  - Status code: 404 for ${r.baseurl.replace(/\/?$/, '/')}repodata/repomd.xml (IP: 127.0.0.1)\n` +
+      `Error: Failed to download metadata for repo '${r.id}': Cannot download repomd.xml: Cannot download repodata/repomd.xml: All mirrors were tried\n`
+    );
+  }
+  return null;
+}
+
+interface Candidate {
+  name: string;
+  version: string;
+  full: string;
+  repo: string;
+  excluded: boolean;
+}
+
+function yumCandidates(c: ToolCall, o: YumOpts): Candidate[] {
+  const out: Candidate[] = [];
+  for (const r of yumRepos(c)) {
+    const lifted = o.disableExcludes.includes(r.id) || o.disableExcludes.includes('all');
+    for (const name of K8S_PACKAGES) {
+      for (const v of availableVersions(r.source!, 'rpm')) {
+        if (missingFault(c, name, v.version)) continue;
+        out.push({ name, version: v.version, full: v.full, repo: r.id, excluded: !lifted && isExcluded(name, r.exclude) });
+      }
+    }
+  }
+  return out;
+}
+
+function metadataLine(): string {
+  const d = new Date(Date.now() - 62_000);
+  const day = d.toLocaleDateString('en-US', { weekday: 'short', timeZone: 'UTC' });
+  const mon = d.toLocaleDateString('en-US', { month: 'short', timeZone: 'UTC' });
+  const h = d.getUTCHours();
+  const hh = String(h % 12 === 0 ? 12 : h % 12).padStart(2, '0');
+  const mm = String(d.getUTCMinutes()).padStart(2, '0');
+  const ss = String(d.getUTCSeconds()).padStart(2, '0');
+  return `Last metadata expiration check: 0:01:02 ago on ${day} ${String(d.getUTCDate()).padStart(2, '0')} ${mon} ${d.getUTCFullYear()} ${hh}:${mm}:${ss} ${h < 12 ? 'AM' : 'PM'} UTC.\n`;
+}
+
+function listRow(nameArch: string, full: string, repo: string): string {
+  return `${nameArch.padEnd(41)}${full.padEnd(36)}${repo}\n`;
+}
+
+export async function yum(c: ToolCall): Promise<ExecResult> {
+  const tool = c.cmdline.split(' ')[0]!;
+  const o = parseYumArgs(c.argv);
+  if (o.error) {
+    return fail(
+      2,
+      `usage: ${tool} [options] COMMAND\n\nList of Main Commands:\n\n${tool}: error: ${o.error}\n`, // RECON: argparse text
+    );
+  }
+  const [cmd, ...specs] = o.positionals;
+  if (!cmd) return fail(1, `usage: ${tool} [options] COMMAND\n`);
+  if (cmd === 'clean') {
+    await c.cl.sleep(TIME.trivialMs);
+    return ok(`${specs[0] === 'all' ? 24 : 0} files removed\n`);
+  }
+  for (const r of yumRepos(c)) {
+    const b = brokenRepo(r);
+    if (b) {
+      await c.cl.sleep(TIME.repoRefreshMs);
+      return fail(1, b, cmd === 'makecache' ? `${'Kubernetes'.padEnd(48)}  0.0  B/s |   0  B     00:00\n` : '');
+    }
+  }
+  if (cmd === 'makecache') {
+    await c.cl.sleep(TIME.repoRefreshMs);
+    const names = yumRepos(c).map((r) => `${'Kubernetes'.padEnd(48)}  45 kB/s |  9.4 kB     00:00\n`);
+    return ok(names.join('') + 'Metadata cache created.\n');
+  }
+  if (cmd === 'list') return yumList(c, o, specs);
+  if (cmd === 'install' || cmd === 'upgrade' || cmd === 'update' || cmd === 'downgrade') return yumInstall(c, o, specs, tool);
+  if (cmd === 'versionlock' || cmd === 'info' || cmd === 'remove' || cmd === 'search') {
+    return fail(1, `kupgrade-lab: "${tool} ${cmd}" is not simulated by the lab\n`);
+  }
+  // RECON: dnf 4's unknown command
+  return fail(1, `No such command: ${cmd}. Please use /usr/bin/${tool} --help\nIt could be a ${tool.toUpperCase()} plugin command, try: "${tool} install 'dnf-command(${cmd})'"\n`);
+}
+
+async function yumList(c: ToolCall, o: YumOpts, specs: string[]): Promise<ExecResult> {
+  await c.cl.sleep(TIME.repoQueryMs);
+  const pats = specs.length ? specs : ['*'];
+  const match = (name: string, full: string) => pats.some((s) => yumSpecMatches(s, name, full));
+  const installed = K8S_PACKAGES.map((n) => ({ name: n, ...c.node.packages[n] })).filter((p) => match(p.name, p.full));
+  let avail = yumCandidates(c, o).filter((x) => !x.excluded && match(x.name, x.full));
+  if (!o.showDuplicates) {
+    // without --showduplicates: only the newest of each name, and only if newer than installed
+    const best = new Map<string, Candidate>();
+    for (const a of avail) if (!best.has(a.name) || cmpVer(a.version, best.get(a.name)!.version) > 0) best.set(a.name, a);
+    avail = [...best.values()].filter((a) => cmpVer(a.version, c.node.packages[a.name as K8sPackage].version) > 0);
+  }
+  avail.sort((a, b) => (a.name === b.name ? cmpVer(a.version, b.version) : a.name < b.name ? -1 : 1));
+  if (!installed.length && !avail.length) return fail(1, 'Error: No matching Packages to list\n', metadataLine());
+  let out = metadataLine();
+  if (installed.length) {
+    out += 'Installed Packages\n';
+    for (const p of installed) out += listRow(`${p.name}.x86_64`, p.full, `@${p.repo}`);
+  }
+  if (avail.length) {
+    out += 'Available Packages\n';
+    for (const a of avail) out += listRow(`${a.name}.x86_64`, a.full, a.repo);
+  }
+  return ok(out);
+}
+
+function rpmTable(rows: { section: string; name: string; full: string; repo: string }[]): string {
+  const line = '='.repeat(80) + '\n';
+  let out = 'Dependencies resolved.\n' + line;
+  out += ` ${'Package'.padEnd(17)}${'Architecture'.padEnd(15)}${'Version'.padEnd(27)}${'Repository'.padEnd(15)}Size\n` + line;
+  for (const section of ['Upgrading', 'Downgrading', 'Installing']) {
+    const rs = rows.filter((r) => r.section === section);
+    if (!rs.length) continue;
+    out += `${section}:\n`;
+    for (const r of rs) out += ` ${r.name.padEnd(17)}${'x86_64'.padEnd(15)}${r.full.padEnd(27)}${r.repo.padEnd(15)}${SIZES[r.name] ?? '1 M'}\n`;
+  }
+  out += '\nTransaction Summary\n' + line;
+  const up = rows.filter((r) => r.section === 'Upgrading').length;
+  const down = rows.filter((r) => r.section === 'Downgrading').length;
+  if (up) out += `Upgrade    ${up} Package${up > 1 ? 's' : ''}\n`;
+  if (down) out += `Downgrade  ${down} Package${down > 1 ? 's' : ''}\n`;
+  return out + '\n';
+}
+
+async function yumInstall(c: ToolCall, o: YumOpts, specs: string[], tool: string): Promise<ExecResult> {
+  if (!specs.length) return fail(1, `Error: Need to pass a list of pkgs to install\n`); // RECON
+  await c.cl.sleep(TIME.repoQueryMs);
+  const cands = yumCandidates(c, o);
+  const chosen: Candidate[] = [];
+  let out = metadataLine();
+  let err = '';
+  const notFound: string[] = [];
+  for (const spec of specs) {
+    const name = yumSpecName(spec);
+    const all = name ? cands.filter((x) => x.name === name && yumSpecMatches(spec, x.name, x.full)) : [];
+    const usable = all.filter((x) => !x.excluded);
+    if (!usable.length) {
+      if (all.length) err += `All matches were filtered out by exclude filtering for argument: ${spec}\n`;
+      else out += `No match for argument: ${spec}\n`;
+      notFound.push(spec);
+      continue;
+    }
+    chosen.push(usable.reduce((a, b) => (cmpVer(a.version, b.version) >= 0 ? a : b)));
+  }
+  if (notFound.length) return fail(1, err + `Error: Unable to find a match: ${notFound.join(' ')}\n`, out);
+  const rows: { section: string; name: string; full: string; repo: string }[] = [];
+  for (const x of chosen) {
+    const cur = c.node.packages[x.name as K8sPackage];
+    if (cur.version === x.version) {
+      out += `Package ${x.name}-${x.full}.x86_64 is already installed.\n`;
+      continue;
+    }
+    rows.push({ section: cmpVer(x.version, cur.version) > 0 ? 'Upgrading' : 'Downgrading', name: x.name, full: x.full, repo: x.repo });
+  }
+  if (!rows.length) return ok(out + 'Dependencies resolved.\nNothing to do.\nComplete!\n');
+  out += rpmTable(rows);
+  if (!o.yes) return fail(1, '', out + 'Is this ok [y/N]: Operation aborted.\n'); // RECON: no tty, EOF
+  out += 'Downloading Packages:\n';
+  await c.cl.sleep(packageInstallMs(rows.length));
+  for (const r of rows) out += `${`${r.name}-${r.full}.x86_64.rpm`.padEnd(49)}24 MB/s | ${(SIZES[r.name] ?? '1 M').replace(' ', '')}B     00:00\n`;
+  out += 'Running transaction check\nTransaction check succeeded.\nRunning transaction test\nTransaction test succeeded.\nRunning transaction\n';
+  for (const r of rows) {
+    const p = c.node.packages[r.name as K8sPackage];
+    p.version = splitFull(r.full)[0];
+    p.full = r.full;
+    p.repo = r.repo;
+    if (r.name === 'kubelet') c.node.needsDaemonReload = true;
+  }
+  c.cl.changed(c.node.name);
+  const up = rows.filter((r) => r.section === 'Upgrading');
+  const down = rows.filter((r) => r.section === 'Downgrading');
+  if (up.length) out += '\nUpgraded:\n' + up.map((r) => `  ${r.name}-${r.full}.x86_64\n`).join('');
+  if (down.length) out += '\nDowngraded:\n' + down.map((r) => `  ${r.name}-${r.full}.x86_64\n`).join('');
+  void tool;
+  return ok(out + '\nComplete!\n');
+}
+
+// ---- apt ------------------------------------------------------------------------------------
+
+function aptSourcesText(c: ToolCall): string {
+  return Object.entries(c.ctx.files)
+    .filter(([f, t]) => (f === '/etc/apt/sources.list' || f.startsWith('/etc/apt/sources.list.d/')) && t)
+    .map(([, t]) => t)
+    .join('\n');
+}
+
+function aptCandidates(c: ToolCall): { name: string; version: string; full: string; origin: string }[] {
+  const out: { name: string; version: string; full: string; origin: string }[] = [];
+  for (const s of parseAptList(c.node.aptLists ?? '')) {
+    for (const name of K8S_PACKAGES) {
+      for (const v of availableVersions(s.source, 'deb')) {
+        if (missingFault(c, name, v.version)) continue;
+        out.push({ name, version: v.version, full: v.full, origin: s.madisonOrigin });
+      }
+    }
+  }
+  return out;
+}
+
+const APT_HEAD = 'Reading package lists...\nBuilding dependency tree...\nReading state information...\n';
+
+export async function aptGet(c: ToolCall): Promise<ExecResult> {
+  let yes = false;
+  let allowHeld = false;
+  let allowDown = false;
+  const pos: string[] = [];
+  for (let i = 0; i < c.argv.length; i++) {
+    const a = c.argv[i]!;
+    if (!a.startsWith('-')) {
+      pos.push(a);
+      continue;
+    }
+    if (a === '-y' || a === '--yes' || a === '--assume-yes' || a === '-qy' || a === '-yq') yes = true;
+    else if (a === '--allow-change-held-packages') allowHeld = true;
+    else if (a === '--allow-downgrades') allowDown = true;
+    else if (a === '-o' || a === '--option') i++;
+    else if (['-q', '-qq', '--quiet', '--no-install-recommends', '--fix-missing', '-f', '--allow-unauthenticated'].includes(a)) continue;
+    else if (a.startsWith('-o')) continue;
+    // RECON: apt's CommandLine error for an unknown option
+    else return fail(100, `E: Command line option '${a.replace(/^-+/, '')}' [from ${a}] is not understood in combination with the other options.\n`);
+  }
+  const [cmd, ...specs] = pos;
+  if (!cmd) return fail(100, 'E: Invalid operation \n'); // RECON: apt-get with no verb prints its help
+  if (cmd === 'update') return aptUpdate(c);
+  if (cmd === 'install') return aptInstall(c, specs, { yes, allowHeld, allowDown });
+  if (['upgrade', 'dist-upgrade', 'remove', 'purge', 'autoremove', 'clean'].includes(cmd)) {
+    return fail(100, `kupgrade-lab: "apt-get ${cmd}" is not simulated by the lab\n`);
+  }
+  return fail(100, `E: Invalid operation ${cmd}\n`);
+}
+
+async function aptUpdate(c: ToolCall): Promise<ExecResult> {
+  await c.cl.sleep(TIME.repoRefreshMs);
+  const text = aptSourcesText(c);
+  const sources = parseAptList(text);
+  let out = 'Hit:1 http://archive.ubuntu.com/ubuntu jammy InRelease\n';
+  let n = 2;
+  const errs: string[] = [];
+  let okText = '';
+  for (const s of sources) {
+    const broken = s.source.kind === 'pkgs' && (s.source.minor === null || LAST_PATCH[s.source.minor] === undefined);
+    if (broken) {
+      out += `Err:${n} ${s.updateName}\n  404  Not Found [IP: 127.0.0.1 443]\n`;
+      errs.push(`E: Failed to fetch ${s.updateName.replace(/ {2}InRelease$/, '/InRelease').replace(/ /g, '/')}  404  Not Found [IP: 127.0.0.1 443]`);
+    } else {
+      out += `Get:${n} ${s.updateName} [1186 B]\n`;
+      okText += s.line + '\n';
+    }
+    n++;
+  }
+  out += `Fetched ${1186 * (n - 2)} B in 1s (1186 B/s)\nReading package lists...\n`;
+  c.node.aptLists = okText;
+  c.cl.persist();
+  if (errs.length) {
+    return fail(100, errs.join('\n') + '\nE: Some index files failed to download. They have been ignored, or old ones used instead.\n', out);
+  }
+  return ok(out);
+}
+
+async function aptInstall(
+  c: ToolCall,
+  specs: string[],
+  o: { yes: boolean; allowHeld: boolean; allowDown: boolean },
+): Promise<ExecResult> {
+  await c.cl.sleep(TIME.repoQueryMs);
+  let out = APT_HEAD;
+  const cands = aptCandidates(c);
+  const chosen: { name: K8sPackage; full: string; version: string }[] = [];
+  for (const spec of specs) {
+    const eq = spec.indexOf('=');
+    const name = eq < 0 ? spec : spec.slice(0, eq);
+    const ver = eq < 0 ? null : spec.slice(eq + 1);
+    if (!isK8s(name)) return fail(100, `E: Unable to locate package ${name}\n`, out);
+    const all = cands.filter((x) => x.name === name);
+    if (!all.length && !ver) return fail(100, `E: Unable to locate package ${name}\n`, out);
+    const m = ver ? all.filter((x) => (isGlob(ver) ? globToRegExp(ver).test(x.full) : x.full === ver)) : all;
+    if (!m.length) {
+      if (ver && c.node.packages[name].full === ver) {
+        chosen.push({ name, full: ver, version: c.node.packages[name].version });
+        continue;
+      }
+      return fail(100, `E: Version '${ver}' for '${name}' was not found\n`, out);
+    }
+    const best = m.reduce((a, b) => (cmpVer(a.version, b.version) >= 0 ? a : b));
+    chosen.push({ name, full: best.full, version: best.version });
+  }
+  const changes = chosen.filter((x) => c.node.packages[x.name].version !== x.version);
+  for (const x of chosen.filter((y) => !changes.includes(y))) out += `${x.name} is already the newest version (${x.full}).\n`;
+  const held = changes.filter((x) => c.node.holds.includes(x.name));
+  const downs = changes.filter((x) => cmpVer(x.version, c.node.packages[x.name].version) < 0);
+  const ups = changes.filter((x) => !downs.includes(x));
+  if (held.length) out += `The following held packages will be changed:\n  ${held.map((x) => x.name).join(' ')}\n`;
+  if (ups.length) out += `The following packages will be upgraded:\n  ${ups.map((x) => x.name).join(' ')}\n`;
+  if (downs.length) out += `The following packages will be DOWNGRADED:\n  ${downs.map((x) => x.name).join(' ')}\n`;
+  out += `${ups.length} upgraded, 0 newly installed, ${downs.length ? `${downs.length} downgraded, ` : ''}0 to remove and 0 not upgraded.\n`;
+  if (!changes.length) return ok(out);
+  if (held.length && !o.allowHeld) {
+    if (!o.yes) return fail(1, '', out + 'Do you want to continue? [Y/n] Abort.\n');
+    return fail(100, 'E: Held packages were changed and -y was used without --allow-change-held-packages.\n', out);
+  }
+  if (downs.length && !o.allowDown && o.yes) {
+    return fail(100, 'E: Packages were downgraded and -y was used without --allow-downgrades.\n', out);
+  }
+  if (!o.yes) return fail(1, '', out + 'Do you want to continue? [Y/n] Abort.\n');
+  out += `Need to get ${changes.length * 10.4} MB of archives.\nAfter this operation, 0 B of additional disk space will be used.\n`;
+  await c.cl.sleep(packageInstallMs(changes.length));
+  changes.forEach((x, i) => {
+    out += `Get:${i + 1} ${aptCandidates(c).find((y) => y.full === x.full)?.origin.replace(/ {2}Packages$/, '') ?? ''}  ${x.name} ${x.full} [10.4 MB]\n`;
+  });
+  for (const x of changes) {
+    out += `(Reading database ... 72713 files and directories currently installed.)\nPreparing to unpack .../${x.name}_${x.full}_amd64.deb ...\nUnpacking ${x.name} (${x.full}) over (${c.node.packages[x.name].full}) ...\n`;
+  }
+  for (const x of changes) {
+    out += `Setting up ${x.name} (${x.full}) ...\n`;
+    const p = c.node.packages[x.name];
+    p.version = x.version;
+    p.full = x.full;
+    if (x.name === 'kubelet') c.node.needsDaemonReload = true;
+  }
+  c.cl.changed(c.node.name);
+  return ok(out);
+}
+
+export async function aptCache(c: ToolCall): Promise<ExecResult> {
+  const [cmd, ...names] = c.argv.filter((a) => !a.startsWith('-'));
+  const bad = c.argv.find((a) => a.startsWith('-') && !['-q', '--quiet'].includes(a));
+  if (bad) return fail(100, `E: Command line option '${bad.replace(/^-+/, '')}' [from ${bad}] is not understood in combination with the other options.\n`);
+  if (cmd === 'madison') {
+    await c.cl.sleep(TIME.repoQueryMs);
+    const cands = aptCandidates(c);
+    let out = '';
+    let err = '';
+    for (const n of names) {
+      const rows = cands.filter((x) => x.name === n).sort((a, b) => cmpVer(b.version, a.version));
+      if (!rows.length) err += `N: Unable to locate package ${n}\n`;
+      for (const r of rows) out += `${n.padStart(10)} | ${r.full} | ${r.origin}\n`;
+    }
+    return ok(out, err);
+  }
+  if (cmd === 'policy') return fail(100, 'kupgrade-lab: "apt-cache policy" is not simulated by the lab\n');
+  return fail(100, `E: Invalid operation ${cmd ?? ''}\n`);
+}
+
+export async function aptMark(c: ToolCall): Promise<ExecResult> {
+  const [cmd, ...names] = c.argv.filter((a) => !a.startsWith('-'));
+  await c.cl.sleep(TIME.trivialMs);
+  const n: NodeState = c.node;
+  if (cmd === 'showhold') return ok(n.holds.map((h) => `${h}\n`).join(''));
+  if (cmd !== 'hold' && cmd !== 'unhold') return fail(100, `E: Invalid operation ${cmd ?? ''}\n`);
+  if (!names.length) return fail(100, 'E: No packages found\n');
+  let out = '';
+  for (const name of names) {
+    if (!isK8s(name)) return fail(100, `E: Unable to locate package ${name}\n`, out);
+    const has = n.holds.includes(name);
+    if (cmd === 'hold') {
+      if (has) out += `${name} was already set on hold.\n`;
+      else {
+        n.holds.push(name);
+        out += `${name} set on hold.\n`;
+      }
+    } else if (!has) out += `${name} was already not on hold.\n`;
+    else {
+      n.holds = n.holds.filter((h) => h !== name);
+      out += `Canceled hold on ${name}.\n`;
+    }
+  }
+  c.cl.persist();
+  return ok(out);
+}
