@@ -7,8 +7,22 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { ErrorType } from '../shared/errors';
 import type { ShellCommand } from '../ssh/command';
 import type { RunResult, SshExecutor, SshTarget } from '../ssh/types';
+
+/** The shared error types plus the SSH-level ones this layer adds (all non-retryable but Transient). */
+export const ErrorTypes = {
+  ...ErrorType,
+  SudoPasswordRequired: 'SudoPasswordRequired',
+  SshAuthenticationFailed: 'SshAuthenticationFailed',
+  SshKeyFile: 'SshKeyFile',
+  /**
+   * A command failed for a reason we cannot classify. Retried (bounded by the workflow's retry
+   * policy; every step re-checks its state first), unlike CommandFailed which workflows never retry.
+   */
+  UnexpectedExit: 'UnexpectedExit',
+} as const;
 
 /** Last ~4 KB of a command's output is kept in failures and results. */
 export const OUTPUT_TAIL_BYTES = 4096;
@@ -75,7 +89,8 @@ export const RECOVERY_HINTS: readonly string[] = [
   'kubeadm-backup-etcd-<date>-<time> under /etc/kubernetes/tmp holds the local etcd member data: if the etcd upgrade failed and the automatic rollback did not fix it, copy it to /var/lib/etcd.',
 ];
 
-const BACKUP_DIR_RE = /\/etc\/kubernetes\/tmp\/kubeadm-backup-(?:manifests|etcd)-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}/g;
+const BACKUP_DIR_RE =
+  /\/etc\/kubernetes\/tmp\/kubeadm-backup-(?:manifests|etcd)-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}/g;
 
 /** kubeadm's backup folders named in an output (deduplicated, in order of appearance). */
 export function backupDirsIn(output: string): string[] {
@@ -103,6 +118,8 @@ export interface FailOptions {
   hints?: string[];
   /** Include kubeadm's backup folders and the runbook's recovery section in the hints. */
   kubeadmRecovery?: boolean;
+  /** Extra fields for details[0] (plain JSON). */
+  extra?: Record<string, unknown>;
 }
 
 export function failure(o: FailOptions): ApplicationFailure {
@@ -113,7 +130,8 @@ export function failure(o: FailOptions): ApplicationFailure {
     for (const d of backupDirs) hints.push(`kubeadm backup folder on ${o.node}: ${d}`);
     hints.push(...RECOVERY_HINTS);
   }
-  const detail: FailureDetail = {
+  const detail: FailureDetail & Record<string, unknown> = {
+    ...o.extra,
     node: o.node,
     step: o.step,
     command: o.command,
@@ -247,7 +265,7 @@ export class Runner {
     const out = outputOf(r);
     const transient = looksTransient(out);
     throw failure({
-      type: transient ? ErrorTypes.Transient : (o.type ?? ErrorTypes.CommandFailed),
+      type: transient ? ErrorTypes.Transient : (o.type ?? ErrorTypes.UnexpectedExit),
       message: `${o.message ?? o.step} failed (exit ${r.exitCode}): ${lastLine(out)}`,
       node: target.name,
       step: o.step,
@@ -267,11 +285,36 @@ export function lastLine(text: string): string {
   return (lines[lines.length - 1] ?? '').slice(0, 300);
 }
 
-function translateSshError(err: unknown, target: SshTarget, step: string): unknown {
+const NON_RETRYABLE_SSH: Record<string, { type: string; hint: string }> = {
+  HostKeyMismatchError: {
+    type: ErrorTypes.HostKeyMismatch,
+    hint: 'The node presented a host key that is not the trusted one (known_hosts or the pinned fingerprint): make sure the node was not replaced or intercepted, then update known_hosts or ssh.hostKeyFingerprints.',
+  },
+  SudoPasswordRequiredError: {
+    type: ErrorTypes.SudoPasswordRequired,
+    hint: 'kupgrade runs sudo -n and never types a password: allow the SSH user NOPASSWD in sudoers, or connect as root.',
+  },
+  SshAuthenticationError: {
+    type: ErrorTypes.SshAuthenticationFailed,
+    hint: "Add the public key of ssh.privateKeyPath to the user's authorized_keys on the node.",
+  },
+  SshKeyFileError: {
+    type: ErrorTypes.SshKeyFile,
+    hint: 'Check ssh.privateKeyPath exists on the worker host and is readable by its owner only (chmod 600).',
+  },
+};
+
+/**
+ * Transport errors (connection refused/reset/lost, command timeout) are rethrown as they are: the
+ * SDK turns them into a retryable failure of type SshTransportError/SshTimeoutError. The SSH errors
+ * no retry can fix become non-retryable failures.
+ */
+export function translateSshError(err: unknown, target: SshTarget, step: string): unknown {
   const name = err instanceof Error ? err.name : '';
-  if (name === 'HostKeyMismatchError') {
+  const known = NON_RETRYABLE_SSH[name];
+  if (known || (err instanceof Error && (err as { retryable?: unknown }).retryable === false)) {
     return ApplicationFailure.create({
-      type: ErrorTypes.HostKeyMismatch,
+      type: known?.type ?? ErrorTypes.CommandFailed,
       message: `${target.name}: ${(err as Error).message}`,
       nonRetryable: true,
       details: [
@@ -279,9 +322,7 @@ function translateSshError(err: unknown, target: SshTarget, step: string): unkno
           node: target.name,
           step,
           outputTail: '',
-          hints: [
-            'The host key of the node is not the one pinned in known_hosts: check the node was not replaced or intercepted, then update known_hosts.',
-          ],
+          hints: known ? [known.hint] : [],
           backupDirs: [],
         } satisfies FailureDetail,
       ],
@@ -309,7 +350,11 @@ export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> 
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight, keeping order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (t: T) => Promise<R>,
+): Promise<R[]> {
   const out: R[] = new Array<R>(items.length);
   let next = 0;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
@@ -321,11 +366,3 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t:
   await Promise.all(workers);
   return out;
 }
-
-/** Placeholder error type names; replaced by the shared ones below when they exist. */
-export const ErrorTypes = {
-  Transient: 'TransientCommandError',
-  CommandFailed: 'CommandFailed',
-  HostKeyMismatch: 'HostKeyMismatch',
-  SudoPasswordRequired: 'SudoPasswordRequired',
-} as const;

@@ -1,0 +1,116 @@
+/**
+ * Backup on the first control plane before the first change: an etcd snapshot (kubeadm's PKI
+ * paths) and a copy of /etc/kubernetes, in `<backupRoot>/<label>/`.
+ *
+ * Check-first: `<folder>/.complete` exists (written last, in the same command) → nothing run, the
+ * same paths are returned. The label comes from the workflow, so a retry lands in the same folder.
+ */
+import { cmd, sh, type ShellCommand } from '../ssh/command';
+import type { BackupResult, NodeInput } from '../shared/activities';
+import { ErrorTypes, failure, lastLine, logger, looksTransient, outputOf, type Runner } from './runtime';
+import { targetOf } from './script';
+
+export const DEFAULT_BACKUP_ROOT = '/var/lib/kupgrade/backups';
+const PKI = '/etc/kubernetes/pki/etcd';
+const ENDPOINT = 'https://127.0.0.1:2379';
+
+/** A label safe as one path component. */
+export function safeLabel(label: string): string {
+  const s = label.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[.-]+/, '');
+  return s.slice(0, 100) || 'backup';
+}
+
+function etcdctlArgs(snapshot: string): string[] {
+  return [
+    `--endpoints=${ENDPOINT}`,
+    `--cacert=${PKI}/ca.crt`,
+    `--cert=${PKI}/healthcheck-client.crt`,
+    `--key=${PKI}/healthcheck-client.key`,
+    'snapshot',
+    'save',
+    snapshot,
+  ];
+}
+
+/**
+ * The backup script. etcd: with the host's etcdctl when there is one, else through the etcd static
+ * pod (`kubectl exec`, writing into /var/lib/etcd which the pod mounts), skipped for external etcd
+ * (no etcd manifest). Then `cp -a /etc/kubernetes`, then the completion marker.
+ */
+export function backupCommand(dir: string, node: string, etcd: boolean, at: string): ShellCommand {
+  const snapshot = `${dir}/etcd-snapshot.db`;
+  const copy = `${dir}/etc-kubernetes`;
+  const parts: ShellCommand[] = [cmd('mkdir', '-p', dir)];
+  if (etcd) {
+    const podSnap = '/var/lib/etcd/kupgrade-snapshot.db';
+    const viaHost = cmd('env', 'ETCDCTL_API=3', 'etcdctl', ...etcdctlArgs(snapshot));
+    const viaPod = sh`${cmd(
+      'kubectl',
+      '--kubeconfig=/etc/kubernetes/admin.conf',
+      '-n',
+      'kube-system',
+      'exec',
+      `etcd-${node}`,
+      '--',
+      'env',
+      'ETCDCTL_API=3',
+      'etcdctl',
+      ...etcdctlArgs(podSnap),
+    )} && ${cmd('mv', '-f', podSnap, snapshot)}`;
+    parts.push(
+      sh`if [ -f /etc/kubernetes/manifests/etcd.yaml ]; then if command -v etcdctl >/dev/null 2>&1; then ${viaHost}; else ${viaPod}; fi; else echo 'external etcd: no local snapshot'; fi`,
+    );
+  }
+  parts.push(sh`${cmd('rm', '-rf', copy)} && ${cmd('cp', '-a', '/etc/kubernetes', copy)}`);
+  parts.push(sh`printf '%s\\n' ${at} > ${`${dir}/.complete`}`);
+  return parts.reduce((a, b) => sh`${a} && ${b}`);
+}
+
+export function createBackupActivities(run: Runner, backupRoot = DEFAULT_BACKUP_ROOT) {
+  async function backupControlPlane(input: NodeInput & { label: string }): Promise<BackupResult> {
+    const { cluster, node } = input;
+    const step = 'backup';
+    const dir = `${backupRoot}/${safeLabel(input.label)}`;
+    const etcd = cluster.inventory.kubeadm.etcdBackup;
+    const target = targetOf(cluster.inventory, node);
+    const result = (at: string, withSnapshot: boolean): BackupResult => ({
+      node: node.name,
+      ...(withSnapshot ? { etcdSnapshot: `${dir}/etcd-snapshot.db` } : {}),
+      kubernetesCopy: `${dir}/etc-kubernetes`,
+      at,
+    });
+    const marker = `${dir}/.complete`;
+    const check = await run.exec(
+      target,
+      sh`if [ -f ${marker} ]; then cat ${marker}; if [ -f ${`${dir}/etcd-snapshot.db`} ]; then echo snapshot; fi; fi`,
+      { step },
+    );
+    const lines = check.stdout.split('\n').map((l) => l.trim());
+    if (check.exitCode === 0 && lines[0]) {
+      return result(lines[0], lines.includes('snapshot'));
+    }
+    const at = run.now().toISOString();
+    const command = backupCommand(dir, node.name, etcd, at);
+    logger().info('backing up the control plane', { node: node.name, dir, etcd });
+    const r = await run.exec(target, command, { step, progress: true, timeoutMs: 20 * 60_000 });
+    if (r.exitCode !== 0) {
+      const out = outputOf(r);
+      const transient = looksTransient(out);
+      throw failure({
+        type: transient ? ErrorTypes.Transient : ErrorTypes.CommandFailed,
+        message: `backup to ${dir} failed (exit ${r.exitCode}): ${lastLine(out)}`,
+        node: node.name,
+        step,
+        result: r,
+        command,
+        nonRetryable: !transient,
+        hints: [
+          `etcdctl uses ${PKI}/ca.crt and healthcheck-client.crt/key; check them and the free space under ${backupRoot}.`,
+        ],
+      });
+    }
+    const external = /external etcd: no local snapshot/.test(r.stdout);
+    return result(at, etcd && !external);
+  }
+  return { backupControlPlane };
+}

@@ -1,0 +1,94 @@
+/**
+ * kubelet restart after the package upgrade: `systemctl daemon-reload && systemctl restart kubelet`.
+ *
+ * Check-first rules:
+ * - the Node object already reports the hop's kubelet version and Ready → nothing run;
+ * - the restart marker says the hop's version and `systemctl is-active kubelet` is active → nothing
+ *   run (the kubelet restarted; the API server has not seen its new version yet — waitNodeReady waits);
+ * - otherwise the node must be cordoned (invariant 3) before the restart.
+ */
+import { cmd, sh } from '../ssh/command';
+import type { NodeHopInput, StepResult } from '../shared/activities';
+import { normalizeVersion } from '../shared/versions';
+import { readNode } from './kubectl';
+import { readMarker, withMarker } from './markers';
+import {
+  ErrorTypes,
+  failure,
+  lastLine,
+  logger,
+  looksTransient,
+  outputOf,
+  tail,
+  type Runner,
+} from './runtime';
+import { batch, parseBatch, targetOf } from './script';
+
+export const RESTART_KUBELET = sh`${cmd('systemctl', 'daemon-reload')} && ${cmd('systemctl', 'restart', 'kubelet')}`;
+
+function sameVersion(a: string, b: string): boolean {
+  try {
+    return normalizeVersion(a) === normalizeVersion(b);
+  } catch {
+    return false;
+  }
+}
+
+export function createKubeletActivities(run: Runner) {
+  async function ensureKubeletRestarted(input: NodeHopInput): Promise<StepResult> {
+    const { cluster, node, hop } = input;
+    const step = 'kubelet-restart';
+    const want = normalizeVersion(hop.version);
+    const state = await readNode(run, cluster, node.name, step);
+    if (state.ready && sameVersion(state.kubeletVersion, want)) {
+      return { changed: false, detail: `kubelet already ${want} and Ready`, version: want };
+    }
+    const target = targetOf(cluster.inventory, node);
+    const local = await run.exec(
+      target,
+      batch([
+        { name: 'marker', command: readMarker('kubelet-restart') },
+        { name: 'active', command: cmd('systemctl', 'is-active', 'kubelet') },
+      ]),
+      { step },
+    );
+    const s = parseBatch(local.stdout);
+    if (s.get('marker')?.output.trim() === want && s.get('active')?.output.trim() === 'active') {
+      return { changed: false, detail: `kubelet already restarted for ${want}`, version: want };
+    }
+    if (!state.unschedulable) {
+      throw failure({
+        type: ErrorTypes.PolicyRefused,
+        message: `refusing to restart the kubelet: ${node.name} is not cordoned`,
+        node: node.name,
+        step,
+        nonRetryable: true,
+        hints: ['A kubelet is restarted only on a cordoned, drained node (the workflow drains first).'],
+      });
+    }
+    const command = withMarker(RESTART_KUBELET, 'kubelet-restart', want);
+    logger().info('restarting kubelet', { node: node.name, version: want });
+    const r = await run.exec(target, command, { step, timeoutMs: 5 * 60_000 });
+    if (r.exitCode !== 0) {
+      const out = outputOf(r);
+      const transient = looksTransient(out);
+      throw failure({
+        type: transient ? ErrorTypes.Transient : ErrorTypes.CommandFailed,
+        message: `kubelet restart failed (exit ${r.exitCode}): ${lastLine(out)}`,
+        node: node.name,
+        step,
+        result: r,
+        command,
+        nonRetryable: !transient,
+        hints: [`See \`systemctl status kubelet\` and \`journalctl -xeu kubelet\` on ${node.name}.`],
+      });
+    }
+    return {
+      changed: true,
+      detail: `kubelet restarted for ${want}`,
+      version: want,
+      outputTail: tail(outputOf(r)),
+    };
+  }
+  return { ensureKubeletRestarted };
+}

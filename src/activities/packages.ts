@@ -1,0 +1,270 @@
+/**
+ * Package activities: the repository switch per minor, the kubeadm package, the kubelet and
+ * kubectl packages (yum, dnf, apt with unhold → install → hold).
+ *
+ * Check-first rules:
+ * - ensureRepoMinor: unmanaged → nothing; the repo file already points at the hop's URL → nothing.
+ * - ensureKubeadmPackage: `kubeadm version -o short` already prints the hop version → nothing.
+ * - ensureKubeletPackages: the installed kubelet and kubectl (rpm/dpkg database, else the
+ *   installed rows of the listing) already are the hop's package versions → nothing; otherwise the
+ *   node must be cordoned (invariant 3) before anything is installed.
+ */
+import { cmd, sh } from '../ssh/command';
+import type { NodeHopInput, StepResult } from '../shared/activities';
+import { normalizeVersion } from '../shared/versions';
+import { readNode } from './kubectl';
+import {
+  desiredRepoFile,
+  installCommand,
+  listCommand,
+  parseListing,
+  readFileCommand,
+  refreshCommand,
+  repoFileOf,
+  repoUrlFor,
+  urlMatches,
+  configuredUrl,
+  VERSION_MISSING_RE,
+  writeFileCommand,
+  type K8sPackage,
+  type Manager,
+} from './repo';
+import {
+  ErrorTypes,
+  failure,
+  lastLine,
+  logger,
+  looksTransient,
+  outputOf,
+  tail,
+  type Runner,
+} from './runtime';
+import { batch, parseBatch, targetOf } from './script';
+import type { RunResult, SshTarget } from '../ssh/types';
+
+const INSTALL_TIMEOUT_MS = 20 * 60_000;
+
+/** Throws the right failure for a package command that exited non-zero. */
+export function packageFailure(
+  node: string,
+  step: string,
+  r: RunResult,
+  command: string,
+  what: string,
+): never {
+  const out = outputOf(r);
+  if (VERSION_MISSING_RE.test(out)) {
+    throw failure({
+      type: ErrorTypes.VersionNotFound,
+      message: `${what}: the version is not in the repository (${lastLine(out)})`,
+      node,
+      step,
+      result: r,
+      command,
+      nonRetryable: true,
+      hints: [
+        'Check that the repository serves this minor (packages.repository) and that the version exists.',
+      ],
+    });
+  }
+  if (/Held packages were changed/i.test(out)) {
+    throw failure({
+      type: ErrorTypes.PackageFailed,
+      message: `${what}: a held package blocks the install (${lastLine(out)})`,
+      node,
+      step,
+      result: r,
+      command,
+      nonRetryable: true,
+      hints: ['Another held package (apt-mark showhold) is in the way; unhold it or install by hand.'],
+    });
+  }
+  const transient = looksTransient(out);
+  throw failure({
+    // An unexplained failure is retried (bounded by the workflow's retry policy): the step re-checks first.
+    type: transient ? ErrorTypes.Transient : ErrorTypes.UnexpectedExit,
+    message: `${what} failed (exit ${r.exitCode}): ${lastLine(out)}`,
+    node,
+    step,
+    result: r,
+    command,
+    nonRetryable: false,
+    hints: [
+      'Check the package repository (mirror reachable, the version listed) and the package manager lock.',
+    ],
+  });
+}
+
+/** Installed kubelet/kubectl versions from the package database; undefined entries when unknown. */
+export async function installedVersions(
+  run: Runner,
+  target: SshTarget,
+  manager: Manager,
+  step: string,
+): Promise<Partial<Record<K8sPackage, string>>> {
+  const query =
+    manager === 'apt'
+      ? sh`dpkg-query -W -f='\${Package} \${Version}\\n' kubeadm kubelet kubectl`
+      : sh`rpm -q --qf '%{NAME} %{VERSION}-%{RELEASE}\\n' kubeadm kubelet kubectl`;
+  const sections = [
+    { name: 'db', command: query },
+    manager === 'apt'
+      ? { name: 'policy', command: cmd('apt-cache', 'policy', 'kubeadm', 'kubelet', 'kubectl') }
+      : { name: 'list', command: listCommand(manager) },
+  ];
+  const r = await run.exec(target, batch(sections), { step });
+  const parsed = parseBatch(r.stdout);
+  const out: Partial<Record<K8sPackage, string>> = {};
+  const db = parsed.get('db');
+  if (db) {
+    for (const line of db.output.split('\n')) {
+      const m = /^(kubeadm|kubelet|kubectl) (?:\d+:)?(\d+\.\d+\.\d+-\S+)$/.exec(line.trim());
+      if (m) out[m[1] as K8sPackage] = m[2];
+    }
+  }
+  // yum/dnf list shows the installed rows (`@repo`); useful where rpm is not the package database.
+  const list = parsed.get('list');
+  if (list && manager !== 'apt') {
+    for (const l of parseListing(manager, list.output)) {
+      if (l.installed && out[l.name as K8sPackage] === undefined) out[l.name as K8sPackage] = l.full;
+    }
+  }
+  // apt-cache policy: `kubelet:` then `  Installed: 1.30.4-1.1` (`(none)` when not installed).
+  const policy = parsed.get('policy');
+  if (policy) {
+    let pkg: K8sPackage | undefined;
+    for (const line of policy.output.split('\n')) {
+      const head = /^(kubeadm|kubelet|kubectl):\s*$/.exec(line);
+      if (head) pkg = head[1] as K8sPackage;
+      const inst = /^\s+Installed:\s*(\d+\.\d+\.\d+-\S+)/.exec(line);
+      if (pkg && inst && out[pkg] === undefined) out[pkg] = inst[1];
+    }
+  }
+  return out;
+}
+
+export function createPackageActivities(run: Runner) {
+  async function ensureRepoMinor(input: NodeHopInput): Promise<StepResult> {
+    const { cluster, node, hop } = input;
+    const step = 'repo';
+    const manager = cluster.inventory.packages.manager;
+    const url = repoUrlFor(cluster.inventory, hop.minor);
+    if (!url) return { changed: false, detail: 'repository unmanaged' };
+    const target = targetOf(cluster.inventory, node);
+    const file = repoFileOf(manager);
+    const cur = await run.exec(target, readFileCommand(file), { step });
+    if (cur.exitCode !== 0) {
+      throw failure({
+        type: looksTransient(outputOf(cur)) ? ErrorTypes.Transient : ErrorTypes.UnexpectedExit,
+        message: `cannot read ${file}: ${lastLine(outputOf(cur))}`,
+        node: node.name,
+        step,
+        result: cur,
+        nonRetryable: false,
+      });
+    }
+    const current = cur.stdout;
+    if (urlMatches(configuredUrl(manager, current), url)) {
+      return { changed: false, detail: `${file} already points at ${url}` };
+    }
+    const content = desiredRepoFile(manager, url, current || null);
+    const command = sh`${writeFileCommand(file, content)} && ${refreshCommand(manager)}`;
+    logger().info('switching package repository', { node: node.name, minor: hop.minor, url });
+    const r = await run.exec(target, command, { step, progress: true, timeoutMs: INSTALL_TIMEOUT_MS });
+    if (r.exitCode !== 0) {
+      // The file is written before the refresh: a retry sees the URL and skips; the install refreshes again.
+      packageFailure(node.name, step, r, command, `repository switch to ${hop.minor}`);
+    }
+    return { changed: true, detail: `${file} → ${url}`, outputTail: tail(outputOf(r)) };
+  }
+
+  async function ensureKubeadmPackage(input: NodeHopInput): Promise<StepResult> {
+    const { cluster, node, hop } = input;
+    const step = 'kubeadm-package';
+    const manager = cluster.inventory.packages.manager;
+    const want = normalizeVersion(hop.version);
+    const target = targetOf(cluster.inventory, node);
+    const v = await run.exec(target, cmd('kubeadm', 'version', '-o', 'short'), { step });
+    const have = v.exitCode === 0 ? v.stdout.trim() : '';
+    if (have && /^v?\d+\.\d+\.\d+$/.test(have) && normalizeVersion(have) === want) {
+      return { changed: false, detail: `kubeadm already ${want}`, version: want };
+    }
+    const command =
+      manager === 'apt'
+        ? sh`${cmd('apt-get', 'update')} && ${installCommand(manager, [{ name: 'kubeadm', full: hop.packages.kubeadm }])}`
+        : installCommand(manager, [{ name: 'kubeadm', full: hop.packages.kubeadm }]);
+    logger().info('installing kubeadm', { node: node.name, from: have, to: hop.packages.kubeadm });
+    const r = await run.exec(target, command, { step, progress: true, timeoutMs: INSTALL_TIMEOUT_MS });
+    if (r.exitCode !== 0)
+      packageFailure(node.name, step, r, command, `kubeadm ${hop.packages.kubeadm} install`);
+    const after = await run.exec(target, cmd('kubeadm', 'version', '-o', 'short'), { step });
+    const now = after.stdout.trim();
+    if (after.exitCode !== 0 || !/^v?\d+\.\d+\.\d+$/.test(now) || normalizeVersion(now) !== want) {
+      throw failure({
+        type: ErrorTypes.PackageFailed,
+        message: `kubeadm reports ${now || lastLine(outputOf(after))} after installing ${hop.packages.kubeadm}, expected ${want}`,
+        node: node.name,
+        step,
+        result: r,
+        command,
+        nonRetryable: true,
+      });
+    }
+    return {
+      changed: true,
+      detail: `kubeadm ${hop.packages.kubeadm} installed`,
+      version: want,
+      outputTail: tail(outputOf(r)),
+    };
+  }
+
+  async function ensureKubeletPackages(input: NodeHopInput): Promise<StepResult> {
+    const { cluster, node, hop } = input;
+    const step = 'kubelet-packages';
+    const manager = cluster.inventory.packages.manager;
+    const target = targetOf(cluster.inventory, node);
+    const installed = await installedVersions(run, target, manager, step);
+    const wanted: { name: K8sPackage; full: string }[] = [
+      { name: 'kubelet', full: hop.packages.kubelet },
+      { name: 'kubectl', full: hop.packages.kubectl },
+    ];
+    const missing = wanted.filter((p) => installed[p.name] !== p.full);
+    if (missing.length === 0) {
+      return {
+        changed: false,
+        detail: `kubelet and kubectl already ${hop.packages.kubelet}`,
+        version: normalizeVersion(hop.version),
+      };
+    }
+    // Invariant 3: a kubelet changes only while its node is cordoned (and drained, by the workflow's order).
+    const state = await readNode(run, cluster, node.name, step);
+    if (!state.unschedulable) {
+      throw failure({
+        type: ErrorTypes.PolicyRefused,
+        message: `refusing to upgrade the kubelet: ${node.name} is not cordoned`,
+        node: node.name,
+        step,
+        nonRetryable: true,
+        hints: [
+          'Drain the node first (the workflow does it before this step); a kubelet is upgraded only on a drained node.',
+        ],
+      });
+    }
+    const command =
+      manager === 'apt'
+        ? sh`${cmd('apt-get', 'update')} && ${installCommand(manager, wanted)}`
+        : installCommand(manager, wanted);
+    logger().info('installing kubelet and kubectl', { node: node.name, version: hop.packages.kubelet });
+    const r = await run.exec(target, command, { step, progress: true, timeoutMs: INSTALL_TIMEOUT_MS });
+    if (r.exitCode !== 0)
+      packageFailure(node.name, step, r, command, `kubelet/kubectl ${hop.packages.kubelet} install`);
+    return {
+      changed: true,
+      detail: `${missing.map((p) => p.name).join(' and ')} ${hop.packages.kubelet} installed`,
+      version: normalizeVersion(hop.version),
+      outputTail: tail(outputOf(r)),
+    };
+  }
+
+  return { ensureRepoMinor, ensureKubeadmPackage, ensureKubeletPackages };
+}

@@ -1,0 +1,231 @@
+/**
+ * Package repository knowledge the activities need: where the kubernetes repo file lives per
+ * package manager, what it should contain for a minor, the commands that list the versions of a
+ * minor (in place, or through a throw-away repo definition outside /etc), and reading the listings.
+ *
+ * Listing formats (reference/nodes.md §2):
+ *   yum/dnf: `kubeadm.x86_64   1.30.4-150500.1.1   kubernetes` (`@kubernetes` when installed)
+ *   apt:     `   kubeadm | 1.30.4-1.1 | https://pkgs.k8s.io/core:/stable:/v1.30/deb  Packages`
+ */
+import { cmd, sh, type ShellCommand } from '../ssh/command';
+import type { InventorySettings } from '../shared/inventory';
+
+export type Manager = 'yum' | 'dnf' | 'apt';
+export const K8S_PACKAGES = ['kubeadm', 'kubelet', 'kubectl'] as const;
+export type K8sPackage = (typeof K8S_PACKAGES)[number];
+
+export const YUM_REPO_FILE = '/etc/yum.repos.d/kubernetes.repo';
+export const APT_LIST_FILE = '/etc/apt/sources.list.d/kubernetes.list';
+export const APT_KEYRING = '/etc/apt/keyrings/kubernetes-apt-keyring.gpg';
+/** The repo id the runbook and the Kubernetes docs use (`--disableexcludes=kubernetes`). */
+export const YUM_REPO_ID = 'kubernetes';
+
+export function repoFileOf(manager: Manager): string {
+  return manager === 'apt' ? APT_LIST_FILE : YUM_REPO_FILE;
+}
+
+/** The repository URL for a minor (`1.30`), from the inventory's urlTemplate; undefined when unmanaged. */
+export function repoUrlFor(settings: Pick<InventorySettings, 'packages'>, minor: string): string | undefined {
+  const r = settings.packages.repository;
+  if (r.mode === 'unmanaged' || !r.urlTemplate) return undefined;
+  return r.urlTemplate.split('{minor}').join(minor);
+}
+
+/** The yum/dnf .repo file for a URL (install-kubeadm layout; excludes lifted with --disableexcludes). */
+export function renderYumRepo(url: string, id = YUM_REPO_ID): string {
+  const base = url.endsWith('/') ? url : `${url}/`;
+  return [
+    `[${id}]`,
+    'name=Kubernetes',
+    `baseurl=${base}`,
+    'enabled=1',
+    'gpgcheck=1',
+    `gpgkey=${base}repodata/repomd.xml.key`,
+    'exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni',
+    '',
+  ].join('\n');
+}
+
+/** The apt source line for a URL, keeping the keyring the node already uses when it names one. */
+export function renderAptList(url: string, keyring = APT_KEYRING): string {
+  const base = url.endsWith('/') ? url : `${url}/`;
+  return `deb [signed-by=${keyring}] ${base} /\n`;
+}
+
+/** The URL configured in a repo file (yum baseurl, or the first kubernetes deb line). */
+export function configuredUrl(manager: Manager, text: string): string | undefined {
+  if (manager === 'apt') {
+    for (const raw of text.split('\n')) {
+      const line = raw.trim();
+      if (!line.startsWith('deb ')) continue;
+      const words = line
+        .slice(4)
+        .replace(/\[[^\]]*\]/, '')
+        .trim()
+        .split(/\s+/);
+      if (words[0]) return words[0];
+    }
+    return undefined;
+  }
+  const m = /^\s*baseurl\s*=\s*(\S+)/m.exec(text);
+  return m ? m[1] : undefined;
+}
+
+/** The keyring named by `signed-by=` in an apt list, if any. */
+export function aptKeyringIn(text: string): string | undefined {
+  const m = /signed-by=([^\s\]]+)/.exec(text);
+  return m ? m[1] : undefined;
+}
+
+/** The minor a repo URL serves (`1.30`), for the pkgs.k8s.io layout and its mirrors. */
+export function minorOfUrl(url: string): string | undefined {
+  const m = /\/v(\d+\.\d+)\/(?:rpm|deb)\/?$/.exec(url) ?? /\/v(\d+\.\d+)\//.exec(url);
+  return m ? m[1] : undefined;
+}
+
+function sameUrl(a: string, b: string): boolean {
+  return a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
+}
+
+export function urlMatches(configured: string | undefined, wanted: string): boolean {
+  return configured !== undefined && sameUrl(configured, wanted);
+}
+
+/** The content the repo file must have for `url` (keeping an apt keyring already configured). */
+export function desiredRepoFile(manager: Manager, url: string, current: string | null): string {
+  if (manager === 'apt') return renderAptList(url, (current && aptKeyringIn(current)) || APT_KEYRING);
+  return renderYumRepo(url);
+}
+
+/** Atomically replaces a file's content (write a sibling, then rename). */
+export function writeFileCommand(path: string, content: string): ShellCommand {
+  const tmp = `${path}.kupgrade-tmp`;
+  const dir = path.slice(0, path.lastIndexOf('/')) || '/';
+  return sh`${cmd('mkdir', '-p', dir)} && printf '%s' ${content} > ${tmp} && ${cmd('mv', '-f', tmp, path)}`;
+}
+
+/** `cat FILE` that prints nothing and succeeds when the file does not exist. */
+export function readFileCommand(path: string): ShellCommand {
+  return sh`if [ -f ${path} ]; then cat ${path}; fi`;
+}
+
+/** Lists the versions of the kubernetes packages from the node's configured repository. */
+export function listCommand(manager: Manager, packages: readonly string[] = K8S_PACKAGES): ShellCommand {
+  if (manager === 'apt') return cmd('apt-cache', 'madison', ...packages);
+  return cmd(manager, 'list', '--showduplicates', ...packages, `--disableexcludes=${YUM_REPO_ID}`);
+}
+
+/**
+ * Lists the versions a repository URL offers WITHOUT touching the node's configuration: the repo
+ * definition and every cache live in a temporary folder that is removed afterwards.
+ * yum/dnf: `--setopt=reposdir=<tmp> --setopt=cachedir=<tmp>/cache`; apt: `Dir::Etc::sourcelist`,
+ * `Dir::Etc::sourceparts=-`, `Dir::State::Lists`, `Dir::Cache` under the temporary folder.
+ */
+export function probeCommand(
+  manager: Manager,
+  url: string,
+  packages: readonly string[] = K8S_PACKAGES,
+): ShellCommand {
+  const prelude = sh`d=$(mktemp -d) && trap 'rm -rf "$d"' EXIT`;
+  if (manager === 'apt') {
+    const opts = raw_apt_opts();
+    return sh`${prelude} && mkdir -p "$d/lists/partial" "$d/cache/archives/partial" && printf '%s' ${renderAptList(url)} > "$d/sources.list" && apt-get -q ${opts} update >/dev/null && ${cmd('apt-cache')} ${opts} ${cmd('madison', ...packages)}`;
+  }
+  return sh`${prelude} && printf '%s' ${renderYumRepo(url)} > "$d/kubernetes.repo" && ${cmd(manager)} --setopt=reposdir="$d" --setopt=cachedir="$d/cache" ${cmd('list', '--showduplicates', ...packages, `--disableexcludes=${YUM_REPO_ID}`)}`;
+}
+
+function raw_apt_opts(): ShellCommand {
+  return sh`-o Dir::Etc::sourcelist="$d/sources.list" -o Dir::Etc::sourceparts=- -o Dir::State::Lists="$d/lists" -o Dir::Cache="$d/cache"`;
+}
+
+export interface ListedVersion {
+  name: string;
+  /** `1.30.4` */
+  version: string;
+  /** package version as the manager wants it: `1.30.4-150500.1.1`, `1.30.4-1.1` */
+  full: string;
+  installed: boolean;
+}
+
+const YUM_LINE = /^(kubeadm|kubelet|kubectl)\.[A-Za-z0-9_]+\s+(?:\d+:)?(\d+\.\d+\.\d+)-(\S+)\s+(@?)\S*/;
+const APT_LINE = /^\s*(kubeadm|kubelet|kubectl)\s*\|\s*(\d+\.\d+\.\d+)-(\S+)\s*\|/;
+
+/** Parses `yum|dnf list --showduplicates` and `apt-cache madison` output. */
+export function parseListing(manager: Manager, text: string): ListedVersion[] {
+  const out: ListedVersion[] = [];
+  let section: 'installed' | 'available' | null = null;
+  for (const line of text.split('\n')) {
+    if (manager !== 'apt') {
+      if (/^Installed Packages/.test(line)) section = 'installed';
+      else if (/^Available Packages/.test(line)) section = 'available';
+      const m = YUM_LINE.exec(line);
+      if (m) {
+        out.push({
+          name: m[1],
+          version: m[2],
+          full: `${m[2]}-${m[3]}`,
+          installed: m[4] === '@' || section === 'installed',
+        });
+      }
+    } else {
+      const m = APT_LINE.exec(line);
+      if (m) out.push({ name: m[1], version: m[2], full: `${m[2]}-${m[3]}`, installed: false });
+    }
+  }
+  return out;
+}
+
+/** The newest patch of `minor` offered for every one of kubeadm, kubelet and kubectl (or `patch` exactly). */
+export function pickVersion(
+  listed: ListedVersion[],
+  minor: string,
+  patch?: number,
+): { version: string; packages: Record<K8sPackage, string> } | undefined {
+  const byPkg = new Map<string, ListedVersion[]>();
+  for (const l of listed) {
+    if (!l.version.startsWith(`${minor}.`)) continue;
+    if (patch !== undefined && l.version !== `${minor}.${patch}`) continue;
+    byPkg.set(l.name, [...(byPkg.get(l.name) ?? []), l]);
+  }
+  const common = K8S_PACKAGES.map((p) => new Set((byPkg.get(p) ?? []).map((l) => l.version)));
+  const candidates = [...common[0]].filter((v) => common.every((s) => s.has(v)));
+  if (candidates.length === 0) return undefined;
+  candidates.sort((a, b) => Number(b.split('.')[2]) - Number(a.split('.')[2]));
+  const version = candidates[0];
+  const fullOf = (p: K8sPackage) => {
+    const entries = (byPkg.get(p) ?? []).filter((l) => l.version === version);
+    // Prefer the newest release of a version (apt lists newest first; rpm ascending).
+    const sorted = [...entries].sort((a, b) => b.full.localeCompare(a.full, 'en', { numeric: true }));
+    return sorted[0].full;
+  };
+  return {
+    version,
+    packages: { kubeadm: fullOf('kubeadm'), kubelet: fullOf('kubelet'), kubectl: fullOf('kubectl') },
+  };
+}
+
+/** Installs exact package versions. apt: unhold → install → hold (the hold is restored on failure too). */
+export function installCommand(manager: Manager, pkgs: { name: K8sPackage; full: string }[]): ShellCommand {
+  const names = pkgs.map((p) => p.name);
+  if (manager === 'apt') {
+    const install = sh`env DEBIAN_FRONTEND=noninteractive ${cmd('apt-get', 'install', '-y', ...pkgs.map((p) => `${p.name}=${p.full}`))}`;
+    return sh`${cmd('apt-mark', 'unhold', ...names)} && { ${install}; rc=$?; ${cmd('apt-mark', 'hold', ...names)}; exit $rc; }`;
+  }
+  return cmd(
+    manager,
+    'install',
+    '-y',
+    ...pkgs.map((p) => `${p.name}-${p.full}`),
+    `--disableexcludes=${YUM_REPO_ID}`,
+  );
+}
+
+/** Refreshes metadata after the repo file changed: the runbook's `yum clean all`, or `apt-get update`. */
+export function refreshCommand(manager: Manager): ShellCommand {
+  if (manager === 'apt') return cmd('apt-get', 'update');
+  return cmd(manager, 'clean', 'all');
+}
+
+/** Output meaning the version is not in the repository (semantic, not worth a retry). */
+export const VERSION_MISSING_RE =
+  /No package .* available|No match for argument|Unable to find a match|Version '[^']+' for '[^']+' was not found|Unable to locate package|has no installation candidate|No matching Packages to list/i;

@@ -1,0 +1,76 @@
+/**
+ * Batching read-only checks into one SSH command: each section prints a marker, its output
+ * (stdout and stderr together) and its exit code, so one round trip answers many questions.
+ */
+import { sh, type ShellCommand } from '../ssh/command';
+import type { InventoryNode, InventorySettings } from '../shared/inventory';
+import type { SshTarget } from '../ssh/types';
+
+const MARK = '@@kupgrade@@';
+
+export interface Section {
+  /** [a-z0-9-] only: it is part of the marker line. */
+  name: string;
+  command: ShellCommand;
+}
+
+export interface SectionResult {
+  exitCode: number;
+  output: string;
+}
+
+/** One command line running every section in order, whatever the previous ones returned. */
+export function batch(sections: Section[]): ShellCommand {
+  const parts = sections.map((s) => {
+    if (!/^[a-z0-9-]+$/.test(s.name)) throw new Error(`batch: bad section name ${s.name}`);
+    const begin = `${MARK} begin ${s.name}`;
+    const end = `${MARK} end ${s.name} `;
+    // The end marker starts on its own line even when the output has no trailing newline.
+    return sh`echo ${begin}; { ${s.command}; } 2>&1; printf '\\n%s%s\\n' ${end} "$?"`;
+  });
+  return sh`${parts.reduce((a, b) => sh`${a}; ${b}`)}`;
+}
+
+/** Splits the output of `batch` back into sections. A section missing from the output is absent. */
+export function parseBatch(stdout: string): Map<string, SectionResult> {
+  const out = new Map<string, SectionResult>();
+  const lines = stdout.split('\n');
+  let current: string | null = null;
+  let buf: string[] = [];
+  for (const line of lines) {
+    if (line.startsWith(`${MARK} begin `)) {
+      current = line.slice(`${MARK} begin `.length).trim();
+      buf = [];
+      continue;
+    }
+    if (current && line.startsWith(`${MARK} end ${current} `)) {
+      const code = Number(line.slice(`${MARK} end ${current} `.length).trim());
+      // printf added one newline before the end marker.
+      const text = buf.join('\n').replace(/\n$/, '');
+      out.set(current, { exitCode: Number.isFinite(code) ? code : -1, output: text });
+      current = null;
+      continue;
+    }
+    if (current) buf.push(line);
+  }
+  return out;
+}
+
+/** The SSH target of an inventory node. */
+export function targetOf(settings: Pick<InventorySettings, 'ssh'>, node: InventoryNode): SshTarget {
+  return {
+    name: node.name,
+    host: node.address,
+    port: node.port,
+    user: settings.ssh.user,
+    sudo: settings.ssh.sudo,
+  };
+}
+
+/** The text from the first `{` to the last `}`: kubectl/kubeadm may print log lines around JSON. */
+export function jsonIn(text: string): unknown {
+  const a = text.indexOf('{');
+  const b = text.lastIndexOf('}');
+  if (a < 0 || b < a) throw new Error('no JSON object in the output');
+  return JSON.parse(text.slice(a, b + 1)) as unknown;
+}

@@ -1,0 +1,168 @@
+/**
+ * Target resolution: the exact patch (and package versions) of every hop's minor, read from the
+ * package repository before anything changes.
+ *
+ * Decision (issue 4 item 3): every hop is resolved at preflight, on the first control plane,
+ * WITHOUT switching the node's configured repository:
+ * 1. a minor the configured repository already serves (a patch hop, an unmanaged repo, the legacy
+ *    all-minors repos) is read with the plain listing (`yum list --showduplicates kubeadm kubelet
+ *    kubectl --disableexcludes=kubernetes`, `apt-cache madison kubeadm kubelet kubectl`);
+ * 2. another minor is read through a throw-away repo definition outside /etc
+ *    (`--setopt=reposdir=<tmp> --setopt=cachedir=<tmp>/cache` for yum/dnf, `-o Dir::Etc::sourcelist=<tmp>`
+ *    with private lists and cache for apt), removed on exit;
+ * 3. only when that isolated listing is not understood (some package-manager front ends and the
+ *    lab ignore reposdir / refuse `-o` on apt-cache), a separate probe definition
+ *    (`/etc/yum.repos.d/kupgrade-probe.repo` with its own repo id, or
+ *    `/etc/apt/sources.list.d/kupgrade-probe.list`) is written, listed and removed in the same
+ *    command (apt re-runs `apt-get update` after removing it so the lists match the real sources).
+ *    The node's kubernetes repo file is never touched before the operator approves.
+ */
+import { sh, type ShellCommand } from '../ssh/command';
+import type { ResolvedHop } from '../shared/activities';
+import type { ClusterContext } from '../shared/inventory';
+import { normalizeVersion } from '../shared/versions';
+import type { RunResult, SshTarget } from '../ssh/types';
+import {
+  configuredUrl,
+  listCommand,
+  minorOfUrl,
+  parseListing,
+  pickVersion,
+  probeCommand,
+  readFileCommand,
+  renderAptList,
+  renderYumRepo,
+  repoFileOf,
+  repoUrlFor,
+  urlMatches,
+  K8S_PACKAGES,
+  type ListedVersion,
+  type Manager,
+} from './repo';
+import { ErrorTypes, failure, lastLine, logger, looksTransient, outputOf, type Runner } from './runtime';
+import { targetOf } from './script';
+
+export const PROBE_YUM_FILE = '/etc/yum.repos.d/kupgrade-probe.repo';
+export const PROBE_APT_FILE = '/etc/apt/sources.list.d/kupgrade-probe.list';
+
+/** Fallback listing through a separate probe definition (its own id/file), removed in the same command. */
+export function probeFileCommand(manager: Manager, url: string): ShellCommand {
+  if (manager === 'apt') {
+    return sh`trap 'rm -f ${PROBE_APT_FILE}; apt-get update >/dev/null 2>&1' EXIT; printf '%s' ${renderAptList(url)} > ${PROBE_APT_FILE} && apt-get update >/dev/null && ${listCommand('apt')}`;
+  }
+  return sh`trap 'rm -f ${PROBE_YUM_FILE}' EXIT; printf '%s' ${renderYumRepo(url, 'kupgrade-probe')} > ${PROBE_YUM_FILE} && ${manager} list --showduplicates kubeadm kubelet kubectl --disablerepo='*' --enablerepo=kupgrade-probe --disableexcludes=all`;
+}
+
+export interface MinorListing {
+  how: 'configured' | 'isolated' | 'probe-file';
+  listed: ListedVersion[];
+}
+
+/**
+ * Lists the versions of `minor` on a node, read-only for its configured repository (see the file
+ * comment for the three ways). Throws a retryable failure on transient trouble.
+ */
+export async function listMinor(
+  run: Runner,
+  cluster: ClusterContext,
+  target: SshTarget,
+  minor: string,
+  step: string,
+  opts: { allowProbeFile?: boolean; configured?: string | null } = {},
+): Promise<MinorListing> {
+  const manager = cluster.inventory.packages.manager;
+  const url = repoUrlFor(cluster.inventory, minor);
+  let configured = opts.configured;
+  if (configured === undefined) {
+    const r = await run.exec(target, readFileCommand(repoFileOf(manager)), { step });
+    configured = r.exitCode === 0 ? r.stdout : null;
+  }
+  const confUrl = configured ? configuredUrl(manager, configured) : undefined;
+  const servesMinor =
+    !url || urlMatches(confUrl, url) || (confUrl !== undefined && minorOfUrl(confUrl) === undefined);
+  const has = (l: ListedVersion[]) => l.some((x) => x.version.startsWith(`${minor}.`));
+
+  if (servesMinor) {
+    const r = await run.exec(target, listCommand(manager), { step });
+    const out = outputOf(r);
+    if (r.exitCode !== 0 && looksTransient(out)) throw transient(target.name, step, r, 'package listing');
+    return { how: 'configured', listed: parseListing(manager, r.stdout) };
+  }
+  const iso = await run.exec(target, probeCommand(manager, url), { step, progress: true });
+  const isoListed = iso.exitCode === 0 ? parseListing(manager, iso.stdout) : [];
+  if (has(isoListed)) return { how: 'isolated', listed: isoListed };
+  if (iso.exitCode !== 0 && looksTransient(outputOf(iso)))
+    throw transient(target.name, step, iso, 'package listing');
+  if (!opts.allowProbeFile) return { how: 'isolated', listed: isoListed };
+  logger().info('isolated repository listing not understood; using a probe repo definition', {
+    node: target.name,
+    minor,
+  });
+  const pf = await run.exec(target, probeFileCommand(manager, url), { step, progress: true });
+  if (pf.exitCode !== 0 && looksTransient(outputOf(pf)))
+    throw transient(target.name, step, pf, 'package listing');
+  return { how: 'probe-file', listed: pf.exitCode === 0 ? parseListing(manager, pf.stdout) : [] };
+}
+
+function transient(node: string, step: string, r: RunResult, what: string) {
+  return failure({
+    type: ErrorTypes.Transient,
+    message: `${what} failed: ${lastLine(outputOf(r))}`,
+    node,
+    step,
+    result: r,
+    nonRetryable: false,
+  });
+}
+
+export function createTargetActivities(run: Runner) {
+  async function resolveTarget(input: {
+    cluster: ClusterContext;
+    hops: { index: number; from: string; minor: string; patch?: number }[];
+  }): Promise<ResolvedHop[]> {
+    const { cluster } = input;
+    const step = 'resolve';
+    const target = targetOf(cluster.inventory, cluster.apiNode);
+    const manager = cluster.inventory.packages.manager;
+    const conf = await run.exec(target, readFileCommand(repoFileOf(manager)), { step });
+    const configured = conf.exitCode === 0 ? conf.stdout : null;
+    const out: ResolvedHop[] = [];
+    for (const hop of input.hops) {
+      const listing = await listMinor(run, cluster, target, hop.minor, step, {
+        allowProbeFile: true,
+        configured,
+      });
+      const pick = pickVersion(listing.listed, hop.minor, hop.patch);
+      if (!pick) {
+        const offered = [
+          ...new Set(listing.listed.filter((l) => l.name === 'kubeadm').map((l) => l.version)),
+        ];
+        const wanted = hop.patch === undefined ? `any ${hop.minor} patch` : `${hop.minor}.${hop.patch}`;
+        throw failure({
+          type: ErrorTypes.VersionNotFound,
+          message: `${wanted} of ${K8S_PACKAGES.join(', ')} is not in the ${manager} repository for ${hop.minor}${
+            offered.length ? ` (kubeadm versions listed: ${offered.slice(-8).join(', ')})` : ''
+          }`,
+          node: cluster.apiNode.name,
+          step,
+          nonRetryable: true,
+          hints: [
+            repoUrlFor(cluster.inventory, hop.minor)
+              ? `Repository for ${hop.minor}: ${repoUrlFor(cluster.inventory, hop.minor)}`
+              : 'The repository is unmanaged: make the configured repository serve this minor first.',
+          ],
+        });
+      }
+      logger().info('hop resolved', { minor: hop.minor, version: pick.version, how: listing.how });
+      out.push({
+        index: hop.index,
+        from: hop.from,
+        minor: hop.minor,
+        version: normalizeVersion(pick.version),
+        packages: pick.packages,
+      });
+    }
+    return out;
+  }
+  return { resolveTarget };
+}
