@@ -1,0 +1,345 @@
+/**
+ * `npm run bench`: kupgrade against the critical-path bound of the same plan and against the
+ * seed's runbook run serially over ssh, on fresh labs in one run, on one dev server.
+ *
+ *   node dist/bench/run.js [--sizes 10,100,1000] [--speeds 10,100] [--out bench] [--skip-runbook-above N]
+ *
+ * For each size (3 control planes, the rest workers, yum, one minor) and speed it measures:
+ * kupgrade with maxUnavailable 1 and 10%, the runbook script, and the bound from the lab's time
+ * model; plus overhead per node, SSH handshakes and commands per node, history sizes, worker
+ * peak RSS/CPU and the dev server's CPU. Results: bench/results.json, bench/results.md, and a
+ * timeline SVG of the 100-node run.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { hopBoundMs, labDown, labUp, checkLab, nodeUpgradeMs } from '../lab/src/api';
+import { loadInventory } from '../src/inventory';
+import { upgradeWorkflowId, WORKFLOW_TYPES } from '../src/shared/names';
+import type { UpgradeInput, UpgradeResult } from '../src/shared/types';
+import { startDevServer } from '../src/temporal/dev-server';
+import { timelineSvg, type TimelineEvent } from './timeline';
+
+const ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../..' : '..');
+const FROM = '1.29.6';
+const TO = '1.30';
+
+export interface KupgradeRun {
+  maxUnavailable: string;
+  wallSeconds: number;
+  boundSeconds: number;
+  ratioToBound: number;
+  overheadPerNodeMs: { median: number; p95: number };
+  sshPerNode: { handshakes: number; commands: number };
+  historyEvents: { parent: number; node: number };
+  worker: { peakRssMiB: number; cpuSeconds: number };
+  serverCpuSeconds: number;
+  checkPassed: boolean;
+}
+
+export interface SizeResult {
+  nodes: number;
+  speed: number;
+  runs: KupgradeRun[];
+  runbook?: { wallSeconds: number; checkPassed: boolean };
+  ratioToRunbook?: Record<string, number>;
+}
+
+function cpuSecondsOf(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    const tick = 100; // USER_HZ on Linux
+    return (Number(f[11]) + Number(f[12])) / tick;
+  } catch {
+    return NaN;
+  }
+}
+
+function quantile(xs: number[], q: number): number {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * (s.length - 1) + 0.5))];
+}
+
+function readEvents(dir: string): TimelineEvent[] {
+  const f = path.join(dir, 'events.jsonl');
+  if (!existsSync(f)) return [];
+  return readFileSync(f, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as TimelineEvent);
+}
+
+function workerProcess(address: string, taskQueue: string, statsFile: string): ChildProcess {
+  return spawn(process.execPath, [path.join(ROOT, 'dist/src/worker.js')], {
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: address,
+      KUPGRADE_TASK_QUEUE: taskQueue,
+      KUPGRADE_STATS_FILE: statsFile,
+      KUPGRADE_POLL_MS: '100',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 15000))]);
+  if (child.exitCode === null) child.kill('SIGKILL');
+}
+
+async function runKupgrade(opts: {
+  client: Client;
+  address: string;
+  serverPid: number;
+  nodes: number;
+  speed: number;
+  maxUnavailable: number | `${number}%`;
+  keepEvents?: (e: TimelineEvent[]) => void;
+}): Promise<KupgradeRun> {
+  const workers = opts.nodes - 3;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kupgrade-bench-'));
+  await labUp({ dir, controlPlanes: 3, workers, version: FROM, packages: 'yum', speed: opts.speed });
+  const queue = `bench-${path.basename(dir)}`;
+  const statsFile = path.join(dir, 'worker-stats.json');
+  const worker = workerProcess(opts.address, queue, statsFile);
+  try {
+    const inventory = loadInventory(path.join(dir, 'cluster.yaml'));
+    const input: UpgradeInput = {
+      inventory,
+      target: TO,
+      options: { autoApprove: true, maxUnavailable: opts.maxUnavailable, startedBy: 'bench' },
+    };
+    const cpu0 = cpuSecondsOf(opts.serverPid);
+    const t0 = Date.now();
+    const handle = await opts.client.workflow.start(WORKFLOW_TYPES.upgrade, {
+      taskQueue: queue,
+      workflowId: `${upgradeWorkflowId(inventory.metadata.name)}-${path.basename(dir)}`,
+      args: [input],
+      workflowIdConflictPolicy: 'FAIL',
+    });
+    const result = (await handle.result()) as UpgradeResult;
+    const wallMs = Date.now() - t0;
+    const serverCpu = cpuSecondsOf(opts.serverPid) - cpu0;
+    if (result.phase !== 'done')
+      throw new Error(`bench upgrade ended ${result.phase}: ${result.state.message ?? ''}`);
+    const target = result.state.hops.at(-1)!.version;
+    const window =
+      typeof opts.maxUnavailable === 'number'
+        ? opts.maxUnavailable
+        : Math.max(1, Math.floor((workers * parseInt(opts.maxUnavailable, 10)) / 100));
+    const check = checkLab(dir, { target, maxUnavailable: window });
+
+    // Node overhead: each node child's wall time minus the modelled time of its steps.
+    const history = await handle.fetchHistory();
+    const started = new Map<string, number>();
+    const overheads: number[] = [];
+    let aChild: string | undefined;
+    for (const e of history.events ?? []) {
+      const at = Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
+      const s = e.childWorkflowExecutionStartedEventAttributes;
+      if (s?.workflowExecution?.workflowId) {
+        started.set(s.workflowExecution.workflowId, at);
+        aChild ??= s.workflowExecution.workflowId;
+      }
+      const c = e.childWorkflowExecutionCompletedEventAttributes;
+      const id = c?.workflowExecution?.workflowId;
+      if (id && started.has(id)) {
+        const node = inventory.nodes.find((n) => id.includes(`/${n.name}/`));
+        if (node?.role === 'worker') {
+          const modelled = nodeUpgradeMs({ role: 'worker', first: false, pods: 1 }) / opts.speed;
+          overheads.push(at - started.get(id)! - modelled);
+        }
+      }
+    }
+    const nodeEvents = aChild
+      ? ((await opts.client.workflow.getHandle(aChild).fetchHistory()).events?.length ?? 0)
+      : 0;
+    await stop(worker);
+    const stats = existsSync(statsFile)
+      ? (JSON.parse(readFileSync(statsFile, 'utf8')) as {
+          peakRssBytes: number;
+          cpuSeconds: number;
+          ssh: { handshakes: number; commands: number };
+        })
+      : { peakRssBytes: NaN, cpuSeconds: NaN, ssh: { handshakes: NaN, commands: NaN } };
+    const events = readEvents(dir);
+    opts.keepEvents?.(events);
+    const boundMs =
+      hopBoundMs({ controlPlanes: 3, workers, maxUnavailable: window, podsPerWorker: 1 }) / opts.speed;
+    return {
+      maxUnavailable: String(opts.maxUnavailable),
+      wallSeconds: wallMs / 1000,
+      boundSeconds: boundMs / 1000,
+      ratioToBound: wallMs / boundMs,
+      overheadPerNodeMs: {
+        median: Math.round(quantile(overheads, 0.5)),
+        p95: Math.round(quantile(overheads, 0.95)),
+      },
+      sshPerNode: {
+        handshakes: stats.ssh.handshakes / opts.nodes,
+        commands: stats.ssh.commands / opts.nodes,
+      },
+      historyEvents: { parent: history.events?.length ?? 0, node: nodeEvents },
+      worker: { peakRssMiB: Math.round(stats.peakRssBytes / 2 ** 20), cpuSeconds: stats.cpuSeconds },
+      serverCpuSeconds: serverCpu,
+      checkPassed: check.violations.length === 0,
+    };
+  } finally {
+    await stop(worker);
+    await labDown(dir).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function runRunbook(
+  nodes: number,
+  speed: number,
+): Promise<{ wallSeconds: number; checkPassed: boolean }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kupgrade-bench-rb-'));
+  await labUp({ dir, controlPlanes: 3, workers: nodes - 3, version: FROM, packages: 'yum', speed });
+  try {
+    const t0 = Date.now();
+    const r = spawnSync('bash', [path.join(ROOT, 'lab/runbook/upgrade.sh'), '--dir', dir, '--to', TO], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const wall = (Date.now() - t0) / 1000;
+    if (r.status !== 0) throw new Error(`runbook failed: ${r.stderr.slice(-2000)}`);
+    const state = readEvents(dir)
+      .filter((e) => e.type === 'state')
+      .map((e) => (e as unknown as { kubelet: string }).kubelet);
+    const target = state.at(-1) ?? '';
+    return {
+      wallSeconds: wall,
+      checkPassed: checkLab(dir, { target, maxUnavailable: 1 }).violations.length === 0,
+    };
+  } finally {
+    await labDown(dir).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function runBench(opts: {
+  sizes: number[];
+  speeds: number[];
+  out: string;
+  runbookMaxNodes: number;
+  log?: (s: string) => void;
+}) {
+  const log = opts.log ?? ((s: string) => console.log(s));
+  mkdirSync(opts.out, { recursive: true });
+  const work = mkdtempSync(path.join(os.tmpdir(), 'kupgrade-bench-server-'));
+  const server = await startDevServer({
+    dbFile: path.join(work, 'temporal.db'),
+    logFile: path.join(work, 'server.log'),
+  });
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection });
+  const results: SizeResult[] = [];
+  try {
+    for (const speed of opts.speeds) {
+      for (const nodes of opts.sizes) {
+        const res: SizeResult = { nodes, speed, runs: [] };
+        for (const mu of [1, '10%'] as const) {
+          log(`bench: ${nodes} nodes, speed ${speed}, kupgrade maxUnavailable ${mu} …`);
+          const run = await runKupgrade({
+            client,
+            address: server.address,
+            serverPid: server.pid,
+            nodes,
+            speed,
+            maxUnavailable: mu,
+            keepEvents:
+              nodes === 100 && mu === '10%'
+                ? (ev) =>
+                    writeFileSync(
+                      path.join(opts.out, `timeline-100-speed${speed}.svg`),
+                      timelineSvg(ev, `kupgrade, 100 nodes, maxUnavailable 10%, lab speed ${speed}`),
+                    )
+                : undefined,
+          });
+          log(
+            `  wall ${run.wallSeconds.toFixed(1)} s, bound ${run.boundSeconds.toFixed(1)} s, ratio ${run.ratioToBound.toFixed(2)}`,
+          );
+          res.runs.push(run);
+        }
+        if (nodes <= opts.runbookMaxNodes) {
+          log(`bench: ${nodes} nodes, speed ${speed}, serial runbook …`);
+          res.runbook = await runRunbook(nodes, speed);
+          res.ratioToRunbook = Object.fromEntries(
+            res.runs.map((r) => [r.maxUnavailable, r.wallSeconds / res.runbook!.wallSeconds]),
+          );
+          log(`  wall ${res.runbook.wallSeconds.toFixed(1)} s`);
+        }
+        results.push(res);
+      }
+    }
+  } finally {
+    await connection.close();
+    process.kill(server.pid, 'SIGTERM');
+  }
+  const doc = {
+    machine: { cores: os.cpus().length, node: process.version, date: new Date().toISOString() },
+    from: FROM,
+    to: TO,
+    results,
+  };
+  writeFileSync(path.join(opts.out, 'results.json'), JSON.stringify(doc, null, 2));
+  const md = markdown(doc.machine.cores, results);
+  writeFileSync(path.join(opts.out, 'results.md'), md);
+  return { doc, md };
+}
+
+function markdown(cores: number, results: SizeResult[]): string {
+  const rows = [
+    `Machine: ${cores} cores. Lab: 3 control planes + workers, yum, ${FROM} → ${TO}.`,
+    '',
+    '| nodes | speed | run | wall s | bound s | kupgrade/bound | kupgrade/runbook | overhead/node median ms | p95 ms | ssh handshakes/node | ssh cmds/node | parent events | node events | worker RSS MiB | worker CPU s | server CPU s | check |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of results) {
+    for (const k of r.runs) {
+      rows.push(
+        `| ${r.nodes} | ${r.speed} | kupgrade mu=${k.maxUnavailable} | ${k.wallSeconds.toFixed(1)} | ${k.boundSeconds.toFixed(1)} | ${k.ratioToBound.toFixed(2)} | ${r.ratioToRunbook ? (1 / r.ratioToRunbook[k.maxUnavailable]).toFixed(1) + '× faster' : 'n/a'} | ${k.overheadPerNodeMs.median} | ${k.overheadPerNodeMs.p95} | ${k.sshPerNode.handshakes.toFixed(2)} | ${k.sshPerNode.commands.toFixed(1)} | ${k.historyEvents.parent} | ${k.historyEvents.node} | ${k.worker.peakRssMiB} | ${k.worker.cpuSeconds.toFixed(1)} | ${k.serverCpuSeconds.toFixed(1)} | ${k.checkPassed ? 'pass' : 'FAIL'} |`,
+      );
+    }
+    if (r.runbook) {
+      rows.push(
+        `| ${r.nodes} | ${r.speed} | serial runbook | ${r.runbook.wallSeconds.toFixed(1)} | | | | | | | | | | | | | ${r.runbook.checkPassed ? 'pass' : 'FAIL'} |`,
+      );
+    }
+  }
+  return rows.join('\n') + '\n';
+}
+
+if (require.main === module) {
+  const { values } = parseArgs({
+    options: {
+      sizes: { type: 'string', default: '10,100,1000' },
+      speeds: { type: 'string', default: '10,100' },
+      out: { type: 'string', default: path.join(ROOT, 'bench') },
+      'runbook-max-nodes': { type: 'string', default: '100' },
+    },
+  });
+  runBench({
+    sizes: values.sizes!.split(',').map(Number),
+    speeds: values.speeds!.split(',').map(Number),
+    out: values.out!,
+    runbookMaxNodes: Number(values['runbook-max-nodes']),
+  }).then(
+    ({ md }) => {
+      console.log(md);
+    },
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
