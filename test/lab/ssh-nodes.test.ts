@@ -177,6 +177,19 @@ describe('node identity and files', () => {
     expect((await run('cp-1', 'ls /var/lib/kubelet')).stdout).toBe('');
   });
 
+  test('parallel sessions on one node share its files and clean up their overlay work dirs', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        run('w-2', `echo ${i} > /etc/par-${i}; sleep 0.3; cat /etc/par-${i}`),
+      ),
+    );
+    results.forEach((r, i) => expect(r).toMatchObject({ code: 0, stdout: `${i}\n` }));
+    const seen = await run('w-2', 'cat /etc/par-*');
+    expect(seen.stdout.trim().split('\n').sort()).toEqual(['0', '1', '2', '3', '4', '5', '6', '7']);
+    expect(fs.readdirSync(path.join(dir, 'nodes', 'w-2', '.work'))).toEqual([]);
+    expect(fs.readdirSync(path.join(dir, 'ssh', 'sessions', 'w-2'))).toEqual([]);
+  });
+
   test('the lab dir itself stays writable from a session (shims may write there)', async () => {
     const r = await run('cp-1', `echo from-node > "$KUPGRADE_LAB_DIR/${marker}.txt"`);
     expect(r.code).toBe(0);

@@ -26,12 +26,14 @@ import {
   knownHostsPath,
   missingToolPath,
   nodeRoot,
+  removeWorkDir,
   sessionsDir,
   sshDir,
   sshdConfigPath,
   sshdLogPath,
   sshdPidPath,
   sshdStatePath,
+  workDir,
   type SessionRecord,
 } from './paths';
 import { cmdline, connectionProcesses, isAlive, listeners, signal, sleep, waitForExit } from './proc';
@@ -316,7 +318,7 @@ async function stopGroup(state: SshdState, group: SshdGroup): Promise<void> {
 /** Kills the live sessions and connections of the given nodes (as a machine that goes down would). */
 async function killNodeSessions(state: SshdState, names: string[]): Promise<void> {
   const nodes = state.nodes.filter((n) => names.includes(n.name));
-  const victims: number[] = [];
+  const victims: { node: string; pid: number }[] = [];
   for (const n of nodes) {
     const sdir = sessionsDir(state.dir, n.name);
     let files: string[];
@@ -331,7 +333,7 @@ async function killNodeSessions(state: SshdState, names: string[]): Promise<void
         // pids are checked before they are signalled: a stale record must not hit a reused pid
         if (isAlive(rec.pid) && cmdline(rec.pid).some((a) => a.endsWith('node-shell.js'))) {
           signal(-rec.pgid, 'SIGKILL');
-          victims.push(rec.pid);
+          victims.push({ node: n.name, pid: rec.pid });
         }
         if (isAlive(rec.sessionPid) && (cmdline(rec.sessionPid)[0] ?? '').startsWith('sshd')) {
           signal(rec.sessionPid, 'SIGKILL');
@@ -344,7 +346,8 @@ async function killNodeSessions(state: SshdState, names: string[]): Promise<void
   }
   const conns = connectionProcesses(new Set(nodes.map(endpoint)));
   for (const pid of conns) signal(pid, 'SIGKILL');
-  await waitForExit([...victims, ...conns], 3000);
+  await waitForExit([...victims.map((v) => v.pid), ...conns], 3000);
+  for (const v of victims) removeWorkDir(workDir(state.dir, v.node, v.pid));
 }
 
 async function prepareDirs(dir: string, nodes: LabSshNode[]): Promise<void> {

@@ -28,8 +28,10 @@ import {
   downMarkerPath,
   missingToolPath,
   nodeRoot,
+  removeWorkDir,
   sessionsDir,
   sshdStatePath,
+  workDir,
   type SessionRecord,
 } from './paths';
 
@@ -256,22 +258,6 @@ function cleanEnv(dir: string, node: string, sessPid: number): Record<string, st
   return env;
 }
 
-function rmWork(work: string): void {
-  try {
-    // overlayfs leaves <workdir>/work with mode 000
-    for (const d of fs.readdirSync(work)) {
-      try {
-        fs.chmodSync(path.join(work, d, 'work'), 0o700);
-      } catch {
-        // not created
-      }
-    }
-    fs.rmSync(work, { recursive: true, force: true });
-  } catch {
-    // best effort: a leftover work dir under DIR harms nothing
-  }
-}
-
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const di = argv.indexOf('--dir');
@@ -310,20 +296,20 @@ async function main(): Promise<void> {
       if (fs.existsSync(`/etc/${d}`)) fs.mkdirSync(path.join(nroot, 'etc', d), { recursive: true });
     }
   }
-  const work = path.join(nroot, '.work', String(process.pid));
+  const work = workDir(dir, name, process.pid);
   fs.rmSync(work, { recursive: true, force: true });
   fs.mkdirSync(work, { recursive: true });
   const fstab = path.join(work, 'fstab');
   fs.writeFileSync(fstab, mountTable(dir, name, work, root));
 
+  // bash drops PS1 when it is not interactive: set it again just before the interactive shell
   const script = interactive
-    ? `exec ${BASH} --noprofile --norc -i`
+    ? `export PS1='[${name}] \\w\\$ '; exec ${BASH} --noprofile --norc -i`
     : `exec ${BASH} --noprofile --norc -c "$SSH_ORIGINAL_COMMAND"`;
   const inner =
     `${MOUNT} -a -T "$1" || { echo "kupgrade-lab: cannot set up the mount namespace of node ${name}" >&2; exit 255; }\n` +
     script;
   const env = cleanEnv(dir, name, sessPid);
-  if (interactive) env.PS1 = `[${name}] \\w\\$ `;
   const child = spawn(
     UNSHARE,
     [
@@ -360,7 +346,7 @@ async function main(): Promise<void> {
       resolve(code ?? 128 + (sig ? (constants.signals[sig] ?? 0) : 0));
     });
   });
-  rmWork(work);
+  removeWorkDir(work);
   fs.rmSync(record, { force: true });
   await report(dir, lab, name, cmd ?? '', exit);
   process.exit(exit);

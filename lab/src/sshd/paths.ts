@@ -1,5 +1,6 @@
 // File layout of the lab's SSH layer under DIR/ssh and DIR/nodes. Kept free of imports beyond
-// node:path so that the node shell (run once per SSH command) loads it at no measurable cost.
+// node:path and node:fs so that the node shell (run once per SSH command) loads it at no measurable cost.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 /** The tools the lab provides; the node shell hides the host's copies of all of them. */
@@ -84,3 +85,25 @@ export interface SessionRecord {
  * bind mounts of DIR/nodes/NAME/var/lib/{kubelet,etcd}.
  */
 export const OVERLAID_DIRS = ['/etc', '/var', '/opt', '/root', '/srv', '/home', '/tmp'];
+
+/** Per-session overlay work dirs: DIR/nodes/NAME/.work/<node-shell pid>. */
+export function workDir(dir: string, node: string, pid: number): string {
+  return path.join(dir, 'nodes', node, '.work', String(pid));
+}
+
+/** Removes a session's work dir (overlayfs leaves <workdir>/work with mode 000). */
+export function removeWorkDir(work: string): void {
+  try {
+    // overlayfs leaves <workdir>/work with mode 000
+    for (const d of fs.readdirSync(work)) {
+      try {
+        fs.chmodSync(path.join(work, d, 'work'), 0o700);
+      } catch {
+        // not created
+      }
+    }
+    fs.rmSync(work, { recursive: true, force: true });
+  } catch {
+    // best effort: a leftover work dir under DIR harms nothing
+  }
+}
