@@ -212,6 +212,16 @@ describe('as a non-root user', () => {
     ]);
   });
 
+  test('a command in the user namespace can still drop its own connection (KUPGRADE_LAB_SESSION_PID)', async () => {
+    const r = await labExec(
+      { ...nodes[0], user },
+      'echo before; kill -9 $KUPGRADE_LAB_SESSION_PID || echo kill-failed; sleep 3; echo after',
+      { dir },
+    ).catch((e: unknown) => e);
+    if (r instanceof Error) expect(r.name).toBe('LabSshConnectError');
+    else expect(r).toMatchObject({ code: null, stdout: expect.not.stringContaining('after') as unknown });
+  });
+
   test('a node down and back up, driven by the user', async () => {
     asUser('setNodeDown', dir, 'u1', true);
     await expect(labExec({ ...nodes[1], user }, 'true', { dir })).rejects.toThrow(/ECONNREFUSED/);

@@ -9,7 +9,8 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { LabSshConnectError, labExec, type LabExecOptions } from '../../lab/src/sshd/client';
+import { Client } from 'ssh2';
+import { LabSshConnectError, knownHostKeys, labExec, type LabExecOptions } from '../../lab/src/sshd/client';
 import {
   LAB_TOOLS,
   ensureSshKeys,
@@ -335,6 +336,23 @@ describe('node down', () => {
     // a session on a node served by the same sshd, running across the restart
     const survivor = run('cp-1', 'sleep 2; echo survived');
     const victim = run('w-1', 'sleep 30; echo not-killed').catch((e: unknown) => e);
+    // an idle pooled connection to the node (no command running) must die too
+    const idle = new Client();
+    const idleClosed = new Promise<void>((resolve) => idle.on('close', () => resolve()));
+    await new Promise<void>((resolve, reject) => {
+      idle.on('ready', () => resolve()).on('error', reject);
+      idle.connect({
+        host: node('w-1').address,
+        port: node('w-1').port,
+        username: os.userInfo().username,
+        privateKey: fs.readFileSync(path.join(dir, 'ssh', 'id_ed25519')),
+        hostVerifier: (key: Buffer) =>
+          knownHostKeys(path.join(dir, 'ssh', 'known_hosts'), node('w-1').address, node('w-1').port).includes(
+            key.toString('base64'),
+          ),
+      });
+    });
+    idle.on('error', () => undefined);
     // wait until the victim's session runs (its node shell records it)
     const sessions = path.join(dir, 'ssh', 'sessions', 'w-1');
     for (let i = 0; i < 200 && fs.readdirSync(sessions).length === 0; i++)
@@ -346,6 +364,7 @@ describe('node down', () => {
     if (v instanceof Error) expect(v).toBeInstanceOf(LabSshConnectError);
     else expect((v as { stdout: string }).stdout).not.toContain('not-killed');
     await expect(run('w-1', 'true')).rejects.toThrow(/ECONNREFUSED/);
+    await idleClosed;
     expect(sshdStatus(dir).find((s) => s.node === 'w-1')).toMatchObject({ down: true, pid: null });
 
     expect((await run('w-2', 'echo $KUPGRADE_LAB_NODE')).stdout).toBe('w-2\n');
