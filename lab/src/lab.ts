@@ -13,7 +13,7 @@ import type { PackageManager } from './model/packages';
 import { etcdFor, LAST_PATCH, parseVer, withV } from './model/versions';
 import { aptListFile, CP_COMPONENTS, image, kubeconfig, kubeletConfig, manifest, yumRepoFile } from './model/manifests';
 import { LAB_TOOLS } from './tools/types';
-import type { NodeStatus } from './controller/server';
+import { startController, type Controller, type NodeStatus } from './controller/server';
 import * as sshd from './sshd';
 
 export interface UpOptions {
@@ -32,6 +32,8 @@ export interface UpOptions {
   unmanagedPods?: number;
   /** start the sshd module (default true); tests of the shims alone pass false */
   ssh?: boolean;
+  /** run the controller inside this process instead of detached (tests); close it with result.controller */
+  inProcess?: boolean;
 }
 
 export interface UpResult {
@@ -40,6 +42,8 @@ export interface UpResult {
   controllerPid: number;
   clusterYaml: string;
   ms: number;
+  /** only with inProcess */
+  controller?: Controller;
 }
 
 export class LabError extends Error {}
@@ -217,27 +221,34 @@ export async function up(o: UpOptions): Promise<UpResult> {
   fs.mkdirSync(path.join(dir, 'bin'), { recursive: true });
   for (const t of LAB_TOOLS) fs.writeFileSync(path.join(dir, 'bin', t), shimScript(t), { mode: 0o755 });
   writeJson(path.join(dir, 'lab.json'), spec);
-  const log = fs.openSync(path.join(dir, 'controller.log'), 'a');
-  const child = spawn(process.execPath, [path.join(distLabSrc(), 'controller', 'main.js'), '--dir', dir], {
-    detached: true,
-    stdio: ['ignore', log, log],
-  });
-  child.unref();
-  fs.closeSync(log);
-  let exited: number | null = null;
-  child.once('exit', (code) => (exited = code ?? -1));
-  const ctl = await waitFor(
-    'the controller to listen',
-    () => {
-      if (exited !== null) throw new LabError(`the controller exited (${exited}); see ${path.join(dir, 'controller.log')}`);
-      try {
-        return JSON.parse(fs.readFileSync(path.join(dir, 'controller.json'), 'utf8')) as { pid: number; host: string; port: number };
-      } catch {
-        return null;
-      }
-    },
-    20_000,
-  );
+  let inproc: Controller | undefined;
+  let ctl: { pid: number; host: string; port: number };
+  if (o.inProcess) {
+    inproc = await startController(dir);
+    ctl = { pid: process.pid, host: '127.0.0.1', port: inproc.port };
+  } else {
+    const log = fs.openSync(path.join(dir, 'controller.log'), 'a');
+    const child = spawn(process.execPath, [path.join(distLabSrc(), 'controller', 'main.js'), '--dir', dir], {
+      detached: true,
+      stdio: ['ignore', log, log],
+    });
+    child.unref();
+    fs.closeSync(log);
+    let exited: number | null = null;
+    child.once('exit', (code) => (exited = code ?? -1));
+    ctl = await waitFor(
+      'the controller to listen',
+      () => {
+        if (exited !== null) throw new LabError(`the controller exited (${exited}); see ${path.join(dir, 'controller.log')}`);
+        try {
+          return JSON.parse(fs.readFileSync(path.join(dir, 'controller.json'), 'utf8')) as { pid: number; host: string; port: number };
+        } catch {
+          return null;
+        }
+      },
+      20_000,
+    );
+  }
   spec.controller = { host: ctl.host, port: ctl.port };
   writeJson(path.join(dir, 'lab.json'), spec);
   if (useSsh) {
@@ -251,12 +262,13 @@ export async function up(o: UpOptions): Promise<UpResult> {
       );
     } catch (e) {
       await down(dir).catch(() => undefined);
+      await inproc?.close();
       throw e;
     }
   }
   const yamlPath = path.join(dir, 'cluster.yaml');
   fs.writeFileSync(yamlPath, clusterYaml(spec, dir));
-  return { dir, spec, controllerPid: ctl.pid, clusterYaml: yamlPath, ms: Date.now() - t0 };
+  return { dir, spec, controllerPid: ctl.pid, clusterYaml: yamlPath, ms: Date.now() - t0, controller: inproc };
 }
 
 /** Stops sshd and the controller (which persists its state). Idempotent. */

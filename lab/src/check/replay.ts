@@ -135,25 +135,28 @@ export function checkEvents(lines: string[], opts: CheckOptions): CheckResult {
     }
     // invariant 3: kubelet changed while schedulable or not drained
     if (cur.kubelet !== prev.kubelet) {
-      if (!cur.unschedulable || cur.pods > 0 || prev.pods > 0) {
+      if (!cur.unschedulable || cur.pods > 0) {
         add(
           line,
           'kubelet-changed-undrained',
-          `kubelet of ${e.node} changed ${prev.kubelet} -> ${cur.kubelet} while ${!cur.unschedulable ? 'schedulable' : `not drained (${Math.max(cur.pods, prev.pods)} pods)`}`,
+          `kubelet of ${e.node} changed ${prev.kubelet} -> ${cur.kubelet} while ${!cur.unschedulable ? 'schedulable' : `not drained (${cur.pods} pods)`}`,
         );
       }
     }
-    // invariant 4: no kubelet newer than the lowest kube-apiserver
+    // invariant 4: no kubelet newer than the apiservers it may talk to. A worker's kubelet may
+    // reach any apiserver, so it must not be newer than the lowest one; a control plane's kubelet
+    // talks to its own apiserver, and the kubeadm procedure (apply, then this node's kubelet,
+    // then `upgrade node` on the other control planes) upgrades it before the other apiservers.
     if (cur.kubelet !== prev.kubelet || cur.apiserver !== prev.apiserver) {
       let lowest: string | null = null;
       for (const n of nodes.values()) {
         if (n.apiserver && parseVer(n.apiserver) && (!lowest || cmpVer(n.apiserver, lowest) < 0)) lowest = n.apiserver;
       }
-      if (lowest) {
-        for (const [name, n] of nodes) {
-          if (parseVer(n.kubelet) && cmpVer(n.kubelet, lowest) > 0 && minorOf(n.kubelet) > minorOf(lowest)) {
-            add(line, 'kubelet-newer-than-apiserver', `kubelet of ${name} (${n.kubelet}) is newer than the lowest kube-apiserver (${lowest})`, `skew/${name}/${n.kubelet}/${lowest}`);
-          }
+      for (const [name, n] of nodes) {
+        const limit = n.apiserver ?? lowest;
+        if (limit && parseVer(n.kubelet) && parseVer(limit) && cmpVer(n.kubelet, limit) > 0) {
+          const what = n.apiserver ? 'its own kube-apiserver' : 'the lowest kube-apiserver';
+          add(line, 'kubelet-newer-than-apiserver', `kubelet of ${name} (${n.kubelet}) is newer than ${what} (${limit})`, `skew/${name}/${n.kubelet}/${limit}`);
         }
       }
     }

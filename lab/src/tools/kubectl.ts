@@ -426,7 +426,7 @@ function pdbObject(c: ToolCall, b: Pdb): Record<string, unknown> {
 }
 
 function getPdbs(c: ToolCall, ns: string | null, out: string): ExecResult {
-  const pdbs = c.cl.state.pdbs.filter((b) => ns === null || b.ns === ns);
+  const pdbs = c.cl.state.pdbs.filter((b) => ns === null || b.ns === ns).sort((a, b) => (`${a.ns}/${a.name}` < `${b.ns}/${b.name}` ? -1 : 1));
   if (out === 'json' || out === 'yaml') {
     const v = list(pdbs.map((b) => pdbObject(c, b)));
     return ok(out === 'json' ? json(v) : yaml(v));

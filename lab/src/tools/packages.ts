@@ -173,7 +173,15 @@ async function yumList(c: ToolCall, o: YumOpts, specs: string[]): Promise<ExecRe
   await c.cl.sleep(TIME.repoQueryMs);
   const pats = specs.length ? specs : ['*'];
   const match = (name: string, full: string) => pats.some((s) => yumSpecMatches(s, name, full));
-  const installed = K8S_PACKAGES.map((n) => ({ name: n, ...c.node.packages[n] })).filter((p) => match(p.name, p.full));
+  // dnf applies a repo's excludes to installed packages from that repo too (hence the well-known
+  // "No matching Packages to list" without --disableexcludes)
+  const hidden = (name: string, repo: string) =>
+    yumRepos(c).some(
+      (r) => r.id === repo && isExcluded(name, r.exclude) && !o.disableExcludes.includes(r.id) && !o.disableExcludes.includes('all'),
+    );
+  const installed = K8S_PACKAGES.map((n) => ({ name: n, ...c.node.packages[n] })).filter(
+    (p) => match(p.name, p.full) && !hidden(p.name, p.repo),
+  );
   let avail = yumCandidates(c, o).filter((x) => !x.excluded && match(x.name, x.full));
   if (!o.showDuplicates) {
     // without --showduplicates: only the newest of each name, and only if newer than installed
