@@ -1,0 +1,201 @@
+/**
+ * A scripted SshExecutor for the activity tests: every command (and every section of a batched
+ * command) is answered by the most recently registered matching rule, and every call is recorded
+ * so a test can assert which commands ran, in which order, and that no mutating one did.
+ */
+import { MockActivityEnvironment } from '@temporalio/testing';
+import type { ShellCommand } from '../../src/ssh/command';
+import type { RunOptions, RunResult, SshExecutor, SshTarget } from '../../src/ssh/types';
+import type { ClusterContext, Inventory, InventoryNode } from '../../src/shared/inventory';
+import { clusterContext } from '../../src/shared/inventory';
+import type { ResolvedHop } from '../../src/shared/activities';
+
+export interface Reply {
+  exitCode?: number;
+  stdout?: string;
+  stderr?: string;
+}
+
+type Responder = Reply | Error | ((command: string, node: string) => Reply | Error);
+
+interface Rule {
+  match: RegExp;
+  node?: string;
+  reply: Responder;
+  times?: number;
+}
+
+export interface Call {
+  node: string;
+  command: string;
+  /** The individual commands: the sections of a batch, or the command itself. */
+  parts: string[];
+  opts?: RunOptions;
+}
+
+const SECTION_RE =
+  /echo '@@kupgrade@@ begin ([a-z0-9-]+)'; \{ ([\s\S]*?); \} 2>&1; printf '\\n%s%s\\n' '@@kupgrade@@ end \1 ' "\$\?"/g;
+
+/** Commands that change a node or the cluster. */
+export const MUTATING =
+  /\b(?:yum|dnf) (?:-y )?install\b|apt-get (?:-y )?install|apt-mark (?:un)?hold|kubeadm upgrade (?:apply|node)|kubeadm config images pull|systemctl (?:restart|daemon-reload)|kubectl\b.* (?:drain|uncordon|cordon)\b|printf '%s' .* > \/etc|mv -f \S+ \/etc|cp -a \/etc\/kubernetes|snapshot save|yum clean|dnf clean|apt-get update/;
+
+export class FakeSsh implements SshExecutor {
+  readonly calls: Call[] = [];
+  private readonly rules: Rule[] = [];
+
+  /** Registers a rule; later rules win over earlier ones. `times` limits how often it answers. */
+  on(match: RegExp | string, reply: Responder, opts: { node?: string; times?: number } = {}): this {
+    const re = typeof match === 'string' ? new RegExp(match.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : match;
+    this.rules.push({ match: re, reply, node: opts.node, times: opts.times });
+    return this;
+  }
+
+  private answer(command: string, node: string): Reply | Error {
+    for (let i = this.rules.length - 1; i >= 0; i--) {
+      const r = this.rules[i];
+      if (r.node && r.node !== node) continue;
+      if (!r.match.test(command)) continue;
+      if (r.times !== undefined) {
+        if (r.times <= 0) continue;
+        r.times--;
+      }
+      return typeof r.reply === 'function' ? r.reply(command, node) : r.reply;
+    }
+    return { exitCode: 127, stderr: `fake: no rule for: ${command}\n` };
+  }
+
+  async run(target: SshTarget, command: ShellCommand, opts?: RunOptions): Promise<RunResult> {
+    const text = String(command);
+    const sections = [...text.matchAll(SECTION_RE)];
+    const parts = sections.length ? sections.map((m) => m[2]) : [text];
+    this.calls.push({ node: target.name, command: text, parts, opts });
+    if (sections.length === 0) {
+      const a = this.answer(text, target.name);
+      if (a instanceof Error) throw a;
+      opts?.onProgress?.();
+      return {
+        exitCode: a.exitCode ?? 0,
+        stdout: a.stdout ?? '',
+        stderr: a.stderr ?? '',
+        truncated: false,
+        durationMs: 1,
+      };
+    }
+    let stdout = '';
+    for (const m of sections) {
+      const a = this.answer(m[2], target.name);
+      if (a instanceof Error) throw a;
+      stdout += `@@kupgrade@@ begin ${m[1]}\n${a.stdout ?? ''}${a.stderr ?? ''}\n@@kupgrade@@ end ${m[1]} ${a.exitCode ?? 0}\n`;
+    }
+    return { exitCode: 0, stdout, stderr: '', truncated: false, durationMs: 1 };
+  }
+
+  async close(): Promise<void> {}
+
+  /** Every individual command run (batch sections split), optionally on one node. */
+  commands(node?: string): string[] {
+    return this.calls.filter((c) => !node || c.node === node).flatMap((c) => c.parts);
+  }
+
+  mutating(node?: string): string[] {
+    return this.commands(node).filter((c) => MUTATING.test(c));
+  }
+
+  reset(): void {
+    this.calls.length = 0;
+  }
+}
+
+export function inventory(over: Partial<Inventory> = {}, manager: 'yum' | 'dnf' | 'apt' = 'yum'): Inventory {
+  return {
+    apiVersion: 'kupgrade/v1',
+    kind: 'Cluster',
+    metadata: { name: 'lab' },
+    ssh: {
+      user: 'root',
+      port: 22,
+      privateKeyPath: '/keys/id_ed25519',
+      knownHostsPath: '/keys/known_hosts',
+      hostKeyPolicy: 'strict',
+      hostKeyFingerprints: {},
+      sudo: false,
+      connectTimeoutSeconds: 10,
+      commandTimeoutSeconds: 600,
+    },
+    packages: {
+      manager,
+      repository: {
+        mode: 'pkgs.k8s.io',
+        urlTemplate: `https://pkgs.k8s.io/core:/stable:/v{minor}/${manager === 'apt' ? 'deb' : 'rpm'}/`,
+      },
+    },
+    kubeadm: { certificateRenewal: true, etcdUpgrade: true, etcdBackup: true, prePullImages: true },
+    drain: { timeoutSeconds: 300, ignoreDaemonSets: true, deleteEmptyDirData: true, force: false },
+    rollout: { maxUnavailable: 1, gates: ['preflight', 'control-plane', 'workers'] },
+    nodes: [
+      { name: 'cp-1', address: '192.0.2.11', port: 22, role: 'control-plane' },
+      { name: 'w-1', address: '192.0.2.21', port: 22, role: 'worker' },
+    ],
+    ...over,
+  };
+}
+
+export function ctxOf(inv: Inventory): ClusterContext {
+  return clusterContext(inv);
+}
+
+export function nodeOf(inv: Inventory, name: string): InventoryNode {
+  const n = inv.nodes.find((x) => x.name === name);
+  if (!n) throw new Error(`no node ${name}`);
+  return n;
+}
+
+export function hop130(manager: 'yum' | 'dnf' | 'apt' = 'yum'): ResolvedHop {
+  const full = manager === 'apt' ? '1.30.4-1.1' : '1.30.4-150500.1.1';
+  return {
+    index: 0,
+    from: 'v1.29.6',
+    minor: '1.30',
+    version: 'v1.30.4',
+    packages: { kubeadm: full, kubelet: full, kubectl: full },
+  };
+}
+
+/** Runs an activity function in a mock activity context (heartbeats recorded). */
+export async function inActivity<T>(
+  fn: () => Promise<T>,
+  info: Record<string, unknown> = {},
+): Promise<{ value: T; heartbeats: unknown[] }> {
+  const env = new MockActivityEnvironment(info);
+  const heartbeats: unknown[] = [];
+  env.on('heartbeat', (d: unknown) => heartbeats.push(d));
+  const value = await env.run(fn);
+  return { value, heartbeats };
+}
+
+/** Runs an activity expected to fail; returns the failure. */
+export async function failureOf(fn: () => Promise<unknown>): Promise<{
+  type?: string;
+  message: string;
+  nonRetryable?: boolean;
+  details?: unknown[];
+}> {
+  try {
+    await inActivity(fn);
+  } catch (e) {
+    return e as { type?: string; message: string; nonRetryable?: boolean; details?: unknown[] };
+  }
+  throw new Error('expected the activity to fail');
+}
+
+export function detail(f: { details?: unknown[] | null }): {
+  node: string;
+  command?: string;
+  outputTail: string;
+  hints: string[];
+  backupDirs: string[];
+  [k: string]: unknown;
+} {
+  return (f.details?.[0] ?? {}) as never;
+}
