@@ -8,6 +8,9 @@
 // The probe runs in a child process because binding is asynchronous in Node and planAddresses
 // is synchronous (the lab CLI computes the plan before it writes lab.json).
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 export type AddressMode = 'loopback-22' | 'loopback-high' | 'single';
 
@@ -40,7 +43,27 @@ export function loopbackAddress(i: number): string {
 // {error}. Written as plain JavaScript so it runs from the TypeScript sources (tests) and dist alike.
 const PROBE = String.raw`
 const net = require('node:net');
+const fs = require('node:fs');
 const o = JSON.parse(process.argv[1]);
+// a candidate that binds is also reserved for RESERVE_MS (an O_EXCL file), so that two labs
+// planning at the same moment do not both pick it before either has started its sshd
+function reserve(c) {
+  if (!o.resDir) return true;
+  const f = o.resDir + '/' + c.address + '_' + c.port;
+  try {
+    fs.writeFileSync(f, String(process.pid), { flag: 'wx' });
+    return true;
+  } catch (e) {
+    if (e.code !== 'EEXIST') return true;
+    try {
+      if (Date.now() - fs.statSync(f).mtimeMs < o.reserveMs) return false;
+      fs.writeFileSync(f, String(process.pid));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
 function addr(i) { const k = i + 1; return '127.0.' + Math.floor(k / 254) + '.' + ((k % 254) + 1); }
 function bind(host, port) {
   return new Promise((resolve) => {
@@ -49,14 +72,21 @@ function bind(host, port) {
     s.listen({ host, port, exclusive: true }, () => s.close(() => resolve('ok')));
   });
 }
+function release(list) {
+  if (o.resDir) for (const c of list) try { fs.rmSync(o.resDir + '/' + c.address + '_' + c.port); } catch {}
+}
 async function scan(cands, count) {
   const got = [];
   const BATCH = 64;
+  let anyOk = false;
   for (let i = 0; i < cands.length && got.length < count; i += BATCH) {
     const batch = cands.slice(i, i + BATCH);
     const res = await Promise.all(batch.map((c) => bind(c.address, c.port)));
-    if (i === 0 && res.every((r) => r !== 'ok')) return { got, first: res[0] };
-    for (let j = 0; j < batch.length; j++) if (res[j] === 'ok') got.push(batch[j]);
+    // nothing bindable at all (EACCES, a wildcard listener on the port…): give up early; a run of
+    // addresses in use (other labs) is skipped
+    if (res.some((r) => r === 'ok')) anyOk = true;
+    if (!anyOk && (res[0] !== 'EADDRINUSE' || i + BATCH >= 256)) return { got, first: res[0] };
+    for (let j = 0; j < batch.length && got.length < count; j++) if (res[j] === 'ok' && reserve(batch[j])) got.push(batch[j]);
   }
   return { got: got.slice(0, count) };
 }
@@ -77,12 +107,14 @@ function multi(port, count) {
   if (multiOk && o.tryPort22) {
     const r = await scan(multi(22, o.count), o.count);
     if (r.got.length === o.count) return done('loopback-22', r.got);
+    release(r.got);
     notes.push('port 22: ' + (r.first || 'not enough free addresses'));
   }
   if (multiOk) {
     for (let p = o.base; p < o.base + 64 && p < 65536; p++) {
       const r = await scan(multi(p, o.count), o.count);
       if (r.got.length === o.count) return done('loopback-high', r.got);
+      release(r.got);
     }
     notes.push('no common high port for ' + o.count + ' addresses from ' + o.base);
   }
@@ -90,10 +122,32 @@ function multi(port, count) {
   for (let p = o.base; p < 65536 && c.length < o.count + 4096; p++) c.push({ address: '127.0.0.1', port: p });
   const r = await scan(c, o.count);
   if (r.got.length === o.count) return done('single', r.got);
+  release(r.got);
   process.stdout.write(JSON.stringify({ error: 'no free ports on 127.0.0.1 from ' + o.base + '; ' + notes.join('; ') }));
 })();
 function done(mode, addresses) { process.stdout.write(JSON.stringify({ mode, addresses })); }
 `;
+
+/** How long a planned address stays reserved for the lab that planned it (until its sshd binds it). */
+export const RESERVE_MS = 60000;
+
+/** Shared by every lab of this user on this machine: os.tmpdir()/kupgrade-lab-reservations-UID. */
+export function reservationDir(): string | null {
+  const d = path.join(os.tmpdir(), `kupgrade-lab-reservations-${process.getuid?.() ?? 'u'}`);
+  try {
+    fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+    return d;
+  } catch {
+    return null;
+  }
+}
+
+/** Frees the reservations of addresses that are now bound (called once their sshd listens). */
+export function releaseReservations(addresses: { address: string; port: number }[]): void {
+  const d = reservationDir();
+  if (!d) return;
+  for (const a of addresses) fs.rmSync(path.join(d, `${a.address}_${a.port}`), { force: true });
+}
 
 /** Plans `count` free (address, port) pairs for the lab's nodes, trying binds to find out what works. */
 export function planAddressesDetailed(count: number, opts: PlanOptions = {}): AddressPlan {
@@ -101,7 +155,10 @@ export function planAddressesDetailed(count: number, opts: PlanOptions = {}): Ad
     throw new Error(`planAddresses: count must be an integer from 1 to 10000, got ${count}`);
   }
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  const resDir = reservationDir();
   const input = {
+    resDir,
+    reserveMs: RESERVE_MS,
     count,
     base: opts.basePort ?? DEFAULT_BASE_PORT,
     tryPort22: isRoot && !opts.nonRoot && !opts.singleAddress,

@@ -16,6 +16,7 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { releaseReservations } from './addresses';
 import { sshdConfig } from './config';
 import {
   LISTEN_PER_SSHD,
@@ -38,7 +39,13 @@ import {
 } from './paths';
 import { cmdline, connectionProcesses, isAlive, listeners, signal, sleep, waitForExit } from './proc';
 
-export { planAddresses, planAddressesDetailed, loopbackAddress, DEFAULT_BASE_PORT } from './addresses';
+export {
+  planAddresses,
+  planAddressesDetailed,
+  loopbackAddress,
+  releaseReservations,
+  DEFAULT_BASE_PORT,
+} from './addresses';
 export type { AddressMode, AddressPlan, PlanOptions } from './addresses';
 export { clientKeyPath, knownHostsPath, LAB_TOOLS } from './paths';
 
@@ -406,6 +413,7 @@ export async function startSshd(dir: string, nodes: LabSshNode[]): Promise<void>
     const results = await Promise.allSettled(groups.map((g) => startGroup(state, g)));
     await writeState(state);
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    releaseReservations(nodes);
     if (failed.length > 0) {
       await stopAll(state);
       await writeState(state);

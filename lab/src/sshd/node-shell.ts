@@ -262,7 +262,8 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const di = argv.indexOf('--dir');
   if (di < 0 || !argv[di + 1]) fail('usage: node-shell.js --dir DIR');
-  const dir = path.resolve(argv[di + 1]);
+  // the real path: the mount table compares it with the overlaid directories
+  const dir = fs.realpathSync(path.resolve(argv[di + 1]));
   const conn = (process.env.SSH_CONNECTION ?? '').split(' ');
   if (conn.length < 4) fail('SSH_CONNECTION is not set: this is the ForceCommand of the lab sshd');
   const { node, lab } = findNode(dir, conn[2], Number(conn[3]));

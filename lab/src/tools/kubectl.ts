@@ -656,7 +656,8 @@ async function drain(c: ToolCall, argv: string[]): Promise<ExecResult> {
           if (gone(pod) || pod.terminatingUntil !== null) break;
           stdout += `evicting pod ${podRef(pod)}\n`;
           const b = c.cl.pdbFor(pod);
-          const blocked = c.cl.pdbBlocked(name) || (b !== undefined && c.cl.healthy(pod) && c.cl.disruptionsAllowed(b) < 1);
+          // the pdb-block fault makes every PDB on this node refuse (as a PDB with minAvailable = replicas would)
+          const blocked = b !== undefined && (c.cl.pdbBlocked(name) || (c.cl.healthy(pod) && c.cl.disruptionsAllowed(b) < 1));
           if (!blocked) {
             c.cl.evict(pod, TIME.podEvictMs);
             break;

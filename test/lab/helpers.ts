@@ -1,0 +1,91 @@
+/**
+ * Helpers for the lab tests: a lab with its controller inside the test process, and the compiled
+ * shim (dist/) run as a child process with the node's environment (KUPGRADE_LAB_ROOT mode, no SSH).
+ */
+import { execFile, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { up, type UpOptions, type UpResult } from '../../lab/src/lab';
+
+export const SHIM = path.resolve(__dirname, '../../dist/lab/src/shim/main.js');
+
+export interface Run {
+  stdout: string;
+  stderr: string;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export async function startLab(o: Omit<UpOptions, 'dir'>): Promise<UpResult & { dir: string }> {
+  if (!fs.existsSync(SHIM)) throw new Error(`${SHIM} missing: run npm run build first`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kupgrade-lab-test-'));
+  const r = await up({ ...o, dir, ssh: false, inProcess: true });
+  return { ...r, dir };
+}
+
+export async function stopLab(lab: UpResult & { dir: string }): Promise<void> {
+  await lab.controller?.close();
+  fs.rmSync(lab.dir, { recursive: true, force: true });
+}
+
+/** Runs a lab command on a node the way the node shell would (argv as the shell would split it). */
+export function run(dir: string, node: string, tool: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [SHIM, tool, ...args],
+      {
+        env: {
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          KUPGRADE_LAB_DIR: dir,
+          KUPGRADE_LAB_NODE: node,
+          KUPGRADE_LAB_ROOT: path.join(dir, 'nodes', node),
+          ...env,
+        },
+        maxBuffer: 64 * 1024 * 1024,
+      },
+      (err, stdout, stderr) => {
+        const e = err as (Error & { code?: number | string; signal?: NodeJS.Signals }) | null;
+        resolve({
+          stdout,
+          stderr,
+          code: e ? (typeof e.code === 'number' ? e.code : null) : 0,
+          signal: e?.signal ?? null,
+        });
+      },
+    );
+  });
+}
+
+/** Starts a shim without waiting (for the hang fault). */
+export function start(dir: string, node: string, tool: string, args: string[]) {
+  return spawn(process.execPath, [SHIM, tool, ...args], {
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      KUPGRADE_LAB_DIR: dir,
+      KUPGRADE_LAB_NODE: node,
+      KUPGRADE_LAB_ROOT: path.join(dir, 'nodes', node),
+    },
+    stdio: 'ignore',
+  });
+}
+
+export function nodeFile(dir: string, node: string, p: string): string {
+  return path.join(dir, 'nodes', node, p);
+}
+
+export function events(dir: string): Record<string, unknown>[] {
+  return fs
+    .readFileSync(path.join(dir, 'events.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+export function editNodeFile(dir: string, node: string, p: string, fn: (s: string) => string): void {
+  const f = nodeFile(dir, node, p);
+  fs.writeFileSync(f, fn(fs.readFileSync(f, 'utf8')));
+}
+
+export const STACK = 'To see the stack trace of this error execute with --v=5 or higher\n';
