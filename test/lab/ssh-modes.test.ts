@@ -11,7 +11,9 @@ import * as path from 'node:path';
 import { labExec } from '../../lab/src/sshd/client';
 import {
   LAB_TOOLS,
+  loopbackAddress,
   planAddressesDetailed,
+  releaseReservations,
   setNodeDown,
   startSshd,
   stopSshd,
@@ -75,6 +77,34 @@ describe('127.0.0.1 with one port per node (extra loopback addresses not usable)
     expect((await labExec(nodes[3], 'echo $KUPGRADE_LAB_NODE', { dir })).stdout).toBe('n3\n');
     await setNodeDown(dir, 'n2', false);
     expect((await labExec(nodes[2], 'echo $KUPGRADE_LAB_NODE', { dir })).stdout).toBe('n2\n');
+  });
+});
+
+describe('planning', () => {
+  test('two labs planning at the same moment get different addresses (reservations)', () => {
+    const a = planAddressesDetailed(5, { nonRoot: true, basePort: 24400 });
+    const b = planAddressesDetailed(5, { nonRoot: true, basePort: 24400 });
+    try {
+      const ea = new Set(a.addresses.map((x) => `${x.address}:${x.port}`));
+      expect(ea.size).toBe(5);
+      for (const x of b.addresses) expect(ea.has(`${x.address}:${x.port}`)).toBe(false);
+    } finally {
+      releaseReservations([...a.addresses, ...b.addresses]);
+    }
+    // released: planned again, the same addresses come back first
+    const c = planAddressesDetailed(5, { nonRoot: true, basePort: 24400 });
+    releaseReservations(c.addresses);
+    expect(c.addresses).toEqual(a.addresses);
+  });
+
+  test('loopback addresses spill over 127.0.0.254 into 127.0.1.x', () => {
+    expect([0, 252, 253, 254, 506].map(loopbackAddress)).toEqual([
+      '127.0.0.2',
+      '127.0.0.254',
+      '127.0.1.1',
+      '127.0.1.2',
+      '127.0.1.254',
+    ]);
   });
 });
 
