@@ -170,7 +170,7 @@ export async function inActivity<T>(
   const env = new MockActivityEnvironment(info);
   const heartbeats: unknown[] = [];
   env.on('heartbeat', (d: unknown) => heartbeats.push(d));
-  const value = await env.run(fn);
+  const value = (await env.run(fn)) as T;
   return { value, heartbeats };
 }
 
