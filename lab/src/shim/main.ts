@@ -118,7 +118,8 @@ function readAnswer(): Promise<string | null> {
     const done = (v: string | null) => {
       clearTimeout(t);
       process.stdin.removeAllListeners();
-      process.stdin.pause();
+      // an open pipe would keep the shim alive after it has answered
+      process.stdin.destroy();
       resolve(v);
     };
     const t = setTimeout(() => done(buf || null), 500);

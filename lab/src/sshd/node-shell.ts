@@ -38,9 +38,11 @@ import {
 const UNSHARE = firstExisting(['/usr/bin/unshare', '/bin/unshare']);
 const MOUNT = firstExisting(['/usr/bin/mount', '/bin/mount']);
 const BASH = firstExisting(['/usr/bin/bash', '/bin/bash']);
-/** Where the real DIR is bound before any overlay may hide it (a private tmpfs on /mnt). */
-const STAGE_PARENT = '/mnt';
-const STAGE = '/mnt/.kupgrade-lab';
+/**
+ * Where the real DIR is bound before any overlay may hide it: a private tmpfs on the first of
+ * these directories that exists (never one of OVERLAID_DIRS).
+ */
+const STAGE_PARENTS = ['/mnt', '/media'];
 /** Directories of the host's /etc that a non-root lab pre-creates in the node's upper layer. */
 const NONROOT_ETC_DIRS = [
   'apt',
@@ -141,23 +143,22 @@ function isUnder(child: string, parent: string): boolean {
  */
 function mountTable(dir: string, node: string, work: string, root: boolean): string {
   const nroot = nodeRoot(dir, node);
-  const stage = fs.existsSync(STAGE_PARENT);
-  const staged = (p: string): string => (stage ? STAGE + '/dir' + p.slice(dir.length) : p);
+  const stageParent = STAGE_PARENTS.find((p) => fs.existsSync(p));
+  if (!stageParent)
+    throw new Error(`none of ${STAGE_PARENTS.join(', ')} exists: the node shell needs one to stage ${dir}`);
+  const stage = `${stageParent}/.kupgrade-lab/dir`;
+  const staged = (p: string): string => stage + p.slice(dir.length);
   const lines: string[] = [];
   const add = (src: string, target: string, type: string, opts: string): void => {
     lines.push(`${src} ${target} ${type} ${opts} 0 0`);
   };
-  if (stage) {
-    add('tmpfs', STAGE_PARENT, 'tmpfs', 'mode=0755,size=64k');
-    add(dir, STAGE + '/dir', 'none', 'bind,X-mount.mkdir');
-  }
+  add('tmpfs', stageParent, 'tmpfs', 'mode=0755,size=64k');
+  add(dir, stage, 'none', 'bind,X-mount.mkdir');
   const ux = root ? '' : ',userxattr';
   let dirHidden = false;
   const overlaid = new Map<string, string>();
   for (const d of OVERLAID_DIRS) {
-    if (!fs.existsSync(d)) continue;
-    // without a stage, a directory that holds DIR cannot be overlaid (its layers would be hidden)
-    if (!stage && (isUnder(dir, d) || isUnder(d, dir))) continue;
+    if (!fs.existsSync(d) || isUnder(d, dir)) continue;
     if (isUnder(dir, d)) dirHidden = true;
     const name = d.slice(1).replace(/\//g, '_');
     const upper = d === '/etc' ? path.join(nroot, 'etc') : path.join(nroot, '.root', name);
@@ -170,12 +171,13 @@ function mountTable(dir: string, node: string, work: string, root: boolean): str
     overlaid.set(d, upper);
     add('overlay', d, 'overlay', `lowerdir=${d},upperdir=${staged(upper)},workdir=${staged(wd)}${ux}`);
   }
+  const varUpper = overlaid.get('/var');
+  if (!varUpper)
+    throw new Error('/var could not be overlaid: refusing to create /var/lib/kubelet on the host');
   for (const sub of ['kubelet', 'etcd']) {
     // the mountpoint is made in the /var overlay's upper layer, never on the host
-    const varUpper = overlaid.get('/var');
-    if (varUpper) fs.mkdirSync(path.join(varUpper, 'lib', sub), { recursive: true });
-    const opts = varUpper ? 'bind' : 'bind,X-mount.mkdir';
-    add(staged(path.join(nroot, 'var', 'lib', sub)), `/var/lib/${sub}`, 'none', opts);
+    fs.mkdirSync(path.join(varUpper, 'lib', sub), { recursive: true });
+    add(staged(path.join(nroot, 'var', 'lib', sub)), `/var/lib/${sub}`, 'none', 'bind');
   }
   const bin = path.join(dir, 'bin');
   let provided: string[] = [];
@@ -192,7 +194,7 @@ function mountTable(dir: string, node: string, work: string, root: boolean): str
       add(staged(src), target, 'none', 'bind');
     }
   }
-  if (dirHidden) add(STAGE + '/dir', dir, 'none', 'bind');
+  if (dirHidden) add(stage, dir, 'none', 'bind');
   return lines.join('\n') + '\n';
 }
 
@@ -301,7 +303,13 @@ async function main(): Promise<void> {
   fs.rmSync(work, { recursive: true, force: true });
   fs.mkdirSync(work, { recursive: true });
   const fstab = path.join(work, 'fstab');
-  fs.writeFileSync(fstab, mountTable(dir, name, work, root));
+  try {
+    fs.writeFileSync(fstab, mountTable(dir, name, work, root));
+  } catch (e) {
+    removeWorkDir(work);
+    fs.rmSync(record, { force: true });
+    fail(`node ${name}: ${e instanceof Error ? e.message : String(e)}`);
+  }
 
   // bash drops PS1 when it is not interactive: set it again just before the interactive shell
   const script = interactive
