@@ -1,5 +1,10 @@
 /** Turning activity and child workflow failures into the FailureInfo kept in the state. */
-import { ApplicationFailure, ActivityFailure, ChildWorkflowFailure, TemporalFailure } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  ActivityFailure,
+  ChildWorkflowFailure,
+  TemporalFailure,
+} from '@temporalio/workflow';
 import type { FailureDetails } from '../shared/errors';
 import type { FailureInfo } from '../shared/types';
 
@@ -18,7 +23,11 @@ export function applicationCause(err: unknown): ApplicationFailure | undefined {
 }
 
 /** type, message and FailureDetails of an activity failure. */
-export function describeActivityError(err: unknown): { type: string; message: string; details: FailureDetails } {
+export function describeActivityError(err: unknown): {
+  type: string;
+  message: string;
+  details: FailureDetails;
+} {
   const app = applicationCause(err);
   if (app) {
     const d = (app.details?.[0] ?? {}) as FailureDetails;

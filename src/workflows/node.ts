@@ -99,7 +99,13 @@ export async function upgradeNode(input: NodeUpgradeInput): Promise<NodeUpgradeR
   const report = async (p: Omit<NodeProgress, 'node' | 'hop' | 'attempt' | 'at'>): Promise<void> => {
     if (!parent) return;
     try {
-      await parent.signal(nodeProgressSignal, { node: node.name, hop: hop.index, attempt: input.attempt, at: now(), ...p });
+      await parent.signal(nodeProgressSignal, {
+        node: node.name,
+        hop: hop.index,
+        attempt: input.attempt,
+        at: now(),
+        ...p,
+      });
     } catch {
       // The parent is gone (terminated/aborted): progress is best effort.
     }
@@ -112,9 +118,13 @@ export async function upgradeNode(input: NodeUpgradeInput): Promise<NodeUpgradeR
       return `| ${s} | ${status} | ${done?.detail?.replace(/\|/g, '\\|') ?? ''} |`;
     });
     setCurrentDetails(
-      [`**${node.name}** (${node.role}) → ${hop.version}, attempt ${input.attempt}`, '', '| step | status | detail |', '|---|---|---|', ...rows].join(
-        '\n',
-      ),
+      [
+        `**${node.name}** (${node.role}) → ${hop.version}, attempt ${input.attempt}`,
+        '',
+        '| step | status | detail |',
+        '|---|---|---|',
+        ...rows,
+      ].join('\n'),
     );
   };
 
@@ -126,11 +136,15 @@ export async function upgradeNode(input: NodeUpgradeInput): Promise<NodeUpgradeR
       summary: stepSummary(step, node.name, hop.version),
     };
     try {
-      const [, out] = await Promise.all([report({ step, event: 'started' }), runStep(acts, step, hopInput, options)]);
+      const [, out] = await Promise.all([
+        report({ step, event: 'started' }),
+        runStep(acts, step, hopInput, options),
+      ]);
       const record: NodeStepRecord = { step, changed: out.changed, startedAt, finishedAt: now() };
       if (out.detail) record.detail = out.detail;
       result.steps.push(record);
-      if (step === 'drain' && 'wasCordoned' in out) result.cordonedByRun = !(out as { wasCordoned: boolean }).wasCordoned;
+      if (step === 'drain' && 'wasCordoned' in out)
+        result.cordonedByRun = !(out as { wasCordoned: boolean }).wasCordoned;
       if (step === 'wait-ready' && out.version) result.version = out.version;
       if (step === 'uncordon') result.uncordoned = true;
     } catch (err) {
@@ -188,7 +202,11 @@ async function runStep(
           details: [{ node: input.node.name, outputTail: plan.outputTail }],
         });
       }
-      return { changed: false, detail: 'plan accepted', ...(plan.outputTail ? { outputTail: plan.outputTail } : {}) };
+      return {
+        changed: false,
+        detail: 'plan accepted',
+        ...(plan.outputTail ? { outputTail: plan.outputTail } : {}),
+      };
     }
     case 'images':
       return acts.ensureImagesPulled.executeWithOptions(options, [input]);

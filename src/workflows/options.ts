@@ -16,10 +16,14 @@ function retry(maximumAttempts: number): RetryPolicy {
   };
 }
 
-export type ActivityGroup = 'read' | 'cluster-read' | 'package' | 'kubeadm' | 'drain' | 'ready' | 'backup' | 'quick';
+export type ActivityGroup =
+  'read' | 'cluster-read' | 'package' | 'kubeadm' | 'drain' | 'ready' | 'backup' | 'quick';
 
 /** Options of each group; `drain` follows the inventory's drain timeout. */
-export function activityOptions(group: ActivityGroup, settings?: Pick<InventorySettings, 'drain'>): ActivityOptions {
+export function activityOptions(
+  group: ActivityGroup,
+  settings?: Pick<InventorySettings, 'drain'>,
+): ActivityOptions {
   switch (group) {
     case 'quick': // cordon state, uncordon, restart, repo switch
       return { startToCloseTimeout: '3 minutes', retry: retry(6) };

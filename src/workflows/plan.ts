@@ -8,7 +8,13 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { ResolvedHop, UpgradeActivities } from '../shared/activities';
 import { ErrorType } from '../shared/errors';
 import { clusterContext, controlPlanes } from '../shared/inventory';
-import { DEFAULT_GATES, type PlanInput, type PlannedHop, type PlannedNode, type UpgradePlan } from '../shared/types';
+import {
+  DEFAULT_GATES,
+  type PlanInput,
+  type PlannedHop,
+  type PlannedNode,
+  type UpgradePlan,
+} from '../shared/types';
 import { HopError, atLeast, computeHops, isVersion, windowSize } from '../shared/versions';
 import { describeActivityError } from './failures';
 import { activityOptions } from './options';
@@ -19,9 +25,10 @@ export async function planUpgrade(input: PlanInput): Promise<UpgradePlan> {
   const inv = input.inventory;
   const plan: UpgradePlan = { cluster: inv.metadata.name, target: input.target, versions: [], hops: [] };
   try {
-    const state = await acts.getClusterState.executeWithOptions({ summary: `read versions of ${plan.cluster}` }, [
-      { inventory: inv },
-    ]);
+    const state = await acts.getClusterState.executeWithOptions(
+      { summary: `read versions of ${plan.cluster}` },
+      [{ inventory: inv }],
+    );
     plan.apiServerVersion = state.apiServerVersion;
     const observed = new Map(state.nodes.map((n) => [n.name, n]));
     plan.versions = inv.nodes.map((n) => {
@@ -42,7 +49,10 @@ export async function planUpgrade(input: PlanInput): Promise<UpgradePlan> {
       [{ cluster: clusterContext(inv), hops: requests }],
     );
     plan.resolvedTarget = hops[hops.length - 1].version;
-    const window = windowSize(inv.rollout.maxUnavailable, inv.nodes.filter((n) => n.role === 'worker').length);
+    const window = windowSize(
+      inv.rollout.maxUnavailable,
+      inv.nodes.filter((n) => n.role === 'worker').length,
+    );
     const gates = inv.rollout.gates ?? DEFAULT_GATES;
     const firstCp = controlPlanes(inv)[0];
     plan.hops = hops.map((hop): PlannedHop => {
@@ -53,7 +63,14 @@ export async function planUpgrade(input: PlanInput): Promise<UpgradePlan> {
         const upToDate = isVersion(version) && atLeast(version, hop.version);
         if (n.name === firstCp.name) {
           const { before, after } = firstControlPlaneSteps(inv, { cordonedBefore });
-          return { name: n.name, role: n.role, kind: 'first-control-plane', version, steps: [...before, ...after], upToDate };
+          return {
+            name: n.name,
+            role: n.role,
+            kind: 'first-control-plane',
+            version,
+            steps: [...before, ...after],
+            upToDate,
+          };
         }
         return {
           name: n.name,
@@ -66,7 +83,9 @@ export async function planUpgrade(input: PlanInput): Promise<UpgradePlan> {
       });
       return { hop, nodes, window, gates: [...gates] };
     });
-    const report = await acts.preflight.executeWithOptions({ summary: `preflight ${plan.cluster}` }, [{ inventory: inv, hops }]);
+    const report = await acts.preflight.executeWithOptions({ summary: `preflight ${plan.cluster}` }, [
+      { inventory: inv, hops },
+    ]);
     plan.preflight = report;
     if (!report.ok) {
       const failed = report.checks.filter((c) => c.status === 'fail');

@@ -29,7 +29,13 @@ import {
 } from '@temporalio/workflow';
 import type { ResolvedHop, UpgradeActivities } from '../shared/activities';
 import { ErrorType } from '../shared/errors';
-import { clusterContext, controlPlanes, workerNodes, type Inventory, type InventoryNode } from '../shared/inventory';
+import {
+  clusterContext,
+  controlPlanes,
+  workerNodes,
+  type Inventory,
+  type InventoryNode,
+} from '../shared/inventory';
 import {
   approveSignal,
   approveUpdate,
@@ -157,7 +163,12 @@ class UpgradeRun {
       description: 'Approve the open gate: {gate, by?, comment?}',
     });
     setHandler(approveSignal, (req) => {
-      this.viaSignal('approveSignal', req, () => this.validateApprove(req), () => this.approve(req, 'signal'));
+      this.viaSignal(
+        'approveSignal',
+        req,
+        () => this.validateApprove(req),
+        () => this.approve(req, 'signal'),
+      );
     });
 
     setHandler(decideUpdate, (req) => this.decide(req, 'update'), {
@@ -165,7 +176,12 @@ class UpgradeRun {
       description: 'Decide on a blocked run: {action: retry|skip|abort, node?, by?, comment?}',
     });
     setHandler(decideSignal, (req) => {
-      this.viaSignal('decideSignal', req, () => this.validateDecide(req), () => this.decide(req, 'signal'));
+      this.viaSignal(
+        'decideSignal',
+        req,
+        () => this.validateDecide(req),
+        () => this.decide(req, 'signal'),
+      );
     });
 
     setHandler(pauseUpdate, (req) => this.setPaused(true, req, 'update'), {
@@ -177,10 +193,20 @@ class UpgradeRun {
       description: 'Resume after a pause: {by?, comment?}',
     });
     setHandler(pauseSignal, (req) => {
-      this.viaSignal('pauseSignal', req, () => this.validateRunning(), () => this.setPaused(true, req, 'signal'));
+      this.viaSignal(
+        'pauseSignal',
+        req,
+        () => this.validateRunning(),
+        () => this.setPaused(true, req, 'signal'),
+      );
     });
     setHandler(resumeSignal, (req) => {
-      this.viaSignal('resumeSignal', req, () => this.validateRunning(), () => this.setPaused(false, req, 'signal'));
+      this.viaSignal(
+        'resumeSignal',
+        req,
+        () => this.validateRunning(),
+        () => this.setPaused(false, req, 'signal'),
+      );
     });
 
     setHandler(nodeProgressSignal, (p) => this.onProgress(p));
@@ -204,17 +230,27 @@ class UpgradeRun {
 
   private validateRunning(): void {
     if (FINISHED.includes(this.s.stage) || this.abortRequested) {
-      throw failure(ErrorType.RunFinished, `the upgrade of ${this.s.cluster} is ${this.abortRequested ? 'aborting' : this.s.stage}`);
+      throw failure(
+        ErrorType.RunFinished,
+        `the upgrade of ${this.s.cluster} is ${this.abortRequested ? 'aborting' : this.s.stage}`,
+      );
     }
   }
 
   private validateApprove(req: ApproveRequest | undefined): void {
     this.validateRunning();
     if (!req || typeof req.gate !== 'string' || !isGateName(req.gate)) {
-      throw failure(ErrorType.InvalidInput, `unknown gate ${JSON.stringify(req?.gate)}; gates are preflight, control-plane, cni, workers, canary`);
+      throw failure(
+        ErrorType.InvalidInput,
+        `unknown gate ${JSON.stringify(req?.gate)}; gates are preflight, control-plane, cni, workers, canary`,
+      );
     }
     const open = this.s.gate;
-    if (!open) throw failure(ErrorType.GateNotOpen, `gate ${req.gate} is not open: no gate is open (phase ${this.s.phase})`);
+    if (!open)
+      throw failure(
+        ErrorType.GateNotOpen,
+        `gate ${req.gate} is not open: no gate is open (phase ${this.s.phase})`,
+      );
     if (open.name !== req.gate) {
       throw failure(ErrorType.GateNotOpen, `gate ${req.gate} is not open; the open gate is ${open.name}`);
     }
@@ -242,11 +278,18 @@ class UpgradeRun {
   private validateDecide(req: DecideRequest | undefined): void {
     this.validateRunning();
     if (!req || !['retry', 'skip', 'abort'].includes(req.action)) {
-      throw failure(ErrorType.InvalidInput, `unknown action ${JSON.stringify(req?.action)}; actions are retry, skip, abort`);
+      throw failure(
+        ErrorType.InvalidInput,
+        `unknown action ${JSON.stringify(req?.action)}; actions are retry, skip, abort`,
+      );
     }
     if (req.action === 'abort') return;
     const pending = this.s.blocked.filter((b) => !this.decisions.has(keyOf(b)));
-    if (pending.length === 0) throw failure(ErrorType.NothingBlocked, `nothing is blocked in ${this.s.cluster}; nothing to ${req.action}`);
+    if (pending.length === 0)
+      throw failure(
+        ErrorType.NothingBlocked,
+        `nothing is blocked in ${this.s.cluster}; nothing to ${req.action}`,
+      );
     const targets = this.targetsOf(req);
     if (targets.length === 0) {
       throw failure(
@@ -283,8 +326,17 @@ class UpgradeRun {
     return record;
   }
 
-  private setPaused(paused: boolean, req: PauseRequest | undefined, via: 'update' | 'signal'): DecisionRecord {
-    const record: DecisionRecord = { action: paused ? 'pause' : 'resume', by: req?.by || 'unknown', at: now(), via };
+  private setPaused(
+    paused: boolean,
+    req: PauseRequest | undefined,
+    via: 'update' | 'signal',
+  ): DecisionRecord {
+    const record: DecisionRecord = {
+      action: paused ? 'pause' : 'resume',
+      by: req?.by || 'unknown',
+      at: now(),
+      via,
+    };
     if (req?.comment) record.comment = req.comment;
     this.s.decisions.push(record);
     this.s.paused = paused;
@@ -324,7 +376,8 @@ class UpgradeRun {
     const t = now();
     const last = this.s.timings.phases[this.s.timings.phases.length - 1];
     if (last && !last.finishedAt) last.finishedAt = t;
-    if (!FINISHED.includes(stage)) this.s.timings.phases.push({ phase: stage, ...(hop !== undefined ? { hop } : {}), startedAt: t });
+    if (!FINISHED.includes(stage))
+      this.s.timings.phases.push({ phase: stage, ...(hop !== undefined ? { hop } : {}), startedAt: t });
     else this.s.timings.finishedAt = t;
     this.s.stage = stage;
     this.refresh();
@@ -366,7 +419,13 @@ class UpgradeRun {
     const approved = (): boolean => this.s.approvals.some((a) => a.gate === name && a.hop === hop);
     if (approved()) return;
     if (this.s.autoApprove) {
-      this.s.approvals.push({ gate: name, ...(hop !== undefined ? { hop } : {}), by: 'auto-approve', at: now(), via: 'auto' });
+      this.s.approvals.push({
+        gate: name,
+        ...(hop !== undefined ? { hop } : {}),
+        by: 'auto-approve',
+        at: now(),
+        via: 'auto',
+      });
       this.refresh();
       return;
     }
@@ -442,9 +501,10 @@ class UpgradeRun {
     const last = s.hops[s.hops.length - 1];
     const exclude = s.nodes.filter((n) => n.status === 'skipped').map((n) => n.name);
     await this.clusterStep('verify', async () => {
-      const report = await this.readActs.verifyCluster.executeWithOptions({ summary: `verify ${s.cluster} at ${last.version}` }, [
-        { inventory: this.inventory, version: last.version, exclude },
-      ]);
+      const report = await this.readActs.verifyCluster.executeWithOptions(
+        { summary: `verify ${s.cluster} at ${last.version}` },
+        [{ inventory: this.inventory, version: last.version, exclude }],
+      );
       if (!report.ok) throw failure('VerifyFailed', report.problems.join('; ') || 'verification failed');
       return report;
     });
@@ -461,19 +521,25 @@ class UpgradeRun {
     s.gates = [...gates];
     const workers = workerNodes(this.inventory);
     try {
-      s.window = windowSize(options.maxUnavailable ?? this.inventory.rollout?.maxUnavailable ?? 1, workers.length);
+      s.window = windowSize(
+        options.maxUnavailable ?? this.inventory.rollout?.maxUnavailable ?? 1,
+        workers.length,
+      );
     } catch (err) {
       throw new RunFailed(ErrorType.InvalidInput, err instanceof Error ? err.message : String(err));
     }
-    if (controlPlanes(this.inventory).length === 0) throw new RunFailed(ErrorType.InvalidInput, 'the inventory has no control plane');
-    if (!isVersion(this.input.target)) throw new RunFailed(ErrorType.HopRefused, `"${this.input.target}" is not a Kubernetes version`);
+    if (controlPlanes(this.inventory).length === 0)
+      throw new RunFailed(ErrorType.InvalidInput, 'the inventory has no control plane');
+    if (!isVersion(this.input.target))
+      throw new RunFailed(ErrorType.HopRefused, `"${this.input.target}" is not a Kubernetes version`);
 
     const cluster = clusterContext(this.inventory);
     let hops: ResolvedHop[];
     try {
-      const state = await this.readActs.getClusterState.executeWithOptions({ summary: `read versions of ${s.cluster}` }, [
-        { inventory: this.inventory },
-      ]);
+      const state = await this.readActs.getClusterState.executeWithOptions(
+        { summary: `read versions of ${s.cluster}` },
+        [{ inventory: this.inventory }],
+      );
       s.apiServerVersion = state.apiServerVersion;
       for (const o of state.nodes) {
         const n = this.nodes.get(o.name);
@@ -481,7 +547,9 @@ class UpgradeRun {
         n.version = o.kubeletVersion;
         n.cordonedBefore = o.unschedulable;
       }
-      const versions = [state.apiServerVersion, ...state.nodes.map((n) => n.kubeletVersion)].filter(isVersion);
+      const versions = [state.apiServerVersion, ...state.nodes.map((n) => n.kubeletVersion)].filter(
+        isVersion,
+      );
       s.from = lowestVersion(versions);
       const requests = computeHops(versions, this.input.target);
       if (requests.length === 0) {
@@ -512,14 +580,25 @@ class UpgradeRun {
       if (err instanceof RunFailed || isCancellation(err)) throw err;
       if (err instanceof HopError) throw new RunFailed(ErrorType.HopRefused, err.message);
       const d = describeActivityError(err);
-      const info: FailureInfo = { step: 'preflight', type: d.type, message: d.message, hints: d.details.hints ?? [], at: now(), attempt: 1 };
+      const info: FailureInfo = {
+        step: 'preflight',
+        type: d.type,
+        message: d.message,
+        hints: d.details.hints ?? [],
+        at: now(),
+        attempt: 1,
+      };
       if (d.details.node) info.node = d.details.node;
       if (d.details.outputTail) info.outputTail = d.details.outputTail;
       s.failures.push(info);
-      throw new RunFailed(d.type === 'Unknown' ? ErrorType.PreflightFailed : d.type, `preflight: ${d.message}`);
+      throw new RunFailed(
+        d.type === 'Unknown' ? ErrorType.PreflightFailed : d.type,
+        `preflight: ${d.message}`,
+      );
     }
     const finalVersion = hops[hops.length - 1].version;
-    for (const n of s.nodes) if (n.version && isVersion(n.version) && atLeast(n.version, finalVersion)) n.status = 'up-to-date';
+    for (const n of s.nodes)
+      if (n.version && isVersion(n.version) && atLeast(n.version, finalVersion)) n.status = 'up-to-date';
     if (s.dryRun) {
       s.message = `dry run: ${hops.length} hop(s) to ${finalVersion}; nothing changed`;
       return false;
@@ -541,7 +620,10 @@ class UpgradeRun {
           step,
           type: d.type,
           message: d.message,
-          hints: [...(d.details.hints ?? []), 'Fix the cause, then `kupgrade retry <cluster>`, or `kupgrade abort <cluster>`.'],
+          hints: [
+            ...(d.details.hints ?? []),
+            'Fix the cause, then `kupgrade retry <cluster>`, or `kupgrade abort <cluster>`.',
+          ],
           at: now(),
           attempt,
         };
@@ -596,7 +678,9 @@ class UpgradeRun {
       await this.waitUnpaused();
       let outcome: NodeOutcome;
       if (k === 0) {
-        const { before, after } = firstControlPlaneSteps(this.inventory, { cordonedBefore: n.cordonedBefore });
+        const { before, after } = firstControlPlaneSteps(this.inventory, {
+          cordonedBefore: n.cordonedBefore,
+        });
         outcome = await this.runNode(cp, i, before, false, 'apply');
         if (outcome === 'ok') {
           await this.gate('cni', i);
@@ -604,7 +688,12 @@ class UpgradeRun {
           outcome = await this.runNode(cp, i, after, true, 'kubelet');
         }
       } else {
-        outcome = await this.runNode(cp, i, nodeSteps(this.inventory, cp, { cordonedBefore: n.cordonedBefore }), true);
+        outcome = await this.runNode(
+          cp,
+          i,
+          nodeSteps(this.inventory, cp, { cordonedBefore: n.cordonedBefore }),
+          true,
+        );
       }
       if (outcome === 'aborted') throw new RunAborted();
     }
@@ -616,11 +705,17 @@ class UpgradeRun {
     let todo = workerNodes(this.inventory).filter((w) => this.needsHop(this.node(w.name), i));
     if (todo.length === 0) return;
     await this.gate('workers', i);
-    const canaryPending = s.gates.includes('canary') && !s.approvals.some((a) => a.gate === 'canary' && a.hop === i);
+    const canaryPending =
+      s.gates.includes('canary') && !s.approvals.some((a) => a.gate === 'canary' && a.hop === i);
     if (canaryPending && todo.length > 1) {
       await this.waitUnpaused();
       const first = todo[0];
-      const outcome = await this.runNode(first, i, nodeSteps(this.inventory, first, this.stepOpts(first)), true);
+      const outcome = await this.runNode(
+        first,
+        i,
+        nodeSteps(this.inventory, first, this.stepOpts(first)),
+        true,
+      );
       if (outcome === 'aborted') throw new RunAborted();
       todo = todo.slice(1);
       await this.gate('canary', i);
@@ -640,7 +735,9 @@ class UpgradeRun {
         this.checkAbort();
         await this.continueAsNew();
       }
-      const p = this.runNode(w, i, nodeSteps(this.inventory, w, this.stepOpts(w)), true).finally(() => inflight.delete(w.name));
+      const p = this.runNode(w, i, nodeSteps(this.inventory, w, this.stepOpts(w)), true).finally(() =>
+        inflight.delete(w.name),
+      );
       inflight.set(w.name, p);
     }
     const outcomes = await Promise.all(inflight.values());
@@ -653,7 +750,10 @@ class UpgradeRun {
 
   private wantsContinueAsNew(): boolean {
     const every = this.input.options?.continueAsNewAfterNodes;
-    return (every !== undefined && every > 0 && this.childrenStarted >= every) || workflowInfo().continueAsNewSuggested;
+    return (
+      (every !== undefined && every > 0 && this.childrenStarted >= every) ||
+      workflowInfo().continueAsNewSuggested
+    );
   }
 
   private shouldContinueAsNew(): boolean {
@@ -670,7 +770,13 @@ class UpgradeRun {
    * One node through `steps` as child workflows; on failure, blocks until a decision: retry starts a
    * new child from the failed step, skip leaves the node (uncordoned if this run cordoned it).
    */
-  private async runNode(node: InventoryNode, i: number, steps: NodeStep[], finishes: boolean, part = ''): Promise<NodeOutcome> {
+  private async runNode(
+    node: InventoryNode,
+    i: number,
+    steps: NodeStep[],
+    finishes: boolean,
+    part = '',
+  ): Promise<NodeOutcome> {
     const s = this.s;
     const n = this.node(node.name);
     const hop = s.hops[i];
@@ -715,6 +821,7 @@ class UpgradeRun {
         else this.refresh();
         return 'ok';
       } catch (err) {
+        if (isCancellation(err) && !this.abortRequested) throw err; // the whole run is being cancelled
         if (this.abortRequested) {
           n.status = 'aborted';
           this.refresh();
@@ -722,7 +829,8 @@ class UpgradeRun {
         }
         const info: FailureInfo = childFailureInfo(err) ?? this.genericFailure(err, node, n, i, todo[0]);
         const failedStep = info.step as NodeStep;
-        if (!n.cordonedBefore && NODE_STEPS.indexOf(failedStep) >= NODE_STEPS.indexOf('drain')) n.cordonedByRun = true;
+        if (!n.cordonedBefore && NODE_STEPS.indexOf(failedStep) >= NODE_STEPS.indexOf('drain'))
+          n.cordonedByRun = true;
         n.error = info;
         n.status = 'blocked';
         const action = await this.block(info);
@@ -746,7 +854,13 @@ class UpgradeRun {
     }
   }
 
-  private genericFailure(err: unknown, node: InventoryNode, n: NodeState, i: number, first: NodeStep): FailureInfo {
+  private genericFailure(
+    err: unknown,
+    node: InventoryNode,
+    n: NodeState,
+    i: number,
+    first: NodeStep,
+  ): FailureInfo {
     const d = describeActivityError(err);
     return {
       node: node.name,

@@ -98,21 +98,26 @@ export class FakeCluster {
   }
 
   count(activity: keyof UpgradeActivities, node?: string): number {
-    return this.calls.filter((c) => c.activity === activity && (node === undefined || c.node === node)).length;
+    return this.calls.filter((c) => c.activity === activity && (node === undefined || c.node === node))
+      .length;
   }
 
   private async enter(activity: keyof UpgradeActivities, node?: string, hop?: ResolvedHop): Promise<Call> {
     const call: Call = { activity, ...(node ? { node } : {}), ...(hop ? { hop: hop.index } : {}) };
     this.calls.push(call);
     this.onCall?.(call);
-    const fault = this.faults.find((f) => f.activity === activity && (f.node === undefined || f.node === node) && f.times > 0);
+    const fault = this.faults.find(
+      (f) => f.activity === activity && (f.node === undefined || f.node === node) && f.times > 0,
+    );
     if (fault) {
       fault.times -= 1;
       throw ApplicationFailure.create({
         type: fault.type,
         message: fault.message ?? `fake ${activity} failed on ${node ?? 'cluster'}`,
         nonRetryable: true,
-        details: [{ node, command: `fake ${activity}`, outputTail: `error: ${fault.type}\n`, hints: ['fake hint'] }],
+        details: [
+          { node, command: `fake ${activity}`, outputTail: `error: ${fault.type}\n`, hints: ['fake hint'] },
+        ],
       });
     }
     if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
@@ -156,11 +161,19 @@ export class FakeCluster {
         return hops.map((h): ResolvedHop => {
           const patches = REPO[h.minor];
           if (!patches) {
-            throw ApplicationFailure.create({ type: ErrorType.VersionNotFound, message: `no ${h.minor} in repo`, nonRetryable: true });
+            throw ApplicationFailure.create({
+              type: ErrorType.VersionNotFound,
+              message: `no ${h.minor} in repo`,
+              nonRetryable: true,
+            });
           }
           const patch = h.patch ?? patches[patches.length - 1];
           if (!patches.includes(patch)) {
-            throw ApplicationFailure.create({ type: ErrorType.VersionNotFound, message: `no ${h.minor}.${patch}`, nonRetryable: true });
+            throw ApplicationFailure.create({
+              type: ErrorType.VersionNotFound,
+              message: `no ${h.minor}.${patch}`,
+              nonRetryable: true,
+            });
           }
           const v = `${h.minor}.${patch}`;
           return {
@@ -180,7 +193,8 @@ export class FakeCluster {
           status: 'pass',
           message: 'Ready',
         }));
-        if (this.preflightFail) checks.push({ name: 'swap', node: 'w-1', status: 'fail', message: this.preflightFail });
+        if (this.preflightFail)
+          checks.push({ name: 'swap', node: 'w-1', status: 'fail', message: this.preflightFail });
         return { ok: !this.preflightFail, checks, pdbs: [] };
       },
       backupControlPlane: async ({ node, label }) => {
@@ -202,14 +216,19 @@ export class FakeCluster {
       ensureKubeadmPackage: async ({ node, hop }: NodeHopInput) => {
         const call = await this.enter('ensureKubeadmPackage', node.name, hop);
         const n = this.node(node.name);
-        if (n.repoMinor !== hop.minor) throw new Error(`fake: ${node.name} repo at ${n.repoMinor}, want ${hop.minor}`);
+        if (n.repoMinor !== hop.minor)
+          throw new Error(`fake: ${node.name} repo at ${n.repoMinor}, want ${hop.minor}`);
         if (n.kubeadm === hop.version) return this.step(call, false);
         n.kubeadm = hop.version;
         return this.step(call, true);
       },
       kubeadmUpgradePlan: async ({ node, hop }: NodeHopInput) => {
         await this.enter('kubeadmUpgradePlan', node.name, hop);
-        return { ok: true, manualUpgradeRequired: [], outputTail: `You can now apply the upgrade by executing: kubeadm upgrade apply ${hop.version}` };
+        return {
+          ok: true,
+          manualUpgradeRequired: [],
+          outputTail: `You can now apply the upgrade by executing: kubeadm upgrade apply ${hop.version}`,
+        };
       },
       ensureImagesPulled: async ({ node, hop }: NodeHopInput) => {
         const call = await this.enter('ensureImagesPulled', node.name, hop);
@@ -217,7 +236,8 @@ export class FakeCluster {
       },
       ensureKubeadmApply: async ({ node, hop }: NodeHopInput) => {
         const call = await this.enter('ensureKubeadmApply', node.name, hop);
-        if (this.node(node.name).kubeadm !== hop.version) throw new Error('fake: kubeadm package not at the hop version');
+        if (this.node(node.name).kubeadm !== hop.version)
+          throw new Error('fake: kubeadm package not at the hop version');
         if (compareVersions(this.apiServer, hop.version) >= 0) return this.step(call, false);
         this.apiServer = hop.version;
         return this.step(call, true);
@@ -225,7 +245,11 @@ export class FakeCluster {
       ensureKubeadmUpgradeNode: async ({ node, hop }: NodeHopInput) => {
         const call = await this.enter('ensureKubeadmUpgradeNode', node.name, hop);
         if (compareVersions(this.apiServer, hop.version) < 0) {
-          throw ApplicationFailure.create({ type: ErrorType.PolicyRefused, message: 'upgrade node before apply', nonRetryable: true });
+          throw ApplicationFailure.create({
+            type: ErrorType.PolicyRefused,
+            message: 'upgrade node before apply',
+            nonRetryable: true,
+          });
         }
         return this.step(call, true);
       },
@@ -246,7 +270,11 @@ export class FakeCluster {
         const call = await this.enter('ensureKubeletPackages', node.name, hop);
         const n = this.node(node.name);
         if (!n.unschedulable) {
-          throw ApplicationFailure.create({ type: ErrorType.PolicyRefused, message: `${n.name} is not cordoned`, nonRetryable: true });
+          throw ApplicationFailure.create({
+            type: ErrorType.PolicyRefused,
+            message: `${n.name} is not cordoned`,
+            nonRetryable: true,
+          });
         }
         if (n.kubeletInstalled === hop.version || n.kubelet === hop.version) return this.step(call, false);
         n.kubeletInstalled = hop.version;
@@ -256,7 +284,11 @@ export class FakeCluster {
         const call = await this.enter('ensureKubeletRestarted', node.name, hop);
         const n = this.node(node.name);
         if (!n.unschedulable) {
-          throw ApplicationFailure.create({ type: ErrorType.PolicyRefused, message: `${n.name} is not cordoned`, nonRetryable: true });
+          throw ApplicationFailure.create({
+            type: ErrorType.PolicyRefused,
+            message: `${n.name} is not cordoned`,
+            nonRetryable: true,
+          });
         }
         if (n.kubelet === hop.version) return this.step(call, false);
         if (n.kubeletInstalled) n.kubelet = n.kubeletInstalled;
@@ -266,7 +298,11 @@ export class FakeCluster {
         await this.enter('waitNodeReady', node.name, hop);
         const n = this.node(node.name);
         if (n.kubelet !== hop.version) {
-          throw ApplicationFailure.create({ type: ErrorType.NodeNotReady, message: `${n.name} at ${n.kubelet}`, nonRetryable: true });
+          throw ApplicationFailure.create({
+            type: ErrorType.NodeNotReady,
+            message: `${n.name} at ${n.kubelet}`,
+            nonRetryable: true,
+          });
         }
         return { ready: n.ready, kubeletVersion: n.kubelet };
       },
@@ -290,10 +326,17 @@ export class FakeCluster {
 }
 
 /** A minimal valid inventory with `cps` control planes and `ws` workers. */
-export function makeInventory(name: string, cps: number, ws: number, overrides: Partial<Inventory> = {}): Inventory {
+export function makeInventory(
+  name: string,
+  cps: number,
+  ws: number,
+  overrides: Partial<Inventory> = {},
+): Inventory {
   const nodes: InventoryNode[] = [];
-  for (let i = 1; i <= cps; i++) nodes.push({ name: `cp-${i}`, address: `192.0.2.${10 + i}`, port: 22, role: 'control-plane' });
-  for (let i = 1; i <= ws; i++) nodes.push({ name: `w-${i}`, address: `192.0.2.${100 + i}`, port: 22, role: 'worker' });
+  for (let i = 1; i <= cps; i++)
+    nodes.push({ name: `cp-${i}`, address: `192.0.2.${10 + i}`, port: 22, role: 'control-plane' });
+  for (let i = 1; i <= ws; i++)
+    nodes.push({ name: `w-${i}`, address: `192.0.2.${100 + i}`, port: 22, role: 'worker' });
   return {
     apiVersion: 'kupgrade/v1',
     kind: 'Cluster',
@@ -309,7 +352,10 @@ export function makeInventory(name: string, cps: number, ws: number, overrides: 
       connectTimeoutSeconds: 10,
       commandTimeoutSeconds: 600,
     },
-    packages: { manager: 'apt', repository: { mode: 'pkgs.k8s.io', urlTemplate: 'https://pkgs.k8s.io/core:/stable:/v{minor}/deb/' } },
+    packages: {
+      manager: 'apt',
+      repository: { mode: 'pkgs.k8s.io', urlTemplate: 'https://pkgs.k8s.io/core:/stable:/v{minor}/deb/' },
+    },
     kubeadm: { certificateRenewal: true, etcdUpgrade: true, etcdBackup: true, prePullImages: true },
     drain: { timeoutSeconds: 60, ignoreDaemonSets: true, deleteEmptyDirData: true, force: false },
     rollout: { maxUnavailable: 1, gates: ['preflight', 'control-plane', 'workers'] },

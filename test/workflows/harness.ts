@@ -2,7 +2,12 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection, WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  NativeConnection,
+  Worker,
+  bundleWorkflowCode,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import { SA_CLUSTER, SA_TARGET, summaryFor, upgradeWorkflowId } from '../../src/shared/names';
 import type { UpgradeInput, UpgradeState } from '../../src/shared/types';
 import { stateQuery } from '../../src/shared/messages';
@@ -43,7 +48,11 @@ export function uniqueCluster(prefix: string): string {
 }
 
 /** Runs `fn` while a Worker with the fake's activities serves a fresh task queue. */
-export async function withWorker<T>(h: Harness, fake: FakeCluster, fn: (taskQueue: string) => Promise<T>): Promise<T> {
+export async function withWorker<T>(
+  h: Harness,
+  fake: FakeCluster,
+  fn: (taskQueue: string) => Promise<T>,
+): Promise<T> {
   const taskQueue = `wf-test-${randomUUID()}`;
   const worker = await Worker.create({
     connection: h.nativeConnection,
@@ -95,7 +104,9 @@ export async function waitFor(
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`timed out waiting for ${what}; last state: ${JSON.stringify(last && { phase: last.phase, gate: last.gate, blocked: last.blocked })}`);
+  throw new Error(
+    `timed out waiting for ${what}; last state: ${JSON.stringify(last && { phase: last.phase, gate: last.gate, blocked: last.blocked })}`,
+  );
 }
 
 /** The ApplicationFailure type of a rejected update. */

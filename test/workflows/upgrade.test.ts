@@ -16,7 +16,16 @@ import {
 import { SA_PHASE } from '../../src/shared/names';
 import type { UpgradeInput } from '../../src/shared/types';
 import { FakeCluster, makeInventory } from './fake-cluster';
-import { rejection, setUp, startUpgrade, state, uniqueCluster, waitFor, withWorker, type Harness } from './harness';
+import {
+  rejection,
+  setUp,
+  startUpgrade,
+  state,
+  uniqueCluster,
+  waitFor,
+  withWorker,
+  type Harness,
+} from './harness';
 
 const MUTATING = [
   'backupControlPlane',
@@ -40,7 +49,13 @@ afterAll(async () => {
   await h?.close();
 });
 
-function input(cluster: string, cps: number, ws: number, target: string, options: UpgradeInput['options'] = {}): UpgradeInput {
+function input(
+  cluster: string,
+  cps: number,
+  ws: number,
+  target: string,
+  options: UpgradeInput['options'] = {},
+): UpgradeInput {
   return { inventory: makeInventory(cluster, cps, ws), target, options };
 }
 
@@ -52,14 +67,20 @@ describe('upgradeCluster', () => {
       const handle = await startUpgrade(h, tq, inp);
       const result = await handle.result();
       const desc = await handle.describe();
-      return { result, history: await handle.fetchHistory(), phase: desc.typedSearchAttributes.get(SA_PHASE) };
+      return {
+        result,
+        history: await handle.fetchHistory(),
+        phase: desc.typedSearchAttributes.get(SA_PHASE),
+      };
     });
     expect(result.phase).toBe('done');
     expect(phase).toBe('done');
     expect(result.state.target).toBe('v1.30.14');
     for (const n of fake.nodes.values()) expect(n.kubelet).toBe('v1.30.14');
     // apply on exactly the first control plane; upgrade node on the others
-    expect(fake.calls.filter((c) => c.activity === 'ensureKubeadmApply').map((c) => c.node)).toEqual(['cp-1']);
+    expect(fake.calls.filter((c) => c.activity === 'ensureKubeadmApply').map((c) => c.node)).toEqual([
+      'cp-1',
+    ]);
     expect(fake.count('ensureKubeadmUpgradeNode', 'cp-2')).toBe(1);
     expect(fake.count('ensureKubeadmUpgradeNode', 'cp-1')).toBe(0);
     // workers start only after every control plane finished (its uncordon)
@@ -88,7 +109,9 @@ describe('upgradeCluster', () => {
     expect(result.state.backup?.etcdSnapshot).toMatch(/etcd\.db$/);
     // the parent history stays small: nodes ran as child workflows
     const events = history.events ?? [];
-    expect(events.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'ensureDrained')).toBe(false);
+    expect(
+      events.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'ensureDrained'),
+    ).toBe(false);
     expect(events.filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes).length).toBe(6); // cp-1 twice
   });
 
@@ -104,15 +127,20 @@ describe('upgradeCluster', () => {
       // nothing changed before the approval
       await new Promise((r) => setTimeout(r, 300));
       expect(fake.calls.filter((c) => MUTATING.includes(c.activity))).toEqual([]);
-      const refused = await rejection(handle.executeUpdate(approveUpdate, { args: [{ gate: 'workers', by: 'mallory' }] }));
+      const refused = await rejection(
+        handle.executeUpdate(approveUpdate, { args: [{ gate: 'workers', by: 'mallory' }] }),
+      );
       expect(refused.type).toBe(ErrorType.GateNotOpen);
       expect(refused.message).toMatch(/open gate is preflight/);
-      const rec = await handle.executeUpdate(approveUpdate, { args: [{ gate: 'preflight', by: 'alice', comment: 'CAB-1234' }] });
+      const rec = await handle.executeUpdate(approveUpdate, {
+        args: [{ gate: 'preflight', by: 'alice', comment: 'CAB-1234' }],
+      });
       expect(rec).toMatchObject({ gate: 'preflight', by: 'alice', comment: 'CAB-1234', via: 'update' });
       // approving the same gate twice is refused: it is closed now
-      expect((await rejection(handle.executeUpdate(approveUpdate, { args: [{ gate: 'preflight', by: 'alice' }] }))).type).toBe(
-        ErrorType.GateNotOpen,
-      );
+      expect(
+        (await rejection(handle.executeUpdate(approveUpdate, { args: [{ gate: 'preflight', by: 'alice' }] })))
+          .type,
+      ).toBe(ErrorType.GateNotOpen);
       s = await waitFor(handle, (x) => x.gate?.name === 'control-plane', 'control-plane gate');
       expect(s.gate?.hop).toBe(0);
       expect(fake.count('backupControlPlane')).toBe(1);
@@ -125,7 +153,11 @@ describe('upgradeCluster', () => {
       return handle.result();
     });
     expect(result.phase).toBe('done');
-    expect(result.state.approvals.map((a) => `${a.gate}:${a.by}`)).toEqual(['preflight:alice', 'control-plane:bob', 'workers:carol']);
+    expect(result.state.approvals.map((a) => `${a.gate}:${a.by}`)).toEqual([
+      'preflight:alice',
+      'control-plane:bob',
+      'workers:carol',
+    ]);
   });
 
   it('computes two hops for 1.28 → 1.30 (apply once per hop) and refuses a downgrade', async () => {
@@ -136,18 +168,24 @@ describe('upgradeCluster', () => {
       ['1.29', 'v1.29.10'],
       ['1.30', 'v1.30.14'],
     ]);
-    expect(fake.calls.filter((c) => c.activity === 'ensureKubeadmApply').map((c) => [c.node, c.hop])).toEqual([
-      ['cp-1', 0],
-      ['cp-1', 1],
-    ]);
+    expect(fake.calls.filter((c) => c.activity === 'ensureKubeadmApply').map((c) => [c.node, c.hop])).toEqual(
+      [
+        ['cp-1', 0],
+        ['cp-1', 1],
+      ],
+    );
     // every worker went through 1.29 before 1.30 (no minor skipped)
-    expect(fake.calls.filter((c) => c.activity === 'waitNodeReady' && c.node === 'w-2').map((c) => c.hop)).toEqual([0, 1]);
+    expect(
+      fake.calls.filter((c) => c.activity === 'waitNodeReady' && c.node === 'w-2').map((c) => c.hop),
+    ).toEqual([0, 1]);
     // hop 1's workers start only after every control plane finished hop 1
     const hop1 = fake.calls.filter((c) => c.hop === 1);
     const lastCp = Math.max(...hop1.flatMap((c, i) => (c.node?.startsWith('cp-') ? [i] : [])));
     expect(hop1.findIndex((c) => c.node?.startsWith('w-'))).toBeGreaterThan(lastCp);
     // the per-hop gates were approved per hop
-    expect(result.state.approvals.filter((a) => a.gate === 'control-plane').map((a) => a.hop)).toEqual([0, 1]);
+    expect(result.state.approvals.filter((a) => a.gate === 'control-plane').map((a) => a.hop)).toEqual([
+      0, 1,
+    ]);
 
     const down = input(uniqueCluster('down'), 1, 1, '1.29', { autoApprove: true });
     const fake2 = new FakeCluster(down.inventory, 'v1.30.4');
@@ -185,21 +223,34 @@ describe('upgradeCluster', () => {
   it('blocks on a failed node with error, output tail and hints, then retries from the failed step', async () => {
     const inp = input(uniqueCluster('retry'), 1, 2, '1.30', { autoApprove: true });
     const fake = new FakeCluster(inp.inventory, 'v1.29.10');
-    fake.faults.push({ activity: 'ensureDrained', node: 'w-2', times: 1, type: ErrorType.DrainTimeout, message: 'PDB web blocks eviction' });
+    fake.faults.push({
+      activity: 'ensureDrained',
+      node: 'w-2',
+      times: 1,
+      type: ErrorType.DrainTimeout,
+      message: 'PDB web blocks eviction',
+    });
     const result = await withWorker(h, fake, async (tq) => {
       const handle = await startUpgrade(h, tq, inp);
       const s = await waitFor(handle, (x) => x.phase === 'blocked', 'blocked');
       expect(s.blocked).toHaveLength(1);
       const b = s.blocked[0];
-      expect(b).toMatchObject({ node: 'w-2', step: 'drain', type: ErrorType.DrainTimeout, hop: 0, attempt: 1 });
+      expect(b).toMatchObject({
+        node: 'w-2',
+        step: 'drain',
+        type: ErrorType.DrainTimeout,
+        hop: 0,
+        attempt: 1,
+      });
       expect(b.message).toMatch(/PDB web blocks eviction/);
       expect(b.outputTail).toMatch(/DrainTimeout/);
       expect(b.hints.join('\n')).toMatch(/PodDisruptionBudget/);
       expect(s.nodes.find((n) => n.name === 'w-2')?.status).toBe('blocked');
       // nothing to skip on a control plane; a node that is not blocked is refused
-      expect((await rejection(handle.executeUpdate(decideUpdate, { args: [{ action: 'retry', node: 'w-1' }] }))).type).toBe(
-        ErrorType.NothingBlocked,
-      );
+      expect(
+        (await rejection(handle.executeUpdate(decideUpdate, { args: [{ action: 'retry', node: 'w-1' }] })))
+          .type,
+      ).toBe(ErrorType.NothingBlocked);
       const d = await handle.executeUpdate(decideUpdate, { args: [{ action: 'retry', by: 'alice' }] });
       expect(d).toMatchObject({ action: 'retry', by: 'alice' });
       return handle.result();
@@ -217,20 +268,34 @@ describe('upgradeCluster', () => {
   it('refuses to skip a control plane, skips a worker (uncordoned, left at its version)', async () => {
     const inp = input(uniqueCluster('skip'), 2, 2, '1.30', { autoApprove: true });
     const fake = new FakeCluster(inp.inventory, 'v1.29.10');
-    fake.faults.push({ activity: 'ensureKubeadmUpgradeNode', node: 'cp-2', times: 1, type: ErrorType.KubeadmFailed });
-    fake.faults.push({ activity: 'waitNodeReady', node: 'w-1', times: Infinity, type: ErrorType.NodeNotReady });
+    fake.faults.push({
+      activity: 'ensureKubeadmUpgradeNode',
+      node: 'cp-2',
+      times: 1,
+      type: ErrorType.KubeadmFailed,
+    });
+    fake.faults.push({
+      activity: 'waitNodeReady',
+      node: 'w-1',
+      times: Infinity,
+      type: ErrorType.NodeNotReady,
+    });
     const result = await withWorker(h, fake, async (tq) => {
       const handle = await startUpgrade(h, tq, inp);
       const s = await waitFor(handle, (x) => x.blocked[0]?.node === 'cp-2', 'cp-2 blocked');
       expect(s.blocked[0].hints.join('\n')).toMatch(/kubeadm-backup-manifests/);
-      const refused = await rejection(handle.executeUpdate(decideUpdate, { args: [{ action: 'skip', node: 'cp-2' }] }));
+      const refused = await rejection(
+        handle.executeUpdate(decideUpdate, { args: [{ action: 'skip', node: 'cp-2' }] }),
+      );
       expect(refused.type).toBe(ErrorType.SkipRefused);
       // no worker has started while a control plane is unfinished
       expect(fake.calls.some((c) => c.node?.startsWith('w-'))).toBe(false);
       await handle.executeUpdate(decideUpdate, { args: [{ action: 'retry' }] });
       await waitFor(handle, (x) => x.blocked[0]?.node === 'w-1', 'w-1 blocked');
       expect(fake.node('w-1').unschedulable).toBe(true);
-      await handle.executeUpdate(decideUpdate, { args: [{ action: 'skip', node: 'w-1', by: 'bob', comment: 'bad disk' }] });
+      await handle.executeUpdate(decideUpdate, {
+        args: [{ action: 'skip', node: 'w-1', by: 'bob', comment: 'bad disk' }],
+      });
       return handle.result();
     });
     expect(result.phase).toBe('done');
@@ -244,14 +309,26 @@ describe('upgradeCluster', () => {
   it('abort cancels the run and uncordons exactly the nodes this run cordoned', async () => {
     const inp = input(uniqueCluster('abort'), 1, 4, '1.30', { autoApprove: true, maxUnavailable: 2 });
     const fake = new FakeCluster(inp.inventory, 'v1.29.10', { cordoned: ['w-4'] });
-    fake.faults.push({ activity: 'ensureKubeletRestarted', node: 'w-1', times: Infinity, type: ErrorType.CommandFailed });
-    fake.faults.push({ activity: 'ensureKubeletRestarted', node: 'w-2', times: Infinity, type: ErrorType.CommandFailed });
+    fake.faults.push({
+      activity: 'ensureKubeletRestarted',
+      node: 'w-1',
+      times: Infinity,
+      type: ErrorType.CommandFailed,
+    });
+    fake.faults.push({
+      activity: 'ensureKubeletRestarted',
+      node: 'w-2',
+      times: Infinity,
+      type: ErrorType.CommandFailed,
+    });
     const result = await withWorker(h, fake, async (tq) => {
       const handle = await startUpgrade(h, tq, inp);
       const s = await waitFor(handle, (x) => x.blocked.length === 2, 'two workers blocked');
       expect(s.nodes.filter((n) => n.cordonedByRun).map((n) => n.name)).toEqual(['w-1', 'w-2']);
       // several blocked: skip needs a node name
-      expect((await rejection(handle.executeUpdate(decideUpdate, { args: [{ action: 'skip' }] }))).type).toBe(ErrorType.NothingBlocked);
+      expect((await rejection(handle.executeUpdate(decideUpdate, { args: [{ action: 'skip' }] }))).type).toBe(
+        ErrorType.NothingBlocked,
+      );
       await handle.executeUpdate(decideUpdate, { args: [{ action: 'abort', by: 'alice' }] });
       return handle.result();
     });
@@ -308,13 +385,21 @@ describe('upgradeCluster', () => {
     const inp = input(uniqueCluster('signals'), 1, 1, '1.30');
     inp.options = { gates: ['preflight'] };
     const fake = new FakeCluster(inp.inventory, 'v1.29.10');
-    fake.faults.push({ activity: 'ensureKubeletPackages', node: 'w-1', times: 1, type: ErrorType.PackageFailed });
+    fake.faults.push({
+      activity: 'ensureKubeletPackages',
+      node: 'w-1',
+      times: 1,
+      type: ErrorType.PackageFailed,
+    });
     const result = await withWorker(h, fake, async (tq) => {
       const handle = await startUpgrade(h, tq, inp);
       await waitFor(handle, (x) => x.gate?.name === 'preflight', 'preflight gate');
       await handle.signal(approveSignal, { gate: 'workers', by: 'eve' });
       let s = await waitFor(handle, (x) => x.ignoredSignals.length === 1, 'ignored signal');
-      expect(s.ignoredSignals[0]).toMatchObject({ name: 'approveSignal', reason: expect.stringMatching(/not open/) });
+      expect(s.ignoredSignals[0]).toMatchObject({
+        name: 'approveSignal',
+        reason: expect.stringMatching(/not open/),
+      });
       expect(s.gate?.name).toBe('preflight');
       await handle.signal(approveSignal, { gate: 'preflight', by: 'alice' });
       s = await waitFor(handle, (x) => x.phase === 'blocked', 'blocked');
@@ -351,7 +436,11 @@ describe('upgradeCluster', () => {
   });
 
   it('continues as new at a quiet point and carries the state (no node upgraded twice)', async () => {
-    const inp = input(uniqueCluster('can'), 1, 5, '1.30', { autoApprove: true, maxUnavailable: 2, continueAsNewAfterNodes: 3 });
+    const inp = input(uniqueCluster('can'), 1, 5, '1.30', {
+      autoApprove: true,
+      maxUnavailable: 2,
+      continueAsNewAfterNodes: 3,
+    });
     const fake = new FakeCluster(inp.inventory, 'v1.29.10');
     const result = await withWorker(h, fake, async (tq) => (await startUpgrade(h, tq, inp)).result());
     expect(result.phase).toBe('done');
