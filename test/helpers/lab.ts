@@ -119,18 +119,32 @@ export function isMutating(cmd: string): boolean {
   return MUTATING.some((re) => re.test(cmd));
 }
 
-/** Successful mutating commands per (node, command line), for "no completed step twice". */
+/** kubectl drain/cordon/uncordon run on the API node but act on the node they name. */
+export function subjectOf(e: LabEvent): string {
+  const m = /^kubectl (?:drain|cordon|uncordon) (\S+)/.exec(e.cmd ?? '');
+  return m ? m[1] : e.node;
+}
+
+/**
+ * Successful mutating commands run more than once for the same node in the same hop: "a completed
+ * step run again". A node's hop is the minor of the last kubeadm package it installed (each hop
+ * installs the hop's kubeadm first), so multi-hop runs are judged hop by hop.
+ */
 export function repeatedMutations(events: LabEvent[]): { node: string; cmd: string; count: number }[] {
   const counts = new Map<string, number>();
+  const hopOf = new Map<string, string>();
   for (const e of events) {
     if (e.type !== 'exec' || e.exit !== 0 || !e.cmd || !isMutating(e.cmd)) continue;
-    const key = `${e.node}\u0000${e.cmd}`;
+    const subject = subjectOf(e);
+    const minor = /kubeadm[-=]'?(\d+\.\d+)\./.exec(e.cmd)?.[1];
+    if (minor) hopOf.set(subject, minor);
+    const key = `${e.node}\u0000${e.cmd}\u0000${hopOf.get(subject) ?? ''}`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   return [...counts.entries()]
     .filter(([, n]) => n > 1)
     .map(([k, count]) => {
-      const [node, cmd] = k.split('\u0000');
-      return { node, cmd, count };
+      const [node, cmd, hop] = k.split('\u0000');
+      return { node, cmd: hop ? `${cmd} (hop to ${hop})` : cmd, count };
     });
 }
