@@ -38,6 +38,8 @@ import {
 const UNSHARE = firstExisting(['/usr/bin/unshare', '/bin/unshare']);
 const MOUNT = firstExisting(['/usr/bin/mount', '/bin/mount']);
 const BASH = firstExisting(['/usr/bin/bash', '/bin/bash']);
+/** runs the mounts, then execs bash (a POSIX sh: dash starts faster than bash) */
+const SH = firstExisting(['/bin/sh', '/usr/bin/sh']);
 /**
  * Where the real DIR is bound before any overlay may hide it: a private tmpfs on the first of
  * these directories that exists (never one of OVERLAID_DIRS).
@@ -311,7 +313,7 @@ async function main(): Promise<void> {
     fail(`node ${name}: ${e instanceof Error ? e.message : String(e)}`);
   }
 
-  // bash drops PS1 when it is not interactive: set it again just before the interactive shell
+  // set PS1 just before the interactive shell (a non-interactive bash on the way drops it)
   const script = interactive
     ? `export PS1='[${name}] \\w\\$ '; exec ${BASH} --noprofile --norc -i`
     : `exec ${BASH} --noprofile --norc -c "$SSH_ORIGINAL_COMMAND"`;
@@ -327,9 +329,7 @@ async function main(): Promise<void> {
       '--propagation',
       'private',
       '--',
-      BASH,
-      '--noprofile',
-      '--norc',
+      SH,
       '-c',
       inner,
       'kupgrade-lab-node',
