@@ -231,10 +231,13 @@ describe('the lab tools shadow the host tools', () => {
         'PATH=/usr/sbin:/usr/bin:/sbin:/bin systemctl restart kubelet',
         'PATH=/usr/sbin:/usr/bin:/sbin:/bin swapon --show',
         'sh -c "exec /usr/bin/apt-get update"',
+        // a PATH without DIR/bin (sudo's secure_path, a clean environment) finds the lab's kubeadm
+        "env -i /bin/sh -c 'kubeadm version'",
+        'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin etcdctl version',
       ].join('; '),
     );
     const lines = r.stdout.trim().split('\n');
-    expect(lines).toHaveLength(4);
+    expect(lines).toHaveLength(6);
     for (const l of lines) expect(l).toMatch(/^LAB-SHIM /);
   });
 

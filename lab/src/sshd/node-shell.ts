@@ -191,9 +191,15 @@ function mountTable(dir: string, node: string, work: string, root: boolean): str
   const tools = new Set<string>([...LAB_TOOLS, ...provided]);
   for (const tool of tools) {
     const src = provided.includes(tool) ? path.join(bin, tool) : missingToolPath(dir);
-    for (const target of hostCopies(tool)) {
-      if (isUnder(target, dir)) continue;
-      add(staged(src), target, 'none', 'bind');
+    const copies = hostCopies(tool).filter((t) => !isUnder(t, dir));
+    for (const target of copies) add(staged(src), target, 'none', 'bind');
+    const localBin = overlaid.get('/usr/local/bin');
+    if (copies.length === 0 && localBin && provided.includes(tool)) {
+      try {
+        fs.symlinkSync(path.join(bin, tool), path.join(localBin, tool));
+      } catch {
+        // already linked
+      }
     }
   }
   if (dirHidden) add(stage, dir, 'none', 'bind');

@@ -82,9 +82,11 @@ export interface SessionRecord {
  * The directories of the host that a session sees through a private overlay (writes land in
  * DIR/nodes/NAME/.root/<dir>), so that nothing outside DIR changes on the host. /etc is the
  * node's own: its upper layer is DIR/nodes/NAME/etc. /var/lib/kubelet and /var/lib/etcd are
- * bind mounts of DIR/nodes/NAME/var/lib/{kubelet,etcd}.
+ * bind mounts of DIR/nodes/NAME/var/lib/{kubelet,etcd}. /usr/local/bin gets links to the lab tools
+ * that have no host copy to shadow (kubeadm, yum, …), so that a PATH without DIR/bin (sudo's
+ * secure_path, `env -i sh -c`) still finds them.
  */
-export const OVERLAID_DIRS = ['/etc', '/var', '/opt', '/root', '/srv', '/home', '/tmp'];
+export const OVERLAID_DIRS = ['/etc', '/var', '/opt', '/root', '/srv', '/home', '/tmp', '/usr/local/bin'];
 
 /** Per-session overlay work dirs: DIR/nodes/NAME/.work/<node-shell pid>. */
 export function workDir(dir: string, node: string, pid: number): string {
