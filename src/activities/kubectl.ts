@@ -21,7 +21,7 @@ import type {
 } from '../shared/activities';
 import type { ClusterContext, Inventory } from '../shared/inventory';
 import { clusterContext } from '../shared/inventory';
-import { compareVersions, isVersion, normalizeVersion } from '../shared/versions';
+import { compareVersions, normalizeVersion } from '../shared/versions';
 import {
   currentContext,
   ErrorTypes,
@@ -179,10 +179,20 @@ export function parseClusterSections(
   const api = sections.get('apiserver');
   if (api?.exitCode === 0) {
     try {
-      const pods = jsonIn(api.output) as { items?: { spec?: { containers?: { image?: string }[] } }[] };
+      const pods = jsonIn(api.output) as {
+        items?: {
+          metadata?: { name?: string; labels?: Record<string, string> };
+          spec?: { containers?: { image?: string }[] };
+        }[];
+      };
       for (const p of pods.items ?? []) {
+        // The label selector should have done it; filter again by label or static-pod name.
+        const isApiServer =
+          p.metadata?.labels?.component === 'kube-apiserver' ||
+          (p.metadata?.name ?? '').startsWith('kube-apiserver-');
+        if (!isApiServer) continue;
         const tag = imageTag(p.spec?.containers?.[0]?.image ?? '');
-        if (isVersion(tag)) res.apiServerVersions.push(normalizeVersion(tag));
+        if (/^v?\d+\.\d+\.\d+$/.test(tag)) res.apiServerVersions.push(normalizeVersion(tag));
       }
     } catch {
       // fall back to kubectl version below

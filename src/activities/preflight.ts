@@ -114,7 +114,12 @@ export function controlPlaneProblems(kubeSystemJson: string, controlPlanes: stri
   const problems: string[] = [];
   for (const node of controlPlanes) {
     for (const comp of CP_COMPONENTS) {
-      const pod = items.find((p) => p.metadata?.labels?.component === comp && p.spec?.nodeName === node);
+      // kubeadm's static pods carry `component: <name>` and are mirrored as `<name>-<node>`.
+      const pod = items.find(
+        (p) =>
+          (p.metadata?.labels?.component === comp && p.spec?.nodeName === node) ||
+          p.metadata?.name === `${comp}-${node}`,
+      );
       if (!pod) {
         // etcd may be external; the other three must exist.
         if (comp !== 'etcd') problems.push(`${comp} pod missing on ${node}`);
@@ -198,7 +203,12 @@ export function createPreflightActivities(run: Runner, concurrency = 32) {
         const names = new Set(rows.map((l) => l.name));
         if (['kubeadm', 'kubelet', 'kubectl'].every((n) => names.has(n))) {
           facts.packages.push({ hop, status: 'pass', message: `${hop.version} listed (${listing.how})` });
-        } else if (listing.how === 'isolated' && listing.listed.length === 0) {
+        } else if (
+          listing.how === 'isolated' &&
+          !listing.listed.some((l) => l.version.startsWith(`${hop.minor}.`))
+        ) {
+          // A per-minor repository listed nothing of its minor: the isolated listing was not
+          // understood (or the repository is unreachable); never switch the repo to find out.
           facts.packages.push({
             hop,
             status: 'warn',

@@ -1,0 +1,108 @@
+/**
+ * The real activities over the real SSH pool against a lab (1 control plane + 1 worker, yum,
+ * v1.29.6 → the newest 1.30 patch, speed 200): every step in the runbook's order, then every step
+ * again, which must change nothing and run no mutating command (the lab's exec log is the judge),
+ * and the lab's invariant check passes.
+ */
+import { existsSync } from 'node:fs';
+import { createNodeActivities } from '../../src/activities';
+import { loadInventory } from '../../src/inventory';
+import type { Inventory } from '../../src/inventory/schema';
+import { createSshPool } from '../../src/ssh/pool';
+import type { SshExecutor } from '../../src/ssh/types';
+import { clusterContext } from '../../src/shared/inventory';
+import { computeHops } from '../../src/shared/versions';
+import type { ResolvedHop, StepResult } from '../../src/shared/activities';
+import { poolConfigOf } from '../../src/worker-ssh';
+import { isMutating, Lab, LAB_CLI, repeatedMutations } from '../helpers/lab';
+import { inActivity } from './fake-ssh';
+
+jest.setTimeout(300_000);
+
+const run = <T>(fn: () => Promise<T>) => inActivity(fn).then((r) => r.value);
+
+describe('activities on a lab over SSH', () => {
+  let lab: Lab;
+  let inv: Inventory;
+  let ssh: SshExecutor;
+
+  beforeAll(() => {
+    if (!existsSync(LAB_CLI)) throw new Error(`${LAB_CLI} is missing: run 'npm run build' first`);
+    lab = Lab.up({ controlPlanes: 1, workers: 1, version: '1.29.6', packages: 'yum', speed: 200 });
+    inv = loadInventory(lab.inventory);
+    ssh = createSshPool(poolConfigOf(inv.ssh, {}));
+  });
+
+  afterAll(async () => {
+    await ssh?.close();
+    lab?.down();
+  });
+
+  test('one hop for cp-1 and w-1; every step run twice, the second time changing nothing', async () => {
+    const acts = createNodeActivities({ ssh, pollIntervalMs: 200 });
+    const cluster = clusterContext(inv);
+    const state = await run(() => acts.getClusterState({ inventory: inv }));
+    expect(state.apiServerVersion).toBe('v1.29.6');
+    const requests = computeHops(
+      [state.apiServerVersion, ...state.nodes.map((n) => n.kubeletVersion)],
+      '1.30',
+    );
+    const hops: ResolvedHop[] = await run(() => acts.resolveTarget({ cluster, hops: requests }));
+    expect(hops).toHaveLength(1);
+    expect(hops[0].version).toMatch(/^v1\.30\.\d+$/);
+    const hop = hops[0];
+    const mutatingBefore = lab.events().filter((e) => e.type === 'exec' && e.cmd && isMutating(e.cmd)).length;
+    const report = await run(() => acts.preflight({ inventory: inv, hops }));
+    expect(report.checks.filter((c) => c.status === 'fail')).toEqual([]);
+    expect(report.ok).toBe(true);
+    expect(lab.events().filter((e) => e.type === 'exec' && e.cmd && isMutating(e.cmd)).length).toBe(
+      mutatingBefore,
+    );
+
+    const cp = inv.nodes.find((n) => n.role === 'control-plane')!;
+    const w = inv.nodes.find((n) => n.role === 'worker')!;
+    const backup = await run(() => acts.backupControlPlane({ cluster, node: cp, label: 'lab-test' }));
+    expect(backup.kubernetesCopy).toBe('/var/lib/kupgrade/backups/lab-test/etc-kubernetes');
+
+    const mutating = () => lab.events().filter((e) => e.type === 'exec' && e.cmd && isMutating(e.cmd)).length;
+    const firstRuns: Record<string, boolean> = {};
+    /** Each step twice in a row, as a retry after a crash would: the second changes nothing. */
+    const twice = async (name: string, fn: () => Promise<StepResult>) => {
+      firstRuns[name] = (await run(fn)).changed;
+      const before = mutating();
+      const again = await run(fn);
+      expect([name, again.changed]).toEqual([name, false]);
+      expect([name, mutating()]).toEqual([name, before]);
+    };
+    const cpIn = { cluster, node: cp, hop };
+    const wIn = { cluster, node: w, hop };
+    await twice('cp repo', () => acts.ensureRepoMinor(cpIn));
+    await twice('cp kubeadm', () => acts.ensureKubeadmPackage(cpIn));
+    const plan = await run(() => acts.kubeadmUpgradePlan(cpIn));
+    expect(plan.ok).toBe(true);
+    await twice('cp images', () => acts.ensureImagesPulled(cpIn));
+    await twice('cp apply', () => acts.ensureKubeadmApply(cpIn));
+    await twice('cp drain', () => acts.ensureDrained({ cluster, node: cp }));
+    await twice('cp kubelet', () => acts.ensureKubeletPackages(cpIn));
+    await twice('cp restart', () => acts.ensureKubeletRestarted(cpIn));
+    expect(await run(() => acts.waitNodeReady(cpIn))).toEqual({ ready: true, kubeletVersion: hop.version });
+    await twice('cp uncordon', () => acts.ensureUncordoned({ cluster, node: cp }));
+    await twice('w repo', () => acts.ensureRepoMinor(wIn));
+    await twice('w kubeadm', () => acts.ensureKubeadmPackage(wIn));
+    await twice('w node', () => acts.ensureKubeadmUpgradeNode(wIn));
+    await twice('w drain', () => acts.ensureDrained({ cluster, node: w }));
+    await twice('w kubelet', () => acts.ensureKubeletPackages(wIn));
+    await twice('w restart', () => acts.ensureKubeletRestarted(wIn));
+    expect(await run(() => acts.waitNodeReady(wIn))).toEqual({ ready: true, kubeletVersion: hop.version });
+    await twice('w uncordon', () => acts.ensureUncordoned({ cluster, node: w }));
+    // Every step had something to do the first time (the images step is allowed to be a no-op).
+    expect(Object.entries(firstRuns).filter(([n, changed]) => !changed && n !== 'cp images')).toEqual([]);
+    expect(repeatedMutations(lab.events())).toEqual([]);
+
+    const verify = await run(() => acts.verifyCluster({ inventory: inv, version: hop.version, exclude: [] }));
+    expect(verify.problems).toEqual([]);
+    const check = lab.check(hop.version);
+    expect(check.stderr + check.stdout).not.toMatch(/FAIL|violat/i);
+    expect(check.status).toBe(0);
+  });
+});
