@@ -19,3 +19,5 @@ export {
   SudoPasswordRequiredError,
   type HostKeyProblem,
 } from './errors';
+export { createSshPool, resetSshCounters, sshCounters } from './pool';
+export { fingerprintOf, parseKnownHosts, checkKnownHost, hostToken } from './known-hosts';

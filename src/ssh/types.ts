@@ -70,6 +70,11 @@ export interface SshPoolConfig {
   idleTimeoutMs?: number;
   /** Default output cap per stream (default 1 MiB). */
   maxOutputBytes?: number;
+  /**
+   * Wrap each command so that it is killed when its channel ends (timeout, abort, dropped
+   * connection). Default true; false sends the command line exactly as built.
+   */
+  killOnDisconnect?: boolean;
   /** SSH keepalive interval (default 15 s); a dead peer is detected after 3 misses. */
   keepaliveIntervalMs?: number;
 }
