@@ -37,7 +37,16 @@ import {
   workDir,
   type SessionRecord,
 } from './paths';
-import { cmdline, connectionProcesses, isAlive, listeners, signal, sleep, waitForExit } from './proc';
+import {
+  cmdline,
+  connectionProcesses,
+  isAlive,
+  listeners,
+  processGroup,
+  signal,
+  sleep,
+  waitForExit,
+} from './proc';
 
 export {
   planAddresses,
@@ -326,6 +335,7 @@ async function stopGroup(state: SshdState, group: SshdGroup): Promise<void> {
 async function killNodeSessions(state: SshdState, names: string[]): Promise<void> {
   const nodes = state.nodes.filter((n) => names.includes(n.name));
   const victims: { node: string; pid: number }[] = [];
+  const ownPgid = processGroup(process.pid);
   for (const n of nodes) {
     const sdir = sessionsDir(state.dir, n.name);
     let files: string[];
@@ -339,7 +349,9 @@ async function killNodeSessions(state: SshdState, names: string[]): Promise<void
         const rec = JSON.parse(await fsp.readFile(path.join(sdir, f), 'utf8')) as SessionRecord;
         // pids are checked before they are signalled: a stale record must not hit a reused pid
         if (isAlive(rec.pid) && cmdline(rec.pid).some((a) => a.endsWith('node-shell.js'))) {
-          signal(-rec.pgid, 'SIGKILL');
+          // sshd makes every session its own process group; never signal ours (node shell run by hand)
+          if (rec.pgid > 1 && rec.pgid !== ownPgid) signal(-rec.pgid, 'SIGKILL');
+          else signal(rec.pid, 'SIGKILL');
           victims.push({ node: n.name, pid: rec.pid });
         }
         if (isAlive(rec.sessionPid) && (cmdline(rec.sessionPid)[0] ?? '').startsWith('sshd')) {

@@ -17,6 +17,16 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** The process group of a process (0 if unknown). */
+export function processGroup(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) || 0;
+  } catch {
+    return 0;
+  }
+}
+
 export function cmdline(pid: number): string[] {
   try {
     return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
