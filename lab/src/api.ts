@@ -9,7 +9,17 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkEvents, type CheckOptions, type CheckResult } from './check/replay';
-import { up, down, status, injectFault, clearFaults, listFaults, setNodeDown, readSpec, type UpOptions } from './lab';
+import {
+  up,
+  down,
+  status,
+  injectFault,
+  clearFaults,
+  listFaults,
+  setNodeDown,
+  readSpec,
+  type UpOptions,
+} from './lab';
 
 export { injectFault, clearFaults, listFaults, setNodeDown, status as labStatus, readSpec };
 export { checkEvents, formatViolations } from './check/replay';

@@ -101,11 +101,27 @@ function dur(a: Args, k: string): number | undefined {
 }
 
 async function cmdUp(a: Args): Promise<number> {
-  checkKnown(a, ['dir', 'control-planes', 'workers', 'version', 'packages', 'speed', 'seed', 'repo', 'name', 'cordoned', 'pods-per-worker', 'emptydir-pods', 'unmanaged-pods', 'no-ssh']);
+  checkKnown(a, [
+    'dir',
+    'control-planes',
+    'workers',
+    'version',
+    'packages',
+    'speed',
+    'seed',
+    'repo',
+    'name',
+    'cordoned',
+    'pods-per-worker',
+    'emptydir-pods',
+    'unmanaged-pods',
+    'no-ssh',
+  ]);
   const pk = need(a, 'packages');
   if (!['yum', 'dnf', 'apt'].includes(pk)) throw new UsageError('--packages must be yum, dnf or apt');
   const repo = a.opts.get('repo') ?? 'pkgs.k8s.io';
-  if (repo !== 'pkgs.k8s.io' && repo !== 'mirror') throw new UsageError('--repo must be pkgs.k8s.io or mirror');
+  if (repo !== 'pkgs.k8s.io' && repo !== 'mirror')
+    throw new UsageError('--repo must be pkgs.k8s.io or mirror');
   const speed = Number(a.opts.get('speed') ?? '1');
   if (!(speed > 0)) throw new UsageError('--speed must be a positive number');
   const r = await lab.up({
@@ -162,7 +178,9 @@ async function cmdStatus(a: Args): Promise<number> {
       ...s.nodes.map((n) => [
         n.name,
         n.role,
-        (n.down ? 'Down,' : '') + (n.ready ? 'Ready' : 'NotReady') + (n.unschedulable ? ',SchedulingDisabled' : ''),
+        (n.down ? 'Down,' : '') +
+          (n.ready ? 'Ready' : 'NotReady') +
+          (n.unschedulable ? ',SchedulingDisabled' : ''),
         n.kubelet,
         n.kubeadm,
         n.apiserver ?? '-',
@@ -200,7 +218,14 @@ async function cmdFault(a: Args): Promise<number> {
       return 0;
     case 'fail':
       checkKnown(a, ['dir', 'match', 'node', 'times', 'exit', 'message']);
-      spec = { kind, match: need(a, 'match'), node, times, exit: a.opts.has('exit') ? int(a, 'exit') : undefined, message: a.opts.get('message') };
+      spec = {
+        kind,
+        match: need(a, 'match'),
+        node,
+        times,
+        exit: a.opts.has('exit') ? int(a, 'exit') : undefined,
+        message: a.opts.get('message'),
+      };
       break;
     case 'hang':
       checkKnown(a, ['dir', 'match', 'node', 'times', 'for']);
@@ -228,8 +253,14 @@ async function cmdFault(a: Args): Promise<number> {
     case 'package-missing': {
       checkKnown(a, ['dir', 'node', 'version', 'package']);
       const pkg = a.opts.get('package');
-      if (pkg && !['kubeadm', 'kubelet', 'kubectl'].includes(pkg)) throw new UsageError('--package must be kubeadm, kubelet or kubectl');
-      spec = { kind, node: need(a, 'node'), version: need(a, 'version').replace(/^v/, ''), package: pkg as K8sPackage | undefined };
+      if (pkg && !['kubeadm', 'kubelet', 'kubectl'].includes(pkg))
+        throw new UsageError('--package must be kubeadm, kubelet or kubectl');
+      spec = {
+        kind,
+        node: need(a, 'node'),
+        version: need(a, 'version').replace(/^v/, ''),
+        package: pkg as K8sPackage | undefined,
+      };
       break;
     }
     default:
@@ -252,10 +283,14 @@ function cmdCheck(a: Args): number {
   const r = checkEvents(lines, { target, maxUnavailable: int(a, 'max-unavailable', 1) });
   if (r.violations.length) {
     process.stdout.write(formatViolations(file, r));
-    process.stdout.write(`check: FAIL, ${r.violations.length} violation(s) in ${r.events} events over ${r.nodes} nodes\n`);
+    process.stdout.write(
+      `check: FAIL, ${r.violations.length} violation(s) in ${r.events} events over ${r.nodes} nodes\n`,
+    );
     return 1;
   }
-  process.stdout.write(`check: OK, ${r.events} events over ${r.nodes} nodes, all at ${target.startsWith('v') ? target : 'v' + target}\n`);
+  process.stdout.write(
+    `check: OK, ${r.events} events over ${r.nodes} nodes, all at ${target.startsWith('v') ? target : 'v' + target}\n`,
+  );
   return 0;
 }
 
@@ -273,7 +308,9 @@ export async function main(argv: string[]): Promise<number> {
       case 'down': {
         checkKnown(a, ['dir']);
         const r = await lab.down(need(a, 'dir'));
-        process.stdout.write(`lab in ${path.resolve(need(a, 'dir'))} is down (${(r.ms / 1000).toFixed(1)}s); its files are kept\n`);
+        process.stdout.write(
+          `lab in ${path.resolve(need(a, 'dir'))} is down (${(r.ms / 1000).toFixed(1)}s); its files are kept\n`,
+        );
         return 0;
       }
       case 'status':

@@ -11,7 +11,15 @@ import * as YAML from 'yaml';
 import type { FaultSpec, LabNodeSpec, LabSpec, Fault } from './model/state';
 import type { PackageManager } from './model/packages';
 import { etcdFor, LAST_PATCH, parseVer, withV } from './model/versions';
-import { aptListFile, CP_COMPONENTS, image, kubeconfig, kubeletConfig, manifest, yumRepoFile } from './model/manifests';
+import {
+  aptListFile,
+  CP_COMPONENTS,
+  image,
+  kubeconfig,
+  kubeletConfig,
+  manifest,
+  yumRepoFile,
+} from './model/manifests';
 import { LAB_TOOLS } from './tools/types';
 import { startController, type Controller, type NodeStatus } from './controller/server';
 import * as sshd from './sshd';
@@ -56,7 +64,8 @@ export function distLabSrc(): string {
 
 export function readSpec(dir: string): LabSpec {
   const f = path.join(dir, 'lab.json');
-  if (!fs.existsSync(f)) throw new LabError(`${f} not found: is there a lab in ${dir}? (kupgrade-lab up --dir ${dir} ...)`);
+  if (!fs.existsSync(f))
+    throw new LabError(`${f} not found: is there a lab in ${dir}? (kupgrade-lab up --dir ${dir} ...)`);
   return JSON.parse(fs.readFileSync(f, 'utf8')) as LabSpec;
 }
 
@@ -84,14 +93,21 @@ export function controllerPid(dir: string): number | null {
   }
 }
 
-export function nodeNames(controlPlanes: number, workers: number): { name: string; role: 'control-plane' | 'worker' }[] {
+export function nodeNames(
+  controlPlanes: number,
+  workers: number,
+): { name: string; role: 'control-plane' | 'worker' }[] {
   return [
-    ...Array.from({ length: controlPlanes }, (_, i) => ({ name: `cp-${i + 1}`, role: 'control-plane' as const })),
+    ...Array.from({ length: controlPlanes }, (_, i) => ({
+      name: `cp-${i + 1}`,
+      role: 'control-plane' as const,
+    })),
     ...Array.from({ length: workers }, (_, i) => ({ name: `w-${i + 1}`, role: 'worker' as const })),
   ];
 }
 
-const PEM = (what: string) => `-----BEGIN ${what}-----\nTUlJQ2xhYiBrdXBncmFkZS1sYWIgZmFrZSBtYXRlcmlhbAo=\n-----END ${what}-----\n`;
+const PEM = (what: string) =>
+  `-----BEGIN ${what}-----\nTUlJQ2xhYiBrdXBncmFkZS1sYWIgZmFrZSBtYXRlcmlhbAo=\n-----END ${what}-----\n`;
 
 /** Writes one node's root: /etc (repo file, /etc/kubernetes), /var/lib/kubelet, /var/lib/etcd. */
 export function writeNodeRoot(dir: string, spec: LabSpec, n: LabNodeSpec): void {
@@ -111,7 +127,10 @@ export function writeNodeRoot(dir: string, spec: LabSpec, n: LabNodeSpec): void 
   w('etc/kubernetes/kubelet.conf', kubeconfig(`system:node:${n.name}`, server), 0o600);
   w('etc/kubernetes/pki/ca.crt', PEM('CERTIFICATE'));
   w('var/lib/kubelet/config.yaml', kubeletConfig(spec.version));
-  w('var/lib/kubelet/kubeadm-flags.env', 'KUBELET_KUBEADM_ARGS="--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock --pod-infra-container-image=registry.k8s.io/pause:3.9"\n');
+  w(
+    'var/lib/kubelet/kubeadm-flags.env',
+    'KUBELET_KUBEADM_ARGS="--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock --pod-infra-container-image=registry.k8s.io/pause:3.9"\n',
+  );
   if (n.role !== 'control-plane') return;
   w('etc/kubernetes/admin.conf', kubeconfig('kubernetes-admin', server), 0o600);
   if (minor >= 29) w('etc/kubernetes/super-admin.conf', kubeconfig('kubernetes-super-admin', server), 0o600);
@@ -122,7 +141,13 @@ export function writeNodeRoot(dir: string, spec: LabSpec, n: LabNodeSpec): void 
     w(`etc/kubernetes/manifests/${c}.yaml`, manifest(c, n.address, image('registry.k8s.io', c, tag)), 0o600);
   }
   w('etc/kubernetes/pki/ca.key', PEM('RSA PRIVATE KEY'), 0o600);
-  for (const f of ['apiserver', 'apiserver-kubelet-client', 'apiserver-etcd-client', 'front-proxy-client', 'front-proxy-ca']) {
+  for (const f of [
+    'apiserver',
+    'apiserver-kubelet-client',
+    'apiserver-etcd-client',
+    'front-proxy-client',
+    'front-proxy-ca',
+  ]) {
     w(`etc/kubernetes/pki/${f}.crt`, PEM('CERTIFICATE'));
     w(`etc/kubernetes/pki/${f}.key`, PEM('RSA PRIVATE KEY'), 0o600);
   }
@@ -165,7 +190,10 @@ export function clusterYaml(spec: LabSpec, dir: string): string {
     rollout: { maxUnavailable: 1, gates: ['preflight', 'control-plane', 'workers'] },
     nodes: spec.nodes.map((n) => ({ name: n.name, address: n.address, port: n.port, role: n.role })),
   };
-  return `# kupgrade inventory of the lab "${spec.name}" (written by kupgrade-lab up)\n` + YAML.stringify(doc, { flow: false });
+  return (
+    `# kupgrade inventory of the lab "${spec.name}" (written by kupgrade-lab up)\n` +
+    YAML.stringify(doc, { flow: false })
+  );
 }
 
 async function waitFor<T>(what: string, fn: () => T | null, timeoutMs: number): Promise<T> {
@@ -182,24 +210,41 @@ export async function up(o: UpOptions): Promise<UpResult> {
   const t0 = Date.now();
   const dir = path.resolve(o.dir);
   const v = parseVer(o.version);
-  if (!v || !/^v?\d+\.\d+\.\d+$/.test(o.version)) throw new LabError(`--version: want 1.x.y, got ${JSON.stringify(o.version)}`);
+  if (!v || !/^v?\d+\.\d+\.\d+$/.test(o.version))
+    throw new LabError(`--version: want 1.x.y, got ${JSON.stringify(o.version)}`);
   if (LAST_PATCH[v.minor] === undefined || v.patch > LAST_PATCH[v.minor]! || v.minor < 28) {
-    throw new LabError(`--version ${o.version}: the lab models v1.28.0 to v1.${Math.max(...Object.keys(LAST_PATCH).map(Number))}.x releases`);
+    throw new LabError(
+      `--version ${o.version}: the lab models v1.28.0 to v1.${Math.max(...Object.keys(LAST_PATCH).map(Number))}.x releases`,
+    );
   }
-  if (!Number.isInteger(o.controlPlanes) || o.controlPlanes < 1) throw new LabError('--control-planes must be at least 1');
+  if (!Number.isInteger(o.controlPlanes) || o.controlPlanes < 1)
+    throw new LabError('--control-planes must be at least 1');
   if (!Number.isInteger(o.workers) || o.workers < 0) throw new LabError('--workers must be 0 or more');
   if (o.controlPlanes + o.workers > 1000) throw new LabError('a lab has at most 1,000 nodes');
   if (!['yum', 'dnf', 'apt'].includes(o.packages)) throw new LabError('--packages must be yum, dnf or apt');
-  if (controllerPid(dir)) throw new LabError(`a lab is already up in ${dir}; run kupgrade-lab down --dir ${dir} first`);
+  if (controllerPid(dir))
+    throw new LabError(`a lab is already up in ${dir}; run kupgrade-lab down --dir ${dir} first`);
   const names = nodeNames(o.controlPlanes, o.workers);
-  for (const c of o.cordoned ?? []) if (!names.some((n) => n.name === c)) throw new LabError(`--cordoned ${c}: no such node`);
+  for (const c of o.cordoned ?? [])
+    if (!names.some((n) => n.name === c)) throw new LabError(`--cordoned ${c}: no such node`);
   fs.mkdirSync(dir, { recursive: true });
-  for (const f of ['state.json', 'events.jsonl', 'controller.json', 'cluster.yaml']) fs.rmSync(path.join(dir, f), { force: true });
+  for (const f of ['state.json', 'events.jsonl', 'controller.json', 'cluster.yaml'])
+    fs.rmSync(path.join(dir, f), { force: true });
   fs.rmSync(path.join(dir, 'nodes'), { recursive: true, force: true });
   const useSsh = o.ssh !== false;
-  const addrs = useSsh ? sshd.planAddresses(names.length) : names.map(() => ({ address: '127.0.0.1', port: 22 }));
+  const addrs = useSsh
+    ? sshd.planAddresses(names.length)
+    : names.map(() => ({ address: '127.0.0.1', port: 22 }));
   const spec: LabSpec = {
-    name: o.name ?? (path.basename(dir).toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'lab'),
+    name:
+      o.name ??
+      (path
+        .basename(dir)
+        .toLowerCase()
+        .replace(/[^a-z0-9-]/g, '-')
+        .replace(/^-+|-+$/g, '')
+        .slice(0, 40) ||
+        'lab'),
     version: `${v.major}.${v.minor}.${v.patch}`,
     packages: o.packages,
     repo: o.repo ?? 'pkgs.k8s.io',
@@ -239,9 +284,14 @@ export async function up(o: UpOptions): Promise<UpResult> {
     ctl = await waitFor(
       'the controller to listen',
       () => {
-        if (exited !== null) throw new LabError(`the controller exited (${exited}); see ${path.join(dir, 'controller.log')}`);
+        if (exited !== null)
+          throw new LabError(`the controller exited (${exited}); see ${path.join(dir, 'controller.log')}`);
         try {
-          return JSON.parse(fs.readFileSync(path.join(dir, 'controller.json'), 'utf8')) as { pid: number; host: string; port: number };
+          return JSON.parse(fs.readFileSync(path.join(dir, 'controller.json'), 'utf8')) as {
+            pid: number;
+            host: string;
+            port: number;
+          };
         } catch {
           return null;
         }
@@ -254,7 +304,11 @@ export async function up(o: UpOptions): Promise<UpResult> {
   if (useSsh) {
     try {
       const keys = await sshd.ensureSshKeys(dir);
-      spec.ssh = { user: os.userInfo().username, clientKeyPath: keys.clientKeyPath, knownHostsPath: keys.knownHostsPath };
+      spec.ssh = {
+        user: os.userInfo().username,
+        clientKeyPath: keys.clientKeyPath,
+        knownHostsPath: keys.knownHostsPath,
+      };
       writeJson(path.join(dir, 'lab.json'), spec);
       await sshd.startSshd(
         dir,
@@ -268,7 +322,14 @@ export async function up(o: UpOptions): Promise<UpResult> {
   }
   const yamlPath = path.join(dir, 'cluster.yaml');
   fs.writeFileSync(yamlPath, clusterYaml(spec, dir));
-  return { dir, spec, controllerPid: ctl.pid, clusterYaml: yamlPath, ms: Date.now() - t0, controller: inproc };
+  return {
+    dir,
+    spec,
+    controllerPid: ctl.pid,
+    clusterYaml: yamlPath,
+    ms: Date.now() - t0,
+    controller: inproc,
+  };
 }
 
 /** Stops sshd and the controller (which persists its state). Idempotent. */
@@ -313,12 +374,19 @@ export function request<T>(dir: string, method: 'GET' | 'POST', urlPath: string,
           } catch {
             return reject(new LabError(`controller: ${res.statusCode}: ${text}`));
           }
-          if ((res.statusCode ?? 500) >= 400) return reject(new LabError(`controller: ${(v as { error?: string }).error ?? text}`));
+          if ((res.statusCode ?? 500) >= 400)
+            return reject(new LabError(`controller: ${(v as { error?: string }).error ?? text}`));
           resolve(v as T);
         });
       },
     );
-    req.on('error', (e) => reject(new LabError(`controller at ${spec.controller!.host}:${spec.controller!.port} unreachable: ${e.message} (is the lab up?)`)));
+    req.on('error', (e) =>
+      reject(
+        new LabError(
+          `controller at ${spec.controller!.host}:${spec.controller!.port} unreachable: ${e.message} (is the lab up?)`,
+        ),
+      ),
+    );
     req.end(data);
   });
 }
@@ -344,7 +412,8 @@ export function injectFault(dir: string, spec: FaultSpec): Promise<Fault> {
 }
 
 export async function clearFaults(dir: string, id?: number): Promise<number> {
-  return (await request<{ removed: number }>(dir, 'POST', '/faults/clear', id === undefined ? {} : { id })).removed;
+  return (await request<{ removed: number }>(dir, 'POST', '/faults/clear', id === undefined ? {} : { id }))
+    .removed;
 }
 
 export function listFaults(dir: string): Promise<Fault[]> {

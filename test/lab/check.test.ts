@@ -5,7 +5,10 @@
 import { checkEvents } from '../../lab/src/check/replay';
 
 type Row = Record<string, unknown>;
-const st = (node: string, f: Partial<{ u: boolean; r: boolean; k: string; a: string; api: string | null; p: number }>): Row => ({
+const st = (
+  node: string,
+  f: Partial<{ u: boolean; r: boolean; k: string; a: string; api: string | null; p: number }>,
+): Row => ({
   ts: '2026-01-01T00:00:00.000Z',
   node,
   type: 'state',
@@ -16,7 +19,13 @@ const st = (node: string, f: Partial<{ u: boolean; r: boolean; k: string; a: str
   apiserver: f.api === undefined ? null : f.api,
   pods: f.p ?? 0,
 });
-const ex = (node: string, cmd: string, exit = 0): Row => ({ ts: '2026-01-01T00:00:00.000Z', node, type: 'exec', cmd, exit });
+const ex = (node: string, cmd: string, exit = 0): Row => ({
+  ts: '2026-01-01T00:00:00.000Z',
+  node,
+  type: 'exec',
+  cmd,
+  exit,
+});
 
 const T = 'v1.30.4';
 const UP: Row[] = [
@@ -31,7 +40,12 @@ function upgradeNode(name: string, cp: boolean, pods: number): Row[] {
   const api = cp ? T : null;
   return [
     st(name, { a: T, api: cp ? 'v1.29.6' : null, p: pods }),
-    ...(cp ? [ex(name, `kubeadm upgrade ${name === 'cp-1' ? `apply ${T} -y` : 'node'}`), st(name, { a: T, api, p: pods })] : []),
+    ...(cp
+      ? [
+          ex(name, `kubeadm upgrade ${name === 'cp-1' ? `apply ${T} -y` : 'node'}`),
+          st(name, { a: T, api, p: pods }),
+        ]
+      : []),
     st(name, { u: true, a: T, api, p: pods }),
     st(name, { u: true, a: T, api, p: 0 }),
     ex(name, 'systemctl restart kubelet'),
@@ -61,7 +75,11 @@ describe('check', () => {
   });
 
   test('two control planes unschedulable at once', () => {
-    const rows = [...UP, st('cp-1', { u: true, api: 'v1.29.6', p: 2 }), st('cp-2', { u: true, api: 'v1.29.6', p: 1 })];
+    const rows = [
+      ...UP,
+      st('cp-1', { u: true, api: 'v1.29.6', p: 2 }),
+      st('cp-2', { u: true, api: 'v1.29.6', p: 1 }),
+    ];
     const v = run(rows).violations.find((x) => x.rule === 'control-planes-unschedulable');
     expect(v).toMatchObject({ line: 6 });
     expect(v!.message).toBe('2 control planes unschedulable at once: cp-1, cp-2');
@@ -69,7 +87,9 @@ describe('check', () => {
 
   test('more workers unschedulable than --max-unavailable', () => {
     const rows = [...UP, st('w-1', { u: true, p: 3 }), st('w-2', { u: true, p: 3 })];
-    expect(run(rows, 1).violations.find((x) => x.rule === 'workers-unschedulable')).toMatchObject({ line: 6 });
+    expect(run(rows, 1).violations.find((x) => x.rule === 'workers-unschedulable')).toMatchObject({
+      line: 6,
+    });
     expect(run(rows, 2).violations.find((x) => x.rule === 'workers-unschedulable')).toBeUndefined();
   });
 
@@ -99,12 +119,17 @@ describe('check', () => {
   test('kubelet changed while cordoned but not drained', () => {
     const rows = [...UP, st('w-1', { u: true, p: 3 }), st('w-1', { u: true, r: false, k: 'v1.29.7', p: 3 })];
     const v = run(rows).violations.find((x) => x.rule === 'kubelet-changed-undrained');
-    expect(v).toMatchObject({ line: 6, message: 'kubelet of w-1 changed v1.29.6 -> v1.29.7 while not drained (3 pods)' });
+    expect(v).toMatchObject({
+      line: 6,
+      message: 'kubelet of w-1 changed v1.29.6 -> v1.29.7 while not drained (3 pods)',
+    });
   });
 
   test('a kubelet restart on a schedulable node is caught from the exec line', () => {
     const rows = [...UP, ex('w-2', 'systemctl restart kubelet')];
-    expect(run(rows).violations.find((x) => x.rule === 'kubelet-restart-undrained')).toMatchObject({ line: 5 });
+    expect(run(rows).violations.find((x) => x.rule === 'kubelet-restart-undrained')).toMatchObject({
+      line: 5,
+    });
   });
 
   test('a worker kubelet newer than the lowest apiserver', () => {
@@ -121,9 +146,16 @@ describe('check', () => {
   });
 
   test("a control plane's kubelet newer than its own apiserver", () => {
-    const rows = [...UP, st('cp-2', { u: true, api: 'v1.29.6', p: 0 }), st('cp-2', { u: true, r: false, k: T, api: 'v1.29.6' })];
+    const rows = [
+      ...UP,
+      st('cp-2', { u: true, api: 'v1.29.6', p: 0 }),
+      st('cp-2', { u: true, r: false, k: T, api: 'v1.29.6' }),
+    ];
     const v = run(rows).violations.find((x) => x.rule === 'kubelet-newer-than-apiserver');
-    expect(v).toMatchObject({ line: 6, message: 'kubelet of cp-2 (v1.30.4) is newer than its own kube-apiserver (v1.29.6)' });
+    expect(v).toMatchObject({
+      line: 6,
+      message: 'kubelet of cp-2 (v1.30.4) is newer than its own kube-apiserver (v1.29.6)',
+    });
   });
 
   test('a node schedulable at up left cordoned', () => {
@@ -133,18 +165,35 @@ describe('check', () => {
   });
 
   test('a node not at the target at the end', () => {
-    const rows = [...UP, ...upgradeNode('cp-1', true, 2), ...upgradeNode('cp-2', true, 1), ...upgradeNode('w-1', false, 3)];
+    const rows = [
+      ...UP,
+      ...upgradeNode('cp-1', true, 2),
+      ...upgradeNode('cp-2', true, 1),
+      ...upgradeNode('w-1', false, 3),
+    ];
     const v = run(rows).violations.filter((x) => x.rule === 'not-at-target');
     expect(v).toHaveLength(1);
-    expect(v[0]).toMatchObject({ line: 4, message: 'w-2 not at v1.30.4 at the end: kubelet v1.29.6, kubeadm v1.29.6' });
+    expect(v[0]).toMatchObject({
+      line: 4,
+      message: 'w-2 not at v1.30.4 at the end: kubelet v1.29.6, kubeadm v1.29.6',
+    });
   });
 
   test('kubeadm upgrade apply on two control planes in one hop', () => {
-    const rows = [...UP, ex('cp-1', 'kubeadm upgrade apply v1.30.4 -y'), ex('cp-2', 'kubeadm upgrade apply v1.30.4 -y')];
+    const rows = [
+      ...UP,
+      ex('cp-1', 'kubeadm upgrade apply v1.30.4 -y'),
+      ex('cp-2', 'kubeadm upgrade apply v1.30.4 -y'),
+    ];
     const v = run(rows).violations.find((x) => x.rule === 'apply-twice');
     expect(v).toMatchObject({ line: 6 });
     // a dry run or a failed apply does not count
-    const ok = [...UP, ex('cp-1', 'kubeadm upgrade apply v1.30.4 --dry-run'), ex('cp-2', 'kubeadm upgrade apply v1.30.4 -y', 1), ex('cp-1', 'kubeadm upgrade apply v1.30.4 -y')];
+    const ok = [
+      ...UP,
+      ex('cp-1', 'kubeadm upgrade apply v1.30.4 --dry-run'),
+      ex('cp-2', 'kubeadm upgrade apply v1.30.4 -y', 1),
+      ex('cp-1', 'kubeadm upgrade apply v1.30.4 -y'),
+    ];
     expect(run(ok).violations.find((x) => x.rule === 'apply-twice')).toBeUndefined();
   });
 

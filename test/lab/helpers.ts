@@ -30,7 +30,13 @@ export async function stopLab(lab: UpResult & { dir: string }): Promise<void> {
 }
 
 /** Runs a lab command on a node the way the node shell would (argv as the shell would split it). */
-export function run(dir: string, node: string, tool: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
+export function run(
+  dir: string,
+  node: string,
+  tool: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,

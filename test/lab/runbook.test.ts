@@ -20,14 +20,23 @@ const CLI = path.join(ROOT, 'bin/kupgrade-lab');
 function sh(file: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(file, args, { maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
+      const code = err
+        ? typeof (err as { code?: unknown }).code === 'number'
+          ? (err as { code: number }).code
+          : 1
+        : 0;
       resolve({ code, stdout, stderr });
     });
   });
 }
 
 const dirs: string[] = [];
-async function lab(controlPlanes: number, workers: number, version: string, packages: 'yum' | 'apt'): Promise<string> {
+async function lab(
+  controlPlanes: number,
+  workers: number,
+  version: string,
+  packages: 'yum' | 'apt',
+): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kupgrade-runbook-'));
   dirs.push(dir);
   await up({ dir, controlPlanes, workers, version, packages, speed: 1000 });
@@ -49,7 +58,9 @@ test('yum, 2 control planes + 3 workers, 1.29 -> 1.30: the runbook upgrades and 
   expect(r.stderr).toContain('Warning: ignoring DaemonSet-managed Pods: ');
   expect(r.stderr).not.toMatch(/^(error|E):/m);
   expect(r.stdout).toContain('target v1.30.14');
-  expect(r.stdout).toMatch(/=== verify\nNAME   STATUS   ROLES           AGE   VERSION\ncp-1   Ready    control-plane   40d   v1\.30\.14\n/);
+  expect(r.stdout).toMatch(
+    /=== verify\nNAME {3}STATUS {3}ROLES {11}AGE {3}VERSION\ncp-1 {3}Ready {4}control-plane {3}40d {3}v1\.30\.14\n/,
+  );
   expect(checkLab(dir, { target: 'v1.30.14', maxUnavailable: 1 }).violations).toEqual([]);
   const cli = await sh(CLI, ['check', '--dir', dir, '--target', 'v1.30.14']);
   expect(cli.code).toBe(0);
@@ -63,7 +74,9 @@ test('apt, 1 control plane + 2 workers, 1.32 -> 1.33: the runbook upgrades and c
   const dir = await lab(1, 2, '1.32.4', 'apt');
   const r = await sh(SCRIPT, ['--dir', dir, '--to', '1.33']);
   expect(r.code).toBe(0);
-  expect(r.stdout).toContain('[upgrade] SUCCESS! A control plane node of your cluster was upgraded to "v1.33.6".');
+  expect(r.stdout).toContain(
+    '[upgrade] SUCCESS! A control plane node of your cluster was upgraded to "v1.33.6".',
+  );
   expect(checkLab(dir, { target: 'v1.33.6' }).violations).toEqual([]);
 });
 
@@ -73,8 +86,12 @@ test('yum with the worker order broken (kubelet before drain): check fails namin
   expect(r.code).toBe(0);
   const v = checkLab(dir, { target: 'v1.30.14' }).violations;
   expect(v.map((x) => x.rule)).toContain('kubelet-changed-undrained');
-  expect(v.find((x) => x.rule === 'kubelet-changed-undrained')!.message).toBe('kubelet of w-1 changed v1.29.6 -> v1.30.14 while schedulable');
+  expect(v.find((x) => x.rule === 'kubelet-changed-undrained')!.message).toBe(
+    'kubelet of w-1 changed v1.29.6 -> v1.30.14 while schedulable',
+  );
   const cli = await sh(CLI, ['check', '--dir', dir, '--target', 'v1.30.14']);
   expect(cli.code).toBe(1);
-  expect(cli.stdout).toMatch(/events\.jsonl:\d+: \[kubelet-changed-undrained\] kubelet of w-1 changed v1\.29\.6 -> v1\.30\.14 while schedulable\n/);
+  expect(cli.stdout).toMatch(
+    /events\.jsonl:\d+: \[kubelet-changed-undrained\] kubelet of w-1 changed v1\.29\.6 -> v1\.30\.14 while schedulable\n/,
+  );
 });

@@ -53,7 +53,9 @@ describe('apt', () => {
     expect(r).toMatchObject({ code: 100, stderr: "E: Version '1.33.6-*' for 'kubeadm' was not found\n" });
     const u = await on('cp-1', 'apt-get', 'update');
     expect(u.code).toBe(0);
-    expect(u.stdout).toContain('Get:2 https://prod-cdn.packages.k8s.io/repositories/isv:/kubernetes:/core:/stable:/v1.33/deb  InRelease [1186 B]\n');
+    expect(u.stdout).toContain(
+      'Get:2 https://prod-cdn.packages.k8s.io/repositories/isv:/kubernetes:/core:/stable:/v1.33/deb  InRelease [1186 B]\n',
+    );
     expect(u.stdout.endsWith('Reading package lists...\n')).toBe(true);
     expect((await on('cp-1', 'apt-cache', 'madison', 'kubeadm')).stdout.split('\n')[0]).toBe(
       '   kubeadm | 1.33.6-1.1 | https://pkgs.k8s.io/core:/stable:/v1.33/deb  Packages',
@@ -64,16 +66,23 @@ describe('apt', () => {
     const r = await on('cp-1', 'apt-get', 'install', '-y', 'kubeadm=1.33.6-*');
     expect(r.code).toBe(100);
     expect(r.stdout).toContain('The following held packages will be changed:\n  kubeadm\n');
-    expect(r.stderr).toBe('E: Held packages were changed and -y was used without --allow-change-held-packages.\n');
+    expect(r.stderr).toBe(
+      'E: Held packages were changed and -y was used without --allow-change-held-packages.\n',
+    );
     expect((await on('cp-1', 'apt-mark', 'unhold', 'kubeadm')).stdout).toBe('Canceled hold on kubeadm.\n');
-    expect((await on('cp-1', 'apt-mark', 'unhold', 'kubeadm')).stdout).toBe('kubeadm was already not on hold.\n');
+    expect((await on('cp-1', 'apt-mark', 'unhold', 'kubeadm')).stdout).toBe(
+      'kubeadm was already not on hold.\n',
+    );
     const ok = await on('cp-1', 'apt-get', 'install', '-y', 'kubeadm=1.33.6-*');
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain('Setting up kubeadm (1.33.6-1.1) ...\n');
     expect((await on('cp-1', 'apt-mark', 'hold', 'kubeadm')).stdout).toBe('kubeadm set on hold.\n');
     const again = await on('cp-1', 'apt-get', 'install', '-y', 'kubeadm=1.33.6-1.1');
     expect(again.stdout).toContain('kubeadm is already the newest version (1.33.6-1.1).\n');
-    expect(await on('cp-1', 'apt-get', 'frobnicate')).toMatchObject({ code: 100, stderr: 'E: Invalid operation frobnicate\n' });
+    expect(await on('cp-1', 'apt-get', 'frobnicate')).toMatchObject({
+      code: 100,
+      stderr: 'E: Invalid operation frobnicate\n',
+    });
   });
 });
 
@@ -92,24 +101,42 @@ describe('kubeadm v1.33', () => {
       '[preflight] Running pre-flight checks.\n[upgrade/config] Reading configuration from the "kubeadm-config" ConfigMap in namespace "kube-system"...\n' +
         "[upgrade/config] Use 'kubeadm init phase upload-config --config your-config-file' to re-upload it.\n[upgrade] Running cluster health checks\n",
     );
-    expect(r.stdout).toContain('[upgrade/versions] Cluster version: 1.32.4\n[upgrade/versions] kubeadm version: v1.33.6\n[upgrade/versions] Target version: v1.33.6\n');
+    expect(r.stdout).toContain(
+      '[upgrade/versions] Cluster version: 1.32.4\n[upgrade/versions] kubeadm version: v1.33.6\n[upgrade/versions] Target version: v1.33.6\n',
+    );
     expect(r.stdout).toContain(
       'Upgrade to the latest stable version:\n\nCOMPONENT                 NODE      CURRENT    TARGET\nkube-apiserver            cp-1      v1.32.4    v1.33.6\nkube-apiserver            cp-2      v1.32.4    v1.33.6\n',
     );
-    expect(r.stdout).toContain('kube-proxy                          1.32.4     v1.33.6\nCoreDNS                             v1.11.3    v1.12.0\netcd                      cp-1      3.5.16-0   3.5.21-0\n');
-    expect(r.stdout).toContain('COMPONENT   NODE      CURRENT   TARGET\nkubelet     cp-1      v1.32.4   v1.33.6\n');
+    expect(r.stdout).toContain(
+      'kube-proxy                          1.32.4     v1.33.6\nCoreDNS                             v1.11.3    v1.12.0\netcd                      cp-1      3.5.16-0   3.5.21-0\n',
+    );
+    expect(r.stdout).toContain(
+      'COMPONENT   NODE      CURRENT   TARGET\nkubelet     cp-1      v1.32.4   v1.33.6\n',
+    );
   });
 
   test('plan -o json: v1alpha3 with the kubeadm component', async () => {
     const r = await on('cp-1', 'kubeadm', 'upgrade', 'plan', 'v1.33.6', '-o', 'json');
     const o = JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))) as {
       apiVersion: string;
-      availableUpgrades: { description: string; components: { name: string; nodeName?: string; newVersion: string }[] }[];
+      availableUpgrades: {
+        description: string;
+        components: { name: string; nodeName?: string; newVersion: string }[];
+      }[];
     };
     expect(o.apiVersion).toBe('output.kubeadm.k8s.io/v1alpha3');
     const stable = o.availableUpgrades.find((u) => u.description === 'stable version')!;
-    expect(stable.components).toContainEqual({ name: 'kubeadm', currentVersion: 'v1.33.6', newVersion: 'v1.33.6' });
-    expect(stable.components).toContainEqual({ name: 'kubelet', currentVersion: 'v1.32.4', newVersion: 'v1.33.6', nodeName: 'w-1' });
+    expect(stable.components).toContainEqual({
+      name: 'kubeadm',
+      currentVersion: 'v1.33.6',
+      newVersion: 'v1.33.6',
+    });
+    expect(stable.components).toContainEqual({
+      name: 'kubelet',
+      currentVersion: 'v1.32.4',
+      newVersion: 'v1.33.6',
+      nodeName: 'w-1',
+    });
   });
 
   test('a skipped minor is refused with the v1.32+ wrapper', async () => {
@@ -133,14 +160,27 @@ describe('kubeadm v1.33', () => {
   test('apply: v1.32+ phases, addons skipped until the last control plane', async () => {
     const r = await on('cp-1', 'kubeadm', 'upgrade', 'apply', 'v1.33.6', '-y');
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('[upgrade/preflight] You have chosen to upgrade the cluster version to "v1.33.6"\n[upgrade/versions] Cluster version: v1.32.4\n');
-    expect(r.stdout).toContain('[upgrade/control-plane] Upgrading your static Pod-hosted control plane to version "v1.33.6" (timeout: 5m0s)...\n');
-    expect(r.stdout).toContain('[upgrade/control-plane] The control plane instance for this node was successfully upgraded!\n');
-    const skip = '[upgrade/addon] Skipping upgrade of addons because control plane instances [cp-2] have not been upgraded\n';
+    expect(r.stdout).toContain(
+      '[upgrade/preflight] You have chosen to upgrade the cluster version to "v1.33.6"\n[upgrade/versions] Cluster version: v1.32.4\n',
+    );
+    expect(r.stdout).toContain(
+      '[upgrade/control-plane] Upgrading your static Pod-hosted control plane to version "v1.33.6" (timeout: 5m0s)...\n',
+    );
+    expect(r.stdout).toContain(
+      '[upgrade/control-plane] The control plane instance for this node was successfully upgraded!\n',
+    );
+    const skip =
+      '[upgrade/addon] Skipping upgrade of addons because control plane instances [cp-2] have not been upgraded\n';
     expect(r.stdout).toContain(skip + skip);
     expect(r.stdout).not.toContain('[addons] Applied essential addon');
-    expect(r.stdout.endsWith('\n[upgrade] SUCCESS! A control plane node of your cluster was upgraded to "v1.33.6".\n\n[upgrade] Now please proceed with upgrading the rest of the nodes by following the right order.\n')).toBe(true);
-    expect(r.stderr).toMatch(/^W\d{4} \d\d:\d\d:\d\d\.\d{6} +\d+ postupgrade\.go:117\] Using temporary directory \/etc\/kubernetes\/tmp\/kubeadm-kubelet-config\d+ for kubelet config\./);
+    expect(
+      r.stdout.endsWith(
+        '\n[upgrade] SUCCESS! A control plane node of your cluster was upgraded to "v1.33.6".\n\n[upgrade] Now please proceed with upgrading the rest of the nodes by following the right order.\n',
+      ),
+    ).toBe(true);
+    expect(r.stderr).toMatch(
+      /^W\d{4} \d\d:\d\d:\d\d\.\d{6} +\d+ postupgrade\.go:117\] Using temporary directory \/etc\/kubernetes\/tmp\/kubeadm-kubelet-config\d+ for kubelet config\./,
+    );
   });
 
   test('upgrade node on the other control plane: refused with an old kubeadm, then applies the addons', async () => {
@@ -150,8 +190,12 @@ describe('kubeadm v1.33', () => {
     await kubeadm133('cp-2');
     const r = await on('cp-2', 'kubeadm', 'upgrade', 'node');
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('[upgrade/control-plane] Upgrading your static Pod-hosted control plane instance to version "v1.33.6"...\n');
-    expect(r.stdout).toContain('[addons] Applied essential addon: CoreDNS\n[addons] Applied essential addon: kube-proxy\n');
+    expect(r.stdout).toContain(
+      '[upgrade/control-plane] Upgrading your static Pod-hosted control plane instance to version "v1.33.6"...\n',
+    );
+    expect(r.stdout).toContain(
+      '[addons] Applied essential addon: CoreDNS\n[addons] Applied essential addon: kube-proxy\n',
+    );
     const cm = await on('cp-1', 'kubectl', '-n', 'kube-system', 'get', 'cm', 'kubeadm-config', '-o', 'yaml');
     expect(cm.stdout).toContain('    apiVersion: kubeadm.k8s.io/v1beta4\n');
     expect(cm.stdout).toContain('    kubernetesVersion: v1.33.6\n');
@@ -164,7 +208,11 @@ describe('kubeadm v1.33', () => {
     expect(r.stdout).toContain(
       '[upgrade/preflight] Running pre-flight checks\n[upgrade/preflight] Skipping prepull. Not a control plane node.\n[upgrade/control-plane] Skipping phase. Not a control plane node.\n[upgrade/kubeconfig] Skipping phase. Not a control plane node.\n',
     );
-    expect(r.stdout.endsWith('[upgrade/addon] Skipping the addon/coredns phase. Not a control plane node.\n[upgrade/addon] Skipping the addon/kube-proxy phase. Not a control plane node.\n')).toBe(true);
+    expect(
+      r.stdout.endsWith(
+        '[upgrade/addon] Skipping the addon/coredns phase. Not a control plane node.\n[upgrade/addon] Skipping the addon/kube-proxy phase. Not a control plane node.\n',
+      ),
+    ).toBe(true);
   });
 });
 
@@ -178,9 +226,20 @@ describe('drain with emptyDir and unmanaged pods', () => {
   });
 
   test('drained with both flags; evicted pods wait Pending when no node can take them', async () => {
-    const r = await on('cp-1', 'kubectl', 'drain', 'w-1', '--ignore-daemonsets', '--delete-emptydir-data', '--force', '--timeout=2m');
+    const r = await on(
+      'cp-1',
+      'kubectl',
+      'drain',
+      'w-1',
+      '--ignore-daemonsets',
+      '--delete-emptydir-data',
+      '--force',
+      '--timeout=2m',
+    );
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/Warning: ignoring DaemonSet-managed Pods: .*; deleting Pods that declare no controller: default\/debug-\w{5}\n/);
+    expect(r.stderr).toMatch(
+      /Warning: ignoring DaemonSet-managed Pods: .*; deleting Pods that declare no controller: default\/debug-\w{5}\n/,
+    );
     expect(r.stdout.endsWith('node/w-1 drained\n')).toBe(true);
     const pods = await on('cp-1', 'kubectl', 'get', 'pods', '-n', 'prod');
     expect(pods.stdout).toMatch(/web-\w{10}-\w{5}\s+0\/1\s+Pending/);
@@ -188,7 +247,11 @@ describe('drain with emptyDir and unmanaged pods', () => {
     await new Promise((r2) => setTimeout(r2, 100));
     const after = await on('cp-1', 'kubectl', 'get', 'pods', '-n', 'prod', '-o', 'wide');
     expect(after.stdout).not.toContain('Pending');
-    expect(events(dir).filter((e) => e.node === 'w-1' && e.type === 'state').pop()).toMatchObject({ unschedulable: false });
+    expect(
+      events(dir)
+        .filter((e) => e.node === 'w-1' && e.type === 'state')
+        .pop(),
+    ).toMatchObject({ unschedulable: false });
   });
 
   test('kubectl version of a 1.32 client against a 1.33 server', async () => {

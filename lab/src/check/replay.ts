@@ -83,7 +83,11 @@ export function checkEvents(lines: string[], opts: CheckOptions): CheckResult {
     if (e.type === 'exec' && e.node && typeof e.cmd === 'string') {
       const n = nodes.get(e.node);
       // invariant 3: a kubelet is restarted only while its node is cordoned and drained
-      if (/^systemctl\b.*\b(restart|start|try-restart)\b.*\bkubelet(\.service)?\b/.test(e.cmd) && e.exit === 0 && n) {
+      if (
+        /^systemctl\b.*\b(restart|start|try-restart)\b.*\bkubelet(\.service)?\b/.test(e.cmd) &&
+        e.exit === 0 &&
+        n
+      ) {
         if (!n.unschedulable || n.pods > 0) {
           add(
             line,
@@ -98,7 +102,11 @@ export function checkEvents(lines: string[], opts: CheckOptions): CheckResult {
         const minor = minorOf(m[1]!);
         const prev = applyByMinor.get(minor);
         if (prev && prev.node !== e.node) {
-          add(line, 'apply-twice', `kubeadm upgrade apply for v1.${minor} ran on ${e.node} after ${prev.node} (line ${prev.line}); other control planes use "kubeadm upgrade node"`);
+          add(
+            line,
+            'apply-twice',
+            `kubeadm upgrade apply for v1.${minor} ran on ${e.node} after ${prev.node} (line ${prev.line}); other control planes use "kubeadm upgrade node"`,
+          );
         } else if (!prev) applyByMinor.set(minor, { node: e.node, line });
       }
       return;
@@ -127,10 +135,18 @@ export function checkEvents(lines: string[], opts: CheckOptions): CheckResult {
         (n.apiserver !== null ? cps : workers).push(name);
       }
       if (cur.apiserver !== null && cps.length > 1) {
-        add(line, 'control-planes-unschedulable', `${cps.length} control planes unschedulable at once: ${cps.join(', ')}`);
+        add(
+          line,
+          'control-planes-unschedulable',
+          `${cps.length} control planes unschedulable at once: ${cps.join(', ')}`,
+        );
       }
       if (cur.apiserver === null && workers.length > maxU) {
-        add(line, 'workers-unschedulable', `${workers.length} workers unschedulable at once (max ${maxU}): ${workers.join(', ')}`);
+        add(
+          line,
+          'workers-unschedulable',
+          `${workers.length} workers unschedulable at once (max ${maxU}): ${workers.join(', ')}`,
+        );
       }
     }
     // invariant 3: kubelet changed while schedulable or not drained
@@ -150,13 +166,19 @@ export function checkEvents(lines: string[], opts: CheckOptions): CheckResult {
     if (cur.kubelet !== prev.kubelet || cur.apiserver !== prev.apiserver) {
       let lowest: string | null = null;
       for (const n of nodes.values()) {
-        if (n.apiserver && parseVer(n.apiserver) && (!lowest || cmpVer(n.apiserver, lowest) < 0)) lowest = n.apiserver;
+        if (n.apiserver && parseVer(n.apiserver) && (!lowest || cmpVer(n.apiserver, lowest) < 0))
+          lowest = n.apiserver;
       }
       for (const [name, n] of nodes) {
         const limit = n.apiserver ?? lowest;
         if (limit && parseVer(n.kubelet) && parseVer(limit) && cmpVer(n.kubelet, limit) > 0) {
           const what = n.apiserver ? 'its own kube-apiserver' : 'the lowest kube-apiserver';
-          add(line, 'kubelet-newer-than-apiserver', `kubelet of ${name} (${n.kubelet}) is newer than ${what} (${limit})`, `skew/${name}/${n.kubelet}/${limit}`);
+          add(
+            line,
+            'kubelet-newer-than-apiserver',
+            `kubelet of ${name} (${n.kubelet}) is newer than ${what} (${limit})`,
+            `skew/${name}/${n.kubelet}/${limit}`,
+          );
         }
       }
     }
@@ -172,7 +194,12 @@ export function checkEvents(lines: string[], opts: CheckOptions): CheckResult {
     if (n.kubelet !== target) wrong.push(`kubelet ${n.kubelet}`);
     if (n.kubeadm !== target) wrong.push(`kubeadm ${n.kubeadm}`);
     if (n.apiserver !== null && n.apiserver !== target) wrong.push(`apiserver ${n.apiserver}`);
-    if (wrong.length) add(Math.min(n.lastLine, last), 'not-at-target', `${name} not at ${target} at the end: ${wrong.join(', ')}`);
+    if (wrong.length)
+      add(
+        Math.min(n.lastLine, last),
+        'not-at-target',
+        `${name} not at ${target} at the end: ${wrong.join(', ')}`,
+      );
   }
   out.sort((a, b) => a.line - b.line);
   return { violations: out, events, nodes: nodes.size };

@@ -216,7 +216,8 @@ export class Cluster {
   disruptionsAllowed(b: Pdb): number {
     const pods = this.state.pods.filter((p) => p.ns === b.ns && p.app === b.app);
     const healthy = pods.filter((p) => this.healthy(p)).length;
-    const desired = b.minAvailable !== null ? b.minAvailable : Math.max(0, b.replicas - (b.maxUnavailable ?? 0));
+    const desired =
+      b.minAvailable !== null ? b.minAvailable : Math.max(0, b.replicas - (b.maxUnavailable ?? 0));
     return Math.max(0, healthy - desired);
   }
 
@@ -409,7 +410,8 @@ export class Cluster {
   pdbBlocked(node: string): boolean {
     const now = this.now();
     return this.state.faults.some(
-      (f) => f.kind === 'pdb-block' && (!f.node || f.node === node) && (f.until === undefined || f.until > now),
+      (f) =>
+        f.kind === 'pdb-block' && (!f.node || f.node === node) && (f.until === undefined || f.until > now),
     );
   }
 

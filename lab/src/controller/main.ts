@@ -17,7 +17,10 @@ async function main(): Promise<void> {
   const pi = process.argv.indexOf('--port');
   const port = pi > 0 ? Number(process.argv[pi + 1]) : undefined;
   const ctl = await startController(path.resolve(dir), { port });
-  fs.writeFileSync(path.join(dir, 'controller.json'), JSON.stringify({ pid: process.pid, host: '127.0.0.1', port: ctl.port }) + '\n');
+  fs.writeFileSync(
+    path.join(dir, 'controller.json'),
+    JSON.stringify({ pid: process.pid, host: '127.0.0.1', port: ctl.port }) + '\n',
+  );
   let stopping = false;
   const stop = () => {
     if (stopping) return;

@@ -61,7 +61,8 @@ export function defaultFailure(tool: string, argv: string[]): { stderr: string; 
     case 'apt-cache':
     case 'apt-mark':
       return {
-        stderr: 'E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 4242 (unattended-upgr)\nE: Unable to acquire the dpkg frontend lock (/var/lib/dpkg/lock-frontend), is another process using it?\n',
+        stderr:
+          'E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 4242 (unattended-upgr)\nE: Unable to acquire the dpkg frontend lock (/var/lib/dpkg/lock-frontend), is another process using it?\n',
         exit: 100,
       };
     case 'systemctl':
@@ -118,7 +119,8 @@ export interface Controller {
 export async function execute(cl: Cluster, req: ExecRequest): Promise<ExecResult | null> {
   const node = cl.node(req.node);
   const cmdline = shellJoin([req.tool, ...req.argv]);
-  if (!node) return { stdout: '', stderr: `kupgrade-lab: unknown node ${JSON.stringify(req.node)}\n`, exit: 1 };
+  if (!node)
+    return { stdout: '', stderr: `kupgrade-lab: unknown node ${JSON.stringify(req.node)}\n`, exit: 1 };
   const tool = TOOLS[req.tool];
   if (!tool) return { stdout: '', stderr: `kupgrade-lab: ${req.tool}: not a lab command\n`, exit: 127 };
   const fault = cl.takeCommandFault(node.name, cmdline);
@@ -128,15 +130,30 @@ export async function execute(cl: Cluster, req: ExecRequest): Promise<ExecResult
   if (fault?.kind === 'fail') {
     await cl.sleep(TIME.trivialMs);
     const d = defaultFailure(req.tool, req.argv);
-    const msg = fault.message === undefined ? d.stderr : fault.message.endsWith('\n') ? fault.message : fault.message + '\n';
+    const msg =
+      fault.message === undefined
+        ? d.stderr
+        : fault.message.endsWith('\n')
+          ? fault.message
+          : fault.message + '\n';
     result = { stdout: '', stderr: msg, exit: fault.exit ?? d.exit };
   } else if (fault?.kind === 'drop' && fault.when === 'before') {
     result = { stdout: '', stderr: '', exit: 255, drop: true };
   } else {
     try {
-      result = await tool({ cl, node, argv: req.argv, ctx: req.ctx ?? { files: {}, env: {}, localTime: '' }, cmdline });
+      result = await tool({
+        cl,
+        node,
+        argv: req.argv,
+        ctx: req.ctx ?? { files: {}, env: {}, localTime: '' },
+        cmdline,
+      });
     } catch (e) {
-      result = { stdout: '', stderr: `kupgrade-lab: internal error in ${req.tool}: ${(e as Error).stack ?? String(e)}\n`, exit: 70 };
+      result = {
+        stdout: '',
+        stderr: `kupgrade-lab: internal error in ${req.tool}: ${(e as Error).stack ?? String(e)}\n`,
+        exit: 70,
+      };
     }
     if (fault?.kind === 'drop') result = { ...result, drop: true };
   }
@@ -166,7 +183,8 @@ export async function startController(dir: string, opts: { port?: number } = {})
         }
         if (req.method === 'POST' && url === '/event') {
           const b = (await readBody(req)) as { type?: string; node?: string; cmd?: string; exit?: number };
-          if (b.type !== 'ssh' || typeof b.node !== 'string' || typeof b.cmd !== 'string') return send(res, 400, { error: 'want {type:"ssh", node, cmd, exit}' });
+          if (b.type !== 'ssh' || typeof b.node !== 'string' || typeof b.cmd !== 'string')
+            return send(res, 400, { error: 'want {type:"ssh", node, cmd, exit}' });
           cl.event(b.node, 'ssh', b.cmd, typeof b.exit === 'number' ? b.exit : -1);
           return send(res, 200, { ok: true });
         }
@@ -227,8 +245,10 @@ function validateFault(cl: Cluster, f: FaultSpec): string | null {
   const kinds = ['fail', 'hang', 'drop', 'pdb-block', 'kubelet-not-ready', 'package-missing', 'swap'];
   if (!f || !kinds.includes(f.kind)) return `kind must be one of ${kinds.join(', ')}`;
   if ('node' in f && f.node !== undefined && !cl.node(f.node)) return `no node ${f.node}`;
-  if ((f.kind === 'fail' || f.kind === 'hang' || f.kind === 'drop') && !f.match) return `${f.kind} needs match`;
-  if ((f.kind === 'kubelet-not-ready' || f.kind === 'package-missing' || f.kind === 'swap') && !f.node) return `${f.kind} needs node`;
+  if ((f.kind === 'fail' || f.kind === 'hang' || f.kind === 'drop') && !f.match)
+    return `${f.kind} needs match`;
+  if ((f.kind === 'kubelet-not-ready' || f.kind === 'package-missing' || f.kind === 'swap') && !f.node)
+    return `${f.kind} needs node`;
   if (f.kind === 'package-missing' && !f.version) return 'package-missing needs version';
   return null;
 }
@@ -246,7 +266,14 @@ export interface NodeStatus {
   pods: number;
 }
 
-export function status(cl: Cluster): { name: string; kubernetesVersion: string; coredns: string; kubeProxy: string; nodes: NodeStatus[]; faults: number } {
+export function status(cl: Cluster): {
+  name: string;
+  kubernetesVersion: string;
+  coredns: string;
+  kubeProxy: string;
+  nodes: NodeStatus[];
+  faults: number;
+} {
   cl.settle();
   return {
     name: cl.state.name,

@@ -69,7 +69,9 @@ export function humanDuration(ms: number): string {
 
 /** POSIX quoting for the `cmd` of exec events (only where needed, so lines stay readable). */
 export function shellJoin(argv: string[]): string {
-  return argv.map((a) => (a !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+  return argv
+    .map((a) => (a !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
+    .join(' ');
 }
 
 /** kubeadm's backup folder timestamp format (Go "2006-01-02-15-04-05", local time). */

@@ -21,6 +21,7 @@ export interface RepoSource {
 
 export interface YumRepo {
   id: string;
+  name: string;
   baseurl: string;
   enabled: boolean;
   exclude: string[];
@@ -52,7 +53,7 @@ export function parseYumRepoFile(text: string): YumRepo[] {
     if (!line || line.startsWith('#') || line.startsWith(';')) continue;
     const sec = /^\[([^\]]+)\]$/.exec(line);
     if (sec) {
-      cur = { id: sec[1]!.trim(), baseurl: '', enabled: true, exclude: [], source: null };
+      cur = { id: sec[1]!.trim(), name: '', baseurl: '', enabled: true, exclude: [], source: null };
       repos.push(cur);
       continue;
     }
@@ -63,8 +64,10 @@ export function parseYumRepoFile(text: string): YumRepo[] {
     if (key === 'baseurl') {
       cur.baseurl = val.split(/\s+/)[0] ?? '';
       cur.source = classifyUrl(cur.baseurl, 'rpm');
-    } else if (key === 'enabled') cur.enabled = val === '1' || val.toLowerCase() === 'true';
-    else if (key === 'exclude' || key === 'excludepkgs') cur.exclude.push(...val.split(/[\s,]+/).filter(Boolean));
+    } else if (key === 'name') cur.name = val;
+    else if (key === 'enabled') cur.enabled = val === '1' || val.toLowerCase() === 'true';
+    else if (key === 'exclude' || key === 'excludepkgs')
+      cur.exclude.push(...val.split(/[\s,]+/).filter(Boolean));
   }
   return repos;
 }
@@ -113,12 +116,18 @@ export function parseAptList(text: string): AptSource[] {
 }
 
 /** Every `version-release` a repository source offers for one package, ascending. */
-export function availableVersions(source: RepoSource, format: 'rpm' | 'deb'): { version: string; full: string }[] {
+export function availableVersions(
+  source: RepoSource,
+  format: 'rpm' | 'deb',
+): { version: string; full: string }[] {
   if (source.kind === 'pkgs') {
     if (source.minor === null || LAST_PATCH[source.minor] === undefined) return [];
     // pkgs.k8s.io only carries v1.24 and later
     if (source.minor < 24) return [];
-    return patchesOf(source.minor).map((v) => ({ version: v, full: format === 'rpm' ? `${v}-150500.1.1` : `${v}-1.1` }));
+    return patchesOf(source.minor).map((v) => ({
+      version: v,
+      full: format === 'rpm' ? `${v}-150500.1.1` : `${v}-1.1`,
+    }));
   }
   // legacy repos: frozen on 2023-09-13, last published 1.28.2
   const out: { version: string; full: string }[] = [];

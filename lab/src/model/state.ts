@@ -235,10 +235,24 @@ export function buildInitialState(spec: LabSpec, now: number): ClusterState {
   }
   for (const n of cps) {
     for (const c of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) {
-      add({ ns: 'kube-system', name: `${c}-${n.name}`, owner: 'Node', app: c, emptyDir: false, tolerateCP: true, node: n.name });
+      add({
+        ns: 'kube-system',
+        name: `${c}-${n.name}`,
+        owner: 'Node',
+        app: c,
+        emptyDir: false,
+        tolerateCP: true,
+        node: n.name,
+      });
     }
   }
-  const deploy = (ns: string, app: string, replicas: number, hosts: LabNodeSpec[], opts: Partial<Pod> = {}) => {
+  const deploy = (
+    ns: string,
+    app: string,
+    replicas: number,
+    hosts: LabNodeSpec[],
+    opts: Partial<Pod> = {},
+  ) => {
     const hash = randSuffix(r, 10);
     for (let i = 0; i < replicas; i++) {
       add({
@@ -266,13 +280,30 @@ export function buildInitialState(spec: LabSpec, now: number): ClusterState {
       if (replicas === 0) continue;
       deploy('prod', apps[a]!, replicas, workers);
       if (apps[a] === 'web') {
-        pdbs.push({ ns: 'prod', name: 'web-pdb', app: 'web', minAvailable: null, maxUnavailable: 1, replicas, createdAt: created });
+        pdbs.push({
+          ns: 'prod',
+          name: 'web-pdb',
+          app: 'web',
+          minAvailable: null,
+          maxUnavailable: 1,
+          replicas,
+          createdAt: created,
+        });
       }
       if (apps[a] === 'api' && replicas > 1) {
-        pdbs.push({ ns: 'prod', name: 'api-pdb', app: 'api', minAvailable: replicas - 1, maxUnavailable: null, replicas, createdAt: created });
+        pdbs.push({
+          ns: 'prod',
+          name: 'api-pdb',
+          app: 'api',
+          minAvailable: replicas - 1,
+          maxUnavailable: null,
+          replicas,
+          createdAt: created,
+        });
       }
     }
-    if (spec.options.emptyDirPods > 0) deploy('prod', 'cache', spec.options.emptyDirPods, workers, { emptyDir: true });
+    if (spec.options.emptyDirPods > 0)
+      deploy('prod', 'cache', spec.options.emptyDirPods, workers, { emptyDir: true });
     for (let i = 0; i < spec.options.unmanagedPods; i++) {
       add({
         ns: 'default',

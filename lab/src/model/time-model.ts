@@ -86,8 +86,13 @@ export function packageInstallMs(packages: number): number {
  * pod's grace period), kubelet+kubectl packages, daemon-reload, restart, Ready, uncordon.
  * Repo switching and `plan` are excluded (file edits and read-only checks that may overlap).
  */
-export function nodeUpgradeMs(opts: { role: 'control-plane' | 'worker'; first: boolean; pods: number }): number {
-  const kubeadmStep = opts.role === 'worker' ? TIME.upgradeNodeWorkerMs : opts.first ? applyMs() : upgradeNodeCpMs();
+export function nodeUpgradeMs(opts: {
+  role: 'control-plane' | 'worker';
+  first: boolean;
+  pods: number;
+}): number {
+  const kubeadmStep =
+    opts.role === 'worker' ? TIME.upgradeNodeWorkerMs : opts.first ? applyMs() : upgradeNodeCpMs();
   return (
     packageInstallMs(1) +
     kubeadmStep +
@@ -112,7 +117,8 @@ export function hopBoundMs(opts: {
   podsPerWorker: number;
 }): number {
   let total = 0;
-  for (let i = 0; i < opts.controlPlanes; i++) total += nodeUpgradeMs({ role: 'control-plane', first: i === 0, pods: 1 });
+  for (let i = 0; i < opts.controlPlanes; i++)
+    total += nodeUpgradeMs({ role: 'control-plane', first: i === 0, pods: 1 });
   const waves = Math.ceil(opts.workers / Math.max(1, opts.maxUnavailable));
   total += waves * nodeUpgradeMs({ role: 'worker', first: false, pods: opts.podsPerWorker });
   return total;

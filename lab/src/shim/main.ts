@@ -91,7 +91,13 @@ function gatherFiles(tool: string, argv: string[]): Record<string, string | null
     if (valueFlags.has(a)) v = argv[i + 1];
     else if (a.startsWith('-') && a.includes('=')) v = a.slice(a.indexOf('=') + 1);
     else if (!a.startsWith('-')) v = a;
-    if (v && (v.startsWith('/') || v.startsWith('./') || v.startsWith('../') || /\.(ya?ml|conf|crt|key|db|json)$/.test(v))) {
+    if (
+      v &&
+      (v.startsWith('/') ||
+        v.startsWith('./') ||
+        v.startsWith('../') ||
+        /\.(ya?ml|conf|crt|key|db|json)$/.test(v))
+    ) {
       want.add(v);
     }
   }
@@ -108,7 +114,9 @@ function kubeadmTimestamp(d: Date): string {
 /** kubeadm apply prompts unless -y/-f/--dry-run; read the answer if stdin is a pipe. */
 function needsAnswer(tool: string, argv: string[]): boolean {
   if (tool !== 'kubeadm' || argv[0] !== 'upgrade' || argv[1] !== 'apply') return false;
-  return !argv.some((a) => /^(-y|--yes|-f|--force|--dry-run)(=true)?$/.test(a) || /^-[a-z]*[yf][a-z]*$/.test(a));
+  return !argv.some(
+    (a) => /^(-y|--yes|-f|--force|--dry-run)(=true)?$/.test(a) || /^-[a-z]*[yf][a-z]*$/.test(a),
+  );
 }
 
 function readAnswer(): Promise<string | null> {
@@ -137,7 +145,13 @@ function post(host: string, port: number, body: unknown): Promise<Result> {
   const data = Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host, port, path: '/exec', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': data.length } },
+      {
+        host,
+        port,
+        path: '/exec',
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': data.length },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -186,10 +200,13 @@ async function main(): Promise<void> {
     process.stderr.write('kupgrade-lab shim: KUPGRADE_LAB_DIR and KUPGRADE_LAB_NODE must be set\n');
     process.exit(127);
   }
-  let ctl: { host: string; port: number } | null = null;
+  let ctl: { host: string; port: number } | null;
   try {
-    ctl = (JSON.parse(fs.readFileSync(path.join(dir, 'lab.json'), 'utf8')) as { controller: { host: string; port: number } | null })
-      .controller;
+    ctl = (
+      JSON.parse(fs.readFileSync(path.join(dir, 'lab.json'), 'utf8')) as {
+        controller: { host: string; port: number } | null;
+      }
+    ).controller;
   } catch {
     ctl = null;
   }
@@ -207,7 +224,9 @@ async function main(): Promise<void> {
   try {
     res = await post(ctl.host, ctl.port, { node, tool, argv, ctx });
   } catch (e) {
-    process.stderr.write(`kupgrade-lab shim: controller at ${ctl.host}:${ctl.port} unreachable: ${(e as Error).message}\n`);
+    process.stderr.write(
+      `kupgrade-lab shim: controller at ${ctl.host}:${ctl.port} unreachable: ${(e as Error).message}\n`,
+    );
     process.exit(1);
   }
   applyEffects(res.effects ?? []);

@@ -37,7 +37,11 @@ export function parseFlags(argv: string[], defs: FlagDef[]): Parsed {
         else {
           const v = a.slice(eq + 1);
           if (!['true', 'false', '1', '0', 't', 'f', 'TRUE', 'FALSE', 'True', 'False'].includes(v)) {
-            return { flags, args, error: `invalid argument "${v}" for "--${name}" flag: strconv.ParseBool: parsing "${v}": invalid syntax` };
+            return {
+              flags,
+              args,
+              error: `invalid argument "${v}" for "--${name}" flag: strconv.ParseBool: parsing "${v}": invalid syntax`,
+            };
           }
           flags[name] = ['true', '1', 't', 'TRUE', 'True'].includes(v);
         }
@@ -85,7 +89,11 @@ export function bool(p: Parsed, name: string, dflt = false): boolean {
  * Splits the leading subcommand words from argv, skipping global flags (and their values) that
  * may precede them (`kubectl -n kube-system get cm ...`).
  */
-export function splitCommand(argv: string[], globalStringFlags: FlagDef[], depth: number): { words: string[]; rest: string[] } {
+export function splitCommand(
+  argv: string[],
+  globalStringFlags: FlagDef[],
+  depth: number,
+): { words: string[]; rest: string[] } {
   const words: string[] = [];
   const rest: string[] = [];
   const longs = new Set(globalStringFlags.map((d) => `--${d.name}`));

@@ -93,7 +93,8 @@ function readConfig(c: ToolCall, p: Parsed): { version?: string; imageRepository
   const f = str(p, 'config');
   if (!f) return {};
   const text = c.ctx.files[f];
-  if (text === undefined || text === null) return { error: `unable to read config from "${f}" : open ${f}: no such file or directory` };
+  if (text === undefined || text === null)
+    return { error: `unable to read config from "${f}" : open ${f}: no such file or directory` };
   const out: { version?: string; imageRepository?: string } = {};
   try {
     for (const d of parseAllDocuments(text)) {
@@ -131,7 +132,8 @@ function missingManifests(c: ToolCall): string[] {
 function imagesFor(repo: string, version: string): { name: string; ref: string }[] {
   const f = facts(version);
   const v = withV(version);
-  const dns = repo === 'registry.k8s.io' ? `${repo}/coredns/coredns:${f.coredns}` : `${repo}/coredns:${f.coredns}`;
+  const dns =
+    repo === 'registry.k8s.io' ? `${repo}/coredns/coredns:${f.coredns}` : `${repo}/coredns:${f.coredns}`;
   return [
     { name: 'kube-apiserver', ref: `${repo}/kube-apiserver:${v}` },
     { name: 'kube-controller-manager', ref: `${repo}/kube-controller-manager:${v}` },
@@ -245,7 +247,10 @@ export function renderKubeadmVersion(v: string, output: string): string | null {
     platform: 'linux/amd64',
   };
   if (output === '') {
-    const emu = x.minor >= 33 ? ` EmulationMajor:"", EmulationMinor:"", MinCompatibilityMajor:"", MinCompatibilityMinor:"",` : '';
+    const emu =
+      x.minor >= 33
+        ? ` EmulationMajor:"", EmulationMinor:"", MinCompatibilityMajor:"", MinCompatibilityMinor:"",`
+        : '';
     return `kubeadm version: &version.Info{Major:"${info.major}", Minor:"${info.minor}",${emu} GitVersion:"${info.gitVersion}", GitCommit:"${info.gitCommit}", GitTreeState:"clean", BuildDate:"${info.buildDate}", GoVersion:"${info.goVersion}", Compiler:"gc", Platform:"linux/amd64"}\n`;
   }
   if (output === 'short') return `${info.gitVersion}\n`;
@@ -290,8 +295,12 @@ export function planUpgrades(i: PlanInput): Upgrade[] {
     out.push({ description: `version in the v1.${minorOf(i.clusterVersion)} series`, newVersion: series });
   }
   if (cmpVer(i.target, i.clusterVersion) > 0) {
-    const inSeries = minorOf(i.target) === minorOf(i.clusterVersion) && series !== null && cmpVer(i.target, series) === 0;
-    out.push({ description: inSeries ? `version in the v1.${minorOf(i.clusterVersion)} series` : 'stable version', newVersion: i.target });
+    const inSeries =
+      minorOf(i.target) === minorOf(i.clusterVersion) && series !== null && cmpVer(i.target, series) === 0;
+    out.push({
+      description: inSeries ? `version in the v1.${minorOf(i.clusterVersion)} series` : 'stable version',
+      newVersion: i.target,
+    });
   }
   return out;
 }
@@ -308,14 +317,17 @@ function planComponents(i: PlanInput, newV: string, fmtMinor: number): Comp[] {
   const comps: Comp[] = [];
   const cps = i.nodes.filter((n) => n.cp);
   if (fmtMinor >= 30) {
-    for (const n of i.nodes) comps.push({ name: 'kubelet', currentVersion: withV(n.kubelet), newVersion: nv, nodeName: n.name });
+    for (const n of i.nodes)
+      comps.push({ name: 'kubelet', currentVersion: withV(n.kubelet), newVersion: nv, nodeName: n.name });
     for (const comp of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) {
-      for (const n of cps) comps.push({ name: comp, currentVersion: withV(n.cp!.apiserver), newVersion: nv, nodeName: n.name });
+      for (const n of cps)
+        comps.push({ name: comp, currentVersion: withV(n.cp!.apiserver), newVersion: nv, nodeName: n.name });
     }
     comps.push({ name: 'kube-proxy', currentVersion: noV(i.kubeProxy), newVersion: nv });
     comps.push({ name: 'CoreDNS', currentVersion: i.coredns, newVersion: corednsFor(newV) });
     comps.push({ name: 'kubeadm', currentVersion: withV(i.kubeadmVersion), newVersion: nv });
-    for (const n of cps) comps.push({ name: 'etcd', currentVersion: n.cp!.etcd, newVersion: etcdFor(newV), nodeName: n.name });
+    for (const n of cps)
+      comps.push({ name: 'etcd', currentVersion: n.cp!.etcd, newVersion: etcdFor(newV), nodeName: n.name });
     return comps;
   }
   const groups = new Map<string, number>();
@@ -333,8 +345,18 @@ function planComponents(i: PlanInput, newV: string, fmtMinor: number): Comp[] {
 }
 
 const CONFIG_STATES = [
-  { group: 'kubeproxy.config.k8s.io', currentVersion: 'v1alpha1', preferredVersion: 'v1alpha1', manualUpgradeRequired: false },
-  { group: 'kubelet.config.k8s.io', currentVersion: 'v1beta1', preferredVersion: 'v1beta1', manualUpgradeRequired: false },
+  {
+    group: 'kubeproxy.config.k8s.io',
+    currentVersion: 'v1alpha1',
+    preferredVersion: 'v1alpha1',
+    manualUpgradeRequired: false,
+  },
+  {
+    group: 'kubelet.config.k8s.io',
+    currentVersion: 'v1beta1',
+    preferredVersion: 'v1beta1',
+    manualUpgradeRequired: false,
+  },
 ];
 
 /** The plan's tables (text) — §2.2 of the reference, both the ≥1.30 and the older layout. */
@@ -345,7 +367,8 @@ export function renderPlanText(i: PlanInput, fmtMinor: number): string {
     const comps = planComponents(i, u.newVersion, fmtMinor);
     const kubelets = comps.filter((x) => x.name === 'kubelet');
     const others = comps.filter((x) => x.name !== 'kubelet' && x.name !== 'kubeadm');
-    out += "Components that must be upgraded manually after you have upgraded the control plane with 'kubeadm upgrade apply':\n";
+    out +=
+      "Components that must be upgraded manually after you have upgraded the control plane with 'kubeadm upgrade apply':\n";
     if (fmtMinor >= 30) {
       out += tabwrite([
         ['COMPONENT', 'NODE', 'CURRENT', 'TARGET'],
@@ -365,7 +388,10 @@ export function renderPlanText(i: PlanInput, fmtMinor: number): string {
         ...others.map((x) => [x.name, x.nodeName ?? '', x.currentVersion, x.newVersion]),
       ]);
     } else {
-      out += tabwrite([['COMPONENT', 'CURRENT', 'TARGET'], ...others.map((x) => [x.name, x.currentVersion, x.newVersion])]);
+      out += tabwrite([
+        ['COMPONENT', 'CURRENT', 'TARGET'],
+        ...others.map((x) => [x.name, x.currentVersion, x.newVersion]),
+      ]);
     }
     out += '\nYou can now apply the upgrade by executing the following command:\n\n';
     out += `\tkubeadm upgrade apply ${withV(u.newVersion)}\n\n`;
@@ -381,7 +407,12 @@ export function renderPlanText(i: PlanInput, fmtMinor: number): string {
     'upgrade to is denoted in the "PREFERRED VERSION" column.\n\n';
   out += tabwrite([
     ['API GROUP', 'CURRENT VERSION', 'PREFERRED VERSION', 'MANUAL UPGRADE REQUIRED'],
-    ...CONFIG_STATES.map((s) => [s.group, s.currentVersion, s.preferredVersion, s.manualUpgradeRequired ? 'yes' : 'no']),
+    ...CONFIG_STATES.map((s) => [
+      s.group,
+      s.currentVersion,
+      s.preferredVersion,
+      s.manualUpgradeRequired ? 'yes' : 'no',
+    ]),
   ]);
   out += SEP;
   return out;
@@ -393,7 +424,10 @@ export function planObject(i: PlanInput, fmtMinor: number): Record<string, unkno
   if (fmtMinor >= 30) {
     const o: Record<string, unknown> = { kind: 'UpgradePlan', apiVersion: 'output.kubeadm.k8s.io/v1alpha3' };
     if (ups.length) {
-      o.availableUpgrades = ups.map((u) => ({ description: u.description, components: planComponents(i, u.newVersion, fmtMinor) }));
+      o.availableUpgrades = ups.map((u) => ({
+        description: u.description,
+        components: planComponents(i, u.newVersion, fmtMinor),
+      }));
     }
     o.configVersions = CONFIG_STATES;
     return o;
@@ -412,7 +446,13 @@ function resolveStable(kubeadmV: string, stderr: string[]): string {
   const km = minorOf(kubeadmV);
   const newest = latestPatch(Math.max(...Object.keys(LAST_PATCH).map(Number)))!;
   if (minorOf(newest) > km) {
-    stderr.push(klog('I', 'version.go:261', `remote version is much newer: ${withV(newest)}; falling back to: stable-1.${km}`));
+    stderr.push(
+      klog(
+        'I',
+        'version.go:261',
+        `remote version is much newer: ${withV(newest)}; falling back to: stable-1.${km}`,
+      ),
+    );
   }
   return latestPatch(km) ?? kubeadmV;
 }
@@ -465,12 +505,17 @@ async function plan(c: ToolCall, argv: string[]): Promise<ExecResult> {
   stdout += `[upgrade/versions] kubeadm version: ${withV(kv)}\n`;
   stdout += `[upgrade/versions] Target version: ${withV(target)}\n`;
   const series = latestPatch(minorOf(cv));
-  if (series) stdout += `[upgrade/versions] Latest version in the v1.${minorOf(cv)} series: ${withV(series)}\n`;
+  if (series)
+    stdout += `[upgrade/versions] Latest version in the v1.${minorOf(cv)} series: ${withV(series)}\n`;
   const input: PlanInput = {
     kubeadmVersion: kv,
     clusterVersion: cv,
     target,
-    nodes: c.cl.nodes().map((n) => ({ name: n.name, kubelet: n.kubelet, cp: n.cp ? { apiserver: n.cp.apiserver, etcd: n.cp.etcd } : null })),
+    nodes: c.cl.nodes().map((n) => ({
+      name: n.name,
+      kubelet: n.kubelet,
+      cp: n.cp ? { apiserver: n.cp.apiserver, etcd: n.cp.etcd } : null,
+    })),
     kubeProxy: c.cl.state.kubeProxy,
     coredns: c.cl.state.coredns,
   };
@@ -480,7 +525,8 @@ async function plan(c: ToolCall, argv: string[]): Promise<ExecResult> {
     else stdout += '\n' + renderPlanText(input, fmt);
   } else {
     const obj = planObject(input, fmt);
-    stdout += output === 'json' ? JSON.stringify(obj, null, 4) + '\n' : YAML.stringify(obj, { sortMapEntries: true });
+    stdout +=
+      output === 'json' ? JSON.stringify(obj, null, 4) + '\n' : YAML.stringify(obj, { sortMapEntries: true });
   }
   return { stdout, stderr: stderr.join(''), exit: 0 };
 }
@@ -503,7 +549,12 @@ export interface PolicyResult {
 }
 
 /** cmd/kubeadm/app/phases/upgrade/policy.go, with its exact texts. */
-export function versionPolicy(clusterV: string, kubeadmV: string, newV: string, kubelets: string[]): PolicyResult {
+export function versionPolicy(
+  clusterV: string,
+  kubeadmV: string,
+  newV: string,
+  kubelets: string[],
+): PolicyResult {
   const r: PolicyResult = { mandatory: [], skippable: [] };
   const c = mustVer(clusterV);
   const k = mustVer(kubeadmV);
@@ -515,8 +566,14 @@ export function versionPolicy(clusterV: string, kubeadmV: string, newV: string, 
       `Specified version to upgrade to ${q} is equal to or lower than the minimum supported version ${JSON.stringify(withV(clusterV))}. Please specify a higher version to upgrade to`,
     );
   }
-  if (n.minor > c.minor + 1) r.mandatory.push(`Specified version to upgrade to ${q} is too high; kubeadm can upgrade only 1 minor version at a time`);
-  if (n.minor < c.minor - 1) r.mandatory.push(`Specified version to downgrade to ${q} is too low; kubeadm can downgrade only 1 minor version at a time`);
+  if (n.minor > c.minor + 1)
+    r.mandatory.push(
+      `Specified version to upgrade to ${q} is too high; kubeadm can upgrade only 1 minor version at a time`,
+    );
+  if (n.minor < c.minor - 1)
+    r.mandatory.push(
+      `Specified version to downgrade to ${q} is too low; kubeadm can downgrade only 1 minor version at a time`,
+    );
   if (k.minor < n.minor) {
     r.mandatory.push(
       `Specified version to upgrade to ${q} is at least one minor release higher than the kubeadm minor release (${n.minor} > ${k.minor}). Such an upgrade is not supported`,
@@ -526,11 +583,16 @@ export function versionPolicy(clusterV: string, kubeadmV: string, newV: string, 
       `Specified version to upgrade to ${q} is higher than the kubeadm version ${JSON.stringify(withV(kubeadmV))}. Upgrade kubeadm first using the tool you used to install kubeadm`,
     );
   } else if (k.minor > n.minor) {
-    r.skippable.push(`Kubeadm version ${withV(kubeadmV)} can only be used to upgrade to Kubernetes version ${k.major}.${k.minor}`);
+    r.skippable.push(
+      `Kubeadm version ${withV(kubeadmV)} can only be used to upgrade to Kubernetes version ${k.major}.${k.minor}`,
+    );
   }
   const skew = n.minor <= 28 ? 1 : 3;
   const old = [...new Set(kubelets.filter((v) => minorOf(v) < n.minor - skew).map(withV))];
-  if (old.length) r.skippable.push(`There are kubelets in this cluster that are too old that have these versions [${old.join(' ')}]`);
+  if (old.length)
+    r.skippable.push(
+      `There are kubelets in this cluster that are too old that have these versions [${old.join(' ')}]`,
+    );
   return r;
 }
 
@@ -538,11 +600,23 @@ function policyText(r: PolicyResult, fmt: number, force: boolean): { fatal: stri
   const items = (xs: string[]) => xs.map((x) => `\t- ${x}\n`).join('');
   if (r.mandatory.length) {
     const body = `the version argument is invalid due to these fatal errors:\n\n${items(r.mandatory)}\nPlease fix the misalignments highlighted above and try upgrading again`;
-    return { fatal: fmt >= 32 ? `error execution phase preflight: ${body}` : `[upgrade/version] FATAL: the --${body.slice(4)}`, note: '' };
+    return {
+      fatal:
+        fmt >= 32
+          ? `error execution phase preflight: ${body}`
+          : `[upgrade/version] FATAL: the --${body.slice(4)}`,
+      note: '',
+    };
   }
   if (r.skippable.length && !force) {
     const body = `the version argument is invalid due to these errors:\n\n${items(r.skippable)}\nCan be bypassed if you pass the --force flag`;
-    return { fatal: fmt >= 32 ? `error execution phase preflight: ${body}` : `[upgrade/version] FATAL: the --${body.slice(4)}`, note: '' };
+    return {
+      fatal:
+        fmt >= 32
+          ? `error execution phase preflight: ${body}`
+          : `[upgrade/version] FATAL: the --${body.slice(4)}`,
+      note: '',
+    };
   }
   if (r.skippable.length) {
     const prefix = fmt >= 32 ? '[upgrade/preflight]' : '[upgrade/version]';
@@ -581,10 +655,16 @@ function staticPodBlock(
   renew: boolean,
   changed: boolean,
 ): string {
-  if (!changed) return `[upgrade/staticpods] Current and new manifests of ${comp} are equal, skipping upgrade\n`;
+  if (!changed)
+    return `[upgrade/staticpods] Current and new manifests of ${comp} are equal, skipping upgrade\n`;
   const certs: Record<string, string[]> = {
     etcd: ['etcd-server', 'etcd-peer', 'etcd-healthcheck-client'],
-    'kube-apiserver': ['apiserver', 'apiserver-kubelet-client', 'front-proxy-client', 'apiserver-etcd-client'],
+    'kube-apiserver': [
+      'apiserver',
+      'apiserver-kubelet-client',
+      'front-proxy-client',
+      'apiserver-etcd-client',
+    ],
     'kube-controller-manager': ['controller-manager.conf'],
     'kube-scheduler': ['scheduler.conf'],
   };
@@ -609,7 +689,11 @@ interface CpUpgrade {
 }
 
 /** The static-pod part shared by apply and `upgrade node` on a control plane. */
-function upgradeStaticPods(c: ToolCall, target: string, opts: { etcd: boolean; renew: boolean; fmt: number }): CpUpgrade {
+function upgradeStaticPods(
+  c: ToolCall,
+  target: string,
+  opts: { etcd: boolean; renew: boolean; fmt: number },
+): CpUpgrade {
   const repo = c.cl.state.imageRepository;
   const backup = `/etc/kubernetes/tmp/kubeadm-backup-manifests-${c.ctx.localTime}`;
   const etcdBackup = `/etc/kubernetes/tmp/kubeadm-backup-etcd-${c.ctx.localTime}`;
@@ -732,7 +816,8 @@ async function apply(c: ToolCall, argv: string[]): Promise<ExecResult> {
   const ignore = str(p, 'ignore-preflight-errors') ?? '';
   const notReady = cps.filter((n) => !n.ready).map((n) => n.name);
   if (notReady.length && !/all|ControlPlaneNodesReady/i.test(ignore)) return healthFatal(out, notReady);
-  if (fmt >= 32) out += `[upgrade/preflight] You have chosen to upgrade the cluster version to "${withV(target)}"\n`;
+  if (fmt >= 32)
+    out += `[upgrade/preflight] You have chosen to upgrade the cluster version to "${withV(target)}"\n`;
   else out += `[upgrade/version] You have chosen to change the cluster version to "${withV(target)}"\n`;
   out += `[upgrade/versions] Cluster version: ${withV(cv)}\n[upgrade/versions] kubeadm version: ${withV(kv)}\n`;
   const pol = policyText(
@@ -794,10 +879,14 @@ async function apply(c: ToolCall, argv: string[]): Promise<ExecResult> {
     c.node.kubeletConfig = target;
     c.cl.changed(c.node.name);
   }
-  if (fmt >= 32) out += '[upgrade/control-plane] The control plane instance for this node was successfully upgraded!\n';
-  out += '[upload-config] Storing the configuration used in ConfigMap "kubeadm-config" in the "kube-system" Namespace\n';
-  out += '[kubelet] Creating a ConfigMap "kubelet-config" in namespace kube-system with the configuration for the kubelets in the cluster\n';
-  if (fmt >= 32) out += '[upgrade/kubeconfig] The kubeconfig files for this node were successfully upgraded!\n';
+  if (fmt >= 32)
+    out += '[upgrade/control-plane] The control plane instance for this node was successfully upgraded!\n';
+  out +=
+    '[upload-config] Storing the configuration used in ConfigMap "kubeadm-config" in the "kube-system" Namespace\n';
+  out +=
+    '[kubelet] Creating a ConfigMap "kubelet-config" in namespace kube-system with the configuration for the kubelets in the cluster\n';
+  if (fmt >= 32)
+    out += '[upgrade/kubeconfig] The kubeconfig files for this node were successfully upgraded!\n';
   const kc = kubeletConfigPhase(c, target);
   let stderr = '';
   if (fmt >= 32) {
@@ -845,7 +934,8 @@ const NODE_FLAGS: FlagDef[] = [
 ];
 
 async function upgradeNode(c: ToolCall, argv: string[]): Promise<ExecResult> {
-  if (argv[0] === 'phase') return fatal(`kupgrade-lab: "kubeadm upgrade node phase" is not simulated by the lab`);
+  if (argv[0] === 'phase')
+    return fatal(`kupgrade-lab: "kubeadm upgrade node phase" is not simulated by the lab`);
   const p = parseFlags(argv, NODE_FLAGS);
   if (p.error) return fatal(p.error);
   if (p.args.length) return fatal(`unknown command "${p.args[0]}" for "kubeadm upgrade node"`);
@@ -867,8 +957,13 @@ async function upgradeNode(c: ToolCall, argv: string[]): Promise<ExecResult> {
   if (!isCp) {
     await c.cl.sleep(TIME.upgradeNodeWorkerMs);
     out += `${pre} Skipping prepull. Not a control plane node.\n`;
-    if (fmt >= 32) out += '[upgrade/control-plane] Skipping phase. Not a control plane node.\n[upgrade/kubeconfig] Skipping phase. Not a control plane node.\n';
-    else out += '[upgrade] Skipping phase. Not a control plane node.\n' + (fmt >= 31 ? '[upgrade] Skipping phase. Not a control plane node.\n' : '');
+    if (fmt >= 32)
+      out +=
+        '[upgrade/control-plane] Skipping phase. Not a control plane node.\n[upgrade/kubeconfig] Skipping phase. Not a control plane node.\n';
+    else
+      out +=
+        '[upgrade] Skipping phase. Not a control plane node.\n' +
+        (fmt >= 31 ? '[upgrade] Skipping phase. Not a control plane node.\n' : '');
   } else {
     if (minorOf(kv) < minorOf(target)) {
       // RECON: kubeadm refuses to write manifests newer than itself
@@ -886,7 +981,11 @@ async function upgradeNode(c: ToolCall, argv: string[]): Promise<ExecResult> {
         ? `[upgrade/control-plane] Upgrading your static Pod-hosted control plane instance to version "${withV(target)}"...\n`
         : `[upgrade] Upgrading your Static Pod-hosted control plane instance to version "${withV(target)}"...\n`;
     await c.cl.sleep(upgradeNodeCpMs());
-    const sp = upgradeStaticPods(c, target, { etcd: bool(p, 'etcd-upgrade', true), renew: bool(p, 'certificate-renewal', true), fmt });
+    const sp = upgradeStaticPods(c, target, {
+      etcd: bool(p, 'etcd-upgrade', true),
+      renew: bool(p, 'certificate-renewal', true),
+      fmt,
+    });
     out += sp.text;
     if (!dryRun) {
       effects.push(...sp.effects);
@@ -974,7 +1073,10 @@ async function diff(c: ToolCall, argv: string[]): Promise<ExecResult> {
   let out = '';
   const files: [string, string][] = [
     ['kube-apiserver', str(p, 'api-server-manifest') ?? '/etc/kubernetes/manifests/kube-apiserver.yaml'],
-    ['kube-controller-manager', str(p, 'controller-manager-manifest') ?? '/etc/kubernetes/manifests/kube-controller-manager.yaml'],
+    [
+      'kube-controller-manager',
+      str(p, 'controller-manager-manifest') ?? '/etc/kubernetes/manifests/kube-controller-manager.yaml',
+    ],
     ['kube-scheduler', str(p, 'scheduler-manifest') ?? '/etc/kubernetes/manifests/kube-scheduler.yaml'],
   ];
   const repo = cfg.imageRepository ?? c.cl.state.imageRepository;
@@ -1012,12 +1114,16 @@ async function images(c: ToolCall, verb: 'pull' | 'list', argv: string[]): Promi
   } else version = resolveStable(c.node.packages.kubeadm.version, stderr);
   const repo = str(p, 'image-repository') ?? cfg.imageRepository ?? 'registry.k8s.io';
   const imgs = imagesFor(repo, version);
-  if (verb === 'list') return { stdout: imgs.map((i) => i.ref + '\n').join(''), stderr: stderr.join(''), exit: 0 };
+  if (verb === 'list')
+    return { stdout: imgs.map((i) => i.ref + '\n').join(''), stderr: stderr.join(''), exit: 0 };
   let out = '';
   for (const img of imgs) {
     await c.cl.sleep(TIME.imagePullPerImageMs);
     if (!releaseExists(version) && img.ref.includes(withV(version))) {
-      return fatal(`failed to pull image "${img.ref}": failed to pull and unpack image "${img.ref}": not found`, out);
+      return fatal(
+        `failed to pull image "${img.ref}": failed to pull and unpack image "${img.ref}": not found`,
+        out,
+      );
     }
     out += `[config/images] Pulled ${img.ref}\n`;
   }

@@ -23,7 +23,8 @@ const GLOBAL: FlagDef[] = [
   { name: 'insecure-skip-tls-verify', type: 'bool' },
 ];
 
-const CONN_REFUSED = 'The connection to the server localhost:8080 was refused - did you specify the right host or port?\n';
+const CONN_REFUSED =
+  'The connection to the server localhost:8080 was refused - did you specify the right host or port?\n';
 
 function unknownFlag(err: string, verb: string): ExecResult {
   return fail(1, `error: ${err}\nSee 'kubectl ${verb} --help' for usage.\n`);
@@ -65,12 +66,18 @@ function kubeconfigOk(c: ToolCall, p: Parsed): ExecResult | null {
 }
 
 export async function kubectl(c: ToolCall): Promise<ExecResult> {
-  const { words, rest } = splitCommand(c.argv, GLOBAL.filter((d) => d.type === 'string'), 1);
+  const { words, rest } = splitCommand(
+    c.argv,
+    GLOBAL.filter((d) => d.type === 'string'),
+    1,
+  );
   const verb = words[0];
   if (!verb) {
     const p = parseFlags(rest, [...GLOBAL, { name: 'help', short: 'h', type: 'bool' }]);
     if (p.error) return unknownFlag(p.error, '');
-    return ok('kubectl controls the Kubernetes cluster manager.\n\n Find more information at: https://kubernetes.io/docs/reference/kubectl/\n');
+    return ok(
+      'kubectl controls the Kubernetes cluster manager.\n\n Find more information at: https://kubernetes.io/docs/reference/kubectl/\n',
+    );
   }
   switch (verb) {
     case 'version':
@@ -105,7 +112,11 @@ function versionInfo(v: string) {
 }
 
 async function version(c: ToolCall, argv: string[]): Promise<ExecResult> {
-  const p = parseFlags(argv, [...GLOBAL, { name: 'client', type: 'bool' }, { name: 'output', short: 'o', type: 'string' }]);
+  const p = parseFlags(argv, [
+    ...GLOBAL,
+    { name: 'client', type: 'bool' },
+    { name: 'output', short: 'o', type: 'string' },
+  ]);
   if (p.error) return unknownFlag(p.error, 'version');
   const o = str(p, 'output');
   if (o && o !== 'json' && o !== 'yaml') return fail(1, `error: --output must be 'yaml' or 'json'\n`);
@@ -160,7 +171,7 @@ async function get(c: ToolCall, argv: string[]): Promise<ExecResult> {
   if (!kindArg) {
     return fail(
       1,
-      "You must specify the type of resource to get. Use \"kubectl api-resources\" for a complete list of supported resources.\n\nerror: Required resource not specified.\nUse \"kubectl explain <resource>\" for a detailed description of that resource (e.g. kubectl explain pods).\nSee 'kubectl get -h' for help and examples\n",
+      'You must specify the type of resource to get. Use "kubectl api-resources" for a complete list of supported resources.\n\nerror: Required resource not specified.\nUse "kubectl explain <resource>" for a detailed description of that resource (e.g. kubectl explain pods).\nSee \'kubectl get -h\' for help and examples\n',
     );
   }
   const out = str(p, 'output') ?? '';
@@ -178,7 +189,8 @@ async function get(c: ToolCall, argv: string[]): Promise<ExecResult> {
   const ns = bool(p, 'all-namespaces') ? null : (str(p, 'namespace') ?? 'default');
   if (['nodes', 'node', 'no'].includes(kind)) return getNodes(c, names, out, p);
   if (['pods', 'pod', 'po'].includes(kind)) return getPods(c, ns, names, out, p);
-  if (['pdb', 'pdbs', 'poddisruptionbudget', 'poddisruptionbudgets'].includes(kind)) return getPdbs(c, ns, out);
+  if (['pdb', 'pdbs', 'poddisruptionbudget', 'poddisruptionbudgets'].includes(kind))
+    return getPdbs(c, ns, out);
   if (['cm', 'configmap', 'configmaps'].includes(kind)) return getConfigMap(c, ns, names, out);
   return fail(1, `error: the server doesn't have a resource type "${kindArg}"\n`);
 }
@@ -214,13 +226,19 @@ function nodeObject(c: ToolCall, n: NodeState): Record<string, unknown> {
     labels['node.kubernetes.io/exclude-from-external-load-balancers'] = '';
     taints.push({ effect: 'NoSchedule', key: 'node-role.kubernetes.io/control-plane' });
   }
-  if (n.unschedulable) taints.push({ effect: 'NoSchedule', key: 'node.kubernetes.io/unschedulable', timeAdded: iso(now) });
-  if (!n.ready) taints.push({ effect: 'NoSchedule', key: 'node.kubernetes.io/not-ready', timeAdded: iso(now) });
+  if (n.unschedulable)
+    taints.push({ effect: 'NoSchedule', key: 'node.kubernetes.io/unschedulable', timeAdded: iso(now) });
+  if (!n.ready)
+    taints.push({ effect: 'NoSchedule', key: 'node.kubernetes.io/not-ready', timeAdded: iso(now) });
   const readyCond = n.down
     ? { status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.' }
     : n.ready
       ? { status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' }
-      : { status: 'False', reason: 'KubeletNotReady', message: 'container runtime status check may not have completed yet' };
+      : {
+          status: 'False',
+          reason: 'KubeletNotReady',
+          message: 'container runtime status check may not have completed yet',
+        };
   const cond = (type: string, reason: string, message: string) => ({
     type,
     status: 'False',
@@ -241,7 +259,7 @@ function nodeObject(c: ToolCall, n: NodeState): Record<string, unknown> {
       creationTimestamp: iso(n.createdAt),
       labels,
       name: n.name,
-      resourceVersion: String(100000 + Math.floor(now / 1000) % 100000),
+      resourceVersion: String(100000 + (Math.floor(now / 1000) % 100000)),
       uid: uid(n.name),
     },
     spec: {
@@ -304,7 +322,8 @@ function getNodes(c: ToolCall, names: string[], out: string, p: Parsed): ExecRes
   if (sel) {
     if (sel === 'node-role.kubernetes.io/control-plane' || sel === 'node-role.kubernetes.io/control-plane=') {
       nodes = nodes.filter((n) => n.role === 'control-plane');
-    } else if (sel === '!node-role.kubernetes.io/control-plane') nodes = nodes.filter((n) => n.role !== 'control-plane');
+    } else if (sel === '!node-role.kubernetes.io/control-plane')
+      nodes = nodes.filter((n) => n.role !== 'control-plane');
   }
   if (out === 'json' || out === 'yaml') {
     const objs = nodes.map((n) => nodeObject(c, n));
@@ -312,11 +331,13 @@ function getNodes(c: ToolCall, names: string[], out: string, p: Parsed): ExecRes
     return ok(out === 'json' ? json(v) : yaml(v));
   }
   if (out === 'name') return ok(nodes.map((n) => `node/${n.name}\n`).join(''));
-  if (out.startsWith('jsonpath=')) return fail(1, 'error: jsonpath output is not simulated by kupgrade-lab\n');
+  if (out.startsWith('jsonpath='))
+    return fail(1, 'error: jsonpath output is not simulated by kupgrade-lab\n');
   const now = Date.now();
   const os = osInfo(c);
   const head = ['NAME', 'STATUS', 'ROLES', 'AGE', 'VERSION'];
-  if (out === 'wide') head.push('INTERNAL-IP', 'EXTERNAL-IP', 'OS-IMAGE', 'KERNEL-VERSION', 'CONTAINER-RUNTIME');
+  if (out === 'wide')
+    head.push('INTERNAL-IP', 'EXTERNAL-IP', 'OS-IMAGE', 'KERNEL-VERSION', 'CONTAINER-RUNTIME');
   const rows = nodes.map((n) => {
     const r = [n.name, nodeStatus(n), roles(n), humanDuration(now - n.createdAt), withV(n.kubelet)];
     if (out === 'wide') r.push(n.address, '<none>', os.osImage, os.kernel, 'containerd://1.7.13');
@@ -345,7 +366,12 @@ function podObject(c: ToolCall, p: Pod): Record<string, unknown> {
             blockOwnerDeletion: true,
             controller: true,
             kind: p.owner,
-            name: p.owner === 'Node' ? p.node : p.owner === 'ReplicaSet' ? p.name.slice(0, p.name.lastIndexOf('-')) : p.app,
+            name:
+              p.owner === 'Node'
+                ? p.node
+                : p.owner === 'ReplicaSet'
+                  ? p.name.slice(0, p.name.lastIndexOf('-'))
+                  : p.app,
             uid: uid(`${p.ns}/${p.app}`),
           },
         ];
@@ -380,7 +406,11 @@ function getPods(c: ToolCall, ns: string | null, names: string[], out: string, p
   const fs = str(p, 'field-selector');
   if (fs) {
     const m = /^spec\.nodeName=(.*)$/.exec(fs);
-    if (!m) return fail(1, `Error from server (BadRequest): Unable to find "/v1, Resource=pods" that match label selector "", field selector "${fs}": field label not supported: ${fs.split('=')[0]}\n`);
+    if (!m)
+      return fail(
+        1,
+        `Error from server (BadRequest): Unable to find "/v1, Resource=pods" that match label selector "", field selector "${fs}": field label not supported: ${fs.split('=')[0]}\n`,
+      );
     pods = pods.filter((x) => x.node === m[1]);
   }
   if (names.length) pods = pods.filter((x) => names.includes(x.name));
@@ -389,13 +419,21 @@ function getPods(c: ToolCall, ns: string | null, names: string[], out: string, p
     const v = list(pods.map((x) => podObject(c, x)));
     return ok(out === 'json' ? json(v) : yaml(v));
   }
-  if (!pods.length) return ok('', ns === null ? 'No resources found\n' : `No resources found in ${ns} namespace.\n`);
+  if (!pods.length)
+    return ok('', ns === null ? 'No resources found\n' : `No resources found in ${ns} namespace.\n`);
   const now = Date.now();
   const head = [...(ns === null ? ['NAMESPACE'] : []), 'NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE'];
   if (out === 'wide') head.push('IP', 'NODE', 'NOMINATED NODE', 'READINESS GATES');
   const rows = pods.map((x) => {
     const ph = podPhase(c, x);
-    const r = [...(ns === null ? [x.ns] : []), x.name, ph.ready, ph.status, '0', humanDuration(now - x.createdAt)];
+    const r = [
+      ...(ns === null ? [x.ns] : []),
+      x.name,
+      ph.ready,
+      ph.status,
+      '0',
+      humanDuration(now - x.createdAt),
+    ];
     if (out === 'wide') r.push(x.node ? x.ip : '<none>', x.node ?? '<none>', '<none>', '<none>');
     return r;
   });
@@ -409,7 +447,12 @@ function pdbObject(c: ToolCall, b: Pdb): Record<string, unknown> {
   return {
     apiVersion: 'policy/v1',
     kind: 'PodDisruptionBudget',
-    metadata: { creationTimestamp: iso(b.createdAt), name: b.name, namespace: b.ns, uid: uid(`${b.ns}/${b.name}`) },
+    metadata: {
+      creationTimestamp: iso(b.createdAt),
+      name: b.name,
+      namespace: b.ns,
+      uid: uid(`${b.ns}/${b.name}`),
+    },
     spec: {
       maxUnavailable: b.maxUnavailable ?? undefined,
       minAvailable: b.minAvailable ?? undefined,
@@ -426,14 +469,24 @@ function pdbObject(c: ToolCall, b: Pdb): Record<string, unknown> {
 }
 
 function getPdbs(c: ToolCall, ns: string | null, out: string): ExecResult {
-  const pdbs = c.cl.state.pdbs.filter((b) => ns === null || b.ns === ns).sort((a, b) => (`${a.ns}/${a.name}` < `${b.ns}/${b.name}` ? -1 : 1));
+  const pdbs = c.cl.state.pdbs
+    .filter((b) => ns === null || b.ns === ns)
+    .sort((a, b) => (`${a.ns}/${a.name}` < `${b.ns}/${b.name}` ? -1 : 1));
   if (out === 'json' || out === 'yaml') {
     const v = list(pdbs.map((b) => pdbObject(c, b)));
     return ok(out === 'json' ? json(v) : yaml(v));
   }
-  if (!pdbs.length) return ok('', ns === null ? 'No resources found\n' : `No resources found in ${ns} namespace.\n`);
+  if (!pdbs.length)
+    return ok('', ns === null ? 'No resources found\n' : `No resources found in ${ns} namespace.\n`);
   const now = Date.now();
-  const head = [...(ns === null ? ['NAMESPACE'] : []), 'NAME', 'MIN AVAILABLE', 'MAX UNAVAILABLE', 'ALLOWED DISRUPTIONS', 'AGE'];
+  const head = [
+    ...(ns === null ? ['NAMESPACE'] : []),
+    'NAME',
+    'MIN AVAILABLE',
+    'MAX UNAVAILABLE',
+    'ALLOWED DISRUPTIONS',
+    'AGE',
+  ];
   const rows = pdbs.map((b) => [
     ...(ns === null ? [b.ns] : []),
     b.name,
@@ -479,7 +532,9 @@ export function kubeadmConfigYaml(s: {
     '  serviceSubnet: 10.96.0.0/12',
     'proxy: {}',
     'scheduler: {}',
-  ].filter((l) => v1beta4 || !/^(caCertificateValidityPeriod|certificateValidityPeriod|encryptionAlgorithm)/.test(l));
+  ].filter(
+    (l) => v1beta4 || !/^(caCertificateValidityPeriod|certificateValidityPeriod|encryptionAlgorithm)/.test(l),
+  );
   const data = cc.join('\n') + '\n';
   return {
     data,
@@ -510,7 +565,11 @@ function getConfigMap(c: ToolCall, ns: string | null, names: string[], out: stri
   const inNs = ns === 'kube-system' || ns === null;
   if (names.length) {
     const missing = names.filter((n) => n !== 'kubeadm-config' || !inNs);
-    if (missing.length) return fail(1, missing.map((m) => `Error from server (NotFound): configmaps "${m}" not found\n`).join(''));
+    if (missing.length)
+      return fail(
+        1,
+        missing.map((m) => `Error from server (NotFound): configmaps "${m}" not found\n`).join(''),
+      );
   }
   if (out === 'json' || out === 'yaml') {
     const v = names.length === 1 ? cm.obj : list(inNs ? [cm.obj] : []);
@@ -522,7 +581,12 @@ function getConfigMap(c: ToolCall, ns: string | null, names: string[], out: stri
   return ok(
     kubectlTable([
       [...(ns === null ? ['NAMESPACE'] : []), 'NAME', 'DATA', 'AGE'],
-      [...(ns === null ? ['kube-system'] : []), 'kubeadm-config', '1', humanDuration(Date.now() - st.createdAt)],
+      [
+        ...(ns === null ? ['kube-system'] : []),
+        'kubeadm-config',
+        '1',
+        humanDuration(Date.now() - st.createdAt),
+      ],
     ]),
   );
 }
@@ -536,7 +600,8 @@ async function cordon(c: ToolCall, verb: 'cordon' | 'uncordon', argv: string[]):
     { name: 'selector', short: 'l', type: 'string' },
   ]);
   if (p.error) return unknownFlag(p.error, verb);
-  if (!p.args.length) return fail(1, `error: USAGE: ${verb} NODE [flags]\nSee 'kubectl ${verb} -h' for help and examples\n`);
+  if (!p.args.length)
+    return fail(1, `error: USAGE: ${verb} NODE [flags]\nSee 'kubectl ${verb} -h' for help and examples\n`);
   const bad = kubeconfigOk(c, p);
   if (bad) return bad;
   const dry = str(p, 'dry-run');
@@ -594,17 +659,22 @@ function drainFailure(node: string, errs: string[]): string {
 async function drain(c: ToolCall, argv: string[]): Promise<ExecResult> {
   const p = parseFlags(argv, DRAIN_FLAGS);
   if (p.error) return unknownFlag(p.error, 'drain');
-  if (!p.args.length) return fail(1, "error: USAGE: drain NODE [flags]\nSee 'kubectl drain -h' for help and examples\n");
+  if (!p.args.length)
+    return fail(1, "error: USAGE: drain NODE [flags]\nSee 'kubectl drain -h' for help and examples\n");
   const bad = kubeconfigOk(c, p);
   if (bad) return bad;
   let stderr = '';
   if (bool(p, 'delete-local-data')) {
-    stderr += 'Flag --delete-local-data has been deprecated, This option is deprecated and will be deleted. Use --delete-emptydir-data.\n';
+    stderr +=
+      'Flag --delete-local-data has been deprecated, This option is deprecated and will be deleted. Use --delete-emptydir-data.\n';
   }
   const timeoutStr = str(p, 'timeout') ?? '0s';
   const timeoutMs = parseGoDuration(timeoutStr);
   if (timeoutMs === null) {
-    return fail(1, `error: invalid argument "${timeoutStr}" for "--timeout" flag: time: invalid duration "${timeoutStr}"\nSee 'kubectl drain --help' for usage.\n`);
+    return fail(
+      1,
+      `error: invalid argument "${timeoutStr}" for "--timeout" flag: time: invalid duration "${timeoutStr}"\nSee 'kubectl drain --help' for usage.\n`,
+    );
   }
   const ignoreDS = bool(p, 'ignore-daemonsets');
   const delLocal = bool(p, 'delete-emptydir-data') || bool(p, 'delete-local-data');
@@ -657,7 +727,9 @@ async function drain(c: ToolCall, argv: string[]): Promise<ExecResult> {
           stdout += `evicting pod ${podRef(pod)}\n`;
           const b = c.cl.pdbFor(pod);
           // the pdb-block fault makes every PDB on this node refuse (as a PDB with minAvailable = replicas would)
-          const blocked = b !== undefined && (c.cl.pdbBlocked(name) || (c.cl.healthy(pod) && c.cl.disruptionsAllowed(b) < 1));
+          const blocked =
+            b !== undefined &&
+            (c.cl.pdbBlocked(name) || (c.cl.healthy(pod) && c.cl.disruptionsAllowed(b) < 1));
           if (!blocked) {
             c.cl.evict(pod, TIME.podEvictMs);
             break;
@@ -666,7 +738,10 @@ async function drain(c: ToolCall, argv: string[]): Promise<ExecResult> {
           const wait = scaled(TIME.pdbRetryMs, c.cl.speed);
           if (Date.now() + wait > deadline) {
             await new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())));
-            errors.push({ pod, msg: `error when evicting pods/"${pod.name}" -n "${pod.ns}": global timeout reached: ${goDuration(timeoutMs)}` });
+            errors.push({
+              pod,
+              msg: `error when evicting pods/"${pod.name}" -n "${pod.ns}": global timeout reached: ${goDuration(timeoutMs)}`,
+            });
             return;
           }
           await new Promise((r) => setTimeout(r, wait));
@@ -689,7 +764,15 @@ async function drain(c: ToolCall, argv: string[]): Promise<ExecResult> {
       const agg = errors.length === 1 ? errors[0]!.msg : `[${errors.map((e) => e.msg).join(', ')}]`;
       stderr += `There are pending pods in node "${name}" when an error occurred: ${agg}\n`;
       stderr += errors.map((e) => `pod/${e.pod.name}\n`).join('');
-      return fail(1, stderr + drainFailure(name, errors.map((e) => e.msg)), stdout);
+      return fail(
+        1,
+        stderr +
+          drainFailure(
+            name,
+            errors.map((e) => e.msg),
+          ),
+        stdout,
+      );
     }
     stdout += `node/${name} drained\n`;
   }

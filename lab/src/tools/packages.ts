@@ -28,7 +28,11 @@ const SIZES: Record<string, string> = { kubeadm: '10 M', kubelet: '15 M', kubect
 
 function missingFault(c: ToolCall, pkg: string, version: string): boolean {
   return c.cl.state.faults.some(
-    (f) => f.kind === 'package-missing' && f.node === c.node.name && f.version === version && (!f.package || f.package === pkg),
+    (f) =>
+      f.kind === 'package-missing' &&
+      f.node === c.node.name &&
+      f.version === version &&
+      (!f.package || f.package === pkg),
   );
 }
 
@@ -46,8 +50,36 @@ interface YumOpts {
   error: string | null;
 }
 
-const YUM_BOOL = new Set(['-y', '--assumeyes', '--showduplicates', '-q', '--quiet', '--nogpgcheck', '-C', '--cacheonly', '--refresh', '--allowerasing', '--best', '--nobest', '-v', '--verbose']);
-const YUM_VALUE = new Set(['--disableexcludes', '--disablerepo', '--enablerepo', '--setopt', '--repo', '-d', '--debuglevel', '-e', '--errorlevel', '--exclude', '-x', '--releasever']);
+const YUM_BOOL = new Set([
+  '-y',
+  '--assumeyes',
+  '--showduplicates',
+  '-q',
+  '--quiet',
+  '--nogpgcheck',
+  '-C',
+  '--cacheonly',
+  '--refresh',
+  '--allowerasing',
+  '--best',
+  '--nobest',
+  '-v',
+  '--verbose',
+]);
+const YUM_VALUE = new Set([
+  '--disableexcludes',
+  '--disablerepo',
+  '--enablerepo',
+  '--setopt',
+  '--repo',
+  '-d',
+  '--debuglevel',
+  '-e',
+  '--errorlevel',
+  '--exclude',
+  '-x',
+  '--releasever',
+]);
 
 export function parseYumArgs(argv: string[]): YumOpts {
   const o: YumOpts = { yes: false, showDuplicates: false, disableExcludes: [], positionals: [], error: null };
@@ -68,7 +100,8 @@ export function parseYumArgs(argv: string[]): YumOpts {
       const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
       if (v === undefined) return { ...o, error: `argument ${name}: expected one argument` };
       if (name === '--disableexcludes') o.disableExcludes.push(...v.split(','));
-      if (name === '--setopt' && /^(kubernetes\.)?disable_?excludes=/.test(v)) o.disableExcludes.push(v.split('=')[1]!);
+      if (name === '--setopt' && /^(kubernetes\.)?disable_?excludes=/.test(v))
+        o.disableExcludes.push(v.split('=')[1]!);
       continue;
     }
     return { ...o, error: `unrecognized arguments: ${a}` };
@@ -111,7 +144,13 @@ function yumCandidates(c: ToolCall, o: YumOpts): Candidate[] {
     for (const name of K8S_PACKAGES) {
       for (const v of availableVersions(r.source!, 'rpm')) {
         if (missingFault(c, name, v.version)) continue;
-        out.push({ name, version: v.version, full: v.full, repo: r.id, excluded: !lifted && isExcluded(name, r.exclude) });
+        out.push({
+          name,
+          version: v.version,
+          full: v.full,
+          repo: r.id,
+          excluded: !lifted && isExcluded(name, r.exclude),
+        });
       }
     }
   }
@@ -152,21 +191,30 @@ export async function yum(c: ToolCall): Promise<ExecResult> {
     const b = brokenRepo(r);
     if (b) {
       await c.cl.sleep(TIME.repoRefreshMs);
-      return fail(1, b, cmd === 'makecache' ? `${'Kubernetes'.padEnd(48)}  0.0  B/s |   0  B     00:00\n` : '');
+      return fail(
+        1,
+        b,
+        cmd === 'makecache' ? `${'Kubernetes'.padEnd(48)}  0.0  B/s |   0  B     00:00\n` : '',
+      );
     }
   }
   if (cmd === 'makecache') {
     await c.cl.sleep(TIME.repoRefreshMs);
-    const names = yumRepos(c).map((r) => `${'Kubernetes'.padEnd(48)}  45 kB/s |  9.4 kB     00:00\n`);
+    // dnf prints each repo's name (the .repo file's name=) with its download speed
+    const names = yumRepos(c).map((r) => `${(r.name || r.id).padEnd(48)}  45 kB/s |  9.4 kB     00:00\n`);
     return ok(names.join('') + 'Metadata cache created.\n');
   }
   if (cmd === 'list') return yumList(c, o, specs);
-  if (cmd === 'install' || cmd === 'upgrade' || cmd === 'update' || cmd === 'downgrade') return yumInstall(c, o, specs, tool);
+  if (cmd === 'install' || cmd === 'upgrade' || cmd === 'update' || cmd === 'downgrade')
+    return yumInstall(c, o, specs, tool);
   if (cmd === 'versionlock' || cmd === 'info' || cmd === 'remove' || cmd === 'search') {
     return fail(1, `kupgrade-lab: "${tool} ${cmd}" is not simulated by the lab\n`);
   }
   // RECON: dnf 4's unknown command
-  return fail(1, `No such command: ${cmd}. Please use /usr/bin/${tool} --help\nIt could be a ${tool.toUpperCase()} plugin command, try: "${tool} install 'dnf-command(${cmd})'"\n`);
+  return fail(
+    1,
+    `No such command: ${cmd}. Please use /usr/bin/${tool} --help\nIt could be a ${tool.toUpperCase()} plugin command, try: "${tool} install 'dnf-command(${cmd})'"\n`,
+  );
 }
 
 async function yumList(c: ToolCall, o: YumOpts, specs: string[]): Promise<ExecResult> {
@@ -177,7 +225,11 @@ async function yumList(c: ToolCall, o: YumOpts, specs: string[]): Promise<ExecRe
   // "No matching Packages to list" without --disableexcludes)
   const hidden = (name: string, repo: string) =>
     yumRepos(c).some(
-      (r) => r.id === repo && isExcluded(name, r.exclude) && !o.disableExcludes.includes(r.id) && !o.disableExcludes.includes('all'),
+      (r) =>
+        r.id === repo &&
+        isExcluded(name, r.exclude) &&
+        !o.disableExcludes.includes(r.id) &&
+        !o.disableExcludes.includes('all'),
     );
   const installed = K8S_PACKAGES.map((n) => ({ name: n, ...c.node.packages[n] })).filter(
     (p) => match(p.name, p.full) && !hidden(p.name, p.repo),
@@ -186,11 +238,15 @@ async function yumList(c: ToolCall, o: YumOpts, specs: string[]): Promise<ExecRe
   if (!o.showDuplicates) {
     // without --showduplicates: only the newest of each name, and only if newer than installed
     const best = new Map<string, Candidate>();
-    for (const a of avail) if (!best.has(a.name) || cmpVer(a.version, best.get(a.name)!.version) > 0) best.set(a.name, a);
-    avail = [...best.values()].filter((a) => cmpVer(a.version, c.node.packages[a.name as K8sPackage].version) > 0);
+    for (const a of avail)
+      if (!best.has(a.name) || cmpVer(a.version, best.get(a.name)!.version) > 0) best.set(a.name, a);
+    avail = [...best.values()].filter(
+      (a) => cmpVer(a.version, c.node.packages[a.name as K8sPackage].version) > 0,
+    );
   }
   avail.sort((a, b) => (a.name === b.name ? cmpVer(a.version, b.version) : a.name < b.name ? -1 : 1));
-  if (!installed.length && !avail.length) return fail(1, 'Error: No matching Packages to list\n', metadataLine());
+  if (!installed.length && !avail.length)
+    return fail(1, 'Error: No matching Packages to list\n', metadataLine());
   let out = metadataLine();
   if (installed.length) {
     out += 'Installed Packages\n';
@@ -206,12 +262,15 @@ async function yumList(c: ToolCall, o: YumOpts, specs: string[]): Promise<ExecRe
 function rpmTable(rows: { section: string; name: string; full: string; repo: string }[]): string {
   const line = '='.repeat(80) + '\n';
   let out = 'Dependencies resolved.\n' + line;
-  out += ` ${'Package'.padEnd(17)}${'Architecture'.padEnd(15)}${'Version'.padEnd(27)}${'Repository'.padEnd(15)}Size\n` + line;
+  out +=
+    ` ${'Package'.padEnd(17)}${'Architecture'.padEnd(15)}${'Version'.padEnd(27)}${'Repository'.padEnd(15)}Size\n` +
+    line;
   for (const section of ['Upgrading', 'Downgrading', 'Installing']) {
     const rs = rows.filter((r) => r.section === section);
     if (!rs.length) continue;
     out += `${section}:\n`;
-    for (const r of rs) out += ` ${r.name.padEnd(17)}${'x86_64'.padEnd(15)}${r.full.padEnd(27)}${r.repo.padEnd(15)}${SIZES[r.name] ?? '1 M'}\n`;
+    for (const r of rs)
+      out += ` ${r.name.padEnd(17)}${'x86_64'.padEnd(15)}${r.full.padEnd(27)}${r.repo.padEnd(15)}${SIZES[r.name] ?? '1 M'}\n`;
   }
   out += '\nTransaction Summary\n' + line;
   const up = rows.filter((r) => r.section === 'Upgrading').length;
@@ -249,15 +308,22 @@ async function yumInstall(c: ToolCall, o: YumOpts, specs: string[], tool: string
       out += `Package ${x.name}-${x.full}.x86_64 is already installed.\n`;
       continue;
     }
-    rows.push({ section: cmpVer(x.version, cur.version) > 0 ? 'Upgrading' : 'Downgrading', name: x.name, full: x.full, repo: x.repo });
+    rows.push({
+      section: cmpVer(x.version, cur.version) > 0 ? 'Upgrading' : 'Downgrading',
+      name: x.name,
+      full: x.full,
+      repo: x.repo,
+    });
   }
   if (!rows.length) return ok(out + 'Dependencies resolved.\nNothing to do.\nComplete!\n');
   out += rpmTable(rows);
   if (!o.yes) return fail(1, '', out + 'Is this ok [y/N]: Operation aborted.\n'); // RECON: no tty, EOF
   out += 'Downloading Packages:\n';
   await c.cl.sleep(packageInstallMs(rows.length));
-  for (const r of rows) out += `${`${r.name}-${r.full}.x86_64.rpm`.padEnd(49)}24 MB/s | ${(SIZES[r.name] ?? '1 M').replace(' ', '')}B     00:00\n`;
-  out += 'Running transaction check\nTransaction check succeeded.\nRunning transaction test\nTransaction test succeeded.\nRunning transaction\n';
+  for (const r of rows)
+    out += `${`${r.name}-${r.full}.x86_64.rpm`.padEnd(49)}24 MB/s | ${(SIZES[r.name] ?? '1 M').replace(' ', '')}B     00:00\n`;
+  out +=
+    'Running transaction check\nTransaction check succeeded.\nRunning transaction test\nTransaction test succeeded.\nRunning transaction\n';
   for (const r of rows) {
     const p = c.node.packages[r.name as K8sPackage];
     p.version = splitFull(r.full)[0];
@@ -313,10 +379,25 @@ export async function aptGet(c: ToolCall): Promise<ExecResult> {
     else if (a === '--allow-change-held-packages') allowHeld = true;
     else if (a === '--allow-downgrades') allowDown = true;
     else if (a === '-o' || a === '--option') i++;
-    else if (['-q', '-qq', '--quiet', '--no-install-recommends', '--fix-missing', '-f', '--allow-unauthenticated'].includes(a)) continue;
+    else if (
+      [
+        '-q',
+        '-qq',
+        '--quiet',
+        '--no-install-recommends',
+        '--fix-missing',
+        '-f',
+        '--allow-unauthenticated',
+      ].includes(a)
+    )
+      continue;
     else if (a.startsWith('-o')) continue;
     // RECON: apt's CommandLine error for an unknown option
-    else return fail(100, `E: Command line option '${a.replace(/^-+/, '')}' [from ${a}] is not understood in combination with the other options.\n`);
+    else
+      return fail(
+        100,
+        `E: Command line option '${a.replace(/^-+/, '')}' [from ${a}] is not understood in combination with the other options.\n`,
+      );
   }
   const [cmd, ...specs] = pos;
   if (!cmd) return fail(100, 'E: Invalid operation \n'); // RECON: apt-get with no verb prints its help
@@ -337,10 +418,13 @@ async function aptUpdate(c: ToolCall): Promise<ExecResult> {
   const errs: string[] = [];
   let okText = '';
   for (const s of sources) {
-    const broken = s.source.kind === 'pkgs' && (s.source.minor === null || LAST_PATCH[s.source.minor] === undefined);
+    const broken =
+      s.source.kind === 'pkgs' && (s.source.minor === null || LAST_PATCH[s.source.minor] === undefined);
     if (broken) {
       out += `Err:${n} ${s.updateName}\n  404  Not Found [IP: 127.0.0.1 443]\n`;
-      errs.push(`E: Failed to fetch ${s.updateName.replace(/ {2}InRelease$/, '/InRelease').replace(/ /g, '/')}  404  Not Found [IP: 127.0.0.1 443]`);
+      errs.push(
+        `E: Failed to fetch ${s.updateName.replace(/ {2}InRelease$/, '/InRelease').replace(/ /g, '/')}  404  Not Found [IP: 127.0.0.1 443]`,
+      );
     } else {
       out += `Get:${n} ${s.updateName} [1186 B]\n`;
       okText += s.line + '\n';
@@ -351,7 +435,12 @@ async function aptUpdate(c: ToolCall): Promise<ExecResult> {
   c.node.aptLists = okText;
   c.cl.persist();
   if (errs.length) {
-    return fail(100, errs.join('\n') + '\nE: Some index files failed to download. They have been ignored, or old ones used instead.\n', out);
+    return fail(
+      100,
+      errs.join('\n') +
+        '\nE: Some index files failed to download. They have been ignored, or old ones used instead.\n',
+      out,
+    );
   }
   return ok(out);
 }
@@ -384,18 +473,25 @@ async function aptInstall(
     chosen.push({ name, full: best.full, version: best.version });
   }
   const changes = chosen.filter((x) => c.node.packages[x.name].version !== x.version);
-  for (const x of chosen.filter((y) => !changes.includes(y))) out += `${x.name} is already the newest version (${x.full}).\n`;
+  for (const x of chosen.filter((y) => !changes.includes(y)))
+    out += `${x.name} is already the newest version (${x.full}).\n`;
   const held = changes.filter((x) => c.node.holds.includes(x.name));
   const downs = changes.filter((x) => cmpVer(x.version, c.node.packages[x.name].version) < 0);
   const ups = changes.filter((x) => !downs.includes(x));
-  if (held.length) out += `The following held packages will be changed:\n  ${held.map((x) => x.name).join(' ')}\n`;
+  if (held.length)
+    out += `The following held packages will be changed:\n  ${held.map((x) => x.name).join(' ')}\n`;
   if (ups.length) out += `The following packages will be upgraded:\n  ${ups.map((x) => x.name).join(' ')}\n`;
-  if (downs.length) out += `The following packages will be DOWNGRADED:\n  ${downs.map((x) => x.name).join(' ')}\n`;
+  if (downs.length)
+    out += `The following packages will be DOWNGRADED:\n  ${downs.map((x) => x.name).join(' ')}\n`;
   out += `${ups.length} upgraded, 0 newly installed, ${downs.length ? `${downs.length} downgraded, ` : ''}0 to remove and 0 not upgraded.\n`;
   if (!changes.length) return ok(out);
   if (held.length && !o.allowHeld) {
     if (!o.yes) return fail(1, '', out + 'Do you want to continue? [Y/n] Abort.\n');
-    return fail(100, 'E: Held packages were changed and -y was used without --allow-change-held-packages.\n', out);
+    return fail(
+      100,
+      'E: Held packages were changed and -y was used without --allow-change-held-packages.\n',
+      out,
+    );
   }
   if (downs.length && !o.allowDown && o.yes) {
     return fail(100, 'E: Packages were downgraded and -y was used without --allow-downgrades.\n', out);
@@ -404,7 +500,11 @@ async function aptInstall(
   out += `Need to get ${changes.length * 10.4} MB of archives.\nAfter this operation, 0 B of additional disk space will be used.\n`;
   await c.cl.sleep(packageInstallMs(changes.length));
   changes.forEach((x, i) => {
-    out += `Get:${i + 1} ${aptCandidates(c).find((y) => y.full === x.full)?.origin.replace(/ {2}Packages$/, '') ?? ''}  ${x.name} ${x.full} [10.4 MB]\n`;
+    out += `Get:${i + 1} ${
+      aptCandidates(c)
+        .find((y) => y.full === x.full)
+        ?.origin.replace(/ {2}Packages$/, '') ?? ''
+    }  ${x.name} ${x.full} [10.4 MB]\n`;
   });
   for (const x of changes) {
     out += `(Reading database ... 72713 files and directories currently installed.)\nPreparing to unpack .../${x.name}_${x.full}_amd64.deb ...\nUnpacking ${x.name} (${x.full}) over (${c.node.packages[x.name].full}) ...\n`;
@@ -423,7 +523,11 @@ async function aptInstall(
 export async function aptCache(c: ToolCall): Promise<ExecResult> {
   const [cmd, ...names] = c.argv.filter((a) => !a.startsWith('-'));
   const bad = c.argv.find((a) => a.startsWith('-') && !['-q', '--quiet'].includes(a));
-  if (bad) return fail(100, `E: Command line option '${bad.replace(/^-+/, '')}' [from ${bad}] is not understood in combination with the other options.\n`);
+  if (bad)
+    return fail(
+      100,
+      `E: Command line option '${bad.replace(/^-+/, '')}' [from ${bad}] is not understood in combination with the other options.\n`,
+    );
   if (cmd === 'madison') {
     await c.cl.sleep(TIME.repoQueryMs);
     const cands = aptCandidates(c);

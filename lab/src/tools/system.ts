@@ -13,7 +13,11 @@ function unitName(u: string): string {
 
 export async function systemctl(c: ToolCall): Promise<ExecResult> {
   const quiet = c.argv.includes('--quiet') || c.argv.includes('-q');
-  const bad = c.argv.find((a) => a.startsWith('-') && !['--quiet', '-q', '--no-pager', '--now', '-l', '--full', '--no-block', '--system'].includes(a));
+  const bad = c.argv.find(
+    (a) =>
+      a.startsWith('-') &&
+      !['--quiet', '-q', '--no-pager', '--now', '-l', '--full', '--no-block', '--system'].includes(a),
+  );
   if (bad) return fail(1, `systemctl: unrecognized option '${bad}'\n`);
   const [verb, ...units] = c.argv.filter((a) => !a.startsWith('-'));
   if (!verb) return fail(1, 'Too few arguments.\n'); // RECON
@@ -32,7 +36,8 @@ export async function systemctl(c: ToolCall): Promise<ExecResult> {
       if (!units.length) return fail(1, `Too few arguments.\n`);
       let err = '';
       for (const u of units.map(unitName)) {
-        if (!KNOWN_UNITS.has(u)) return fail(5, `Failed to ${verb} ${u}.service: Unit ${u}.service not found.\n`);
+        if (!KNOWN_UNITS.has(u))
+          return fail(5, `Failed to ${verb} ${u}.service: Unit ${u}.service not found.\n`);
         if (u !== 'kubelet') continue;
         if (n.needsDaemonReload && verb !== 'enable') {
           err +=
@@ -92,16 +97,23 @@ export async function swapon(c: ToolCall): Promise<ExecResult> {
   const a = c.argv;
   if (a.length === 1 && (a[0] === '--show' || a[0] === '-s' || a[0] === '--summary')) {
     if (!swap) return ok();
-    if (a[0] === '--show') return ok('NAME      TYPE      SIZE USED PRIO\n/dev/dm-1 partition   4G   0B   -2\n');
-    return ok('Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n/dev/dm-1                               partition\t4194300\t\t0\t\t-2\n');
+    if (a[0] === '--show')
+      return ok('NAME      TYPE      SIZE USED PRIO\n/dev/dm-1 partition   4G   0B   -2\n');
+    return ok(
+      'Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n/dev/dm-1                               partition\t4194300\t\t0\t\t-2\n',
+    );
   }
   if (a.length === 1 && (a[0] === '-a' || a[0] === '--all')) return ok();
   if (!a.length) {
     // RECON: util-linux prints its usage to stderr and exits 1 without arguments
-    return fail(1, 'Usage:\n swapon [options] [<spec>]\n\nEnable devices and files for paging and swapping.\n');
+    return fail(
+      1,
+      'Usage:\n swapon [options] [<spec>]\n\nEnable devices and files for paging and swapping.\n',
+    );
   }
   const bad = a.find((x) => x.startsWith('-'));
-  if (bad) return fail(1, `swapon: unrecognized option '${bad}'\nTry 'swapon --help' for more information.\n`);
+  if (bad)
+    return fail(1, `swapon: unrecognized option '${bad}'\nTry 'swapon --help' for more information.\n`);
   return fail(1, `swapon: cannot open ${a[0]}: No such file or directory\n`);
 }
 
@@ -136,7 +148,10 @@ export async function etcdctl(c: ToolCall): Promise<ExecResult> {
     const path = rest[0]!;
     if (!reachable) {
       await c.cl.sleep(5_000);
-      return fail(EXIT.interrupted, `{"level":"info","ts":"${ts()}","caller":"snapshot/v3_snapshot.go:65","msg":"created temporary db file","path":"${path}.part"}\nError: context deadline exceeded\n`);
+      return fail(
+        EXIT.interrupted,
+        `{"level":"info","ts":"${ts()}","caller":"snapshot/v3_snapshot.go:65","msg":"created temporary db file","path":"${path}.part"}\nError: context deadline exceeded\n`,
+      );
     }
     await c.cl.sleep(TIME.etcdSnapshotMs);
     const t = ts();
@@ -154,20 +169,38 @@ export async function etcdctl(c: ToolCall): Promise<ExecResult> {
       stdout: `${v36 ? `Server version ${etcd.replace(/-0$/, '')}\n` : ''}Snapshot saved at ${path}\n`,
       stderr: v36 ? '' : log + '\n',
       exit: 0,
-      effects: [{ op: 'write', path, content: `kupgrade-lab etcd snapshot: node=${c.node.name} etcd=${etcd} kubernetes=${c.cl.state.kubernetesVersion} at=${t}\n` }],
+      effects: [
+        {
+          op: 'write',
+          path,
+          content: `kupgrade-lab etcd snapshot: node=${c.node.name} etcd=${etcd} kubernetes=${c.cl.state.kubernetesVersion} at=${t}\n`,
+        },
+      ],
     };
   }
   if (a0 === 'endpoint' && a1 === 'health') {
     if (!reachable) {
       await c.cl.sleep(5_000);
-      return fail(EXIT.error, `${endpoint} is unhealthy: failed to commit proposal: context deadline exceeded\nError: unhealthy cluster\n`);
+      return fail(
+        EXIT.error,
+        `${endpoint} is unhealthy: failed to commit proposal: context deadline exceeded\nError: unhealthy cluster\n`,
+      );
     }
     await c.cl.sleep(TIME.etcdHealthMs);
     return ok(`${endpoint} is healthy: successfully committed proposal: took = 9.874331ms\n`);
   }
-  if (a0 === 'version') return ok(`etcdctl version: ${etcdFor(c.cl.state.kubernetesVersion).replace(/-0$/, '')}\nAPI version: 3.5\n`);
+  if (a0 === 'version')
+    return ok(
+      `etcdctl version: ${etcdFor(c.cl.state.kubernetesVersion).replace(/-0$/, '')}\nAPI version: 3.5\n`,
+    );
   if (a0 === 'snapshot' || a0 === 'endpoint' || a0 === 'member') {
-    return fail(EXIT.error, `kupgrade-lab: "etcdctl ${[a0, a1].filter(Boolean).join(' ')}" is not simulated by the lab\n`);
+    return fail(
+      EXIT.error,
+      `kupgrade-lab: "etcdctl ${[a0, a1].filter(Boolean).join(' ')}" is not simulated by the lab\n`,
+    );
   }
-  return fail(EXIT.error, `Error: unknown command "${a0 ?? ''}" for "etcdctl"\nRun 'etcdctl --help' for usage.\n`);
+  return fail(
+    EXIT.error,
+    `Error: unknown command "${a0 ?? ''}" for "etcdctl"\nRun 'etcdctl --help' for usage.\n`,
+  );
 }
