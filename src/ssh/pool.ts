@@ -211,12 +211,7 @@ export function createSshPool(config: SshPoolConfig): SshExecutor & {
       );
     }
     const file = config.knownHostsPath;
-    let text = '';
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch {
-      text = '';
-    }
+    const text = readOrEmpty(file);
     const verdict = checkKnownHost(parseKnownHosts(text), ep.host, ep.port, keyBlob);
     const token = hostToken(ep.host, ep.port);
     if (verdict.status === 'match') return undefined;
@@ -251,12 +246,7 @@ export function createSshPool(config: SshPoolConfig): SshExecutor & {
   function appendKnownHost(file: string, line: string): void {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     // A parallel handshake may have just recorded the same host: don't write it twice.
-    let current = '';
-    try {
-      current = fs.readFileSync(file, 'utf8');
-    } catch {
-      current = '';
-    }
+    const current = readOrEmpty(file);
     if (current.split('\n').includes(line)) return;
     const prefix = current !== '' && !current.endsWith('\n') ? '\n' : '';
     fs.appendFileSync(file, `${prefix}${line}\n`, { mode: 0o600 });
@@ -264,12 +254,7 @@ export function createSshPool(config: SshPoolConfig): SshExecutor & {
 
   function hostKeyAlgorithms(ep: Endpoint): ServerHostKeyAlgorithm[] | undefined {
     if (pinned.has(ep.name) || pinned.has(ep.host)) return undefined;
-    let text = '';
-    try {
-      text = fs.readFileSync(config.knownHostsPath, 'utf8');
-    } catch {
-      return undefined;
-    }
+    const text = readOrEmpty(config.knownHostsPath);
     const types = knownKeyTypes(parseKnownHosts(text), ep.host, ep.port);
     if (types.length === 0 || !types.every((t) => ALGOS_FOR_KEY_TYPE[t])) return undefined;
     return types.flatMap((t) => ALGOS_FOR_KEY_TYPE[t] ?? []);
@@ -507,7 +492,7 @@ export function createSshPool(config: SshPoolConfig): SshExecutor & {
       let released = false;
       let stream: ClientChannel | undefined;
       let exitCode: number | undefined;
-      let timer: NodeJS.Timeout | undefined;
+      let timer: NodeJS.Timeout | undefined = undefined;
       let graceTimer: NodeJS.Timeout | undefined;
       const release = () => {
         if (released) return;
@@ -708,6 +693,15 @@ function abortReason(signal?: AbortSignal): Error {
   const e = new Error(typeof r === 'string' ? r : 'the command was aborted');
   e.name = 'AbortError';
   return e;
+}
+
+/** A missing or unreadable known_hosts file reads as empty: every host is then unknown. */
+function readOrEmpty(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

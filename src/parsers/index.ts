@@ -1,0 +1,7 @@
+/** Pure parsers of node command output and renderers of repo files (no I/O; workflow-safe). */
+export * from './common';
+export * from './kubeadm';
+export * from './kubectl';
+export * from './packages';
+export * from './system';
+export * from './repo';

@@ -1,0 +1,302 @@
+/**
+ * kubectl output (shared/reference/nodes.md §1): nodes (JSON and table), drain, cordon/uncordon, PDBs.
+ */
+import { headerColumns, lines, ParseError, sliceRow } from './common';
+
+export interface Taint {
+  key: string;
+  value?: string;
+  effect: string;
+}
+
+export interface NodeStatus {
+  name: string;
+  /** From `node-role.kubernetes.io/<role>` labels and `kubernetes.io/role`, sorted; [] for `<none>`. */
+  roles: string[];
+  ready: boolean;
+  /** The Ready condition's status: True, False or Unknown (Unknown also when the condition is missing). */
+  readyStatus: 'True' | 'False' | 'Unknown';
+  unschedulable: boolean;
+  /** `v1.29.6` as the node reports it. */
+  kubeletVersion: string;
+  taints: Taint[];
+  internalIP?: string;
+}
+
+function nodeFromJson(n: Record<string, unknown>): NodeStatus {
+  const meta = (n.metadata ?? {}) as { name?: string; labels?: Record<string, string> };
+  const spec = (n.spec ?? {}) as { unschedulable?: boolean; taints?: Taint[] };
+  const status = (n.status ?? {}) as {
+    conditions?: { type: string; status: string }[];
+    nodeInfo?: { kubeletVersion?: string };
+    addresses?: { type: string; address: string }[];
+  };
+  const labels = meta.labels ?? {};
+  const roles = new Set<string>();
+  for (const k of Object.keys(labels)) {
+    if (k.startsWith('node-role.kubernetes.io/')) {
+      const r = k.slice('node-role.kubernetes.io/'.length);
+      if (r) roles.add(r);
+    }
+  }
+  if (labels['kubernetes.io/role']) roles.add(labels['kubernetes.io/role']);
+  const cond = status.conditions?.find((c) => c.type === 'Ready');
+  const readyStatus = cond?.status === 'True' ? 'True' : cond?.status === 'False' ? 'False' : 'Unknown';
+  const ip = status.addresses?.find((a) => a.type === 'InternalIP')?.address;
+  return {
+    name: meta.name ?? '',
+    roles: [...roles].sort(),
+    ready: readyStatus === 'True',
+    readyStatus,
+    unschedulable: spec.unschedulable === true,
+    kubeletVersion: status.nodeInfo?.kubeletVersion ?? '',
+    taints: (spec.taints ?? []).map((t) => ({
+      key: t.key,
+      ...(t.value ? { value: t.value } : {}),
+      effect: t.effect,
+    })),
+    ...(ip ? { internalIP: ip } : {}),
+  };
+}
+
+/** `kubectl get nodes -o json` (a List) or `kubectl get node NAME -o json` (one Node). */
+export function parseNodesJson(text: string): NodeStatus[] {
+  let j: { kind?: string; items?: unknown[] };
+  try {
+    j = JSON.parse(text.slice(Math.max(0, text.indexOf('{')))) as typeof j;
+  } catch {
+    throw new ParseError('kubectl get nodes -o json', text);
+  }
+  if (Array.isArray(j.items)) return j.items.map((n) => nodeFromJson(n as Record<string, unknown>));
+  if (j.kind === 'Node') return [nodeFromJson(j as Record<string, unknown>)];
+  throw new ParseError('kubectl get nodes -o json', text);
+}
+
+/** `kubectl get nodes` (and `-o wide`) table. */
+export function parseNodesTable(text: string): NodeStatus[] {
+  const ls = lines(text).filter((l) => l.trim() !== '');
+  const hi = ls.findIndex((l) => /^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION/.test(l));
+  if (hi < 0) {
+    if (/No resources found/.test(text)) return [];
+    throw new ParseError('kubectl get nodes', text);
+  }
+  const cols = headerColumns(ls[hi] ?? '');
+  return ls.slice(hi + 1).map((l) => {
+    // Cells start at the header offsets; when a transcript's spacing is off but the five basic
+    // columns are single words, whitespace splitting is just as exact.
+    const words = l.trim().split(/\s+/);
+    const row =
+      words.length === cols.length && cols.length === 5
+        ? Object.fromEntries(cols.map((c, i) => [c.name, words[i] ?? '']))
+        : sliceRow(l, cols);
+    const status = (row.STATUS ?? '').split(',');
+    const readyStatus = status.includes('Ready') ? 'True' : status.includes('NotReady') ? 'False' : 'Unknown';
+    const roles = row.ROLES && row.ROLES !== '<none>' ? row.ROLES.split(',') : [];
+    const ip = row['INTERNAL-IP'];
+    return {
+      name: row.NAME ?? '',
+      roles,
+      ready: readyStatus === 'True',
+      readyStatus,
+      unschedulable: status.includes('SchedulingDisabled'),
+      kubeletVersion: row.VERSION ?? '',
+      taints: [],
+      ...(ip && ip !== '<none>' ? { internalIP: ip } : {}),
+    } satisfies NodeStatus;
+  });
+}
+
+export interface PodRef {
+  namespace: string;
+  pod: string;
+}
+
+export type DrainRefusalReason = 'daemonset' | 'local-storage' | 'unmanaged' | 'other';
+
+export interface DrainRefusal {
+  reason: DrainRefusalReason;
+  message: string;
+  /** `ns/pod` as kubectl lists them. */
+  pods: string[];
+}
+
+export interface DrainResult {
+  cordoned: boolean;
+  drained: boolean;
+  /** `ns/pod` of every `evicting pod` line, unique, in order. */
+  evicting: string[];
+  /** Pod names of `pod/NAME evicted|deleted` (kubectl prints no namespace there). */
+  evicted: string[];
+  /** Pods whose eviction a PodDisruptionBudget refused (429), unique. */
+  pdbBlocked: PodRef[];
+  /** How many PDB refusals were printed (kubectl retries every 5 s). */
+  pdbRetries: number;
+  refusals: DrainRefusal[];
+  timedOut: boolean;
+  /** Pods still pending when the global timeout hit. */
+  timeoutPods: PodRef[];
+  ignoredDaemonSetPods: string[];
+  /** The `error: unable to drain node ...` line, when present. */
+  error?: string;
+}
+
+function refusalReason(msg: string): DrainRefusalReason {
+  if (/DaemonSet-managed/.test(msg)) return 'daemonset';
+  if (/local storage/.test(msg)) return 'local-storage';
+  if (/declare no controller|not managed by ReplicationController/.test(msg)) return 'unmanaged';
+  return 'other';
+}
+
+/** `kubectl drain` output (stdout + stderr). */
+export function parseDrainOutput(text: string): DrainResult {
+  const r: DrainResult = {
+    cordoned: false,
+    drained: false,
+    evicting: [],
+    evicted: [],
+    pdbBlocked: [],
+    pdbRetries: 0,
+    refusals: [],
+    timedOut: false,
+    timeoutPods: [],
+    ignoredDaemonSetPods: [],
+  };
+  const seenPdb = new Set<string>();
+  const seenRefusal = new Set<string>();
+  const seenTimeout = new Set<string>();
+  const addRefusal = (msg: string, pods: string) => {
+    const key = `${msg}|${pods}`;
+    if (seenRefusal.has(key)) return;
+    seenRefusal.add(key);
+    r.refusals.push({ reason: refusalReason(msg), message: msg, pods: pods.split(/,\s*/).filter(Boolean) });
+  };
+  for (const raw of lines(text)) {
+    const l = raw.trim();
+    if (/^node\/\S+ (already )?cordoned$/.test(l)) r.cordoned = true;
+    else if (/^node\/\S+ drained$/.test(l)) r.drained = true;
+    let m = /^evicting pod (\S+)$/.exec(l);
+    if (m?.[1] && !r.evicting.includes(m[1])) r.evicting.push(m[1]);
+    m = /^pod\/(\S+) (evicted|deleted)$/.exec(l);
+    if (m?.[1] && !r.evicted.includes(m[1])) r.evicted.push(m[1]);
+    m = /^(?:Warning|WARNING): ignoring DaemonSet-managed Pods: (.+?)(?:;|$)/.exec(l);
+    if (m?.[1]) r.ignoredDaemonSetPods.push(...m[1].split(/,\s*/).filter(Boolean));
+    // PDB: new form `pods/"P" -n "NS"`, old form `pod "P"`.
+    m =
+      /error when evicting pods?\/?"([^"]+)"(?: -n "([^"]+)")? \(will retry after \d+s\): Cannot evict pod as it would violate the pod's disruption budget/.exec(
+        l,
+      );
+    if (m?.[1]) {
+      r.pdbRetries++;
+      const key = `${m[2] ?? ''}/${m[1]}`;
+      if (!seenPdb.has(key)) {
+        seenPdb.add(key);
+        r.pdbBlocked.push({ namespace: m[2] ?? '', pod: m[1] });
+      }
+    }
+    for (const t of l.matchAll(
+      /error when (?:evicting pods\/"([^"]+)" -n "([^"]+)"|waiting for pod "([^"]+)" in namespace "([^"]+)" to terminate): global timeout reached/g,
+    )) {
+      r.timedOut = true;
+      const pod = t[1] ?? t[3] ?? '';
+      const ns = t[2] ?? t[4] ?? '';
+      if (!seenTimeout.has(`${ns}/${pod}`)) {
+        seenTimeout.add(`${ns}/${pod}`);
+        r.timeoutPods.push({ namespace: ns, pod });
+      }
+    }
+    if (/global timeout reached/.test(l)) r.timedOut = true;
+    if (/^error: unable to drain node/.test(l)) {
+      r.error = l;
+      // One refusal inline: `due to error: cannot delete X (use ...): pods, continuing command...`
+      const inline = /due to error: ?(cannot delete .+?) \((use [^)]+)\): (.+?), continuing command/.exec(l);
+      if (inline?.[1] && inline[3]) addRefusal(`${inline[1]} (${inline[2] ?? ''})`, inline[3]);
+      continue;
+    }
+    m = /^(?:error: )?(cannot delete .+?) \((use [^)]+)\): (.+)$/.exec(l);
+    if (m?.[1] && m[3]) addRefusal(`${m[1]} (${m[2] ?? ''})`, m[3]);
+  }
+  return r;
+}
+
+export interface CordonResult {
+  node: string;
+  state: 'cordoned' | 'uncordoned';
+  /** False for `already cordoned|uncordoned`. */
+  changed: boolean;
+  dryRun: boolean;
+}
+
+/** `kubectl cordon|uncordon` output: one result per node line, plus error lines (exit 0 on patch failures). */
+export function parseCordon(text: string): { results: CordonResult[]; errors: string[] } {
+  const results: CordonResult[] = [];
+  const errors: string[] = [];
+  for (const raw of lines(text)) {
+    const l = raw.trim();
+    const m = /^node\/(\S+) (already )?(cordoned|uncordoned)( \(dry run\))?$/.exec(l);
+    if (m?.[1] && m[3]) {
+      results.push({
+        node: m[1],
+        state: m[3] as CordonResult['state'],
+        changed: !m[2],
+        dryRun: Boolean(m[4]),
+      });
+    } else if (/^error:|^Error from server/.test(l)) {
+      errors.push(l);
+    }
+  }
+  return { results, errors };
+}
+
+export interface PdbStatus {
+  namespace: string;
+  name: string;
+  minAvailable?: number | string;
+  maxUnavailable?: number | string;
+  currentHealthy: number;
+  desiredHealthy: number;
+  expectedPods: number;
+  disruptionsAllowed: number;
+  matchLabels: Record<string, string>;
+  /** No voluntary disruption is allowed right now: a drain of a node with one of its pods will wait. */
+  blocking: boolean;
+}
+
+/** `kubectl get pdb -A -o json`. */
+export function parsePdbsJson(text: string): PdbStatus[] {
+  let j: { items?: unknown[] };
+  try {
+    j = JSON.parse(text.slice(Math.max(0, text.indexOf('{')))) as typeof j;
+  } catch {
+    throw new ParseError('kubectl get pdb -o json', text);
+  }
+  if (!Array.isArray(j.items)) throw new ParseError('kubectl get pdb -o json', text);
+  return j.items.map((raw) => {
+    const p = raw as {
+      metadata?: { name?: string; namespace?: string };
+      spec?: {
+        minAvailable?: number | string;
+        maxUnavailable?: number | string;
+        selector?: { matchLabels?: Record<string, string> };
+      };
+      status?: {
+        currentHealthy?: number;
+        desiredHealthy?: number;
+        expectedPods?: number;
+        disruptionsAllowed?: number;
+      };
+    };
+    const disruptionsAllowed = p.status?.disruptionsAllowed ?? 0;
+    return {
+      namespace: p.metadata?.namespace ?? '',
+      name: p.metadata?.name ?? '',
+      ...(p.spec?.minAvailable !== undefined ? { minAvailable: p.spec.minAvailable } : {}),
+      ...(p.spec?.maxUnavailable !== undefined ? { maxUnavailable: p.spec.maxUnavailable } : {}),
+      currentHealthy: p.status?.currentHealthy ?? 0,
+      desiredHealthy: p.status?.desiredHealthy ?? 0,
+      expectedPods: p.status?.expectedPods ?? 0,
+      disruptionsAllowed,
+      matchLabels: p.spec?.selector?.matchLabels ?? {},
+      blocking: disruptionsAllowed === 0 && (p.status?.expectedPods ?? 0) > 0,
+    };
+  });
+}
