@@ -65,7 +65,8 @@ export class Cluster {
   /** Waits a modelled duration (ms at speed 1). */
   sleep(modelMs: number): Promise<void> {
     const ms = scaled(modelMs, this.speed);
-    return new Promise((r) => setTimeout(r, ms));
+    // unref: the HTTP server keeps the controller alive; timers alone must not (tests close it)
+    return new Promise((r) => setTimeout(r, ms).unref());
   }
 
   /** A modelled duration from now as an absolute wall-clock time. */
@@ -136,6 +137,7 @@ export class Cluster {
       this.persistTimer = null;
       this.persistNow();
     }, 50);
+    this.persistTimer.unref();
   }
 
   persistNow(): void {
@@ -260,7 +262,7 @@ export class Cluster {
   // ---- time -----------------------------------------------------------------------------------
 
   wakeAt(t: number): void {
-    if (!Number.isFinite(t) || t >= this.settleAt) return;
+    if (this.closed || !Number.isFinite(t) || t >= this.settleAt) return;
     if (this.settleTimer) clearTimeout(this.settleTimer);
     this.settleAt = t;
     this.settleTimer = setTimeout(
@@ -271,6 +273,7 @@ export class Cluster {
       },
       Math.max(0, t - this.now()) + 1,
     );
+    this.settleTimer.unref();
   }
 
   /** Applies every transition that is due (Ready after restart, pods terminated, node down). */

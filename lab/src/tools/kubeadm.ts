@@ -560,12 +560,6 @@ export function versionPolicy(
   const k = mustVer(kubeadmV);
   const n = mustVer(newV);
   const q = JSON.stringify(withV(newV));
-  const minCP = `1.${k.minor - 1}.0`;
-  if (cmpVer(newV, minCP) < 0) {
-    r.mandatory.push(
-      `Specified version to upgrade to ${q} is equal to or lower than the minimum supported version ${JSON.stringify(withV(clusterV))}. Please specify a higher version to upgrade to`,
-    );
-  }
   if (n.minor > c.minor + 1)
     r.mandatory.push(
       `Specified version to upgrade to ${q} is too high; kubeadm can upgrade only 1 minor version at a time`,
@@ -585,6 +579,13 @@ export function versionPolicy(
   } else if (k.minor > n.minor) {
     r.skippable.push(
       `Kubeadm version ${withV(kubeadmV)} can only be used to upgrade to Kubernetes version ${k.major}.${k.minor}`,
+    );
+  }
+  // checked last in policy.go, after the minor checks (the reference lists it last too)
+  const minCP = `1.${k.minor - 1}.0`;
+  if (cmpVer(newV, minCP) < 0) {
+    r.mandatory.push(
+      `Specified version to upgrade to ${q} is equal to or lower than the minimum supported version ${JSON.stringify(withV(clusterV))}. Please specify a higher version to upgrade to`,
     );
   }
   const skew = n.minor <= 28 ? 1 : 3;
