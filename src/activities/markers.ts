@@ -13,7 +13,8 @@ import { cmd, sh, type ShellCommand } from '../ssh/command';
 /** Under kubeadm's own scratch folder, so it lives with the node's kubeadm state. */
 export const MARKER_DIR = '/etc/kubernetes/tmp/kupgrade';
 
-export type MarkerName = 'upgrade-apply' | 'upgrade-node' | 'images' | 'cni' | 'kubelet-restart';
+export type MarkerName =
+  'upgrade-apply' | 'upgrade-node' | 'images' | 'cni' | 'kubelet-packages' | 'kubelet-restart';
 
 export function markerPath(name: MarkerName): string {
   return `${MARKER_DIR}/${name}`;

@@ -204,12 +204,15 @@ export function pickVersion(
   };
 }
 
-/** Installs exact package versions. apt: unhold → install → hold (the hold is restored on failure too). */
+/**
+ * Installs exact package versions. apt: unhold → install → hold; the hold is restored on failure
+ * too, and the group ends with the install's status (`(exit $rc)`, not `exit`, so `&& marker` can follow).
+ */
 export function installCommand(manager: Manager, pkgs: { name: K8sPackage; full: string }[]): ShellCommand {
   const names = pkgs.map((p) => p.name);
   if (manager === 'apt') {
     const install = sh`env DEBIAN_FRONTEND=noninteractive ${cmd('apt-get', 'install', '-y', ...pkgs.map((p) => `${p.name}=${p.full}`))}`;
-    return sh`${cmd('apt-mark', 'unhold', ...names)} && { ${install}; rc=$?; ${cmd('apt-mark', 'hold', ...names)}; exit $rc; }`;
+    return sh`${cmd('apt-mark', 'unhold', ...names)} && { ${install}; rc=$?; ${cmd('apt-mark', 'hold', ...names)}; (exit $rc); }`;
   }
   return cmd(
     manager,

@@ -41,6 +41,8 @@ export interface ActivityDeps {
   concurrency?: number;
   /** Where kupgrade's own backups go on the first control plane. Default /var/lib/kupgrade/backups. */
   backupRoot?: string;
+  /** Heartbeat period while a long command runs, output or not. Default 10 s. */
+  heartbeatIntervalMs?: number;
 }
 
 export interface Logger {
@@ -202,8 +204,10 @@ export class Runner {
   readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   private readonly ssh: SshExecutor;
   private readonly timeoutMs: number;
+  private readonly heartbeatIntervalMs: number;
 
   constructor(deps: ActivityDeps) {
+    this.heartbeatIntervalMs = deps.heartbeatIntervalMs ?? 10_000;
     this.ssh = deps.ssh;
     this.now = deps.now ?? (() => new Date());
     this.pollIntervalMs = deps.pollIntervalMs ?? 5000;
@@ -221,15 +225,21 @@ export class Runner {
     const started = Date.now();
     logger().debug('ssh exec', { node: target.name, step: o.step });
     let result: RunResult;
+    // Long commands heartbeat on output and on a timer (kubectl drain or kubeadm may be silent
+    // for minutes), so the activity's heartbeat timeout only fires when the worker is gone.
+    const beat = o.progress && ctx ? () => ctx.heartbeat({ node: target.name, step: o.step }) : undefined;
+    const timer = beat ? setInterval(beat, this.heartbeatIntervalMs) : undefined;
     try {
       result = await this.ssh.run(target, command, {
         timeoutMs: o.timeoutMs ?? this.timeoutMs,
         signal: ctx?.cancellationSignal,
         maxOutputBytes: o.maxOutputBytes,
-        onProgress: o.progress && ctx ? () => ctx.heartbeat({ node: target.name, step: o.step }) : undefined,
+        onProgress: beat,
       });
     } catch (err) {
       throw translateSshError(err, target, o.step);
+    } finally {
+      if (timer) clearInterval(timer);
     }
     if (result.exitCode !== 0 && SUDO_RE.test(result.stderr)) {
       throw failure({

@@ -116,6 +116,14 @@ describe('apt install with holds', () => {
       'apt-get install -y kubelet=1.30.9-1.1 kubectl=1.30.9-1.1',
       'apt-mark hold kubelet kubectl',
     ]);
+    // The group ends with the install's status without leaving the shell: a marker may follow.
+    const marked = sh(`${installCommand('apt', [{ name: 'kubelet', full: '1.30.9-1.1' }])} && echo marker`);
+    expect(marked.status).toBe(100);
+    expect(marked.stdout).not.toContain('marker');
+    stub('apt-get', 'exit 0');
+    expect(
+      sh(`${installCommand('apt', [{ name: 'kubelet', full: '1.30.4-1.1' }])} && echo marker`).stdout,
+    ).toContain('marker');
   });
 
   test('yum/dnf install exact package versions with the excludes lifted', () => {

@@ -23,6 +23,7 @@ interface Rule {
   node?: string;
   reply: Responder;
   times?: number;
+  delayMs?: number;
 }
 
 export interface Call {
@@ -45,10 +46,24 @@ export class FakeSsh implements SshExecutor {
   private readonly rules: Rule[] = [];
 
   /** Registers a rule; later rules win over earlier ones. `times` limits how often it answers. */
-  on(match: RegExp | string, reply: Responder, opts: { node?: string; times?: number } = {}): this {
+  on(
+    match: RegExp | string,
+    reply: Responder,
+    opts: { node?: string; times?: number; delayMs?: number } = {},
+  ): this {
     const re = typeof match === 'string' ? new RegExp(match.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : match;
-    this.rules.push({ match: re, reply, node: opts.node, times: opts.times });
+    this.rules.push({ match: re, reply, node: opts.node, times: opts.times, delayMs: opts.delayMs });
     return this;
+  }
+
+  /** The delay of the rule that would answer `command` (0 when none). */
+  private delayOf(command: string, node: string): number {
+    for (let i = this.rules.length - 1; i >= 0; i--) {
+      const r = this.rules[i];
+      if ((r.node && r.node !== node) || !r.match.test(command) || r.times === 0) continue;
+      return r.delayMs ?? 0;
+    }
+    return 0;
   }
 
   private answer(command: string, node: string): Reply | Error {
@@ -71,6 +86,8 @@ export class FakeSsh implements SshExecutor {
     const parts = sections.length ? sections.map((m) => m[2]) : [text];
     this.calls.push({ node: target.name, command: text, parts, opts });
     if (sections.length === 0) {
+      const delay = this.delayOf(text, target.name);
+      if (delay) await new Promise((r) => setTimeout(r, delay));
       const a = this.answer(text, target.name);
       if (a instanceof Error) throw a;
       opts?.onProgress?.();

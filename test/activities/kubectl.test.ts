@@ -326,4 +326,18 @@ describe('SSH errors', () => {
     expect(install?.opts?.signal).toBeInstanceOf(AbortSignal);
     expect(typeof install?.opts?.onProgress).toBe('function');
   });
+
+  test('a silent long command still heartbeats on a timer', async () => {
+    const ssh = new FakeSsh();
+    const inv = inventory();
+    const acts = createNodeActivities({ ssh, heartbeatIntervalMs: 20 });
+    const input = { cluster: ctxOf(inv), node: nodeOf(inv, 'w-1'), hop: hop130() };
+    ssh.on(/kupgrade\/upgrade-node \]/, { stdout: '' });
+    ssh.on(/^kubeadm upgrade node/, { stdout: '' }, { delayMs: 150 });
+    const r = await inActivity(() => acts.ensureKubeadmUpgradeNode(input));
+    expect(r.value.changed).toBe(true);
+    // 150 ms at 20 ms: several timer beats, plus the one for the output.
+    expect(r.heartbeats.length).toBeGreaterThanOrEqual(4);
+    expect(r.heartbeats[0]).toEqual({ node: 'w-1', step: 'upgrade-node' });
+  });
 });

@@ -133,7 +133,7 @@ describe('ensureKubeadmPackage', () => {
     ssh.on(/apt-get update/, { stdout: 'Setting up kubeadm (1.30.4-1.1) ...\n' });
     await inActivity(() => acts.ensureKubeadmPackage(input));
     expect(ssh.mutating()[0]).toBe(
-      'apt-get update && apt-mark unhold kubeadm && { env DEBIAN_FRONTEND=noninteractive apt-get install -y kubeadm=1.30.4-1.1; rc=$?; apt-mark hold kubeadm; exit $rc; }',
+      'apt-get update && apt-mark unhold kubeadm && { env DEBIAN_FRONTEND=noninteractive apt-get install -y kubeadm=1.30.4-1.1; rc=$?; apt-mark hold kubeadm; (exit $rc); }',
     );
   });
 
@@ -185,7 +185,7 @@ describe('ensureKubeletPackages', () => {
     ssh.on(/list --showduplicates/, { stdout: YUM_LIST_130 });
     ssh.on(/get node w-1 -o json/, { stdout: nodeJson({ name: 'w-1', unschedulable: true }) });
     ssh.on(
-      /^yum install -y kubelet-1.30.4-150500.1.1 kubectl-1.30.4-150500.1.1 --disableexcludes=kubernetes$/,
+      /^yum install -y kubelet-1.30.4-150500.1.1 kubectl-1.30.4-150500.1.1 --disableexcludes=kubernetes && mkdir -p /,
       () => {
         installed = '1.30.4-150500.1.1';
         return { stdout: 'Complete!\n' };
@@ -195,6 +195,37 @@ describe('ensureKubeletPackages', () => {
     ssh.reset();
     expect((await inActivity(() => acts.ensureKubeletPackages(input))).value.changed).toBe(false);
     expect(ssh.mutating()).toEqual([]);
+  });
+
+  test('apt without a readable package database: the marker written with the install prevents a second install', async () => {
+    const { ssh, acts, input } = setup('apt');
+    let marker = '';
+    ssh.on(/^dpkg-query/, { exitCode: 127, stderr: 'sh: dpkg-query: not found\n' });
+    ssh.on(/^apt-cache policy/, { exitCode: 100, stderr: 'E: not simulated\n' });
+    ssh.on(/kupgrade\/kubelet-packages \]/, () => ({ stdout: marker }));
+    ssh.on(/get node w-1 -o json/, { stdout: nodeJson({ name: 'w-1', unschedulable: true }) });
+    ssh.on(/^apt-get update && apt-mark unhold kubelet kubectl/, (c) => {
+      expect(c).toMatch(
+        /&& mkdir -p \/etc\/kubernetes\/tmp\/kupgrade && printf '%s\\n' 1.30.4-1.1 > \/etc\/kubernetes\/tmp\/kupgrade\/kubelet-packages$/,
+      );
+      marker = '1.30.4-1.1\n';
+      return { stdout: 'Setting up kubelet (1.30.4-1.1) ...\n' };
+    });
+    expect((await inActivity(() => acts.ensureKubeletPackages(input))).value.changed).toBe(true);
+    ssh.reset();
+    expect((await inActivity(() => acts.ensureKubeletPackages(input))).value.changed).toBe(false);
+    expect(ssh.mutating()).toEqual([]);
+  });
+
+  test('apt-cache policy is read when dpkg-query is not available', async () => {
+    const { ssh, acts, input } = setup('apt');
+    ssh.on(/^dpkg-query/, { exitCode: 127, stderr: 'sh: dpkg-query: not found\n' });
+    ssh.on(/^apt-cache policy/, {
+      stdout:
+        'kubeadm:\n  Installed: 1.30.4-1.1\n  Candidate: 1.30.4-1.1\nkubelet:\n  Installed: 1.30.4-1.1\n  Candidate: 1.30.4-1.1\nkubectl:\n  Installed: 1.30.4-1.1\n  Candidate: 1.30.4-1.1\n',
+    });
+    ssh.on(/kupgrade\/kubelet-packages \]/, { stdout: '' });
+    expect((await inActivity(() => acts.ensureKubeletPackages(input))).value.changed).toBe(false);
   });
 
   test('falls back to the installed rows of the yum listing when rpm is not available', async () => {
