@@ -24,7 +24,8 @@ export default async function globalSetup(): Promise<void> {
   process.env.TEMPORAL_NAMESPACE = 'default';
   process.env.KUPGRADE_TEST_UI = server.uiAddress;
   process.env.KUPGRADE_TEST_SERVER_DB = server.dbFile;
-  writeFileSync(path.join(OUT, 'dev-server.json'), JSON.stringify(server));
+  // Keyed by this jest process: concurrent jest runs must each stop only their own server.
+  writeFileSync(path.join(OUT, `dev-server-${process.pid}.json`), JSON.stringify(server));
   console.log(
     `\n[setup] Temporal dev server started in ${Date.now() - started} ms at ${server.address} (UI ${server.uiAddress}, pid ${server.pid})`,
   );

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 
-const FILE = path.resolve(__dirname, '../../test-output/dev-server.json');
+const FILE = path.resolve(__dirname, `../../test-output/dev-server-${process.pid}.json`);
 
 export default async function globalTeardown(): Promise<void> {
   if (!existsSync(FILE)) return;
