@@ -74,19 +74,13 @@ export interface UpgradePlan {
 
 /** `kubeadm upgrade plan -o json`: log lines before the first `{` are skipped. v1alpha2 and v1alpha3. */
 export function parseUpgradePlanJson(text: string): UpgradePlan {
-  const all = lines(text);
-  const first = all.findIndex((l) => l.startsWith('{'));
-  let last = -1;
-  for (let i = all.length - 1; i >= 0; i--) {
-    if (all[i]?.startsWith('}')) {
-      last = i;
-      break;
-    }
-  }
-  if (first < 0 || last < first) throw new ParseError('kubeadm upgrade plan JSON', text);
+  // Log lines may precede the JSON on stdout: start at the first line that opens an object.
+  const start = /^\{/m.exec(text)?.index ?? -1;
+  const end = text.lastIndexOf('}');
+  if (start < 0 || end < start) throw new ParseError('kubeadm upgrade plan JSON', text);
   let j: Record<string, unknown>;
   try {
-    j = JSON.parse(all.slice(first, last + 1).join('\n')) as Record<string, unknown>;
+    j = JSON.parse(text.slice(start, end + 1)) as Record<string, unknown>;
   } catch {
     throw new ParseError('kubeadm upgrade plan JSON', text);
   }

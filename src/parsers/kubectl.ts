@@ -182,15 +182,16 @@ export function parseDrainOutput(text: string): DrainResult {
     if (m?.[1]) r.ignoredDaemonSetPods.push(...m[1].split(/,\s*/).filter(Boolean));
     // PDB: new form `pods/"P" -n "NS"`, old form `pod "P"`.
     m =
-      /error when evicting pods?\/?"([^"]+)"(?: -n "([^"]+)")? \(will retry after \d+s\): Cannot evict pod as it would violate the pod's disruption budget/.exec(
+      /error when evicting (?:pods\/"([^"]+)" -n "([^"]+)"|pod "([^"]+)") \(will retry after \d+s\): Cannot evict pod as it would violate the pod's disruption budget/.exec(
         l,
       );
-    if (m?.[1]) {
+    const pdbPod = m?.[1] ?? m?.[3];
+    if (pdbPod) {
       r.pdbRetries++;
-      const key = `${m[2] ?? ''}/${m[1]}`;
-      if (!seenPdb.has(key)) {
-        seenPdb.add(key);
-        r.pdbBlocked.push({ namespace: m[2] ?? '', pod: m[1] });
+      const ns = m?.[2] ?? '';
+      if (!seenPdb.has(`${ns}/${pdbPod}`)) {
+        seenPdb.add(`${ns}/${pdbPod}`);
+        r.pdbBlocked.push({ namespace: ns, pod: pdbPod });
       }
     }
     for (const t of l.matchAll(

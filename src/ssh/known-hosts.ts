@@ -45,7 +45,10 @@ export function hostToken(host: string, port: number): string {
 }
 
 function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`, 'i');
 }
 
@@ -104,7 +107,12 @@ export type HostKeyVerdict =
   | { status: 'revoked'; lines: number[] };
 
 /** Decides about one presented key against the parsed file. */
-export function checkKnownHost(entries: KnownHostEntry[], host: string, port: number, keyBlob: Buffer): HostKeyVerdict {
+export function checkKnownHost(
+  entries: KnownHostEntry[],
+  host: string,
+  port: number,
+  keyBlob: Buffer,
+): HostKeyVerdict {
   const b64 = keyBlob.toString('base64');
   const forHost = entries.filter((e) => e.marker !== 'cert-authority' && entryMatches(e, host, port));
   const revoked = entries.filter((e) => e.marker === 'revoked' && e.key === b64);

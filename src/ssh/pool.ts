@@ -83,7 +83,17 @@ const ALGOS_FOR_KEY_TYPE: Record<string, ServerHostKeyAlgorithm[]> = {
   'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
 };
 
-const SIGNALS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, ABRT: 6, KILL: 9, SEGV: 11, PIPE: 13, ALRM: 14, TERM: 15 };
+const SIGNALS: Record<string, number> = {
+  HUP: 1,
+  INT: 2,
+  QUIT: 3,
+  ABRT: 6,
+  KILL: 9,
+  SEGV: 11,
+  PIPE: 13,
+  ALRM: 14,
+  TERM: 15,
+};
 
 /** Keeps the last `max` bytes of a stream. */
 class TailBuffer {
@@ -142,12 +152,16 @@ class Conn {
 
 function transportError(ep: Endpoint, err: unknown, what: string): SshTransportError {
   const e = err as { code?: string; level?: string; message?: string };
-  const code = e.code ?? (e.level === 'client-timeout' ? 'ETIMEDOUT' : e.level === 'protocol' ? 'EPROTO' : undefined);
-  return new SshTransportError(`${what} ${ep.user}@${ep.host}:${ep.port} (${ep.name}): ${e.message ?? String(err)}`, {
-    host: ep.host,
-    code,
-    cause: err,
-  });
+  const code =
+    e.code ?? (e.level === 'client-timeout' ? 'ETIMEDOUT' : e.level === 'protocol' ? 'EPROTO' : undefined);
+  return new SshTransportError(
+    `${what} ${ep.user}@${ep.host}:${ep.port} (${ep.name}): ${e.message ?? String(err)}`,
+    {
+      host: ep.host,
+      code,
+      cause: err,
+    },
+  );
 }
 
 /** Creates the pooled executor. Call close() on shutdown. */
@@ -173,7 +187,10 @@ export function createSshPool(config: SshPoolConfig): SshExecutor & {
     try {
       st = fs.statSync(p);
     } catch {
-      throw new SshKeyFileError(`private key ${p} does not exist or cannot be read. Fix: set ssh.privateKeyPath`, p);
+      throw new SshKeyFileError(
+        `private key ${p} does not exist or cannot be read. Fix: set ssh.privateKeyPath`,
+        p,
+      );
     }
     if (!st.isFile()) throw new SshKeyFileError(`private key ${p} is not a regular file`, p);
     if ((st.mode & 0o077) !== 0) {
@@ -207,7 +224,14 @@ export function createSshPool(config: SshPoolConfig): SshExecutor & {
         `host key of ${where} does not match the pinned fingerprint: the server presented ${keyType} ${fp}, ` +
           `ssh.hostKeyFingerprints has ${pin}. If the host was legitimately re-keyed, verify ${fp} out of band ` +
           `and update ssh.hostKeyFingerprints; otherwise this may be an attack: do not connect.`,
-        { host: ep.host, port: ep.port, problem: 'pinned-mismatch', presentedFingerprint: fp, keyType, expectedFingerprints: [pin] },
+        {
+          host: ep.host,
+          port: ep.port,
+          problem: 'pinned-mismatch',
+          presentedFingerprint: fp,
+          keyType,
+          expectedFingerprints: [pin],
+        },
       );
     }
     const file = config.knownHostsPath;
@@ -219,7 +243,14 @@ export function createSshPool(config: SshPoolConfig): SshExecutor & {
       return new HostKeyMismatchError(
         `host key of ${where} (${keyType} ${fp}) is marked @revoked in ${file} (line ${verdict.lines.join(', ')}); refusing to connect. ` +
           `Fix: re-key the host and record the new key after verifying its fingerprint`,
-        { host: ep.host, port: ep.port, problem: 'revoked', presentedFingerprint: fp, keyType, expectedFingerprints: [] },
+        {
+          host: ep.host,
+          port: ep.port,
+          problem: 'revoked',
+          presentedFingerprint: fp,
+          keyType,
+          expectedFingerprints: [],
+        },
       );
     }
     if (verdict.status === 'changed') {
@@ -227,7 +258,14 @@ export function createSshPool(config: SshPoolConfig): SshExecutor & {
         `HOST KEY CHANGED for ${where}: the server presented ${keyType} ${fp}, but ${file} ` +
           `(line ${verdict.lines.join(', ')}) has ${verdict.expected.join(', ')}. This may be an attack; kupgrade never accepts a changed key. ` +
           `If the host was legitimately re-installed, verify ${fp} out of band, then run: ssh-keygen -R '${token}' -f ${file} and add the new key`,
-        { host: ep.host, port: ep.port, problem: 'changed', presentedFingerprint: fp, keyType, expectedFingerprints: verdict.expected },
+        {
+          host: ep.host,
+          port: ep.port,
+          problem: 'changed',
+          presentedFingerprint: fp,
+          keyType,
+          expectedFingerprints: verdict.expected,
+        },
       );
     }
     // Unknown host.
@@ -239,7 +277,14 @@ export function createSshPool(config: SshPoolConfig): SshExecutor & {
       `unknown host key for ${where}: the server presented ${keyType} ${fp}, and ${file} has no entry for ${token}. ` +
         `Fix: verify the fingerprint out of band, then add it (ssh-keyscan -p ${ep.port} ${ep.host} >> ${file}), ` +
         `pin it in ssh.hostKeyFingerprints, or set ssh.hostKeyPolicy: accept-new`,
-      { host: ep.host, port: ep.port, problem: 'unknown', presentedFingerprint: fp, keyType, expectedFingerprints: [] },
+      {
+        host: ep.host,
+        port: ep.port,
+        problem: 'unknown',
+        presentedFingerprint: fp,
+        keyType,
+        expectedFingerprints: [],
+      },
     );
   }
 
@@ -343,7 +388,11 @@ export function createSshPool(config: SshPoolConfig): SshExecutor & {
       let sock: NodeJS.ReadableStream | undefined;
       if (config.jumpHost && !direct) {
         const j = config.jumpHost;
-        const jump = await connection({ name: j.name ?? j.host, host: j.host, port: j.port, user: j.user }, signal, true);
+        const jump = await connection(
+          { name: j.name ?? j.host, host: j.host, port: j.port, user: j.user },
+          signal,
+          true,
+        );
         sock = await new Promise((resolve, reject) => {
           jump.client.forwardOut('127.0.0.1', 0, ep.host, ep.port, (err, stream) => {
             if (err) reject(transportError(ep, err, 'jump host could not reach'));
@@ -400,7 +449,8 @@ export function createSshPool(config: SshPoolConfig): SshExecutor & {
         c.client.on('error', (err: Error & { level?: string }) => {
           if (!settled) {
             if (hostKeyError) settle(hostKeyError);
-            else if (err.level === 'client-authentication') settle(new SshAuthenticationError(ep.host, ep.user));
+            else if (err.level === 'client-authentication')
+              settle(new SshAuthenticationError(ep.host, ep.user));
             else settle(transportError(ep, err, 'cannot connect to'));
             return;
           }
@@ -413,7 +463,10 @@ export function createSshPool(config: SshPoolConfig): SshExecutor & {
           c.releaseJump?.();
           c.releaseJump = undefined;
           for (const w of c.channelWaiters.splice(0)) w();
-          settle(hostKeyError ?? transportError(ep, new Error('connection closed during the handshake'), 'cannot connect to'));
+          settle(
+            hostKeyError ??
+              transportError(ep, new Error('connection closed during the handshake'), 'cannot connect to'),
+          );
           for (const drop of [...c.onDrop]) {
             drop(
               new SshTransportError(
@@ -465,7 +518,10 @@ export function createSshPool(config: SshPoolConfig): SshExecutor & {
       });
     }
     if (c.closed) {
-      throw new SshTransportError(`connection to ${c.ep.host}:${c.ep.port} closed`, { host: c.ep.host, code: 'ECONNRESET' });
+      throw new SshTransportError(`connection to ${c.ep.host}:${c.ep.port} closed`, {
+        host: c.ep.host,
+        code: 'ECONNRESET',
+      });
     }
     c.active++;
     if (c.idleTimer) clearTimeout(c.idleTimer);
@@ -568,12 +624,15 @@ export function createSshPool(config: SshPoolConfig): SshExecutor & {
         sshCounters.timeouts++;
         kill();
         fail(
-          new SshTimeoutError(`command on ${target.name} (${target.host}) did not finish within ${timeoutMs} ms; it was killed`, {
-            host: target.host,
-            timeoutMs,
-            stdoutTail: stdout.text().slice(-4096),
-            stderrTail: stderr.text().slice(-4096),
-          }),
+          new SshTimeoutError(
+            `command on ${target.name} (${target.host}) did not finish within ${timeoutMs} ms; it was killed`,
+            {
+              host: target.host,
+              timeoutMs,
+              stdoutTail: stdout.text().slice(-4096),
+              stderrTail: stderr.text().slice(-4096),
+            },
+          ),
         );
       }, timeoutMs);
       const onChannel = (err: Error | undefined, ch: ClientChannel) => {
@@ -605,11 +664,14 @@ export function createSshPool(config: SshPoolConfig): SshExecutor & {
           if (settled) return;
           if (exitCode === undefined) {
             fail(
-              new SshTransportError(`channel to ${target.name} (${target.host}) closed without an exit status; the exit code is unknown`, {
-                host: target.host,
-                code: 'ECONNRESET',
-                exitCodeUnknown: true,
-              }),
+              new SshTransportError(
+                `channel to ${target.name} (${target.host}) closed without an exit status; the exit code is unknown`,
+                {
+                  host: target.host,
+                  code: 'ECONNRESET',
+                  exitCodeUnknown: true,
+                },
+              ),
             );
             return;
           }
@@ -655,7 +717,11 @@ export function createSshPool(config: SshPoolConfig): SshExecutor & {
       }
     }
     const res = await exec(c, target, line, opts);
-    if (target.sudo && res.exitCode !== 0 && /^sudo: (a password is required|a terminal is required)/m.test(res.stderr)) {
+    if (
+      target.sudo &&
+      res.exitCode !== 0 &&
+      /^sudo: (a password is required|a terminal is required)/m.test(res.stderr)
+    ) {
       throw new SudoPasswordRequiredError(target.host, target.user);
     }
     return res;
@@ -663,7 +729,8 @@ export function createSshPool(config: SshPoolConfig): SshExecutor & {
 
   async function close(): Promise<void> {
     poolClosed = true;
-    for (const w of slotWaiters.splice(0)) w.reject(new SshTransportError('the SSH pool is closed', { host: '' }));
+    for (const w of slotWaiters.splice(0))
+      w.reject(new SshTransportError('the SSH pool is closed', { host: '' }));
     const all = [...conns.values()];
     await Promise.all(
       all.map(

@@ -1,0 +1,557 @@
+/** Table tests on the kubectl, package, systemctl, swap and etcdctl samples of shared/reference/nodes.md. */
+import {
+  aptPackageSpec,
+  newestPatch,
+  packageVersionFor,
+  parseAptMadison,
+  parseAptMarkShowhold,
+  parseCordon,
+  parseDrainOutput,
+  parseEtcdctlEndpointHealth,
+  parseEtcdSnapshotSave,
+  parseNodesJson,
+  parseNodesTable,
+  parsePdbsJson,
+  parseSwaponShow,
+  parseSystemctlIsActive,
+  parseYumShowDuplicates,
+  renderAptList,
+  renderYumRepo,
+  repoKeyUrl,
+  repoMinor,
+  upstreamOf,
+  yumPackageSpec,
+  ParseError,
+} from '../../src/parsers';
+
+const NODES_JSON = JSON.stringify({
+  apiVersion: 'v1',
+  kind: 'List',
+  items: [
+    {
+      metadata: {
+        name: 'cp-1',
+        labels: { 'node-role.kubernetes.io/control-plane': '', 'kubernetes.io/hostname': 'cp-1' },
+      },
+      spec: { taints: [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }] },
+      status: {
+        conditions: [
+          { type: 'MemoryPressure', status: 'False' },
+          { type: 'Ready', status: 'True' },
+        ],
+        nodeInfo: { kubeletVersion: 'v1.30.4', containerRuntimeVersion: 'containerd://1.7.13' },
+        addresses: [
+          { type: 'InternalIP', address: '192.0.2.11' },
+          { type: 'Hostname', address: 'cp-1' },
+        ],
+      },
+    },
+    {
+      metadata: { name: 'worker-1', labels: { 'kubernetes.io/role': 'node' } },
+      spec: {
+        unschedulable: true,
+        taints: [{ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }],
+      },
+      status: { conditions: [{ type: 'Ready', status: 'False' }], nodeInfo: { kubeletVersion: 'v1.29.8' } },
+    },
+    { metadata: { name: 'worker-2' }, spec: {}, status: { nodeInfo: { kubeletVersion: 'v1.29.8' } } },
+  ],
+});
+
+describe('nodes', () => {
+  test('parseNodesJson: roles, Ready, cordon, version, taints, IP', () => {
+    expect(parseNodesJson(NODES_JSON)).toEqual([
+      {
+        name: 'cp-1',
+        roles: ['control-plane'],
+        ready: true,
+        readyStatus: 'True',
+        unschedulable: false,
+        kubeletVersion: 'v1.30.4',
+        taints: [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }],
+        internalIP: '192.0.2.11',
+      },
+      {
+        name: 'worker-1',
+        roles: ['node'],
+        ready: false,
+        readyStatus: 'False',
+        unschedulable: true,
+        kubeletVersion: 'v1.29.8',
+        taints: [{ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }],
+      },
+      {
+        name: 'worker-2',
+        roles: [],
+        ready: false,
+        readyStatus: 'Unknown',
+        unschedulable: false,
+        kubeletVersion: 'v1.29.8',
+        taints: [],
+      },
+    ]);
+  });
+
+  test('parseNodesJson: a single Node object; garbage throws', () => {
+    const one = JSON.parse(NODES_JSON) as { items: unknown[] };
+    expect(parseNodesJson(JSON.stringify({ kind: 'Node', ...(one.items[0] as object) }))[0]?.name).toBe(
+      'cp-1',
+    );
+    expect(() => parseNodesJson('The connection to the server localhost:8080 was refused')).toThrow(
+      ParseError,
+    );
+  });
+
+  test('parseNodesTable: status combinations and <none> roles', () => {
+    const text = `NAME       STATUS                     ROLES           AGE   VERSION
+cp-1       Ready                      control-plane   40d   v1.30.4
+worker-1   Ready,SchedulingDisabled   <none>          40d   v1.29.8
+worker-2   NotReady                   <none>          3d    v1.29.8
+worker-3   Unknown                    <none>          3d    v1.29.8
+`;
+    expect(
+      parseNodesTable(text).map((n) => [
+        n.name,
+        n.ready,
+        n.readyStatus,
+        n.unschedulable,
+        n.roles,
+        n.kubeletVersion,
+      ]),
+    ).toEqual([
+      ['cp-1', true, 'True', false, ['control-plane'], 'v1.30.4'],
+      ['worker-1', true, 'True', true, [], 'v1.29.8'],
+      ['worker-2', false, 'False', false, [], 'v1.29.8'],
+      ['worker-3', false, 'Unknown', false, [], 'v1.29.8'],
+    ]);
+  });
+
+  test('parseNodesTable: -o wide (OS-IMAGE with spaces) by column offsets', () => {
+    const text = `NAME   STATUS   ROLES           AGE   VERSION   INTERNAL-IP   EXTERNAL-IP   OS-IMAGE             KERNEL-VERSION   CONTAINER-RUNTIME
+cp-1   Ready    control-plane   40d   v1.30.4   192.0.2.11    <none>        Ubuntu 22.04.4 LTS   5.15.0-107       containerd://1.7.13
+`;
+    expect(parseNodesTable(text)).toEqual([
+      {
+        name: 'cp-1',
+        roles: ['control-plane'],
+        ready: true,
+        readyStatus: 'True',
+        unschedulable: false,
+        kubeletVersion: 'v1.30.4',
+        taints: [],
+        internalIP: '192.0.2.11',
+      },
+    ]);
+  });
+
+  test('parseNodesTable: no header is an error, "No resources found" is empty', () => {
+    expect(parseNodesTable('No resources found\n')).toEqual([]);
+    expect(() => parseNodesTable('error: You must be logged in to the server (Unauthorized)')).toThrow(
+      ParseError,
+    );
+  });
+});
+
+describe('parseDrainOutput', () => {
+  test('success with a PDB retry', () => {
+    const r = parseDrainOutput(`node/node-07 cordoned
+Warning: ignoring DaemonSet-managed Pods: observability/node-exporter-4xk9d, kube-system/cilium-p2m7v
+evicting pod prod/api-6c47d9f8b4-x9pql
+evicting pod prod/api-6c47d9f8b4-tz84r
+error when evicting pods/"api-6c47d9f8b4-tz84r" -n "prod" (will retry after 5s): Cannot evict pod as it would violate the pod's disruption budget.
+evicting pod prod/api-6c47d9f8b4-tz84r
+error when evicting pods/"api-6c47d9f8b4-tz84r" -n "prod" (will retry after 5s): Cannot evict pod as it would violate the pod's disruption budget.
+pod/api-6c47d9f8b4-x9pql evicted
+pod/api-6c47d9f8b4-tz84r evicted
+node/node-07 drained
+`);
+    expect(r).toEqual({
+      cordoned: true,
+      drained: true,
+      evicting: ['prod/api-6c47d9f8b4-x9pql', 'prod/api-6c47d9f8b4-tz84r'],
+      evicted: ['api-6c47d9f8b4-x9pql', 'api-6c47d9f8b4-tz84r'],
+      pdbBlocked: [{ namespace: 'prod', pod: 'api-6c47d9f8b4-tz84r' }],
+      pdbRetries: 2,
+      refusals: [],
+      timedOut: false,
+      timeoutPods: [],
+      ignoredDaemonSetPods: ['observability/node-exporter-4xk9d', 'kube-system/cilium-p2m7v'],
+    });
+  });
+
+  test('old PDB wording', () => {
+    const r = parseDrainOutput(
+      `error when evicting pod "web-1" (will retry after 5s): Cannot evict pod as it would violate the pod's disruption budget.\n`,
+    );
+    expect(r.pdbBlocked).toEqual([{ namespace: '', pod: 'web-1' }]);
+  });
+
+  test('refusal: DaemonSet pods without --ignore-daemonsets', () => {
+    const r = parseDrainOutput(`node/worker-1 cordoned
+error: unable to drain node "worker-1" due to error: cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): kube-system/kube-proxy-hq5kl, continuing command...
+There are pending nodes to be drained:
+ worker-1
+cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): kube-system/kube-proxy-hq5kl
+`);
+    expect(r.drained).toBe(false);
+    expect(r.error).toMatch(/^error: unable to drain node "worker-1"/);
+    expect(r.refusals).toEqual([
+      {
+        reason: 'daemonset',
+        message: 'cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore)',
+        pods: ['kube-system/kube-proxy-hq5kl'],
+      },
+    ]);
+  });
+
+  test('several refusals (aggregate form)', () => {
+    const r = parseDrainOutput(`node/w-2 cordoned
+error: unable to drain node "w-2" due to error:[cannot delete Pods with local storage (use --delete-emptydir-data to override): app/cache-0, cannot delete cannot delete Pods that declare no controller (use --force to override): default/bare], continuing command...
+There are pending nodes to be drained:
+ w-2
+cannot delete Pods with local storage (use --delete-emptydir-data to override): app/cache-0
+cannot delete Pods that declare no controller (use --force to override): default/bare, default/bare-2
+`);
+    expect(r.refusals.map((x) => [x.reason, x.pods])).toEqual([
+      ['local-storage', ['app/cache-0']],
+      ['unmanaged', ['default/bare', 'default/bare-2']],
+    ]);
+  });
+
+  test('global timeout while a PDB blocks', () => {
+    const r = parseDrainOutput(`evicting pod payments/payments-api-7c9d4f6b8-r8pqz
+There are pending pods in node "node-w07" when an error occurred: error when evicting pods/"payments-api-7c9d4f6b8-r8pqz" -n "payments": global timeout reached: 20m0s
+pod/payments-api-7c9d4f6b8-r8pqz
+error: unable to drain node "node-w07" due to error: error when evicting pods/"payments-api-7c9d4f6b8-r8pqz" -n "payments": global timeout reached: 20m0s, continuing command...
+There are pending nodes to be drained:
+ node-w07
+error when evicting pods/"payments-api-7c9d4f6b8-r8pqz" -n "payments": global timeout reached: 20m0s
+`);
+    expect(r.timedOut).toBe(true);
+    expect(r.drained).toBe(false);
+    expect(r.timeoutPods).toEqual([{ namespace: 'payments', pod: 'payments-api-7c9d4f6b8-r8pqz' }]);
+    expect(r.evicted).toEqual([]);
+  });
+
+  test('timeout waiting for termination', () => {
+    const r = parseDrainOutput(
+      'error when waiting for pod "db-0" in namespace "data" to terminate: global timeout reached: 2m0s\n',
+    );
+    expect(r.timeoutPods).toEqual([{ namespace: 'data', pod: 'db-0' }]);
+  });
+});
+
+describe('parseCordon', () => {
+  test.each([
+    ['node/w-1 cordoned', { node: 'w-1', state: 'cordoned', changed: true, dryRun: false }],
+    ['node/w-1 already cordoned', { node: 'w-1', state: 'cordoned', changed: false, dryRun: false }],
+    ['node/w-1 uncordoned', { node: 'w-1', state: 'uncordoned', changed: true, dryRun: false }],
+    ['node/w-1 already uncordoned', { node: 'w-1', state: 'uncordoned', changed: false, dryRun: false }],
+    ['node/w-1 cordoned (dry run)', { node: 'w-1', state: 'cordoned', changed: true, dryRun: true }],
+  ])('%s', (line, want) => {
+    expect(parseCordon(`${line}\n`)).toEqual({ results: [want], errors: [] });
+  });
+
+  test('errors (patch failure exits 0; unknown node)', () => {
+    expect(parseCordon('error: unable to cordon node "w-1": Unauthorized\n').errors).toHaveLength(1);
+    expect(parseCordon('Error from server (NotFound): nodes "w-9" not found\n')).toEqual({
+      results: [],
+      errors: ['Error from server (NotFound): nodes "w-9" not found'],
+    });
+  });
+});
+
+describe('parsePdbsJson', () => {
+  test('blocking when no disruption is allowed', () => {
+    const text = JSON.stringify({
+      items: [
+        {
+          metadata: { name: 'api', namespace: 'prod' },
+          spec: { minAvailable: 2, selector: { matchLabels: { app: 'api' } } },
+          status: { currentHealthy: 2, desiredHealthy: 2, expectedPods: 2, disruptionsAllowed: 0 },
+        },
+        {
+          metadata: { name: 'web', namespace: 'prod' },
+          spec: { maxUnavailable: '25%' },
+          status: { currentHealthy: 4, desiredHealthy: 3, expectedPods: 4, disruptionsAllowed: 1 },
+        },
+        {
+          metadata: { name: 'idle', namespace: 'x' },
+          spec: { minAvailable: 1 },
+          status: { disruptionsAllowed: 0, expectedPods: 0 },
+        },
+      ],
+    });
+    const r = parsePdbsJson(text);
+    expect(r.map((p) => [p.namespace, p.name, p.blocking])).toEqual([
+      ['prod', 'api', true],
+      ['prod', 'web', false],
+      ['x', 'idle', false],
+    ]);
+    expect(r[0]).toMatchObject({ minAvailable: 2, matchLabels: { app: 'api' } });
+    expect(r[1]).toMatchObject({ maxUnavailable: '25%', disruptionsAllowed: 1 });
+    expect(() => parsePdbsJson('error: the server doesn\'t have a resource type "pdb"')).toThrow(ParseError);
+  });
+});
+
+describe('packages', () => {
+  const YUM = `Last metadata expiration check: 0:11:20 ago on Monday 25 December 2023 04:30:00 PM.
+Installed Packages
+kubeadm.x86_64                           1.29.8-150500.1.1                   @kubernetes
+Available Packages
+kubeadm.x86_64                           1.29.8-150500.1.1                   kubernetes
+kubeadm.x86_64                           1.30.0-150500.1.1                   kubernetes
+kubeadm.x86_64                           1.30.4-150500.1.1                   kubernetes
+kubeadm.x86_64                           1.30.4-150500.2.1                   kubernetes
+kubernetes-cni.x86_64
+                                         1.4.0-150500.1.1                    kubernetes
+`;
+
+  test('parseYumShowDuplicates: installed vs available, wrapped rows', () => {
+    const r = parseYumShowDuplicates(YUM);
+    expect(r.noMatch).toBe(false);
+    expect(r.installed).toEqual([
+      {
+        name: 'kubeadm',
+        arch: 'x86_64',
+        version: '1.29.8-150500.1.1',
+        upstream: '1.29.8',
+        repo: '@kubernetes',
+        installed: true,
+      },
+    ]);
+    expect(r.available.map((p) => `${p.name} ${p.version}`)).toEqual([
+      'kubeadm 1.29.8-150500.1.1',
+      'kubeadm 1.30.0-150500.1.1',
+      'kubeadm 1.30.4-150500.1.1',
+      'kubeadm 1.30.4-150500.2.1',
+      'kubernetes-cni 1.4.0-150500.1.1',
+    ]);
+  });
+
+  test('parseYumShowDuplicates: legacy versions, dnf5 lower-case headers, excludes', () => {
+    const r = parseYumShowDuplicates(
+      'Installed packages\nkubelet.aarch64   1.26.9-0   @kubernetes\nAvailable packages\nkubelet.aarch64   1.27.1-0   kubernetes1.27\n',
+    );
+    expect(r.installed[0]).toMatchObject({ arch: 'aarch64', version: '1.26.9-0', upstream: '1.26.9' });
+    expect(r.available[0]).toMatchObject({ version: '1.27.1-0', repo: 'kubernetes1.27', installed: false });
+    expect(parseYumShowDuplicates('Error: No matching Packages to list\n')).toEqual({
+      installed: [],
+      available: [],
+      noMatch: true,
+    });
+  });
+
+  test('parseAptMadison: pkgs.k8s.io and legacy rows', () => {
+    const r = parseAptMadison(`   kubeadm | 1.30.4-1.1 | https://pkgs.k8s.io/core:/stable:/v1.30/deb  Packages
+   kubeadm | 1.30.3-1.1 | https://pkgs.k8s.io/core:/stable:/v1.30/deb  Packages
+   kubeadm | 1.22.3-00 | https://apt.kubernetes.io kubernetes-xenial/main amd64 Packages
+`);
+    expect(r).toEqual([
+      {
+        name: 'kubeadm',
+        version: '1.30.4-1.1',
+        upstream: '1.30.4',
+        repo: 'https://pkgs.k8s.io/core:/stable:/v1.30/deb',
+        installed: false,
+      },
+      {
+        name: 'kubeadm',
+        version: '1.30.3-1.1',
+        upstream: '1.30.3',
+        repo: 'https://pkgs.k8s.io/core:/stable:/v1.30/deb',
+        installed: false,
+      },
+      {
+        name: 'kubeadm',
+        version: '1.22.3-00',
+        upstream: '1.22.3',
+        repo: 'https://apt.kubernetes.io kubernetes-xenial/main amd64',
+        installed: false,
+      },
+    ]);
+    expect(parseAptMadison('N: Unable to locate package kubeadm\n')).toEqual([]);
+  });
+
+  test('parseAptMarkShowhold', () => {
+    expect(parseAptMarkShowhold('kubeadm\nkubectl\nkubelet\n')).toEqual(['kubeadm', 'kubectl', 'kubelet']);
+    expect(parseAptMarkShowhold('')).toEqual([]);
+  });
+
+  test.each([
+    ['1.30.4-150500.1.1', '1.30.4'],
+    ['1.30.4-1.1', '1.30.4'],
+    ['1.22.3-0', '1.22.3'],
+    ['1.22.3-00', '1.22.3'],
+    ['0:1.30.4-150500.1.1', '1.30.4'],
+    ['1.31.0~rc.1-1.1', '1.31.0~rc.1'],
+  ])('upstreamOf(%s) = %s', (v, want) => expect(upstreamOf(v)).toBe(want));
+
+  test('packageVersionFor: exact version → package version string', () => {
+    const yum = parseYumShowDuplicates(YUM).available;
+    expect(packageVersionFor('1.30.4', yum)).toBe('1.30.4-150500.2.1');
+    expect(packageVersionFor('v1.30.0', yum)).toBe('1.30.0-150500.1.1');
+    expect(packageVersionFor('1.30.9', yum)).toBeUndefined();
+    expect(packageVersionFor('1.30.4', ['1.30.3-1.1', '1.30.4-1.1'])).toBe('1.30.4-1.1');
+    expect(packageVersionFor('1.22.3', ['1.22.3-0'])).toBe('1.22.3-0');
+    expect(packageVersionFor('1.22.3', ['1.22.3-00', '1.22.2-00'])).toBe('1.22.3-00');
+  });
+
+  test('newestPatch: numeric patch order, pre-releases ignored', () => {
+    const versions = ['1.30.10-1.1', '1.30.9-1.1', '1.31.0~rc.1-1.1', '1.31.0-1.1', '1.3.99-00'];
+    expect(newestPatch('1.30', versions)).toEqual({ upstream: '1.30.10', version: '1.30.10-1.1' });
+    expect(newestPatch('1.31', versions)).toEqual({ upstream: '1.31.0', version: '1.31.0-1.1' });
+    expect(newestPatch('1.3', versions)).toEqual({ upstream: '1.3.99', version: '1.3.99-00' });
+    expect(newestPatch('1.32', versions)).toBeUndefined();
+    expect(newestPatch('v1.30', parseYumShowDuplicates(YUM).available)).toEqual({
+      upstream: '1.30.4',
+      version: '1.30.4-150500.2.1',
+    });
+  });
+
+  test('install specs', () => {
+    expect(yumPackageSpec('kubeadm', '1.30.4-150500.1.1')).toBe('kubeadm-1.30.4-150500.1.1');
+    expect(aptPackageSpec('kubeadm', '1.30.4-1.1')).toBe('kubeadm=1.30.4-1.1');
+  });
+});
+
+describe('node services and etcd', () => {
+  test.each([
+    ['active\n', 0, 'active', true],
+    ['inactive\n', 3, 'inactive', false],
+    ['activating\n', 3, 'activating', false],
+    ['failed\n', 3, 'failed', false],
+    ['', 4, 'unknown', false],
+  ] as const)('systemctl is-active %j (exit %d)', (out, code, state, active) => {
+    expect(parseSystemctlIsActive(out, code)).toEqual({ state, active });
+  });
+
+  test('swapon --show', () => {
+    expect(parseSwaponShow('')).toEqual({ enabled: false, devices: [] });
+    expect(
+      parseSwaponShow(
+        'NAME      TYPE      SIZE USED PRIO\n/dev/dm-1 partition   3G   0B   -2\n/swap.img file        2G   1M   -3\n',
+      ),
+    ).toEqual({
+      enabled: true,
+      devices: [
+        { name: '/dev/dm-1', type: 'partition', size: '3G', used: '0B', prio: -2 },
+        { name: '/swap.img', type: 'file', size: '2G', used: '1M', prio: -3 },
+      ],
+    });
+  });
+
+  test('etcdctl endpoint health: healthy, unhealthy, log noise', () => {
+    expect(
+      parseEtcdctlEndpointHealth(
+        'https://127.0.0.1:2379 is healthy: successfully committed proposal: took = 14.891442ms\n',
+      ),
+    ).toEqual([{ endpoint: 'https://127.0.0.1:2379', healthy: true, took: '14.891442ms' }]);
+    expect(
+      parseEtcdctlEndpointHealth(
+        '{"level":"warn","ts":"2024-01-01T00:00:00Z","msg":"retrying of unary invoker failed"}\nhttps://127.0.0.1:2379 is unhealthy: failed to commit proposal: context deadline exceeded\nError: unhealthy cluster\n',
+      ),
+    ).toEqual([
+      {
+        endpoint: 'https://127.0.0.1:2379',
+        healthy: false,
+        error: 'failed to commit proposal: context deadline exceeded',
+      },
+    ]);
+  });
+
+  test('etcdctl snapshot save: 3.5 with zap lines, 3.6, failure', () => {
+    expect(
+      parseEtcdSnapshotSave(
+        '{"level":"info","ts":"2024-01-01T00:00:00Z","caller":"snapshot/v3_snapshot.go:65","msg":"created temporary db file","path":"/var/backups/etcd-snap.db.part"}\n{"level":"info","ts":"2024-01-01T00:00:01Z","caller":"snapshot/v3_snapshot.go:91","msg":"fetched snapshot","endpoint":"https://127.0.0.1:2379","size":"29 MB","took":"now"}\nSnapshot saved at /var/backups/etcd-snap.db\n',
+      ),
+    ).toEqual({ ok: true, path: '/var/backups/etcd-snap.db', size: '29 MB' });
+    expect(parseEtcdSnapshotSave('Snapshot saved at /b/s.db\nServer version 3.6.0\n')).toEqual({
+      ok: true,
+      path: '/b/s.db',
+      serverVersion: '3.6.0',
+    });
+    expect(parseEtcdSnapshotSave('Error: context deadline exceeded\n')).toEqual({
+      ok: false,
+      error: 'context deadline exceeded',
+    });
+  });
+});
+
+describe('repo files', () => {
+  test('renderYumRepo for pkgs.k8s.io matches the documented file', () => {
+    const text = renderYumRepo({ minor: '1.30', mode: 'pkgs.k8s.io' });
+    expect(text).toContain(`[kubernetes]
+name=Kubernetes
+baseurl=https://pkgs.k8s.io/core:/stable:/v1.30/rpm/
+enabled=1
+gpgcheck=1
+gpgkey=https://pkgs.k8s.io/core:/stable:/v1.30/rpm/repodata/repomd.xml.key
+exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni
+`);
+    expect(repoMinor(text)).toBe('1.30');
+    expect(renderYumRepo({ minor: '1.31', mode: 'pkgs.k8s.io', exclude: false })).not.toContain('exclude=');
+  });
+
+  test('mirror templates (aliyun layout) for yum and apt', () => {
+    const yum = renderYumRepo({
+      minor: 'v1.31',
+      mode: 'mirror',
+      urlTemplate: 'https://mirrors.aliyun.com/kubernetes-new/core/stable/v{minor}/rpm/',
+    });
+    expect(yum).toContain('baseurl=https://mirrors.aliyun.com/kubernetes-new/core/stable/v1.31/rpm/\n');
+    expect(repoMinor(yum)).toBe('1.31');
+    const apt = renderAptList({
+      minor: '1.31',
+      mode: 'mirror',
+      urlTemplate: 'https://mirrors.aliyun.com/kubernetes-new/core/stable/v{minor}/deb',
+    });
+    expect(apt).toContain(
+      'deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://mirrors.aliyun.com/kubernetes-new/core/stable/v1.31/deb/ /\n',
+    );
+    expect(repoMinor(apt)).toBe('1.31');
+    expect(repoKeyUrl({ minor: '1.31', mode: 'pkgs.k8s.io' }, 'deb')).toBe(
+      'https://pkgs.k8s.io/core:/stable:/v1.31/deb/Release.key',
+    );
+  });
+
+  test('renderers refuse bad minors, unmanaged mode and hostile templates', () => {
+    expect(() => renderYumRepo({ minor: '1.30; rm -rf /', mode: 'pkgs.k8s.io' })).toThrow(/minor/);
+    expect(() => renderAptList({ minor: '1.30', mode: 'unmanaged' })).toThrow(/unmanaged/);
+    expect(() =>
+      renderYumRepo({ minor: '1.30', mode: 'mirror', urlTemplate: 'https://x.example/v{minor}/$(id)/' }),
+    ).toThrow(/template/);
+    expect(() =>
+      renderYumRepo({ minor: '1.30', mode: 'mirror', urlTemplate: 'https://x.example/v{minor}/\nexclude=' }),
+    ).toThrow(/template/);
+  });
+
+  test.each([
+    [
+      'documented apt line',
+      'deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/v1.30/deb/ /\n',
+      '1.30',
+    ],
+    [
+      'CDN form',
+      'deb https://prod-cdn.packages.k8s.io/repositories/isv:/kubernetes:/core:/stable:/v1.29/deb/ /\n',
+      '1.29',
+    ],
+    [
+      'commented old entry first',
+      '# deb https://pkgs.k8s.io/core:/stable:/v1.28/deb/ /\ndeb https://pkgs.k8s.io/core:/stable:/v1.29/deb/ /\n',
+      '1.29',
+    ],
+    [
+      'legacy apt',
+      'deb [signed-by=/usr/share/keyrings/kubernetes-archive-keyring.gpg] https://apt.kubernetes.io/ kubernetes-xenial main\n',
+      null,
+    ],
+    [
+      'legacy yum',
+      '[kubernetes]\nbaseurl=https://mirrors.aliyun.com/kubernetes/yum/repos/kubernetes-el7-x86_64\n',
+      null,
+    ],
+    ['empty', '', null],
+  ])('repoMinor: %s', (_n, text, want) => expect(repoMinor(text)).toBe(want));
+});
