@@ -21,6 +21,14 @@ async function kupgrade(...argv: string[]) {
   return { code, stdout: out.join('\n'), stderr: err.join('\n') };
 }
 
+function parsed<T>(text: string): T | undefined {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined; // e.g. the first workflow task has not run yet, so the query failed
+  }
+}
+
 async function until<T>(fn: () => Promise<T | undefined>, what: string, ms = 120_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
@@ -95,8 +103,8 @@ describe('kupgrade commands on a lab', () => {
 
     const status = await until(async () => {
       const s = await kupgrade('status', cluster, '-o', 'json');
-      const state = JSON.parse(s.stdout) as { phase: string; gate?: { name: string } };
-      return state.gate?.name === 'preflight' ? state : undefined;
+      const state = parsed<{ phase: string; gate?: { name: string } }>(s.stdout);
+      return state?.gate?.name === 'preflight' ? state : undefined;
     }, 'the preflight gate');
     expect(status.phase).toBe('preflight');
 
