@@ -95,6 +95,11 @@ export interface UpgradeOptions {
    * suggests it). For tests and very large clusters.
    */
   continueAsNewAfterNodes?: number;
+  /**
+   * Node progress reported to the parent: every step (`steps`, default up to 50 nodes) or only the
+   * drain (`drain`, default above): fewer workflow tasks and events in the parent for big clusters.
+   */
+  progress?: 'steps' | 'drain';
 }
 
 export interface UpgradeInput {

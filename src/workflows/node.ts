@@ -27,6 +27,12 @@ export interface NodeUpgradeInput {
   hop: ResolvedHop;
   steps: NodeStep[];
   attempt: number;
+  /**
+   * Steps whose start is signalled to the parent (default: every step). `drain` is always
+   * reported: from then on the run owns the node's cordon. Large clusters report only `drain` to
+   * keep the parent's history and workflow tasks small.
+   */
+  reportSteps?: NodeStep[];
 }
 
 export interface NodeStepRecord {
@@ -137,7 +143,9 @@ export async function upgradeNode(input: NodeUpgradeInput): Promise<NodeUpgradeR
     };
     try {
       const [, out] = await Promise.all([
-        report({ step, event: 'started' }),
+        step === 'drain' || !input.reportSteps || input.reportSteps.includes(step)
+          ? report({ step, event: 'started' })
+          : Promise.resolve(),
         runStep(acts, step, hopInput, options),
       ]);
       const record: NodeStepRecord = { step, changed: out.changed, startedAt, finishedAt: now() };

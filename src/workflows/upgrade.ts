@@ -744,6 +744,12 @@ class UpgradeRun {
     if (outcomes.includes('aborted') || this.abortRequested) throw new RunAborted();
   }
 
+  /** Per-step progress signals for small clusters; only the drain for large ones (parent history). */
+  private reportAllSteps(): boolean {
+    const p = this.input.options?.progress;
+    return p ? p === 'steps' : this.inventory.nodes.length <= 50;
+  }
+
   private stepOpts(node: InventoryNode): { cordonedBefore: boolean } {
     return { cordonedBefore: this.node(node.name).cordonedBefore };
   }
@@ -787,10 +793,13 @@ class UpgradeRun {
         return 'aborted';
       }
       n.attempts += 1;
+      if (n.hop !== i) {
+        n.startedAt = now();
+        n.finishedAt = undefined;
+      }
       n.hop = i;
       n.status = 'running';
       n.step = todo[0];
-      n.startedAt ??= now();
       n.error = undefined;
       this.childrenStarted += 1;
       this.refresh();
@@ -809,6 +818,7 @@ class UpgradeRun {
                 hop,
                 steps: todo,
                 attempt: n.attempts,
+                ...(this.reportAllSteps() ? {} : { reportSteps: ['drain' as const] }),
               },
             ],
           }),

@@ -208,9 +208,9 @@ describe('upgradeCluster', () => {
   it('never has more than maxUnavailable workers cordoned by the run (count and percentage)', async () => {
     for (const [maxUnavailable, expected] of [
       [2, 2],
-      ['50%', 3],
+      ['60%', 3],
     ] as const) {
-      const inp = input(uniqueCluster('window'), 1, 6, '1.30', { autoApprove: true, maxUnavailable });
+      const inp = input(uniqueCluster('window'), 1, 5, '1.30', { autoApprove: true, maxUnavailable });
       const fake = new FakeCluster(inp.inventory, 'v1.29.10');
       fake.delayMs = 40;
       const result = await withWorker(h, fake, async (tq) => (await startUpgrade(h, tq, inp)).result());
