@@ -358,7 +358,7 @@ describe('node down', () => {
     idle.on('error', () => undefined);
     // wait until the victim's session runs (its node shell records it)
     const sessions = path.join(dir, 'ssh', 'sessions', 'w-1');
-    for (let i = 0; i < 200 && fs.readdirSync(sessions).length === 0; i++)
+    for (let i = 0; i < 600 && fs.readdirSync(sessions).length === 0; i++)
       await new Promise((r) => setTimeout(r, 50));
     expect(fs.readdirSync(sessions).length).toBeGreaterThan(0);
 

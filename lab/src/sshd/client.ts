@@ -69,7 +69,7 @@ export function labExec(
     host: target.address,
     port: target.port,
     username: target.user ?? os.userInfo().username,
-    readyTimeout: opts.timeoutMs ?? 20000,
+    readyTimeout: opts.timeoutMs ?? 60000,
     hostVerifier: (key: Buffer) => pinned.includes(key.toString('base64')),
   };
   if (opts.password !== undefined) {

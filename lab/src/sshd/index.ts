@@ -294,7 +294,7 @@ async function startGroup(state: SshdState, group: SshdGroup): Promise<void> {
   const pid = child.pid;
   if (pid === undefined) throw new LabSshError(`sshd for ${listen.map(endpoint).join(' ')}: spawn failed`);
   group.pid = pid;
-  const deadline = Date.now() + 20000;
+  const deadline = Date.now() + 60000;
   for (;;) {
     await sleep(5);
     if (exited !== null) {
@@ -315,7 +315,7 @@ async function startGroup(state: SshdState, group: SshdGroup): Promise<void> {
     if (Date.now() > deadline) {
       signal(pid, 'SIGKILL');
       group.pid = null;
-      throw new LabSshError(`sshd ${cfg} did not listen within 20 s:\n${await logTail(log)}`);
+      throw new LabSshError(`sshd ${cfg} did not listen within 60 s:\n${await logTail(log)}`);
     }
   }
 }
