@@ -173,7 +173,7 @@ async function withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
     .then(async () => {
       await fsp.mkdir(sshDir(dir), { recursive: true });
       const lock = path.join(sshDir(dir), 'sshd.lock');
-      const deadline = Date.now() + 30000;
+      const deadline = Date.now() + 120000;
       for (;;) {
         try {
           await fsp.mkdir(lock);
@@ -191,7 +191,7 @@ async function withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
             await fsp.rm(lock, { recursive: true, force: true });
             continue;
           }
-          if (Date.now() > deadline) throw new LabSshError(`${lock}: held by pid ${owner} for 30 s`);
+          if (Date.now() > deadline) throw new LabSshError(`${lock}: held by pid ${owner} for 120 s`);
           await sleep(20);
         }
       }
