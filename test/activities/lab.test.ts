@@ -9,6 +9,7 @@ import { createNodeActivities } from '../../src/activities';
 import { loadInventory } from '../../src/inventory';
 import type { Inventory } from '../../src/inventory/schema';
 import { createSshPool } from '../../src/ssh/pool';
+import { cmd } from '../../src/ssh/command';
 import type { SshExecutor } from '../../src/ssh/types';
 import { clusterContext } from '../../src/shared/inventory';
 import { computeHops } from '../../src/shared/versions';
@@ -104,5 +105,66 @@ describe('activities on a lab over SSH', () => {
     const check = lab.check(hop.version);
     expect(check.stderr + check.stdout).not.toMatch(/FAIL|violat/i);
     expect(check.status).toBe(0);
+  });
+
+  test('apt, two minors away: both hops resolved before any change; the first hop on cp-1 step by step, twice', async () => {
+    const apt = Lab.up({ controlPlanes: 1, workers: 1, version: '1.28.9', packages: 'apt', speed: 200 });
+    const aptInv = loadInventory(apt.inventory);
+    const aptSsh = createSshPool(poolConfigOf(aptInv.ssh, {}));
+    try {
+      const acts = createNodeActivities({ ssh: aptSsh, pollIntervalMs: 200 });
+      const cluster = clusterContext(aptInv);
+      const cp = aptInv.nodes.find((n) => n.role === 'control-plane')!;
+      const listBefore = await aptSsh.run(
+        { name: cp.name, host: cp.address, port: cp.port, user: aptInv.ssh.user, sudo: false },
+        cmd('cat', '/etc/apt/sources.list.d/kubernetes.list'),
+      );
+      const hops = await run(() =>
+        acts.resolveTarget({
+          cluster,
+          hops: computeHops(['v1.28.9'], '1.30'),
+        }),
+      );
+      expect(hops.map((h) => h.minor)).toEqual(['1.29', '1.30']);
+      expect(hops[1].packages.kubeadm).toMatch(/^1\.30\.\d+-1\.1$/);
+      const listAfter = await aptSsh.run(
+        { name: cp.name, host: cp.address, port: cp.port, user: aptInv.ssh.user, sudo: false },
+        cmd('sh', '-c', 'cat /etc/apt/sources.list.d/kubernetes.list; ls /etc/apt/sources.list.d'),
+      );
+      // The node's repository is untouched and no probe definition is left behind.
+      expect(listAfter.stdout.startsWith(listBefore.stdout)).toBe(true);
+      expect(listAfter.stdout).not.toContain('kupgrade-probe');
+      const report = await run(() => acts.preflight({ inventory: aptInv, hops }));
+      expect(report.checks.filter((c) => c.status === 'fail')).toEqual([]);
+
+      const mutating = () =>
+        apt.events().filter((e) => e.type === 'exec' && e.cmd && isMutating(e.cmd)).length;
+      const hop = hops[0];
+      const cpIn = { cluster, node: cp, hop };
+      const twice = async (name: string, fn: () => Promise<StepResult>) => {
+        expect([name, (await run(fn)).changed]).toEqual([name, true]);
+        const before = mutating();
+        expect([name, (await run(fn)).changed]).toEqual([name, false]);
+        expect([name, mutating()]).toEqual([name, before]);
+      };
+      await twice('repo', () => acts.ensureRepoMinor(cpIn));
+      await twice('kubeadm', () => acts.ensureKubeadmPackage(cpIn));
+      await twice('apply', () => acts.ensureKubeadmApply(cpIn));
+      await twice('drain', () => acts.ensureDrained({ cluster, node: cp }));
+      await twice('kubelet', () => acts.ensureKubeletPackages(cpIn));
+      await twice('restart', () => acts.ensureKubeletRestarted(cpIn));
+      expect(await run(() => acts.waitNodeReady(cpIn))).toEqual({ ready: true, kubeletVersion: hop.version });
+      await twice('uncordon', () => acts.ensureUncordoned({ cluster, node: cp }));
+      // apt packages stay held after the installs.
+      const holds = await aptSsh.run(
+        { name: cp.name, host: cp.address, port: cp.port, user: aptInv.ssh.user, sudo: false },
+        cmd('apt-mark', 'showhold'),
+      );
+      expect(holds.stdout.split('\n').filter(Boolean).sort()).toEqual(['kubeadm', 'kubectl', 'kubelet']);
+      expect(repeatedMutations(apt.events())).toEqual([]);
+    } finally {
+      await aptSsh.close();
+      apt.down();
+    }
   });
 });
