@@ -113,9 +113,15 @@ const PEM = (what: string) =>
 export function writeNodeRoot(dir: string, spec: LabSpec, n: LabNodeSpec): void {
   const root = path.join(dir, 'nodes', n.name);
   const minor = parseVer(spec.version)!.minor;
+  const made = new Set<string>();
   const w = (rel: string, content: string, mode = 0o644) => {
     const f = path.join(root, rel);
-    fs.mkdirSync(path.dirname(f), { recursive: true });
+    const d = path.dirname(f);
+    // one mkdir per folder: at 1,000 nodes the repeated recursive mkdirs dominate `up`
+    if (!made.has(d)) {
+      fs.mkdirSync(d, { recursive: true });
+      made.add(d);
+    }
     fs.writeFileSync(f, content, { mode });
   };
   const cp0 = spec.nodes.find((x) => x.role === 'control-plane')!;
