@@ -32,17 +32,17 @@ import {
 import type { RunOptions, RunResult, SshExecutor, SshPoolConfig, SshTarget } from './types';
 
 /**
- * Runs the command in its own session (setsid) and kills that whole process group when our
- * channel's stdin reaches EOF: on timeout or abort we send EOF, and when the connection drops sshd
- * closes the pipe. OpenSSH refuses channel signals for root logins (no privilege-separated child),
- * so this is the only way to really stop a remote command; it also keeps a dropped connection from
- * leaving a second copy of a command running when the activity retries. Hosts without setsid
- * (util-linux) run the command as is. The exit status is the command's (137 when killed).
+ * Kills the remote command when our channel's stdin reaches EOF: on timeout or abort we send EOF,
+ * and when the connection drops sshd closes the pipe. The watchdog kills its whole process group
+ * (`kill 0`): sshd makes each session its own group, so that is exactly this command and its
+ * children, the way a hung-up login session dies. OpenSSH refuses channel signals for root logins
+ * (no privilege-separated child), so this is the only reliable way to stop a remote command; it also
+ * keeps a dropped connection from leaving a copy of a command running while the activity retries.
+ * The exit status is the command's.
  */
 const KILL_ON_EOF =
-  'exec 3<&0 </dev/null; if command -v setsid >/dev/null 2>&1; then ' +
-  'setsid sh -c "$1" & c=$!; (read _ <&3; kill -KILL -$c 2>/dev/null) & w=$!; ' +
-  'wait $c; s=$?; kill $w 2>/dev/null; exit $s; else exec sh -c "$1"; fi';
+  'exec 3<&0 </dev/null; sh -c "$1" & c=$!; (read _ <&3; kill -KILL 0) & w=$!; ' +
+  'wait $c; s=$?; kill $w 2>/dev/null; exit $s';
 
 export function killableCommand(command: ShellCommand): ShellCommand {
   return cmd('sh', '-c', KILL_ON_EOF, 'kupgrade', command);

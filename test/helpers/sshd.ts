@@ -48,7 +48,9 @@ export async function freePort(): Promise<number> {
 }
 
 function keygen(file: string, type = 'ed25519'): string {
-  execFileSync('ssh-keygen', ['-q', '-t', type, '-N', '', '-C', 'kupgrade-test', '-f', file], { stdio: 'ignore' });
+  execFileSync('ssh-keygen', ['-q', '-t', type, '-N', '', '-C', 'kupgrade-test', '-f', file], {
+    stdio: 'ignore',
+  });
   return fs.readFileSync(`${file}.pub`, 'utf8').trim();
 }
 
@@ -133,7 +135,9 @@ export async function startSshd(opts: { extraConfig?: string[] } = {}): Promise<
     ].join('\n'),
   );
   let log = '';
-  const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', configPath], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
   await waitForPort(port, child, () => log);

@@ -75,7 +75,8 @@ describe('exec', () => {
   test('one handshake for many commands, sequential and parallel (channels multiplexed)', async () => {
     const p = pool({ maxChannelsPerConnection: 4 });
     const before = sshCounters.handshakes;
-    for (let i = 0; i < 10; i++) expect((await p.run(target(), cmd('echo', String(i)))).stdout).toBe(`${i}\n`);
+    for (let i = 0; i < 10; i++)
+      expect((await p.run(target(), cmd('echo', String(i)))).stdout).toBe(`${i}\n`);
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) => p.run(target(), sh`sleep 0.05; echo ${i}`)),
     );
@@ -86,7 +87,9 @@ describe('exec', () => {
 
   test('onProgress is called as output arrives', async () => {
     let calls = 0;
-    await pool().run(target(), sh`for i in 1 2 3; do echo $i; sleep 0.05; done`, { onProgress: () => calls++ });
+    await pool().run(target(), sh`for i in 1 2 3; do echo $i; sleep 0.05; done`, {
+      onProgress: () => calls++,
+    });
     expect(calls).toBeGreaterThanOrEqual(3);
   });
 
@@ -98,11 +101,29 @@ describe('exec', () => {
   });
 
   test('hostile values arrive as single literal argv elements', async () => {
-    const hostile = ['; rm -rf /', '$(id)', '`id`', 'a\nb', "it's", '"q"', '-rf', '', ' ', '*', '$HOME', '\\', "'\\''", '&& x'];
+    const hostile = [
+      '; rm -rf /',
+      '$(id)',
+      '`id`',
+      'a\nb',
+      "it's",
+      '"q"',
+      '-rf',
+      '',
+      ' ',
+      '*',
+      '$HOME',
+      '\\',
+      "'\\''",
+      '&& x',
+    ];
     const p = pool();
     const r = await p.run(target(), cmd('printf', '%s\\0', ...hostile));
     expect(r.stdout.split('\0').slice(0, -1)).toEqual(hostile);
-    const viaSh = await p.run(target(), sh`printf '%s\\0' ${hostile[0] ?? ''} ${hostile[1] ?? ''} ${hostile[3] ?? ''}`);
+    const viaSh = await p.run(
+      target(),
+      sh`printf '%s\\0' ${hostile[0] ?? ''} ${hostile[1] ?? ''} ${hostile[3] ?? ''}`,
+    );
     expect(viaSh.stdout.split('\0').slice(0, -1)).toEqual([hostile[0], hostile[1], hostile[3]]);
     // Nothing ran: no file named by an injection attempt appeared.
     const marker = path.join(sshd.dir, 'pwned');
@@ -117,7 +138,10 @@ describe('exec', () => {
     const p = pool();
     for (let i = 0; i < 25; i++) {
       const args = Array.from({ length: 1 + Math.floor(rnd() * 4) }, () =>
-        Array.from({ length: Math.floor(rnd() * 10) }, () => alphabet[Math.floor(rnd() * alphabet.length)]).join(''),
+        Array.from(
+          { length: Math.floor(rnd() * 10) },
+          () => alphabet[Math.floor(rnd() * alphabet.length)],
+        ).join(''),
       );
       const r = await p.run(target(), cmd('printf', '%s\\0', ...args));
       expect(r.stdout.split('\0').slice(0, -1)).toEqual(args);
@@ -178,7 +202,11 @@ describe('host keys', () => {
     const p = pool({ knownHostsPath: sshd.writeKnownHosts([]) });
     const err = await rejection(p.run(target(), cmd('touch', marker)));
     expect(err).toBeInstanceOf(HostKeyMismatchError);
-    expect(err).toMatchObject({ problem: 'unknown', retryable: false, presentedFingerprint: sshd.hostFingerprint });
+    expect(err).toMatchObject({
+      problem: 'unknown',
+      retryable: false,
+      presentedFingerprint: sshd.hostFingerprint,
+    });
     expect(err.message).toContain(sshd.hostFingerprint);
     expect(err.message).toContain('accept-new');
     expect(fs.existsSync(marker)).toBe(false);
@@ -194,9 +222,9 @@ describe('host keys', () => {
     const strict = pool({ knownHostsPath: kh });
     expect((await strict.run(target(), cmd('true'))).exitCode).toBe(0);
     // ssh-keygen agrees the recorded line matches this host.
-    expect(execFileSync('ssh-keygen', ['-F', `[127.0.0.1]:${sshd.port}`, '-f', kh], { encoding: 'utf8' })).toContain(
-      'ssh-ed25519',
-    );
+    expect(
+      execFileSync('ssh-keygen', ['-F', `[127.0.0.1]:${sshd.port}`, '-f', kh], { encoding: 'utf8' }),
+    ).toContain('ssh-ed25519');
   });
 
   test('a changed key is refused with the presented fingerprint, even under accept-new', async () => {
@@ -213,7 +241,11 @@ describe('host keys', () => {
   });
 
   test('hashed known_hosts entries (ssh-keygen -H) are accepted', async () => {
-    const kh = sshd.writeKnownHosts(['# comment', '@cert-authority *.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA==', sshd.knownHostsLine]);
+    const kh = sshd.writeKnownHosts([
+      '# comment',
+      '@cert-authority *.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA==',
+      sshd.knownHostsLine,
+    ]);
     execFileSync('ssh-keygen', ['-H', '-f', kh], { stdio: 'ignore' });
     const text = fs.readFileSync(kh, 'utf8');
     expect(text).toContain('|1|');
@@ -293,7 +325,10 @@ describe('keys, sudo, transport', () => {
 
   test('the global connection cap queues callers and hands idle connections over', async () => {
     const kh = path.join(sshd.dir, 'known_hosts_cap');
-    fs.writeFileSync(kh, `${sshd.knownHostsLine}\n[localhost]:${sshd.port} ${sshd.hostPublicKey.split(/\s+/).slice(0, 2).join(' ')}\n`);
+    fs.writeFileSync(
+      kh,
+      `${sshd.knownHostsLine}\n[localhost]:${sshd.port} ${sshd.hostPublicKey.split(/\s+/).slice(0, 2).join(' ')}\n`,
+    );
     const p = createSshPool({ privateKeyPath: sshd.clientKeyPath, knownHostsPath: kh, maxConnections: 1 });
     pools.push(p);
     const a = target({ name: 'a' });
@@ -305,5 +340,34 @@ describe('keys, sudo, transport', () => {
     ]);
     expect(runs.map((r) => r.stdout)).toEqual(['a\n', 'b\n', 'a2\n']);
     expect(p.stats().connections).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('behind a ForceCommand (as the lab runs its nodes)', () => {
+  let forced: TestSshd;
+  beforeAll(async () => {
+    forced = await startSshd({
+      extraConfig: ['ForceCommand bash --noprofile --norc -c "$SSH_ORIGINAL_COMMAND"'],
+    });
+  });
+  afterAll(async () => {
+    await forced.stop();
+  });
+
+  test('commands, exit codes, argv and timeouts still work', async () => {
+    const p = createSshPool({
+      privateKeyPath: forced.clientKeyPath,
+      knownHostsPath: forced.writeKnownHosts([forced.knownHostsLine]),
+    });
+    pools.push(p);
+    const t: SshTarget = { name: 'forced', host: forced.host, port: forced.port, user: 'root', sudo: false };
+    expect(await p.run(t, sh`echo hi; exit ${4}`)).toMatchObject({ exitCode: 4, stdout: 'hi\n' });
+    const args = ['; rm -rf /', '$(id)', 'a b'];
+    expect((await p.run(t, cmd('printf', '%s\\0', ...args))).stdout.split('\0').slice(0, -1)).toEqual(args);
+    const marker = path.join(forced.dir, 'after-timeout');
+    const err = await rejection(p.run(t, sh`sleep 1.5; touch ${marker}`, { timeoutMs: 300 }));
+    expect(err).toBeInstanceOf(SshTimeoutError);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(fs.existsSync(marker)).toBe(false);
   });
 });
