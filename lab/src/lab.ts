@@ -238,9 +238,10 @@ export async function up(o: UpOptions): Promise<UpResult> {
     fs.rmSync(path.join(dir, f), { force: true });
   fs.rmSync(path.join(dir, 'nodes'), { recursive: true, force: true });
   const useSsh = o.ssh !== false;
+  // without sshd nobody listens: distinct loopback addresses keep cluster.yaml valid all the same
   const addrs = useSsh
     ? sshd.planAddresses(names.length)
-    : names.map(() => ({ address: '127.0.0.1', port: 22 }));
+    : names.map((_, i) => ({ address: `127.0.${Math.floor((i + 2) / 256)}.${(i + 2) % 256}`, port: 22 }));
   const spec: LabSpec = {
     name:
       o.name ??
