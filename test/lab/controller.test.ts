@@ -147,3 +147,35 @@ test('a restarted controller resumes from state.json; node down and up', async (
     await stopLab(lab);
   }
 });
+
+test('up --cordoned: a node cordoned by someone else before the upgrade; mirror repo files', async () => {
+  const lab = await startLab({
+    controlPlanes: 1,
+    workers: 2,
+    version: '1.30.4',
+    packages: 'apt',
+    repo: 'mirror',
+    cordoned: ['w-2'],
+    speed: 1000,
+  });
+  try {
+    const first = events(lab.dir).filter((e) => e.type === 'state' && e.node === 'w-2')[0];
+    expect(first).toMatchObject({ unschedulable: true, ready: true, kubelet: 'v1.30.4', apiserver: null });
+    expect(
+      fs.readFileSync(path.join(lab.dir, 'nodes/w-1/etc/apt/sources.list.d/kubernetes.list'), 'utf8'),
+    ).toBe(
+      'deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://mirrors.aliyun.com/kubernetes-new/core/stable/v1.30/deb/ /\n',
+    );
+    const yaml = fs.readFileSync(path.join(lab.dir, 'cluster.yaml'), 'utf8');
+    expect(yaml).toContain(
+      '    mode: mirror\n    urlTemplate: https://mirrors.aliyun.com/kubernetes-new/core/stable/v{minor}/deb/\n',
+    );
+    expect(fs.existsSync(path.join(lab.dir, 'nodes/w-1/etc/kubernetes/admin.conf'))).toBe(false);
+    expect(fs.existsSync(path.join(lab.dir, 'nodes/cp-1/etc/kubernetes/manifests/etcd.yaml'))).toBe(true);
+    expect(fs.readFileSync(path.join(lab.dir, 'bin/kubeadm'), 'utf8')).toMatch(
+      /^#!\/bin\/sh\n.*\nexec '.*node' '.*\/dist\/lab\/src\/shim\/main\.js' kubeadm "\$@"\n$/,
+    );
+  } finally {
+    await stopLab(lab);
+  }
+});

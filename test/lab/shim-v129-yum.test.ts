@@ -494,3 +494,53 @@ describe('faults', () => {
     await clearFaults(dir);
   });
 });
+
+describe('kubeadm upgrade diff and config images pull', () => {
+  test('diff prints one unified diff per changed manifest and writes nothing', async () => {
+    const before = fs.readFileSync(
+      nodeFile(dir, 'cp-2', 'etc/kubernetes/manifests/kube-scheduler.yaml'),
+      'utf8',
+    );
+    const r = await on('cp-2', 'kubeadm', 'upgrade', 'diff', 'v1.29.15');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      /^--- \/etc\/kubernetes\/manifests\/kube-apiserver\.yaml\n\+\+\+ new manifest\n@@ -\d+,7 \+\d+,7 @@\n/,
+    );
+    expect(r.stdout).toContain(
+      '-    image: registry.k8s.io/kube-scheduler:v1.29.6\n+    image: registry.k8s.io/kube-scheduler:v1.29.15\n',
+    );
+    expect(
+      fs.readFileSync(nodeFile(dir, 'cp-2', 'etc/kubernetes/manifests/kube-scheduler.yaml'), 'utf8'),
+    ).toBe(before);
+    expect((await on('cp-2', 'kubeadm', 'upgrade', 'diff', 'v1.29.6')).stdout).toBe('');
+  });
+
+  test('images pull in kubeadm order; a custom repository has no coredns/ path', async () => {
+    const r = await on('cp-2', 'kubeadm', 'config', 'images', 'pull', '--kubernetes-version', 'v1.30.4');
+    expect(r.stdout).toBe(
+      [
+        'registry.k8s.io/kube-apiserver:v1.30.4',
+        'registry.k8s.io/kube-controller-manager:v1.30.4',
+        'registry.k8s.io/kube-scheduler:v1.30.4',
+        'registry.k8s.io/kube-proxy:v1.30.4',
+        'registry.k8s.io/coredns/coredns:v1.11.1',
+        'registry.k8s.io/pause:3.9',
+        'registry.k8s.io/etcd:3.5.12-0',
+      ]
+        .map((i) => `[config/images] Pulled ${i}\n`)
+        .join(''),
+    );
+    const aliyun = 'registry.cn-hangzhou.aliyuncs.com/google_containers';
+    const m = await on(
+      'cp-2',
+      'kubeadm',
+      'config',
+      'images',
+      'pull',
+      '--kubernetes-version=v1.30.4',
+      '--image-repository',
+      aliyun,
+    );
+    expect(m.stdout).toContain(`[config/images] Pulled ${aliyun}/coredns:v1.11.1\n`);
+  });
+});
