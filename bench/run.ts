@@ -247,7 +247,7 @@ export async function runBench(opts: {
     for (const speed of opts.speeds) {
       for (const nodes of opts.sizes) {
         const res: SizeResult = { nodes, speed, runs: [] };
-        for (const mu of [1, '10%'] as const) {
+        for (const mu of opts.windows ?? ([1, '10%'] as const)) {
           log(`bench: ${nodes} nodes, speed ${speed}, kupgrade maxUnavailable ${mu} …`);
           const run = await runKupgrade({
             client,
