@@ -325,3 +325,11 @@ export function findBackupDirs(text: string): string[] {
     /\/etc\/kubernetes\/tmp\/(kubeadm-backup-(?:manifests|etcd)-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}|kubeadm-kubelet-config(?:\d+|-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}))/g;
   return [...new Set([...text.matchAll(re)].map((m) => `/etc/kubernetes/tmp/${m[1] ?? ''}`))];
 }
+
+/** `kubelet --version` prints `Kubernetes v1.30.4`. */
+export function parseKubeletVersion(text: string): Semver {
+  const m = /Kubernetes (v\d+\.\d+\.\d+\S*)/.exec(text);
+  const v = m?.[1] ? parseSemver(m[1]) : undefined;
+  if (!v) throw new ParseError('kubelet --version output', text);
+  return v;
+}

@@ -643,7 +643,10 @@ export function createSshPool(config: SshPoolConfig): SshExecutor & {
         }
         stream = ch;
         if (settled) {
-          // Aborted or timed out while the channel was opening.
+          // Aborted or timed out while the channel was opening: stop it, free the slot once closed.
+          ch.on('close', release);
+          ch.resume();
+          ch.stderr.resume();
           kill();
           return;
         }

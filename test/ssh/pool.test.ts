@@ -178,6 +178,37 @@ describe('timeouts and cancellation', () => {
     expect((await rejection(p.run(target(), cmd('true'), { signal: pre.signal }))).name).toBe('AbortError');
   });
 
+  test('aborted commands give their channel back (no slot leak)', async () => {
+    const p = pool({ maxChannelsPerConnection: 2 });
+    await p.run(target(), cmd('true'));
+    for (let i = 0; i < 6; i++) {
+      const ac = new AbortController();
+      const run = p.run(target(), cmd('sleep', '5'), { signal: ac.signal });
+      // Half are aborted before the channel is open, half while the command runs.
+      setTimeout(() => ac.abort(), i % 2 === 0 ? 0 : 150);
+      await rejection(run);
+    }
+    const started = Date.now();
+    expect((await p.run(target(), cmd('echo', 'free'))).stdout).toBe('free\n');
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  test('idle connections are closed and re-opened on demand', async () => {
+    const p = createSshPool({
+      privateKeyPath: sshd.clientKeyPath,
+      knownHostsPath: sshd.writeKnownHosts([sshd.knownHostsLine]),
+      idleTimeoutMs: 200,
+    });
+    pools.push(p);
+    const before = sshCounters.handshakes;
+    await p.run(target(), cmd('true'));
+    expect(p.stats().connections).toBe(1);
+    await new Promise((r) => setTimeout(r, 600));
+    expect(p.stats().connections).toBe(0);
+    await p.run(target(), cmd('true'));
+    expect(sshCounters.handshakes - before).toBe(2);
+  });
+
   test('a connection dropped mid-command is a retryable transport error with unknown exit code', async () => {
     const p = pool();
     // The parent of our wrapper shell ($PPID) is the sshd session process: killing it drops the

@@ -3,6 +3,7 @@ import {
   findBackupDirs,
   parseApplyResult,
   parseKubeadmVersion,
+  parseKubeletVersion,
   parseUpgradeNodeResult,
   parseUpgradePlanJson,
   parseUpgradePlanText,
@@ -214,6 +215,36 @@ describe('parseUpgradePlanText', () => {
     expect(p.upToDate).toBe(true);
     expect(p.availableUpgrades).toEqual([]);
   });
+});
+
+describe('parseKubeletVersion', () => {
+  test('Kubernetes vX.Y.Z', () => {
+    expect(parseKubeletVersion('Kubernetes v1.30.4\n').text).toBe('1.30.4');
+    expect(() => parseKubeletVersion('kubelet: command not found')).toThrow(ParseError);
+  });
+});
+
+test('≤1.20 plan tables use AVAILABLE instead of TARGET', () => {
+  const p =
+    parseUpgradePlanText(`Components that must be upgraded manually after you have upgraded the control plane with 'kubeadm upgrade apply':
+COMPONENT   CURRENT       AVAILABLE
+kubelet     3 x v1.19.3   v1.20.0
+
+Upgrade to the latest stable version:
+
+COMPONENT                 CURRENT   AVAILABLE
+kube-apiserver            v1.19.3   v1.20.0
+
+You can now apply the upgrade by executing the following command:
+
+\tkubeadm upgrade apply v1.20.0
+
+_____________________________________________________________________
+`);
+  expect(p.availableUpgrades[0]?.components).toEqual([
+    { name: 'kubelet', currentVersion: '3 x v1.19.3', newVersion: 'v1.20.0' },
+    { name: 'kube-apiserver', currentVersion: 'v1.19.3', newVersion: 'v1.20.0' },
+  ]);
 });
 
 describe('parseUpgradePlanJson', () => {
