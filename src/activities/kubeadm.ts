@@ -15,6 +15,7 @@
  */
 import { cmd, raw, sh } from '../ssh/command';
 import type { NodeHopInput, StepResult, UpgradePlanResult } from '../shared/activities';
+import { parseApplyResult } from '../parsers/kubeadm';
 import { normalizeVersion } from '../shared/versions';
 import type { RunResult } from '../ssh/types';
 import { kubectl, kubernetesVersionIn } from './kubectl';
@@ -51,73 +52,80 @@ export function manifestTags(grepOutput: string): Record<string, string> {
   return out;
 }
 
-const POLICY_RE =
-  /the version argument is invalid|Specified version to (?:upgrade|downgrade) to|can only be used to upgrade to|only supports deploying clusters with the control plane version|Upgrade kubeadm first|Such an upgrade is not supported/i;
-const ROLLBACK_RE =
-  /couldn't upgrade control plane|has tried to recover everything into the earlier state|rolled back/i;
 const HEALTH_RE = /\[upgrade\/health\] FATAL|\[ERROR ControlPlaneNodesReady\]|\[ERROR CreateJob\]/;
-const NO_CONFIG_RE = /ConfigMap "kubeadm-config" in the "kube-system" namespace (?:must exist|was not found)/;
 
-/** Classifies a failed kubeadm upgrade command (apply/node/plan/images) into an ApplicationFailure. */
+/**
+ * Classifies a failed kubeadm upgrade command (apply/node/plan) into an ApplicationFailure, with
+ * src/parsers' reading of kubeadm's output: a version-policy refusal, a missing kubeadm-config or a
+ * rolled-back control plane block the node (non-retryable KubeadmFailed); the upgrade preflight's
+ * health checks (a control plane or the health-check Job briefly not ready) and network trouble
+ * are retried; anything else blocks.
+ */
 export function kubeadmFailure(node: string, step: string, r: RunResult, command: string, what: string) {
   const out = outputOf(r);
-  const base = {
-    node,
-    step,
-    result: r,
-    command,
-    kubeadmRecovery: step === 'upgrade-apply' || step === 'upgrade-node',
-  };
-  if (POLICY_RE.test(out)) {
-    return failure({
-      ...base,
-      type: ErrorTypes.KubeadmFailed,
-      message: `${what} refused by kubeadm's version policy: ${policyLine(out)}`,
-      nonRetryable: true,
-      kubeadmRecovery: false,
-      hints: [
-        'kubeadm upgrades one minor at a time, with kubeadm itself at the target minor: check the hop and the kubeadm package.',
-      ],
-    });
+  const recovery = step === 'upgrade-apply' || step === 'upgrade-node';
+  const base = { node, step, result: r, command, kubeadmRecovery: recovery };
+  const res = parseApplyResult(out);
+  const error = res.ok ? { kind: 'unknown' as const, message: lastLine(out) } : res.error;
+  switch (error.kind) {
+    case 'policy':
+      return failure({
+        ...base,
+        type: ErrorTypes.KubeadmFailed,
+        message: `${what} refused by kubeadm's version policy: ${error.message}`,
+        nonRetryable: true,
+        kubeadmRecovery: false,
+        hints: [
+          'kubeadm upgrades one minor at a time, with kubeadm itself at the target minor: check the hop and the kubeadm package.',
+        ],
+      });
+    case 'config':
+      return failure({
+        ...base,
+        type: ErrorTypes.KubeadmFailed,
+        message: `${what}: ${error.message}`,
+        nonRetryable: true,
+        kubeadmRecovery: false,
+        hints: ["Re-upload it with 'kubeadm init phase upload-config kubeadm --config <your config>'."],
+      });
+    case 'rolled-back':
+      return failure({
+        ...base,
+        type: ErrorTypes.KubeadmFailed,
+        message: `${what} failed and kubeadm rolled the control plane back: ${lastLine(out)}`,
+        nonRetryable: true,
+      });
+    case 'preflight':
+      if (HEALTH_RE.test(out)) {
+        return failure({
+          ...base,
+          type: ErrorTypes.UnexpectedExit,
+          message: `${what}: kubeadm's health checks failed, will retry: ${error.message}`,
+          nonRetryable: false,
+        });
+      }
+      return failure({
+        ...base,
+        type: ErrorTypes.KubeadmFailed,
+        message: `${what}: kubeadm preflight failed: ${error.message}`,
+        nonRetryable: true,
+      });
+    default:
+      if (looksTransient(out)) {
+        return failure({
+          ...base,
+          type: ErrorTypes.Transient,
+          message: `${what} failed (exit ${r.exitCode}), will retry: ${lastLine(out)}`,
+          nonRetryable: false,
+        });
+      }
+      return failure({
+        ...base,
+        type: ErrorTypes.KubeadmFailed,
+        message: `${what} failed (exit ${r.exitCode}): ${lastLine(out)}`,
+        nonRetryable: true,
+      });
   }
-  if (NO_CONFIG_RE.test(out)) {
-    return failure({
-      ...base,
-      type: ErrorTypes.KubeadmFailed,
-      message: `${what}: the kubeadm-config ConfigMap is missing in kube-system`,
-      nonRetryable: true,
-      kubeadmRecovery: false,
-      hints: ["Re-upload it with 'kubeadm init phase upload-config kubeadm --config <your config>'."],
-    });
-  }
-  if (ROLLBACK_RE.test(out)) {
-    return failure({
-      ...base,
-      type: ErrorTypes.KubeadmFailed,
-      message: `${what} failed and kubeadm rolled the control plane back: ${lastLine(out)}`,
-      nonRetryable: true,
-    });
-  }
-  if (HEALTH_RE.test(out) || looksTransient(out)) {
-    return failure({
-      ...base,
-      type: looksTransient(out) ? ErrorTypes.Transient : ErrorTypes.UnexpectedExit,
-      message: `${what} failed (exit ${r.exitCode}), will retry: ${lastLine(out)}`,
-      nonRetryable: false,
-    });
-  }
-  return failure({
-    ...base,
-    type: ErrorTypes.KubeadmFailed,
-    message: `${what} failed (exit ${r.exitCode}): ${lastLine(out)}`,
-    nonRetryable: true,
-  });
-}
-
-function policyLine(out: string): string {
-  const m =
-    /(Specified version[^\n]*|Kubeadm version[^\n]*|this version of kubeadm only supports[^\n]*)/.exec(out);
-  return (m ? m[1] : lastLine(out)).trim();
 }
 
 /** Components kubeadm says need a manual config upgrade (the MANUAL UPGRADE REQUIRED column = yes). */

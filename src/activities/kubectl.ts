@@ -8,6 +8,7 @@
  * - waitNodeReady: read-only polling; its deadline survives retries (kept in the heartbeat).
  */
 import { activityInfo } from '@temporalio/activity';
+import { parseDrainOutput, parseNodesJson } from '../parsers/kubectl';
 import { cmd, type ShellCommand } from '../ssh/command';
 import type {
   ClusterState,
@@ -47,33 +48,15 @@ export interface NodeInfo extends ObservedNode {
   controlPlane: boolean;
 }
 
-interface K8sNode {
-  metadata?: { name?: string; labels?: Record<string, string> };
-  spec?: { unschedulable?: boolean };
-  status?: {
-    conditions?: { type?: string; status?: string }[];
-    nodeInfo?: { kubeletVersion?: string };
-  };
-}
-
-export function nodeFromObject(o: K8sNode): NodeInfo {
-  const ready = (o.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
-  const labels = o.metadata?.labels ?? {};
-  return {
-    name: o.metadata?.name ?? '',
-    kubeletVersion: o.status?.nodeInfo?.kubeletVersion ?? '',
-    ready,
-    unschedulable: o.spec?.unschedulable === true,
-    controlPlane:
-      'node-role.kubernetes.io/control-plane' in labels || 'node-role.kubernetes.io/master' in labels,
-  };
-}
-
-/** `kubectl get node(s) -o json`: a List or a single Node. */
+/** `kubectl get node(s) -o json`: a List or a single Node (src/parsers). */
 export function nodesFromJson(text: string): NodeInfo[] {
-  const o = jsonIn(text) as { kind?: string; items?: K8sNode[] } & K8sNode;
-  if (Array.isArray(o.items)) return o.items.map(nodeFromObject);
-  return [nodeFromObject(o)];
+  return parseNodesJson(text).map((n) => ({
+    name: n.name,
+    kubeletVersion: n.kubeletVersion,
+    ready: n.ready,
+    unschedulable: n.unschedulable,
+    controlPlane: n.roles.includes('control-plane') || n.roles.includes('master'),
+  }));
 }
 
 interface K8sPod {
@@ -337,32 +320,33 @@ export function createKubectlActivities(run: Runner) {
     }
     // kubectl cordons before it evicts: after a failure the node is cordoned.
     const cordonedByThisCall = !wasCordoned;
-    const pdbBlocked = /disruption budget/i.test(out);
-    const timedOut = /global timeout reached/i.test(out);
-    const refusals = out.match(/cannot delete [^\n]*/g) ?? [];
+    const parsed = parseDrainOutput(out);
     const hints = [
       cordonedByThisCall
         ? `${node.name} was schedulable before this drain and is now cordoned (uncordon it when skipping or aborting).`
         : `${node.name} was already cordoned before this drain.`,
     ];
-    if (timedOut || pdbBlocked) {
-      const blocked = [
-        ...new Set([...out.matchAll(/evicting pods\/"([^"]+)" -n "([^"]+)"/g)].map((m) => `${m[2]}/${m[1]}`)),
-      ];
-      if (blocked.length) hints.push(`pods still blocking the drain: ${blocked.join(', ')}`);
-      if (pdbBlocked) hints.push('A PodDisruptionBudget refused the eviction: see `kubectl get pdb -A`.');
+    if (parsed.timedOut || parsed.pdbBlocked.length > 0) {
+      const blocked = [...parsed.timeoutPods, ...parsed.pdbBlocked].map((p) => `${p.namespace}/${p.pod}`);
+      if (blocked.length) hints.push(`pods still blocking the drain: ${[...new Set(blocked)].join(', ')}`);
+      if (parsed.pdbBlocked.length) {
+        hints.push('A PodDisruptionBudget refused the eviction: see `kubectl get pdb -A`.');
+      }
       throw drainFailure(ErrorTypes.DrainTimeout, `drain did not finish within ${d.timeoutSeconds}s`, hints);
     }
-    if (refusals.length > 0) {
-      if (/use --force/.test(out))
-        hints.push(
+    if (parsed.refusals.length > 0) {
+      const fixes: Record<string, string> = {
+        unmanaged:
           'Pods without a controller block the drain: delete them, or set drain.force: true in the inventory.',
-        );
-      if (/--delete-emptydir-data/.test(out))
-        hints.push('Pods with emptyDir data block the drain: set drain.deleteEmptyDirData: true.');
-      if (/--ignore-daemonsets/.test(out))
-        hints.push('DaemonSet pods block the drain: set drain.ignoreDaemonSets: true.');
-      throw drainFailure(ErrorTypes.PolicyRefused, `drain refused: ${refusals[0]}`, hints);
+        'local-storage': 'Pods with emptyDir data block the drain: set drain.deleteEmptyDirData: true.',
+        daemonset: 'DaemonSet pods block the drain: set drain.ignoreDaemonSets: true.',
+      };
+      for (const r of parsed.refusals) {
+        const fix = fixes[r.reason];
+        if (fix && !hints.includes(fix)) hints.push(fix);
+        if (r.pods.length) hints.push(`${r.message}: ${r.pods.join(', ')}`);
+      }
+      throw drainFailure(ErrorTypes.PolicyRefused, `drain refused: ${parsed.refusals[0].message}`, hints);
     }
     if (looksTransient(out)) {
       throw drainFailure(ErrorTypes.Transient, `drain failed: ${lastLine(out)}`, hints, false);

@@ -7,6 +7,7 @@
  *   yum/dnf: `kubeadm.x86_64   1.30.4-150500.1.1   kubernetes` (`@kubernetes` when installed)
  *   apt:     `   kubeadm | 1.30.4-1.1 | https://pkgs.k8s.io/core:/stable:/v1.30/deb  Packages`
  */
+import { parseAptMadison, parseYumShowDuplicates } from '../parsers/packages';
 import { cmd, sh, type ShellCommand } from '../ssh/command';
 import type { InventorySettings } from '../shared/inventory';
 
@@ -147,32 +148,15 @@ export interface ListedVersion {
   installed: boolean;
 }
 
-const YUM_LINE = /^(kubeadm|kubelet|kubectl)\.[A-Za-z0-9_]+\s+(?:\d+:)?(\d+\.\d+\.\d+)-(\S+)\s+(@?)\S*/;
-const APT_LINE = /^\s*(kubeadm|kubelet|kubectl)\s*\|\s*(\d+\.\d+\.\d+)-(\S+)\s*\|/;
-
-/** Parses `yum|dnf list --showduplicates` and `apt-cache madison` output. */
+/** Parses `yum|dnf list --showduplicates` and `apt-cache madison` output (src/parsers), keeping our packages' stable versions. */
 export function parseListing(manager: Manager, text: string): ListedVersion[] {
-  const out: ListedVersion[] = [];
-  let section: 'installed' | 'available' | null = null;
-  for (const line of text.split('\n')) {
-    if (manager !== 'apt') {
-      if (/^Installed Packages/.test(line)) section = 'installed';
-      else if (/^Available Packages/.test(line)) section = 'available';
-      const m = YUM_LINE.exec(line);
-      if (m) {
-        out.push({
-          name: m[1],
-          version: m[2],
-          full: `${m[2]}-${m[3]}`,
-          installed: m[4] === '@' || section === 'installed',
-        });
-      }
-    } else {
-      const m = APT_LINE.exec(line);
-      if (m) out.push({ name: m[1], version: m[2], full: `${m[2]}-${m[3]}`, installed: false });
-    }
-  }
-  return out;
+  const rows =
+    manager === 'apt'
+      ? parseAptMadison(text)
+      : (({ installed, available }) => [...installed, ...available])(parseYumShowDuplicates(text));
+  return rows
+    .filter((r) => (K8S_PACKAGES as readonly string[]).includes(r.name) && /^\d+\.\d+\.\d+$/.test(r.upstream))
+    .map((r) => ({ name: r.name, version: r.upstream, full: r.version, installed: r.installed }));
 }
 
 /** The newest patch of `minor` offered for every one of kubeadm, kubelet and kubectl (or `patch` exactly). */

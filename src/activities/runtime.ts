@@ -7,6 +7,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { findBackupDirs } from '../parsers/kubeadm';
 import { ErrorType } from '../shared/errors';
 import type { ShellCommand } from '../ssh/command';
 import type { RunResult, SshExecutor, SshTarget } from '../ssh/types';
@@ -91,12 +92,9 @@ export const RECOVERY_HINTS: readonly string[] = [
   'kubeadm-backup-etcd-<date>-<time> under /etc/kubernetes/tmp holds the local etcd member data: if the etcd upgrade failed and the automatic rollback did not fix it, copy it to /var/lib/etcd.',
 ];
 
-const BACKUP_DIR_RE =
-  /\/etc\/kubernetes\/tmp\/kubeadm-backup-(?:manifests|etcd)-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}/g;
-
-/** kubeadm's backup folders named in an output (deduplicated, in order of appearance). */
+/** kubeadm's backup folders named in an output (manifests, etcd, kubelet config), in order. */
 export function backupDirsIn(output: string): string[] {
-  return [...new Set(output.match(BACKUP_DIR_RE) ?? [])];
+  return findBackupDirs(output);
 }
 
 export interface FailureDetail {
