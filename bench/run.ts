@@ -231,6 +231,7 @@ export async function runBench(opts: {
   speeds: number[];
   out: string;
   runbookMaxNodes: number;
+  windows?: (number | `${number}%`)[];
   log?: (s: string) => void;
 }) {
   const log = opts.log ?? ((s: string) => console.log(s));
