@@ -32,7 +32,7 @@ const USAGE = `usage:
   kupgrade-lab fault --dir DIR kubelet-not-ready|swap-on|node-down|node-up --node N
   kupgrade-lab fault --dir DIR package-missing --node N --version 1.30.4 [--package kubeadm|kubelet|kubectl]
   kupgrade-lab fault --dir DIR list | clear [--id N]
-  kupgrade-lab check --dir DIR --target v1.x.y [--max-unavailable N]
+  kupgrade-lab check --dir DIR --target v1.x.y [--max-unavailable N|P%]
 `;
 
 interface Args {
@@ -280,7 +280,10 @@ function cmdCheck(a: Args): number {
   if (!fs.existsSync(file)) throw new UsageError(`${file} not found`);
   const lines = fs.readFileSync(file, 'utf8').split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
-  const r = checkEvents(lines, { target, maxUnavailable: int(a, 'max-unavailable', 1) });
+  const mu = a.opts.get('max-unavailable') ?? '1';
+  if (!/^([1-9]\d*|([1-9]\d?|100)%)$/.test(mu))
+    throw new UsageError(`--max-unavailable: want a count or a percentage, got ${mu}`);
+  const r = checkEvents(lines, { target, maxUnavailable: mu.endsWith('%') ? mu : Number(mu) });
   if (r.violations.length) {
     process.stdout.write(formatViolations(file, r));
     process.stdout.write(

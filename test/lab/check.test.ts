@@ -64,7 +64,8 @@ const CLEAN: Row[] = [
 ];
 
 const lines = (rows: Row[]) => rows.map((r) => JSON.stringify(r));
-const run = (rows: Row[], maxUnavailable?: number) => checkEvents(lines(rows), { target: T, maxUnavailable });
+const run = (rows: Row[], maxUnavailable?: number | string) =>
+  checkEvents(lines(rows), { target: T, maxUnavailable });
 
 describe('check', () => {
   test('a clean upgrade passes', () => {
@@ -91,6 +92,11 @@ describe('check', () => {
       line: 6,
     });
     expect(run(rows, 2).violations.find((x) => x.rule === 'workers-unschedulable')).toBeUndefined();
+    // percentages resolve like kupgrade's inventory: floor(workers * p / 100), at least 1
+    expect(run(rows, '50%').violations.find((x) => x.rule === 'workers-unschedulable')).toMatchObject({
+      line: 6,
+    });
+    expect(run(rows, '100%').violations.find((x) => x.rule === 'workers-unschedulable')).toBeUndefined();
   });
 
   test('a node cordoned by someone else at up is not counted and may stay cordoned', () => {

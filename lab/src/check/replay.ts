@@ -17,7 +17,16 @@ export interface Violation {
 
 export interface CheckOptions {
   target: string;
-  maxUnavailable?: number;
+  /** a count, or a percentage of the workers ("25%", rounded down, at least 1) as kupgrade resolves it */
+  maxUnavailable?: number | string;
+}
+
+export function resolveMaxUnavailable(spec: number | string, workers: number): number {
+  const n =
+    typeof spec === 'string' && spec.endsWith('%')
+      ? Math.floor((workers * Number(spec.slice(0, -1))) / 100)
+      : Number(spec);
+  return Math.max(1, Math.min(n, Math.max(workers, 1)));
 }
 
 export interface CheckResult {
@@ -55,7 +64,7 @@ const minorOf = (v: string) => parseVer(v)?.minor ?? -1;
 
 export function checkEvents(lines: string[], opts: CheckOptions): CheckResult {
   const target = opts.target.startsWith('v') ? opts.target : `v${opts.target}`;
-  const maxU = opts.maxUnavailable ?? 1;
+  const maxSpec = opts.maxUnavailable ?? 1;
   const nodes = new Map<string, NodeView>();
   const out: Violation[] = [];
   const seen = new Set<string>();
@@ -141,6 +150,9 @@ export function checkEvents(lines: string[], opts: CheckOptions): CheckResult {
           `${cps.length} control planes unschedulable at once: ${cps.join(', ')}`,
         );
       }
+      let workerCount = 0;
+      for (const n of nodes.values()) if (n.apiserver === null) workerCount++;
+      const maxU = resolveMaxUnavailable(maxSpec, workerCount);
       if (cur.apiserver === null && workers.length > maxU) {
         add(
           line,
