@@ -3,12 +3,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import {
   cmd,
   createSshPool,
   HostKeyMismatchError,
   sh,
+  SshAuthenticationError,
   SshKeyFileError,
   sshCounters,
   SshTimeoutError,
@@ -342,6 +344,27 @@ describe('keys, sudo, transport', () => {
     const err = await rejection(pool().run(target({ port }), cmd('true')));
     expect(err).toBeInstanceOf(SshTransportError);
     expect(err).toMatchObject({ retryable: true, code: 'ECONNREFUSED' });
+  });
+
+  test('a key the server does not accept is a non-retryable authentication error', async () => {
+    const other = path.join(sshd.dir, 'id_other');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other], { stdio: 'ignore' });
+    const err = await rejection(pool({ privateKeyPath: other }).run(target(), cmd('true')));
+    expect(err).toBeInstanceOf(SshAuthenticationError);
+    expect(err).toMatchObject({ retryable: false });
+  });
+
+  test('a server that does not speak SSH is a retryable transport error', async () => {
+    const srv = net.createServer((s) => s.end('HTTP/1.1 400 Bad Request\r\n\r\n'));
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    const port = (srv.address() as net.AddressInfo).port;
+    try {
+      const err = await rejection(pool({ connectTimeoutMs: 2000 }).run(target({ port }), cmd('true')));
+      expect(err).toBeInstanceOf(SshTransportError);
+      expect(err).toMatchObject({ retryable: true });
+    } finally {
+      srv.close();
+    }
   });
 
   test('a jump host tunnels the connection (two handshakes, then reuse)', async () => {
