@@ -721,26 +721,36 @@ class UpgradeRun {
       await this.gate('canary', i);
     }
     const inflight = new Map<string, Promise<NodeOutcome>>();
+    let failed: { err: unknown } | undefined;
     for (const w of todo) {
+      if (failed) break;
       await condition(
         () =>
           this.abortRequested ||
+          failed !== undefined ||
           this.wantsContinueAsNew() ||
           (!s.paused && s.blocked.length === 0 && inflight.size < s.window),
       );
       this.checkAbort();
+      if (failed) break;
       if (this.wantsContinueAsNew()) {
         // Quiet point: let the running nodes finish, then continue as new with the state.
         await Promise.all(inflight.values());
         this.checkAbort();
         await this.continueAsNew();
       }
-      const p = this.runNode(w, i, nodeSteps(this.inventory, w, this.stepOpts(w)), true).finally(() =>
-        inflight.delete(w.name),
-      );
+      // Never leave a rejected promise unobserved (that fails the workflow task): keep the first
+      // error and rethrow it below; a cancellation of the run surfaces through the waits above.
+      const p = this.runNode(w, i, nodeSteps(this.inventory, w, this.stepOpts(w)), true)
+        .catch((err: unknown): NodeOutcome => {
+          failed ??= { err };
+          return 'aborted';
+        })
+        .finally(() => inflight.delete(w.name));
       inflight.set(w.name, p);
     }
     const outcomes = await Promise.all(inflight.values());
+    if (failed) throw failed.err;
     if (outcomes.includes('aborted') || this.abortRequested) throw new RunAborted();
   }
 

@@ -355,6 +355,33 @@ describe('upgradeCluster', () => {
     expect(fake.count('ensureDrained', 'w-3')).toBe(0); // nothing new started after the block
   });
 
+  it("a cancel from the Temporal UI or CLI ends like an abort: this run's cordons are undone", async () => {
+    const inp = input(uniqueCluster('cancel'), 1, 2, '1.30', { autoApprove: true });
+    const fake = new FakeCluster(inp.inventory, 'v1.29.10');
+    fake.faults.push({
+      activity: 'waitNodeReady',
+      node: 'w-1',
+      times: Infinity,
+      type: ErrorType.NodeNotReady,
+    });
+    const err = await withWorker(h, fake, async (tq) => {
+      const handle = await startUpgrade(h, tq, inp);
+      await waitFor(handle, (x) => x.blocked[0]?.node === 'w-1', 'w-1 blocked');
+      expect(fake.node('w-1').unschedulable).toBe(true);
+      await handle.cancel();
+      const e = await handle.result().then(
+        () => undefined,
+        (x: unknown) => x,
+      );
+      const s = await state(handle);
+      expect(s.phase).toBe('aborted');
+      return e;
+    });
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect(fake.node('w-1').unschedulable).toBe(false);
+    expect(fake.count('ensureDrained', 'w-2')).toBe(0);
+  });
+
   it('refuses a second start for the same cluster (conflict policy FAIL)', async () => {
     const inp = input(uniqueCluster('dup'), 1, 1, '1.30');
     const fake = new FakeCluster(inp.inventory, 'v1.29.10');
