@@ -336,8 +336,9 @@ describe('SSH errors', () => {
     ssh.on(/^kubeadm upgrade node/, { stdout: '' }, { delayMs: 150 });
     const r = await inActivity(() => acts.ensureKubeadmUpgradeNode(input));
     expect(r.value.changed).toBe(true);
-    // 150 ms at 20 ms: several timer beats, plus the one for the output.
-    expect(r.heartbeats.length).toBeGreaterThanOrEqual(4);
+    // The 20 ms timer expires before the 150 ms reply however loaded the machine is: at least one
+    // timer beat, plus the one for the output.
+    expect(r.heartbeats.length).toBeGreaterThanOrEqual(2);
     expect(r.heartbeats[0]).toEqual({ node: 'w-1', step: 'upgrade-node' });
   });
 });
