@@ -39,6 +39,12 @@ import { batch, jsonIn, parseBatch, targetOf } from './script';
 
 export const ADMIN_CONF = '/etc/kubernetes/admin.conf';
 
+/**
+ * Output cap of the cluster-wide reads (every Node, every Pod as JSON): a 1,000-node cluster's
+ * lists are tens of MB, and a truncated batch would lose its first sections.
+ */
+export const CLUSTER_READ_MAX_BYTES = 256 * 1024 * 1024;
+
 /** `kubectl --kubeconfig=/etc/kubernetes/admin.conf ...` (run on the first control plane). */
 export function kubectl(...args: string[]): ShellCommand {
   return cmd('kubectl', `--kubeconfig=${ADMIN_CONF}`, ...args);
@@ -219,6 +225,7 @@ export function createKubectlActivities(run: Runner) {
     const c = clusterSections;
     const r = await run.exec(api, batch([c.nodes, c.apiserver, c.kubeadmConfig, c.version]), {
       step: 'cluster-state',
+      maxOutputBytes: CLUSTER_READ_MAX_BYTES,
     });
     const parsed = parseClusterSections(parseBatch(r.stdout));
     if (!parsed.nodes || parsed.apiServerVersions.length === 0) {
@@ -452,7 +459,7 @@ export function createKubectlActivities(run: Runner) {
         clusterSections.nodes,
         { name: 'kube-system', command: kubectl('-n', 'kube-system', 'get', 'pods', '-o', 'json') },
       ]),
-      { step: 'verify' },
+      { step: 'verify', maxOutputBytes: CLUSTER_READ_MAX_BYTES },
     );
     const sections = parseBatch(r.stdout);
     const nodesSec = sections.get('nodes');

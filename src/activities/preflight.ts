@@ -12,7 +12,14 @@ import type { PdbBlocker, PreflightCheck, PreflightReport, ResolvedHop } from '.
 import type { Inventory, InventoryNode } from '../shared/inventory';
 import { clusterContext } from '../shared/inventory';
 import { isVersion, minorOf, normalizeVersion, parseVersion } from '../shared/versions';
-import { ADMIN_CONF, clusterSections, kubectl, parseClusterSections, type NodeInfo } from './kubectl';
+import {
+  ADMIN_CONF,
+  CLUSTER_READ_MAX_BYTES,
+  clusterSections,
+  kubectl,
+  parseClusterSections,
+  type NodeInfo,
+} from './kubectl';
 import { readFileCommand, repoFileOf } from './repo';
 import { ErrorTypes, heartbeat, logger, mapLimit, type Runner } from './runtime';
 import { batch, jsonIn, parseBatch, targetOf, type SectionResult } from './script';
@@ -191,7 +198,10 @@ export function createPreflightActivities(run: Runner, concurrency = 32) {
     }
     const facts: NodeFacts = { node, packages: [] };
     try {
-      const r = await run.exec(target, batch(sections), { step: 'preflight' });
+      const r = await run.exec(target, batch(sections), {
+        step: 'preflight',
+        ...(first ? { maxOutputBytes: CLUSTER_READ_MAX_BYTES } : {}),
+      });
       facts.sections = parseBatch(r.stdout);
       const repo = facts.sections.get('repo');
       facts.repo = repo?.exitCode === 0 ? repo.output : null;
