@@ -21,6 +21,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { constants } from 'node:os';
 import * as path from 'node:path';
+import { isatty } from 'node:tty';
 import {
   HOST_TOOL_DIRS,
   LAB_TOOLS,
@@ -295,7 +296,8 @@ async function main(): Promise<void> {
   }
 
   const interactive = cmd === undefined;
-  if (interactive && !process.stdin.isTTY) {
+  // isatty, not process.stdin: a stdin stream would set O_NONBLOCK on the fd the command inherits
+  if (interactive && !isatty(0)) {
     fs.rmSync(record, { force: true });
     fail(`node ${name}: no command given (run: ssh NODE 'COMMAND', or ssh -t NODE for a shell)`, 1);
   }
