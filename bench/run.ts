@@ -81,6 +81,7 @@ function workerProcess(address: string, taskQueue: string, statsFile: string): C
       KUPGRADE_TASK_QUEUE: taskQueue,
       KUPGRADE_STATS_FILE: statsFile,
       KUPGRADE_POLL_MS: '100',
+      KUPGRADE_LOG_LEVEL: 'WARN',
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -15,15 +15,15 @@ const STEPS: [RegExp, string, string][] = [
   [/^(yum|dnf) install .*kubeadm|^apt-get install .*kubeadm=/, 'kubeadm pkg', '#8e6bd6'],
   [/^kubeadm upgrade apply/, 'upgrade apply', '#d64545'],
   [/^kubeadm upgrade node/, 'upgrade node', '#e08a3c'],
-  [/^kubectl drain/, 'drain', '#3c7fe0'],
+  [/^kubectl (?:-\S+ )*drain /, 'drain', '#3c7fe0'],
   [/^(yum|dnf) install .*kubelet|^apt-get install .*kubelet=/, 'kubelet pkg', '#2fa37a'],
   [/^systemctl restart kubelet/, 'restart', '#a3a32f'],
-  [/^kubectl uncordon/, 'uncordon', '#777777'],
+  [/^kubectl (?:-\S+ )*uncordon /, 'uncordon', '#777777'],
 ];
 
 /** kubectl drain/uncordon/cordon run on the API node; the bar belongs to the node they name. */
 function subjectNode(e: TimelineEvent): string {
-  const m = /^kubectl (?:drain|uncordon|cordon) (\S+)/.exec(e.cmd ?? '');
+  const m = /^kubectl (?:-\S+ )*(?:drain|uncordon|cordon) (\S+)/.exec(e.cmd ?? '');
   return m ? m[1] : e.node;
 }
 

@@ -4,7 +4,14 @@
  * @temporalio/envconfig like the `temporal` CLI; SIGINT/SIGTERM shut it down gracefully (running
  * activities get the shutdown grace time, then Temporal retries them on another worker).
  */
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type LogLevel,
+  type WorkerOptions,
+} from '@temporalio/worker';
 import { createNodeActivities } from './activities';
 import { temporalSettings } from './temporal/connection';
 import { writeFileSync } from 'node:fs';
@@ -51,6 +58,8 @@ export async function createWorker(config: WorkerConfig = {}) {
 }
 
 export async function runWorker(config: WorkerConfig = {}): Promise<void> {
+  const level = (process.env.KUPGRADE_LOG_LEVEL ?? 'INFO').toUpperCase() as LogLevel;
+  Runtime.install({ logger: new DefaultLogger(level) });
   const { worker, settings, close } = await createWorker({
     pollIntervalMs: process.env.KUPGRADE_POLL_MS ? Number(process.env.KUPGRADE_POLL_MS) : undefined,
     ...config,

@@ -106,7 +106,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const workers: ChildProcess[] = [];
   const spawnWorker = () => {
     const w = spawn(process.execPath, [path.join(ROOT, 'dist/src/worker.js')], {
-      env: { ...process.env, TEMPORAL_ADDRESS: address, KUPGRADE_TASK_QUEUE: queue, KUPGRADE_POLL_MS: '200' },
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: address,
+        KUPGRADE_TASK_QUEUE: queue,
+        KUPGRADE_POLL_MS: '200',
+        KUPGRADE_LOG_LEVEL: 'WARN',
+      },
       stdio: ['ignore', 'ignore', 'ignore'],
     });
     workers.push(w);

@@ -110,7 +110,7 @@ export const MUTATING = [
   /^(yum|dnf) install\b/,
   /^apt-get install\b/,
   /^apt-mark (hold|unhold)\b/,
-  /^kubectl (drain|cordon|uncordon)\b/,
+  /^kubectl (?:-\S+ )*(drain|cordon|uncordon)\b/,
   /^systemctl restart kubelet\b/,
   /^etcdctl .*snapshot save\b/,
 ];
@@ -121,7 +121,7 @@ export function isMutating(cmd: string): boolean {
 
 /** kubectl drain/cordon/uncordon run on the API node but act on the node they name. */
 export function subjectOf(e: LabEvent): string {
-  const m = /^kubectl (?:drain|cordon|uncordon) (\S+)/.exec(e.cmd ?? '');
+  const m = /^kubectl (?:-\S+ )*(?:drain|cordon|uncordon) (\S+)/.exec(e.cmd ?? '');
   return m ? m[1] : e.node;
 }
 
