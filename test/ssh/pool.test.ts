@@ -87,6 +87,16 @@ describe('exec', () => {
     expect(p.stats().connections).toBe(1);
   });
 
+  test('100 concurrent commands on one host queue for channels, one handshake', async () => {
+    const p = pool({ maxChannelsPerConnection: 8 });
+    const before = sshCounters.handshakes;
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => p.run(target(), cmd('echo', `n${i}`))),
+    );
+    expect(results.every((r, i) => r.exitCode === 0 && r.stdout === `n${i}\n`)).toBe(true);
+    expect(sshCounters.handshakes - before).toBe(1);
+  });
+
   test('onProgress is called as output arrives', async () => {
     let calls = 0;
     await pool().run(target(), sh`for i in 1 2 3; do echo $i; sleep 0.05; done`, {

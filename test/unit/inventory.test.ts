@@ -5,6 +5,8 @@ import {
   checkKeyFiles,
   InventoryError,
   isAddress,
+  isImageRepository,
+  isUrlTemplate,
   loadInventory,
   parseInventory,
   parseTargetVersion,
@@ -318,5 +320,44 @@ describe('key files', () => {
   test('a missing inventory file names the file', () => {
     const issues = issuesOf(() => loadInventory(path.join(dir, 'nope.yaml')));
     expect(issues[0]?.field).toBe('(file)');
+  });
+});
+
+describe('validated values cannot carry shell syntax (property-style, seeded)', () => {
+  let seed = 1234;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  const alphabet = 'ab1-.:/_{}%$;&|`\'" \n\t()<>*?!#~\\=,@+[]';
+  const samples = Array.from({ length: 5000 }, () =>
+    Array.from(
+      { length: 1 + Math.floor(rnd() * 14) },
+      () => alphabet[Math.floor(rnd() * alphabet.length)],
+    ).join(''),
+  );
+  // `~` is left out: it only expands at the start of a word, and URLs (which may contain it) start with http.
+  const SHELL = /[$;&|`'"\s()<>*?!#\\[\]]/;
+
+  test('addresses', () => {
+    for (const s of samples)
+      if (isAddress(s)) expect([s, SHELL.test(s) || s.startsWith('-')]).toEqual([s, false]);
+  });
+
+  test('URL templates and image repositories', () => {
+    for (const s of samples) {
+      const url = `https://m.example/${s}/v{minor}/`;
+      if (isUrlTemplate(url)) expect([url, SHELL.test(url)]).toEqual([url, false]);
+      if (isImageRepository(s)) expect([s, SHELL.test(s) || s.startsWith('-')]).toEqual([s, false]);
+    }
+  });
+
+  test('target versions', () => {
+    for (const s of samples) {
+      let ok = true;
+      try {
+        parseTargetVersion(s);
+      } catch {
+        ok = false;
+      }
+      if (ok) expect(s).toMatch(/^v?\d+\.\d+(\.\d+)?$/);
+    }
   });
 });
