@@ -292,6 +292,13 @@ describe('commands and events', () => {
     expect(r.stderr).toContain('no command given');
   });
 
+  test('a session with a pty and no command gets an interactive shell on the node', async () => {
+    const r = await run('w-1', null, { pty: true, stdin: 'echo I-AM-$KUPGRADE_LAB_NODE\nexit 4\n' });
+    expect(r.code).toBe(4);
+    expect(r.stdout).toContain('I-AM-w-1');
+    expect(r.stdout).toContain('[w-1] ');
+  });
+
   test('killing KUPGRADE_LAB_SESSION_PID drops the connection', async () => {
     const r = await run('w-2', 'echo before; kill -9 $KUPGRADE_LAB_SESSION_PID; sleep 3; echo after').catch(
       (e: LabSshConnectError) => e,
