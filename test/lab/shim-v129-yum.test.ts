@@ -544,3 +544,121 @@ describe('kubeadm upgrade diff and config images pull', () => {
     expect(m.stdout).toContain(`[config/images] Pulled ${aliyun}/coredns:v1.11.1\n`);
   });
 });
+
+describe("the commands kupgrade's activities use: rpm -q, repo probes", () => {
+  test('rpm -q --qf', async () => {
+    const r = await on(
+      'cp-2',
+      'rpm',
+      '-q',
+      '--qf',
+      '%{NAME} %{VERSION}-%{RELEASE}\\n',
+      'kubeadm',
+      'kubelet',
+      'kubectl',
+    );
+    expect(r).toMatchObject({
+      code: 0,
+      stdout: 'kubeadm 1.29.6-150500.1.1\nkubelet 1.29.6-150500.1.1\nkubectl 1.29.6-150500.1.1\n',
+    });
+    expect(await on('cp-2', 'rpm', '-q', 'kubeadm', 'nginx')).toMatchObject({
+      code: 1,
+      stdout: 'kubeadm-1.29.6-150500.1.1.x86_64\npackage nginx is not installed\n',
+    });
+  });
+
+  test('yum --setopt=reposdir lists a temporary repo only', async () => {
+    fs.mkdirSync(nodeFile(dir, 'cp-2', 'tmp/probe'), { recursive: true });
+    fs.writeFileSync(
+      nodeFile(dir, 'cp-2', 'tmp/probe/kubernetes.repo'),
+      '[kubernetes]\nname=Kubernetes\nbaseurl=https://pkgs.k8s.io/core:/stable:/v1.31/rpm/\nenabled=1\nexclude=kubelet kubeadm kubectl\n',
+    );
+    const r = await on(
+      'cp-2',
+      'yum',
+      '--setopt=reposdir=/tmp/probe',
+      '--setopt=cachedir=/tmp/probe/cache',
+      'list',
+      '--showduplicates',
+      'kubeadm',
+      '--disableexcludes=kubernetes',
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(
+      'kubeadm.x86_64                           1.31.13-150500.1.1                  kubernetes\n',
+    );
+    expect(r.stdout).not.toMatch(/1\.29\.\d+-150500\.1\.1 {2,}kubernetes\n/);
+  });
+
+  test('yum --disablerepo=* --enablerepo=probe', async () => {
+    fs.writeFileSync(
+      nodeFile(dir, 'cp-2', 'etc/yum.repos.d/kupgrade-probe.repo'),
+      '[kupgrade-probe]\nname=kupgrade probe\nbaseurl=https://pkgs.k8s.io/core:/stable:/v1.30/rpm/\nenabled=1\n',
+    );
+    const r = await on(
+      'cp-2',
+      'yum',
+      'list',
+      '--showduplicates',
+      'kubeadm',
+      'kubelet',
+      'kubectl',
+      '--disablerepo=*',
+      '--enablerepo=kupgrade-probe',
+      '--disableexcludes=all',
+    );
+    fs.rmSync(nodeFile(dir, 'cp-2', 'etc/yum.repos.d/kupgrade-probe.repo'));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(
+      'kubelet.x86_64                           1.30.14-150500.1.1                  kupgrade-probe\n',
+    );
+    expect(r.stdout).not.toContain(' kubernetes\n');
+  });
+});
+
+describe('kubectl as the activities call it', () => {
+  test('kube-apiserver pods by label carry the image each node runs', async () => {
+    const r = await on(
+      'cp-1',
+      'kubectl',
+      '--kubeconfig=/etc/kubernetes/admin.conf',
+      '-n',
+      'kube-system',
+      'get',
+      'pods',
+      '-l',
+      'component=kube-apiserver',
+      '-o',
+      'json',
+    );
+    expect(r.code).toBe(0);
+    const items = (
+      JSON.parse(r.stdout) as {
+        items: {
+          metadata: { name: string; labels: Record<string, string> };
+          spec: { nodeName: string; containers: { image: string }[] };
+        }[];
+      }
+    ).items;
+    expect(items.map((i) => [i.metadata.name, i.spec.nodeName, i.spec.containers[0]!.image])).toEqual([
+      ['kube-apiserver-cp-1', 'cp-1', 'registry.k8s.io/kube-apiserver:v1.30.4'],
+      ['kube-apiserver-cp-2', 'cp-2', 'registry.k8s.io/kube-apiserver:v1.29.6'],
+    ]);
+    expect(items[0]!.metadata.labels).toEqual({ component: 'kube-apiserver', tier: 'control-plane' });
+    const ds = await on(
+      'cp-1',
+      'kubectl',
+      'get',
+      'pods',
+      '--all-namespaces',
+      '--field-selector',
+      'spec.nodeName=w-1',
+      '-o',
+      'json',
+    );
+    const pods = (
+      JSON.parse(ds.stdout) as { items: { metadata: { ownerReferences?: { kind: string }[] } }[] }
+    ).items;
+    expect(pods.some((p) => p.metadata.ownerReferences?.[0]?.kind === 'DaemonSet')).toBe(true);
+  });
+});

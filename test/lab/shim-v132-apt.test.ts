@@ -4,7 +4,8 @@
  * the last control plane applying the addons, apt's lists cache and holds, and drain refusals for
  * emptyDir and unmanaged pods.
  */
-import { events, editNodeFile, run, startLab, stopLab, STACK } from './helpers';
+import * as fs from 'node:fs';
+import { events, editNodeFile, nodeFile, run, startLab, stopLab, STACK } from './helpers';
 
 jest.setTimeout(60_000);
 
@@ -257,5 +258,62 @@ describe('drain with emptyDir and unmanaged pods', () => {
   test('kubectl version of a 1.32 client against a 1.33 server', async () => {
     const v = await on('cp-1', 'kubectl', 'version');
     expect(v.stdout).toBe('Client Version: v1.32.4\nKustomize Version: v5.5.0\nServer Version: v1.33.6\n');
+  });
+});
+
+describe("the commands kupgrade's activities use: dpkg-query, apt-cache policy, a probe with -o", () => {
+  test('dpkg-query -W -f', async () => {
+    const r = await on(
+      'w-1',
+      'dpkg-query',
+      '-W',
+      '-f=${Package} ${Version}\\n',
+      'kubeadm',
+      'kubelet',
+      'kubectl',
+    );
+    expect(r).toMatchObject({
+      code: 0,
+      stdout: 'kubeadm 1.33.6-1.1\nkubelet 1.32.4-1.1\nkubectl 1.32.4-1.1\n',
+    });
+    expect(await on('w-1', 'dpkg-query', '-W', 'nginx')).toMatchObject({
+      code: 1,
+      stderr: 'dpkg-query: no packages found matching nginx\n',
+    });
+  });
+
+  test('apt-cache policy', async () => {
+    const r = await on('w-1', 'apt-cache', 'policy', 'kubelet');
+    expect(r.stdout).toMatch(
+      /^kubelet:\n {2}Installed: 1\.32\.4-1\.1\n {2}Candidate: 1\.33\.6-1\.1\n {2}Version table:\n {5}1\.33\.6-1\.1 500\n {8}500 https:\/\/pkgs\.k8s\.io\/core:\/stable:\/v1\.33\/deb {2}Packages\n/,
+    );
+    expect(r.stdout).toContain(' *** 1.32.4-1.1 100\n        100 /var/lib/dpkg/status\n');
+  });
+
+  test('a probe with its own sourcelist and lists dir leaves the node cache alone', async () => {
+    const d = '/tmp/probe';
+    fs.mkdirSync(nodeFile(dir, 'w-1', `${d}/lists`), { recursive: true });
+    fs.writeFileSync(
+      nodeFile(dir, 'w-1', `${d}/sources.list`),
+      'deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/v1.34/deb/ /\n',
+    );
+    const o = [
+      '-o',
+      `Dir::Etc::sourcelist=${d}/sources.list`,
+      '-o',
+      'Dir::Etc::sourceparts=-',
+      '-o',
+      `Dir::State::Lists=${d}/lists`,
+      '-o',
+      `Dir::Cache=${d}/cache`,
+    ];
+    expect((await run(dir, 'w-1', 'apt-get', ['-q', ...o, 'update'])).code).toBe(0);
+    const m = await run(dir, 'w-1', 'apt-cache', [...o, 'madison', 'kubeadm']);
+    expect(m.stdout.split('\n')[0]).toBe(
+      '   kubeadm | 1.34.2-1.1 | https://pkgs.k8s.io/core:/stable:/v1.34/deb  Packages',
+    );
+    expect((await on('w-1', 'apt-cache', 'madison', 'kubeadm')).stdout.split('\n')[0]).toBe(
+      '   kubeadm | 1.33.6-1.1 | https://pkgs.k8s.io/core:/stable:/v1.33/deb  Packages',
+    );
   });
 });

@@ -16,7 +16,7 @@ import { shellJoin } from '../model/format';
 import type { ExecRequest, ExecResult, Tool } from '../tools/types';
 import { kubeadm } from '../tools/kubeadm';
 import { kubectl } from '../tools/kubectl';
-import { yum, aptGet, aptCache, aptMark } from '../tools/packages';
+import { yum, aptGet, aptCache, aptMark, rpm, dpkgQuery } from '../tools/packages';
 import { systemctl, swapon, etcdctl } from '../tools/system';
 import { TIME } from '../model/time-model';
 
@@ -31,6 +31,8 @@ const TOOLS: Record<string, Tool> = {
   systemctl,
   swapon,
   etcdctl,
+  rpm,
+  'dpkg-query': dpkgQuery,
 };
 
 /** What a command prints when a `fail` fault hits it and no message was given: a realistic one. */

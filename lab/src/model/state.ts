@@ -72,6 +72,8 @@ export interface NodeState {
   holds: K8sPackage[];
   /** apt: the sources seen at the last `apt-get update` (the lists cache) */
   aptLists: string | null;
+  /** caches of other Dir::State::Lists folders (kupgrade's repo probe uses a temporary one) */
+  aptListsAlt?: Record<string, string>;
   /** unit files changed by a package install; systemd warns until daemon-reload */
   needsDaemonReload: boolean;
   down: boolean;

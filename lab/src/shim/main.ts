@@ -68,10 +68,27 @@ function listDir(dir: string, re: RegExp): string[] {
 
 function gatherFiles(tool: string, argv: string[]): Record<string, string | null> {
   const want = new Set<string>();
-  if (tool === 'yum' || tool === 'dnf') listDir('/etc/yum.repos.d', /\.repo$/).forEach((f) => want.add(f));
+  if (tool === 'yum' || tool === 'dnf') {
+    // --setopt=reposdir=DIR replaces /etc/yum.repos.d (kupgrade's repo probe)
+    const dirs = argv
+      .filter((a) => a.startsWith('--setopt=reposdir='))
+      .flatMap((a) => a.slice(18).split(/[,\s]+/));
+    for (const d of dirs.length ? dirs : ['/etc/yum.repos.d'])
+      listDir(d, /\.repo$/).forEach((f) => want.add(f));
+  }
   if (tool === 'apt-get' || tool === 'apt-cache') {
-    want.add('/etc/apt/sources.list');
-    listDir('/etc/apt/sources.list.d', /\.list$/).forEach((f) => want.add(f));
+    // -o Dir::Etc::sourcelist=F / Dir::Etc::sourceparts=D|- replace the default sources
+    const opt = (key: string): string | undefined => {
+      for (let i = 0; i < argv.length; i++) {
+        const a = argv[i]!;
+        const kv = a === '-o' || a === '--option' ? argv[i + 1] : a.startsWith('-o') ? a.slice(2) : undefined;
+        if (kv && kv.toLowerCase().startsWith(`${key.toLowerCase()}=`)) return kv.slice(key.length + 1);
+      }
+      return undefined;
+    };
+    want.add(opt('Dir::Etc::sourcelist') ?? '/etc/apt/sources.list');
+    const parts = opt('Dir::Etc::sourceparts') ?? '/etc/apt/sources.list.d';
+    if (parts !== '-') listDir(parts.replace(/\/+$/, ''), /\.list$/).forEach((f) => want.add(f));
   }
   if (tool === 'kubeadm' || tool === 'kubectl') {
     want.add('/etc/kubernetes/admin.conf');

@@ -355,6 +355,55 @@ function podPhase(c: ToolCall, p: Pod): { ready: string; status: string } {
   return { ready: '1/1', status: 'Running' };
 }
 
+/** Labels as kubeadm and the usual manifests set them (static pods: component/tier). */
+function podLabels(p: Pod): Record<string, string> | undefined {
+  if (p.owner === 'Node') return { component: p.app, tier: 'control-plane' };
+  if (p.app === 'coredns')
+    return { 'k8s-app': 'kube-dns', 'pod-template-hash': p.name.split('-').slice(-2)[0]! };
+  if (p.app === 'kube-proxy') return { 'k8s-app': 'kube-proxy' };
+  if (p.app === 'calico-node' || p.app === 'calico-kube-controllers') return { 'k8s-app': p.app };
+  return p.app ? { app: p.app } : undefined;
+}
+
+/** The container image, with the versions the cluster runs (static pods follow their node). */
+function podImage(c: ToolCall, p: Pod): string {
+  const st = c.cl.state;
+  const repo = st.imageRepository;
+  const cp = p.node ? c.cl.node(p.node)?.cp : undefined;
+  switch (p.app) {
+    case 'kube-apiserver':
+    case 'kube-controller-manager':
+    case 'kube-scheduler':
+      return `${repo}/${p.app}:${withV(cp?.apiserver ?? st.kubernetesVersion)}`;
+    case 'etcd':
+      return `${repo}/etcd:${cp?.etcd ?? ''}`;
+    case 'kube-proxy':
+      return `${repo}/kube-proxy:${withV(st.kubeProxy)}`;
+    case 'coredns':
+      return repo === 'registry.k8s.io'
+        ? `${repo}/coredns/coredns:${st.coredns}`
+        : `${repo}/coredns:${st.coredns}`;
+    case 'calico-node':
+    case 'calico-kube-controllers':
+      return `docker.io/calico/${p.app.replace('calico-', '')}:v3.27.3`;
+    default:
+      return `registry.example.com/${p.ns}/${p.app || 'debug'}:1.0`;
+  }
+}
+
+/** `-l k=v[,k2=v2]` / `-l k` / `-l !k` against a pod's labels. */
+function selects(sel: string | undefined, labels: Record<string, string> | undefined): boolean {
+  if (!sel) return true;
+  const l = labels ?? {};
+  return sel.split(',').every((term) => {
+    const t = term.trim();
+    if (t.startsWith('!')) return !(t.slice(1) in l);
+    const m = /^([^=!]+)(==|=|!=)(.*)$/.exec(t);
+    if (!m) return t in l;
+    return m[2] === '!=' ? l[m[1]!] !== m[3] : l[m[1]!] === m[3];
+  });
+}
+
 function podObject(c: ToolCall, p: Pod): Record<string, unknown> {
   const ph = podPhase(c, p);
   const owner =
@@ -381,7 +430,7 @@ function podObject(c: ToolCall, p: Pod): Record<string, unknown> {
     metadata: {
       creationTimestamp: iso(p.createdAt),
       deletionTimestamp: p.terminatingUntil !== null ? iso(p.terminatingUntil) : undefined,
-      labels: p.app ? { app: p.app } : undefined,
+      labels: podLabels(p),
       annotations: p.owner === 'Node' ? { 'kubernetes.io/config.mirror': uid(p.name) } : undefined,
       name: p.name,
       namespace: p.ns,
@@ -389,7 +438,7 @@ function podObject(c: ToolCall, p: Pod): Record<string, unknown> {
       uid: uid(`${p.ns}/${p.name}`),
     },
     spec: {
-      containers: [{ image: `registry.example/${p.app || 'debug'}:1.0`, name: p.app || 'debug' }],
+      containers: [{ image: podImage(c, p), name: p.app || 'debug' }],
       nodeName: p.node ?? undefined,
       volumes: p.emptyDir ? [{ emptyDir: {}, name: 'cache' }] : undefined,
     },
@@ -414,6 +463,8 @@ function getPods(c: ToolCall, ns: string | null, names: string[], out: string, p
     pods = pods.filter((x) => x.node === m[1]);
   }
   if (names.length) pods = pods.filter((x) => names.includes(x.name));
+  const sel = str(p, 'selector');
+  if (sel) pods = pods.filter((x) => selects(sel, podLabels(x)));
   pods.sort((a, b) => (a.ns + '/' + a.name < b.ns + '/' + b.name ? -1 : 1));
   if (out === 'json' || out === 'yaml') {
     const v = list(pods.map((x) => podObject(c, x)));

@@ -46,6 +46,10 @@ interface YumOpts {
   yes: boolean;
   showDuplicates: boolean;
   disableExcludes: string[];
+  /** --setopt=reposdir=DIR (kupgrade's probe lists a temporary repo this way) */
+  reposdirs: string[];
+  /** --disablerepo / --enablerepo in command-line order */
+  repoToggles: { enable: boolean; pattern: string }[];
   positionals: string[];
   error: string | null;
 }
@@ -82,7 +86,15 @@ const YUM_VALUE = new Set([
 ]);
 
 export function parseYumArgs(argv: string[]): YumOpts {
-  const o: YumOpts = { yes: false, showDuplicates: false, disableExcludes: [], positionals: [], error: null };
+  const o: YumOpts = {
+    yes: false,
+    showDuplicates: false,
+    disableExcludes: [],
+    reposdirs: [],
+    repoToggles: [],
+    positionals: [],
+    error: null,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (!a.startsWith('-')) {
@@ -102,6 +114,16 @@ export function parseYumArgs(argv: string[]): YumOpts {
       if (name === '--disableexcludes') o.disableExcludes.push(...v.split(','));
       if (name === '--setopt' && /^(kubernetes\.)?disable_?excludes=/.test(v))
         o.disableExcludes.push(v.split('=')[1]!);
+      if (name === '--setopt' && v.startsWith('reposdir='))
+        o.reposdirs.push(
+          ...v
+            .slice(9)
+            .split(/[,\s]+/)
+            .filter(Boolean),
+        );
+      if (name === '--disablerepo' || name === '--enablerepo') {
+        for (const pattern of v.split(',')) o.repoToggles.push({ enable: name === '--enablerepo', pattern });
+      }
       continue;
     }
     return { ...o, error: `unrecognized arguments: ${a}` };
@@ -109,10 +131,16 @@ export function parseYumArgs(argv: string[]): YumOpts {
   return o;
 }
 
-function yumRepos(c: ToolCall): YumRepo[] {
+function yumRepos(c: ToolCall, o: YumOpts): YumRepo[] {
+  const dirs = (o.reposdirs.length ? o.reposdirs : ['/etc/yum.repos.d']).map((d) => d.replace(/\/+$/, ''));
   const repos: YumRepo[] = [];
   for (const [f, text] of Object.entries(c.ctx.files)) {
-    if (f.startsWith('/etc/yum.repos.d/') && text) repos.push(...parseYumRepoFile(text));
+    if (text && f.endsWith('.repo') && dirs.includes(f.slice(0, f.lastIndexOf('/'))))
+      repos.push(...parseYumRepoFile(text));
+  }
+  for (const t of o.repoToggles) {
+    const re = globToRegExp(t.pattern);
+    for (const r of repos) if (re.test(r.id)) r.enabled = t.enable;
   }
   return repos.filter((r) => r.enabled && r.source);
 }
@@ -139,7 +167,7 @@ interface Candidate {
 
 function yumCandidates(c: ToolCall, o: YumOpts): Candidate[] {
   const out: Candidate[] = [];
-  for (const r of yumRepos(c)) {
+  for (const r of yumRepos(c, o)) {
     const lifted = o.disableExcludes.includes(r.id) || o.disableExcludes.includes('all');
     for (const name of K8S_PACKAGES) {
       for (const v of availableVersions(r.source!, 'rpm')) {
@@ -187,7 +215,7 @@ export async function yum(c: ToolCall): Promise<ExecResult> {
     await c.cl.sleep(TIME.trivialMs);
     return ok(`${specs[0] === 'all' ? 24 : 0} files removed\n`);
   }
-  for (const r of yumRepos(c)) {
+  for (const r of yumRepos(c, o)) {
     const b = brokenRepo(r);
     if (b) {
       await c.cl.sleep(TIME.repoRefreshMs);
@@ -201,7 +229,7 @@ export async function yum(c: ToolCall): Promise<ExecResult> {
   if (cmd === 'makecache') {
     await c.cl.sleep(TIME.repoRefreshMs);
     // dnf prints each repo's name (the .repo file's name=) with its download speed
-    const names = yumRepos(c).map((r) => `${(r.name || r.id).padEnd(48)}  45 kB/s |  9.4 kB     00:00\n`);
+    const names = yumRepos(c, o).map((r) => `${(r.name || r.id).padEnd(48)}  45 kB/s |  9.4 kB     00:00\n`);
     return ok(names.join('') + 'Metadata cache created.\n');
   }
   if (cmd === 'list') return yumList(c, o, specs);
@@ -224,7 +252,7 @@ async function yumList(c: ToolCall, o: YumOpts, specs: string[]): Promise<ExecRe
   // dnf applies a repo's excludes to installed packages from that repo too (hence the well-known
   // "No matching Packages to list" without --disableexcludes)
   const hidden = (name: string, repo: string) =>
-    yumRepos(c).some(
+    yumRepos(c, o).some(
       (r) =>
         r.id === repo &&
         isExcluded(name, r.exclude) &&
@@ -342,16 +370,63 @@ async function yumInstall(c: ToolCall, o: YumOpts, specs: string[], tool: string
 
 // ---- apt ------------------------------------------------------------------------------------
 
-function aptSourcesText(c: ToolCall): string {
+/** apt's `-o Key=Value` options (kupgrade probes a repo with its own sourcelist and lists dir). */
+export function aptOptions(argv: string[]): { opts: Map<string, string>; rest: string[] } {
+  const opts = new Map<string, string>();
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    let kv: string | undefined;
+    if (a === '-o' || a === '--option') kv = argv[++i];
+    else if (a.startsWith('--option=')) kv = a.slice(9);
+    else if (a.startsWith('-o') && a.length > 2) kv = a.slice(2);
+    else {
+      rest.push(a);
+      continue;
+    }
+    const eq = (kv ?? '').indexOf('=');
+    if (kv && eq > 0) opts.set(kv.slice(0, eq).toLowerCase(), kv.slice(eq + 1));
+  }
+  return { opts, rest };
+}
+
+const DEFAULT_LISTS = '/var/lib/apt/lists';
+
+function aptSourcesText(c: ToolCall, opts: Map<string, string>): string {
+  const list = opts.get('dir::etc::sourcelist') ?? '/etc/apt/sources.list';
+  const parts = opts.get('dir::etc::sourceparts') ?? '/etc/apt/sources.list.d';
   return Object.entries(c.ctx.files)
-    .filter(([f, t]) => (f === '/etc/apt/sources.list' || f.startsWith('/etc/apt/sources.list.d/')) && t)
+    .filter(
+      ([f, t]) =>
+        t &&
+        (f === list ||
+          (parts !== '-' &&
+            f.endsWith('.list') &&
+            f.slice(0, f.lastIndexOf('/')) === parts.replace(/\/+$/, ''))),
+    )
     .map(([, t]) => t)
     .join('\n');
 }
 
-function aptCandidates(c: ToolCall): { name: string; version: string; full: string; origin: string }[] {
+/** The lists cache `apt-get update` filled (per Dir::State::Lists). */
+function aptListsOf(c: ToolCall, opts: Map<string, string>): string {
+  const dir = (opts.get('dir::state::lists') ?? DEFAULT_LISTS).replace(/\/+$/, '');
+  if (dir === DEFAULT_LISTS) return c.node.aptLists ?? '';
+  return c.node.aptListsAlt?.[dir] ?? '';
+}
+
+function setAptLists(c: ToolCall, opts: Map<string, string>, text: string): void {
+  const dir = (opts.get('dir::state::lists') ?? DEFAULT_LISTS).replace(/\/+$/, '');
+  if (dir === DEFAULT_LISTS) c.node.aptLists = text;
+  else c.node.aptListsAlt = { ...(c.node.aptListsAlt ?? {}), [dir]: text };
+}
+
+function aptCandidates(
+  c: ToolCall,
+  opts: Map<string, string>,
+): { name: string; version: string; full: string; origin: string }[] {
   const out: { name: string; version: string; full: string; origin: string }[] = [];
-  for (const s of parseAptList(c.node.aptLists ?? '')) {
+  for (const s of parseAptList(aptListsOf(c, opts))) {
     for (const name of K8S_PACKAGES) {
       for (const v of availableVersions(s.source, 'deb')) {
         if (missingFault(c, name, v.version)) continue;
@@ -369,8 +444,9 @@ export async function aptGet(c: ToolCall): Promise<ExecResult> {
   let allowHeld = false;
   let allowDown = false;
   const pos: string[] = [];
-  for (let i = 0; i < c.argv.length; i++) {
-    const a = c.argv[i]!;
+  const { opts, rest } = aptOptions(c.argv);
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
     if (!a.startsWith('-')) {
       pos.push(a);
       continue;
@@ -378,7 +454,6 @@ export async function aptGet(c: ToolCall): Promise<ExecResult> {
     if (a === '-y' || a === '--yes' || a === '--assume-yes' || a === '-qy' || a === '-yq') yes = true;
     else if (a === '--allow-change-held-packages') allowHeld = true;
     else if (a === '--allow-downgrades') allowDown = true;
-    else if (a === '-o' || a === '--option') i++;
     else if (
       [
         '-q',
@@ -391,7 +466,6 @@ export async function aptGet(c: ToolCall): Promise<ExecResult> {
       ].includes(a)
     )
       continue;
-    else if (a.startsWith('-o')) continue;
     // RECON: apt's CommandLine error for an unknown option
     else
       return fail(
@@ -401,17 +475,17 @@ export async function aptGet(c: ToolCall): Promise<ExecResult> {
   }
   const [cmd, ...specs] = pos;
   if (!cmd) return fail(100, 'E: Invalid operation \n'); // RECON: apt-get with no verb prints its help
-  if (cmd === 'update') return aptUpdate(c);
-  if (cmd === 'install') return aptInstall(c, specs, { yes, allowHeld, allowDown });
+  if (cmd === 'update') return aptUpdate(c, opts);
+  if (cmd === 'install') return aptInstall(c, specs, { yes, allowHeld, allowDown }, opts);
   if (['upgrade', 'dist-upgrade', 'remove', 'purge', 'autoremove', 'clean'].includes(cmd)) {
     return fail(100, `kupgrade-lab: "apt-get ${cmd}" is not simulated by the lab\n`);
   }
   return fail(100, `E: Invalid operation ${cmd}\n`);
 }
 
-async function aptUpdate(c: ToolCall): Promise<ExecResult> {
+async function aptUpdate(c: ToolCall, opts: Map<string, string>): Promise<ExecResult> {
   await c.cl.sleep(TIME.repoRefreshMs);
-  const text = aptSourcesText(c);
+  const text = aptSourcesText(c, opts);
   const sources = parseAptList(text);
   let out = 'Hit:1 http://archive.ubuntu.com/ubuntu jammy InRelease\n';
   let n = 2;
@@ -432,7 +506,7 @@ async function aptUpdate(c: ToolCall): Promise<ExecResult> {
     n++;
   }
   out += `Fetched ${1186 * (n - 2)} B in 1s (1186 B/s)\nReading package lists...\n`;
-  c.node.aptLists = okText;
+  setAptLists(c, opts, okText);
   c.cl.persist();
   if (errs.length) {
     return fail(
@@ -449,10 +523,11 @@ async function aptInstall(
   c: ToolCall,
   specs: string[],
   o: { yes: boolean; allowHeld: boolean; allowDown: boolean },
+  opts: Map<string, string>,
 ): Promise<ExecResult> {
   await c.cl.sleep(TIME.repoQueryMs);
   let out = APT_HEAD;
-  const cands = aptCandidates(c);
+  const cands = aptCandidates(c, opts);
   const chosen: { name: K8sPackage; full: string; version: string }[] = [];
   for (const spec of specs) {
     const eq = spec.indexOf('=');
@@ -501,7 +576,7 @@ async function aptInstall(
   await c.cl.sleep(packageInstallMs(changes.length));
   changes.forEach((x, i) => {
     out += `Get:${i + 1} ${
-      aptCandidates(c)
+      aptCandidates(c, opts)
         .find((y) => y.full === x.full)
         ?.origin.replace(/ {2}Packages$/, '') ?? ''
     }  ${x.name} ${x.full} [10.4 MB]\n`;
@@ -521,27 +596,131 @@ async function aptInstall(
 }
 
 export async function aptCache(c: ToolCall): Promise<ExecResult> {
-  const [cmd, ...names] = c.argv.filter((a) => !a.startsWith('-'));
-  const bad = c.argv.find((a) => a.startsWith('-') && !['-q', '--quiet'].includes(a));
+  const { opts, rest } = aptOptions(c.argv);
+  const [cmd, ...names] = rest.filter((a) => !a.startsWith('-'));
+  const bad = rest.find((a) => a.startsWith('-') && !['-q', '--quiet'].includes(a));
   if (bad)
     return fail(
       100,
       `E: Command line option '${bad.replace(/^-+/, '')}' [from ${bad}] is not understood in combination with the other options.\n`,
     );
-  if (cmd === 'madison') {
-    await c.cl.sleep(TIME.repoQueryMs);
-    const cands = aptCandidates(c);
-    let out = '';
-    let err = '';
-    for (const n of names) {
-      const rows = cands.filter((x) => x.name === n).sort((a, b) => cmpVer(b.version, a.version));
+  if (cmd !== 'madison' && cmd !== 'policy') return fail(100, `E: Invalid operation ${cmd ?? ''}\n`);
+  await c.cl.sleep(TIME.repoQueryMs);
+  const cands = aptCandidates(c, opts);
+  let out = '';
+  let err = '';
+  for (const n of names) {
+    const rows = cands.filter((x) => x.name === n).sort((a, b) => cmpVer(b.version, a.version));
+    if (cmd === 'madison') {
       if (!rows.length) err += `N: Unable to locate package ${n}\n`;
       for (const r of rows) out += `${n.padStart(10)} | ${r.full} | ${r.origin}\n`;
+      continue;
     }
-    return ok(out, err);
+    // policy: installed, candidate (newest in the lists), version table with the dpkg status
+    const inst = isK8s(n) ? c.node.packages[n] : null;
+    if (!inst && !rows.length) {
+      err += `N: Unable to locate package ${n}\n`;
+      continue;
+    }
+    out += `${n}:\n  Installed: ${inst?.full ?? '(none)'}\n  Candidate: ${rows[0]?.full ?? inst?.full ?? '(none)'}\n  Version table:\n`;
+    const table = rows.map((r) => ({ full: r.full, version: r.version, origin: r.origin }));
+    if (inst && !table.some((r) => r.full === inst.full))
+      table.push({ full: inst.full, version: inst.version, origin: '' });
+    table.sort((a, b) => cmpVer(b.version, a.version));
+    for (const r of table) {
+      const mine = inst?.full === r.full;
+      out += `${mine ? ' *** ' : '     '}${r.full} ${r.origin ? 500 : 100}\n`;
+      if (r.origin) out += `        500 ${r.origin}\n`;
+      if (mine) out += '        100 /var/lib/dpkg/status\n';
+    }
   }
-  if (cmd === 'policy') return fail(100, 'kupgrade-lab: "apt-cache policy" is not simulated by the lab\n');
-  return fail(100, `E: Invalid operation ${cmd ?? ''}\n`);
+  return ok(out, err);
+}
+
+/** rpm -q [--qf FMT] NAME... (kupgrade reads installed versions from the rpm database) */
+export async function rpm(c: ToolCall): Promise<ExecResult> {
+  let query = false;
+  let fmt: string | null = null;
+  const names: string[] = [];
+  for (let i = 0; i < c.argv.length; i++) {
+    const a = c.argv[i]!;
+    if (a === '-q' || a === '--query') query = true;
+    else if (a === '--qf' || a === '--queryformat') fmt = c.argv[++i] ?? '';
+    else if (a.startsWith('--qf=') || a.startsWith('--queryformat=')) fmt = a.slice(a.indexOf('=') + 1);
+    else if (a.startsWith('-')) return fail(1, `rpm: ${a}: unknown option\n`);
+    else names.push(a);
+  }
+  if (!query) return fail(1, 'rpm: kupgrade-lab simulates only rpm -q\n');
+  if (!names.length) return fail(1, 'rpm: no arguments given for query\n');
+  await c.cl.sleep(TIME.trivialMs);
+  let out = '';
+  let missing = 0;
+  for (const n of names) {
+    const p = isK8s(n) ? c.node.packages[n] : null;
+    if (!p) {
+      out += `package ${n} is not installed\n`;
+      missing++;
+      continue;
+    }
+    const [version, release] = splitFull(p.full);
+    const fields: Record<string, string> = {
+      NAME: n,
+      VERSION: version,
+      RELEASE: release,
+      ARCH: 'x86_64',
+      EPOCH: '(none)',
+    };
+    out +=
+      fmt === null
+        ? `${n}-${p.full}.x86_64\n`
+        : fmt
+            .replace(/%\{(\w+)\}/g, (_m, k: string) => fields[k.toUpperCase()] ?? '(none)')
+            .replace(/\\n/g, '\n')
+            .replace(/\\t/g, '\t');
+  }
+  return { stdout: out, stderr: '', exit: missing };
+}
+
+/** dpkg-query -W [-f=FMT] NAME... */
+export async function dpkgQuery(c: ToolCall): Promise<ExecResult> {
+  let show = false;
+  let fmt = '${Package}\t${Version}\n';
+  const names: string[] = [];
+  for (let i = 0; i < c.argv.length; i++) {
+    const a = c.argv[i]!;
+    if (a === '-W' || a === '--show') show = true;
+    else if (a === '-f' || a === '--showformat') fmt = c.argv[++i] ?? '';
+    else if (a.startsWith('-f=') || a.startsWith('--showformat=')) fmt = a.slice(a.indexOf('=') + 1);
+    else if (a.startsWith('-f') && a.length > 2) fmt = a.slice(2);
+    else if (a.startsWith('-'))
+      return fail(
+        2,
+        `dpkg-query: error: unknown option ${a}\n\nUse --help for help about querying packages.\n`,
+      );
+    else names.push(a);
+  }
+  if (!show) return fail(2, 'dpkg-query: kupgrade-lab simulates only dpkg-query -W\n');
+  await c.cl.sleep(TIME.trivialMs);
+  let out = '';
+  let err = '';
+  for (const n of names) {
+    const p = isK8s(n) ? c.node.packages[n] : null;
+    if (!p) {
+      err += `dpkg-query: no packages found matching ${n}\n`;
+      continue;
+    }
+    const fields: Record<string, string> = {
+      Package: n,
+      Version: p.full,
+      Status: 'install ok installed',
+      Architecture: 'amd64',
+    };
+    out += fmt
+      .replace(/\$\{([\w:-]+)\}/g, (_m, k: string) => fields[k] ?? '')
+      .replace(/\\n/g, '\n')
+      .replace(/\\t/g, '\t');
+  }
+  return { stdout: out, stderr: err, exit: err ? 1 : 0 };
 }
 
 export async function aptMark(c: ToolCall): Promise<ExecResult> {

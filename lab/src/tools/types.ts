@@ -60,4 +60,6 @@ export const LAB_TOOLS = [
   'systemctl',
   'swapon',
   'etcdctl',
+  'rpm',
+  'dpkg-query',
 ] as const;
