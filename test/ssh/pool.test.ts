@@ -377,6 +377,23 @@ describe('keys, sudo, transport', () => {
     }
   });
 
+  test('a server that never answers times out the handshake (retryable, ETIMEDOUT)', async () => {
+    const sockets: net.Socket[] = [];
+    const srv = net.createServer((s) => sockets.push(s));
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    const port = (srv.address() as net.AddressInfo).port;
+    try {
+      const started = Date.now();
+      const err = await rejection(pool({ connectTimeoutMs: 500 }).run(target({ port }), cmd('true')));
+      expect(err).toBeInstanceOf(SshTransportError);
+      expect(err).toMatchObject({ retryable: true, code: 'ETIMEDOUT' });
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      for (const s of sockets) s.destroy();
+      srv.close();
+    }
+  });
+
   test('a jump host tunnels the connection (two handshakes, then reuse)', async () => {
     const p = pool({ jumpHost: { host: sshd.host, port: sshd.port, user: 'root' } });
     const before = sshCounters.handshakes;
