@@ -10,6 +10,9 @@ import type { planUpgrade } from '../../src/workflows';
 import { FakeCluster, makeInventory } from './fake-cluster';
 import { setUp, startUpgrade, uniqueCluster, waitFor, withWorker, type Harness } from './harness';
 
+// Real server on a shared 2-core machine: a run of a few nodes can take tens of seconds under load.
+jest.setTimeout(300_000);
+
 let h: Harness;
 beforeAll(async () => {
   h = await setUp();

@@ -42,6 +42,9 @@ const MUTATING = [
   'ensureUncordoned',
 ];
 
+// Real server on a shared 2-core machine: a run of a few nodes can take tens of seconds under load.
+jest.setTimeout(300_000);
+
 let h: Harness;
 beforeAll(async () => {
   h = await setUp();
