@@ -212,3 +212,30 @@ describe('backup script', () => {
     expect(backupCommand('/b/x', 'cp-1', false, 'now')).not.toContain('etcdctl');
   });
 });
+
+describe('activity command lines with hostile values', () => {
+  test('a node name carrying shell syntax reaches kubectl as one argument and runs nothing else', async () => {
+    const { createNodeActivities } = await import('../../src/activities');
+    const { FakeSsh, inventory, ctxOf, inActivity } = await import('./fake-ssh');
+    const { nodeJson, podListJson } = await import('./samples');
+    const evil = `w-1; touch ${dir}/pwned; $(touch ${dir}/pwned2) \`touch ${dir}/pwned3\` '"\nnext`;
+    const inv = inventory();
+    const node = { name: evil, address: '192.0.2.21', port: 22, role: 'worker' as const };
+    const ssh = new FakeSsh();
+    ssh.on(/ get node /, { stdout: nodeJson({ name: 'w-1' }) });
+    ssh.on(/ get pods /, { stdout: podListJson([{ ns: 'prod', name: 'api-1', owner: 'ReplicaSet' }]) });
+    ssh.on(/ drain /, { stdout: 'node/w-1 drained\n' });
+    await inActivity(() => createNodeActivities({ ssh }).ensureDrained({ cluster: ctxOf(inv), node }));
+    const drain = ssh.commands().find((c) => / drain /.test(c)) ?? '';
+    stub('kubectl', 'for a in "$@"; do printf "<%s>\\n" "$a"; done');
+    const r = sh(drain);
+    expect(r.status).toBe(0);
+    expect(r.stdout.split('\n').filter(Boolean).slice(0, 3)).toEqual([
+      '<--kubeconfig=/etc/kubernetes/admin.conf>',
+      '<drain>',
+      `<${evil.split('\n')[0]}`,
+    ]);
+    expect(r.stdout).toContain(`<${evil}>`);
+    for (const f of ['pwned', 'pwned2', 'pwned3']) expect(existsSync(path.join(dir, f))).toBe(false);
+  });
+});
