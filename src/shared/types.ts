@@ -114,6 +114,8 @@ export interface UpgradeInput {
 export interface PlanInput {
   inventory: Inventory;
   target: string;
+  /** The same overrides `start` would use, so the plan shows the real window and gates. */
+  options?: Pick<UpgradeOptions, 'maxUnavailable' | 'gates'>;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -50,10 +50,10 @@ export async function planUpgrade(input: PlanInput): Promise<UpgradePlan> {
     );
     plan.resolvedTarget = hops[hops.length - 1].version;
     const window = windowSize(
-      inv.rollout.maxUnavailable,
+      input.options?.maxUnavailable ?? inv.rollout.maxUnavailable,
       inv.nodes.filter((n) => n.role === 'worker').length,
     );
-    const gates = inv.rollout.gates ?? DEFAULT_GATES;
+    const gates = input.options?.gates ?? inv.rollout.gates ?? DEFAULT_GATES;
     const firstCp = controlPlanes(inv)[0];
     plan.hops = hops.map((hop): PlannedHop => {
       const nodes = inv.nodes.map((n): PlannedNode => {

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { approveUpdate } from '../../src/shared/messages';
 import { planWorkflowId } from '../../src/shared/names';
-import type { UpgradePlan } from '../../src/shared/types';
+import type { PlanInput, UpgradePlan } from '../../src/shared/types';
 import type { planUpgrade } from '../../src/workflows';
 import { FakeCluster, makeInventory } from './fake-cluster';
 import { setUp, startUpgrade, uniqueCluster, waitFor, withWorker, type Harness } from './harness';
@@ -21,12 +21,12 @@ afterAll(async () => {
   await h?.close();
 });
 
-async function plan(fake: FakeCluster, target: string): Promise<UpgradePlan> {
+async function plan(fake: FakeCluster, target: string, options?: PlanInput['options']): Promise<UpgradePlan> {
   return withWorker(h, fake, (taskQueue) =>
     h.client.workflow.execute<typeof planUpgrade>('planUpgrade', {
       taskQueue,
       workflowId: planWorkflowId(fake.inventory.metadata.name, randomUUID().slice(0, 8)),
-      args: [{ inventory: fake.inventory, target }],
+      args: [{ inventory: fake.inventory, target, ...(options ? { options } : {}) }],
     }),
   );
 }
@@ -35,11 +35,13 @@ describe('planUpgrade', () => {
   it('lists versions, hops, preflight and the ordered steps per node without changing anything', async () => {
     const inventory = makeInventory(uniqueCluster('plan'), 2, 2);
     const fake = new FakeCluster(inventory, 'v1.28.15', { cordoned: ['w-2'] });
-    const p = await plan(fake, '1.30');
+    const p = await plan(fake, '1.30', { maxUnavailable: 2, gates: ['workers', 'canary'] });
     expect(p.refused).toBeUndefined();
     expect(p.resolvedTarget).toBe('v1.30.14');
     expect(p.hops.map((x) => x.hop.version)).toEqual(['v1.29.10', 'v1.30.14']);
     const hop0 = p.hops[0];
+    expect(hop0.window).toBe(2);
+    expect(hop0.gates).toEqual(['workers', 'canary']);
     expect(hop0.nodes.find((n) => n.name === 'cp-1')?.kind).toBe('first-control-plane');
     expect(hop0.nodes.find((n) => n.name === 'cp-1')?.steps).toContain('upgrade-apply');
     expect(hop0.nodes.find((n) => n.name === 'cp-2')?.steps).toContain('upgrade-node');
