@@ -26,6 +26,9 @@ import {
 } from '../../src/activities/repo';
 import { withMarker, readMarker } from '../../src/activities/markers';
 import { backupCommand } from '../../src/activities/backup';
+import { createNodeActivities } from '../../src/activities';
+import { ctxOf, FakeSsh, inActivity, inventory } from './fake-ssh';
+import { nodeJson, podListJson } from './samples';
 
 let dir: string;
 let bin: string;
@@ -215,9 +218,6 @@ describe('backup script', () => {
 
 describe('activity command lines with hostile values', () => {
   test('a node name carrying shell syntax reaches kubectl as one argument and runs nothing else', async () => {
-    const { createNodeActivities } = await import('../../src/activities');
-    const { FakeSsh, inventory, ctxOf, inActivity } = await import('./fake-ssh');
-    const { nodeJson, podListJson } = await import('./samples');
     const evil = `w-1; touch ${dir}/pwned; $(touch ${dir}/pwned2) \`touch ${dir}/pwned3\` '"\nnext`;
     const inv = inventory();
     const node = { name: evil, address: '192.0.2.21', port: 22, role: 'worker' as const };
