@@ -29,10 +29,11 @@ import {
   downMarkerPath,
   missingToolPath,
   nodeRoot,
-  removeWorkDir,
+  acquireSlot,
+  releaseSlot,
   sessionsDir,
   sshdStatePath,
-  workDir,
+  workBase,
   type SessionRecord,
 } from './paths';
 
@@ -170,9 +171,14 @@ function mountTable(dir: string, node: string, work: string, root: boolean): str
       fs.chmodSync(upper, fs.statSync(d).mode & 0o7777);
     }
     const wd = path.join(work, name);
-    fs.mkdirSync(wd);
+    if (!fs.existsSync(wd)) fs.mkdirSync(wd);
     overlaid.set(d, upper);
-    add('overlay', d, 'overlay', `lowerdir=${d},upperdir=${staged(upper)},workdir=${staged(wd)}${ux}`);
+    add(
+      'overlay',
+      d,
+      'overlay',
+      `lowerdir=${d},upperdir=${staged(upper)},workdir=${staged(wd)},index=off${ux}`,
+    );
   }
   const varUpper = overlaid.get('/var');
   if (!varUpper)
@@ -309,14 +315,17 @@ async function main(): Promise<void> {
       if (fs.existsSync(`/etc/${d}`)) fs.mkdirSync(path.join(nroot, 'etc', d), { recursive: true });
     }
   }
-  const work = workDir(dir, name, process.pid);
-  fs.rmSync(work, { recursive: true, force: true });
-  fs.mkdirSync(work, { recursive: true });
+  const base = workBase(dir, name);
+  const slot = acquireSlot(base);
+  rec.slot = slot;
+  fs.writeFileSync(record, JSON.stringify(rec));
+  const work = path.join(base, String(slot));
   const fstab = path.join(work, 'fstab');
   try {
+    fs.mkdirSync(work, { recursive: true });
     fs.writeFileSync(fstab, mountTable(dir, name, work, root));
   } catch (e) {
-    removeWorkDir(work);
+    releaseSlot(base, slot);
     fs.rmSync(record, { force: true });
     fail(`node ${name}: ${e instanceof Error ? e.message : String(e)}`);
   }
@@ -363,7 +372,7 @@ async function main(): Promise<void> {
       resolve(code ?? 128 + (sig ? (constants.signals[sig] ?? 0) : 0));
     });
   });
-  removeWorkDir(work);
+  releaseSlot(base, slot);
   fs.rmSync(record, { force: true });
   await report(dir, lab, name, cmd ?? '', exit);
   process.exit(exit);

@@ -76,6 +76,8 @@ export interface SessionRecord {
   sessionPid: number;
   cmd: string;
   started: string;
+  /** overlay work dir slot (DIR/nodes/NAME/.work/<slot>) */
+  slot?: number;
 }
 
 /**
@@ -88,24 +90,53 @@ export interface SessionRecord {
  */
 export const OVERLAID_DIRS = ['/etc', '/var', '/opt', '/root', '/srv', '/home', '/tmp', '/usr/local/bin'];
 
-/** Per-session overlay work dirs: DIR/nodes/NAME/.work/<node-shell pid>. */
-export function workDir(dir: string, node: string, pid: number): string {
-  return path.join(dir, 'nodes', node, '.work', String(pid));
+/**
+ * Overlay work dirs: DIR/nodes/NAME/.work/<slot>, a slot per concurrent session, reused (the kernel
+ * empties a work dir when it mounts it). A session holds its slot with the lock dir <slot>.lock.
+ * Reusing slots saves the rmdir of the work dirs after every command, which waits for the
+ * namespace's mounts to go away (tens of milliseconds).
+ */
+export function workBase(dir: string, node: string): string {
+  return path.join(dir, 'nodes', node, '.work');
 }
 
-/** Removes a session's work dir (overlayfs leaves <workdir>/work with mode 000). */
-export function removeWorkDir(work: string): void {
+/** Takes the first free slot of a node: its index (the lock dir <slot>.lock is created). */
+export function acquireSlot(base: string): number {
+  fs.mkdirSync(base, { recursive: true });
+  for (let k = 0; ; k++) {
+    try {
+      fs.mkdirSync(path.join(base, `${k}.lock`));
+      return k;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
+}
+
+export function releaseSlot(base: string, slot: number): void {
   try {
-    // overlayfs leaves <workdir>/work with mode 000
-    for (const d of fs.readdirSync(work)) {
-      try {
-        fs.chmodSync(path.join(work, d, 'work'), 0o700);
-      } catch {
-        // not created
+    fs.rmdirSync(path.join(base, `${slot}.lock`));
+  } catch {
+    // already released
+  }
+}
+
+/** Removes all work dirs of a node (no session may run): overlayfs leaves <workdir>/work mode 000. */
+export function removeWorkBase(base: string): void {
+  try {
+    for (const slot of fs.readdirSync(base)) {
+      const sd = path.join(base, slot);
+      if (slot.endsWith('.lock')) continue;
+      for (const d of fs.readdirSync(sd)) {
+        try {
+          fs.chmodSync(path.join(sd, d, 'work'), 0o700);
+        } catch {
+          // not a work dir
+        }
       }
     }
-    fs.rmSync(work, { recursive: true, force: true });
+    fs.rmSync(base, { recursive: true, force: true });
   } catch {
-    // best effort: a leftover work dir under DIR harms nothing
+    // best effort: leftovers under DIR harm nothing
   }
 }
