@@ -16,6 +16,9 @@ import { isEvictable, randSuffix, rng } from '../model/state';
 import { scaled, TIME } from '../model/time-model';
 import { withV } from '../model/versions';
 
+/** terminatingUntil of a pod whose deletion no kubelet confirms (its node is down); JSON-safe */
+export const UNCONFIRMED = Number.MAX_SAFE_INTEGER;
+
 export interface StateFields {
   unschedulable: boolean;
   ready: boolean;
@@ -229,7 +232,10 @@ export class Cluster {
    * on another schedulable node right away and that becomes Ready after the pod start time.
    */
   evict(p: Pod, graceModelMs: number): void {
-    p.terminatingUntil = this.after(graceModelMs);
+    // a pod on a powered-off node stays Terminating: no kubelet confirms the deletion until the
+    // node is back (so a drain of a down node runs into its --timeout, as it does for real)
+    const down = p.node ? this.state.nodes[p.node]?.down : false;
+    p.terminatingUntil = down ? UNCONFIRMED : this.after(graceModelMs);
     if (p.owner === 'ReplicaSet' || p.owner === 'StatefulSet') {
       const repl: Pod = {
         ...p,
@@ -262,7 +268,7 @@ export class Cluster {
   // ---- time -----------------------------------------------------------------------------------
 
   wakeAt(t: number): void {
-    if (this.closed || !Number.isFinite(t) || t >= this.settleAt) return;
+    if (this.closed || !Number.isFinite(t) || t >= UNCONFIRMED || t >= this.settleAt) return;
     if (this.settleTimer) clearTimeout(this.settleTimer);
     this.settleAt = t;
     this.settleTimer = setTimeout(
@@ -309,7 +315,8 @@ export class Cluster {
         this.removed.add(p);
         continue;
       }
-      if (p.terminatingUntil !== null) next = Math.min(next, p.terminatingUntil);
+      if (p.terminatingUntil !== null && p.terminatingUntil < UNCONFIRMED)
+        next = Math.min(next, p.terminatingUntil);
       if (Number.isFinite(p.readyAt) && p.readyAt > now) next = Math.min(next, p.readyAt);
       keep.push(p);
     }
@@ -354,6 +361,13 @@ export class Cluster {
       if (!n.ready) {
         n.readyAt = this.after(TIME.kubeletReadyMs);
         this.wakeAt(n.readyAt);
+      }
+      // the kubelet is back and finishes the deletions it could not confirm
+      for (const p of this.podsByNode.get(name) ?? []) {
+        if (p.terminatingUntil === UNCONFIRMED) {
+          p.terminatingUntil = this.after(TIME.kubeletReadyMs);
+          this.wakeAt(p.terminatingUntil);
+        }
       }
     }
     this.changed(name);

@@ -429,7 +429,8 @@ function podObject(c: ToolCall, p: Pod): Record<string, unknown> {
     kind: 'Pod',
     metadata: {
       creationTimestamp: iso(p.createdAt),
-      deletionTimestamp: p.terminatingUntil !== null ? iso(p.terminatingUntil) : undefined,
+      deletionTimestamp:
+        p.terminatingUntil !== null ? iso(Math.min(p.terminatingUntil, Date.now())) : undefined,
       labels: podLabels(p),
       annotations: p.owner === 'Node' ? { 'kubernetes.io/config.mirror': uid(p.name) } : undefined,
       name: p.name,
