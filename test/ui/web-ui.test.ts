@@ -37,6 +37,7 @@ describe('Temporal Web UI of a lab upgrade', () => {
     const { client: c, close } = await client();
     const workflowId = upgradeWorkflowId(inventory.metadata.name);
     let runId: string;
+    let child: { workflowId?: string | null; runId?: string | null } | null | undefined;
     let nodeWorkflow: { workflowId: string; runId: string } | undefined;
     try {
       const input: UpgradeInput = { inventory, target: '1.30', options: { gates: ['preflight'] } };
@@ -58,6 +59,10 @@ describe('Temporal Web UI of a lab upgrade', () => {
       });
       const result = (await handle.result()) as UpgradeResult;
       expect(result.phase).toBe('done');
+      const workerNode = inventory.nodes.find((n) => n.role === 'worker')!.name;
+      child = (await handle.fetchHistory()).events
+        ?.map((e) => e.childWorkflowExecutionStartedEventAttributes?.workflowExecution)
+        .find((x) => x?.workflowId?.includes(`/${workerNode}/`));
       // The worker node's child workflow, whose history holds its drain step.
       const worker = inventory.nodes.find((n) => n.role === 'worker')!.name;
       for (const e of (await handle.fetchHistory()).events ?? []) {
@@ -84,25 +89,33 @@ describe('Temporal Web UI of a lab upgrade', () => {
       ],
     });
     const page = await browser.newPage({ viewport: { width: 1600, height: 2400 } });
-    await page.goto(`${ui}/namespaces/default/workflows/${encodeURIComponent(workflowId)}/${runId}/history`);
-    // The summary (staticSummary) is on the run's page.
-    await page
-      .getByText(`${inventory.metadata.name}:`, { exact: false })
-      .first()
-      .waitFor({ timeout: 60_000 });
-    const body = async () => (await page.locator('body').innerText()).replace(/\s+/g, ' ');
-    expect(await body()).toContain(
-      summaryFor({ inventory, target: '1.30', options: { gates: ['preflight'] } }).split(',')[0],
-    );
-    // The approval (an accepted Update named "approve") and a node's drain step are in the history.
-    await page
-      .getByText(/approve/i)
-      .first()
-      .waitFor({ timeout: 30_000 });
-    await page.getByText(/drain/i).first().waitFor({ timeout: 30_000 });
     const out = path.join(ROOT, 'test-output');
     mkdirSync(out, { recursive: true });
-    await page.screenshot({ path: path.join(out, 'web-ui-run.png'), fullPage: true });
+    const body = async () => (await page.locator('body').innerText()).replace(/\s+/g, ' ');
+    const waitForText = async (re: RegExp, shot: string) => {
+      try {
+        await page.getByText(re).first().waitFor({ timeout: 90_000 });
+      } finally {
+        await page.screenshot({ path: path.join(out, shot), fullPage: true });
+      }
+    };
+    await page.goto(`${ui}/namespaces/default/workflows/${encodeURIComponent(workflowId)}/${runId}/history`);
+    // The run's summary (staticSummary) and the approval (an accepted Update "approve") are on its page.
+    const summary = summaryFor({ inventory, target: '1.30', options: { gates: ['preflight'] } });
+    await waitForText(new RegExp(escapeRe(summary.split(',')[0])), 'web-ui-run.png');
+    expect(await body()).toContain(summary.split(',')[0]);
+    await waitForText(/approve/i, 'web-ui-run.png');
     expect(await body()).toMatch(/approve/i);
+    // The worker node's own workflow shows its drain step by its activity summary.
+    expect(child?.workflowId).toBeDefined();
+    await page.goto(
+      `${ui}/namespaces/default/workflows/${encodeURIComponent(child!.workflowId!)}/${child!.runId}/history`,
+    );
+    await waitForText(/drain/i, 'web-ui-node.png');
+    expect(await body()).toMatch(/drain/i);
   });
 });
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
