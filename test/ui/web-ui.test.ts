@@ -38,7 +38,6 @@ describe('Temporal Web UI of a lab upgrade', () => {
     const workflowId = upgradeWorkflowId(inventory.metadata.name);
     let runId: string;
     let child: { workflowId?: string | null; runId?: string | null } | null | undefined;
-    let nodeWorkflow: { workflowId: string; runId: string } | undefined;
     try {
       const input: UpgradeInput = { inventory, target: '1.30', options: { gates: ['preflight'] } };
       const handle = await c.workflow.start(WORKFLOW_TYPES.upgrade, {
