@@ -848,6 +848,13 @@ class UpgradeRun {
           return 'aborted';
         }
         const info: FailureInfo = childFailureInfo(err) ?? this.genericFailure(err, node, n, i, todo[0]);
+        if (node.role === 'control-plane' && s.backup) {
+          const b = s.backup;
+          info.hints = [
+            ...info.hints,
+            `kupgrade's backup on ${b.node}: ${b.kubernetesCopy}${b.etcdSnapshot ? ` and etcd snapshot ${b.etcdSnapshot}` : ''}.`,
+          ];
+        }
         const failedStep = info.step as NodeStep;
         if (!n.cordonedBefore && NODE_STEPS.indexOf(failedStep) >= NODE_STEPS.indexOf('drain'))
           n.cordonedByRun = true;
