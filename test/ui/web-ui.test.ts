@@ -62,13 +62,6 @@ describe('Temporal Web UI of a lab upgrade', () => {
       child = (await handle.fetchHistory()).events
         ?.map((e) => e.childWorkflowExecutionStartedEventAttributes?.workflowExecution)
         .find((x) => x?.workflowId?.includes(`/${workerNode}/`));
-      // The worker node's child workflow, whose history holds its drain step.
-      const worker = inventory.nodes.find((n) => n.role === 'worker')!.name;
-      for (const e of (await handle.fetchHistory()).events ?? []) {
-        const exec = e.childWorkflowExecutionStartedEventAttributes?.workflowExecution;
-        if (exec?.workflowId?.includes(`/${worker}/`))
-          nodeWorkflow = { workflowId: exec.workflowId, runId: exec.runId ?? '' };
-      }
     } finally {
       await worker.stop();
       await close();
