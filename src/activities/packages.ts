@@ -19,9 +19,11 @@ import {
   installCommand,
   listCommand,
   parseListing,
-  readFileCommand,
-  refreshCommand,
+  locateRepoCommand,
+  otherRepositories,
   repoFileOf,
+  parseLocatedRepo,
+  refreshCommand,
   repoUrlFor,
   urlMatches,
   configuredUrl,
@@ -154,23 +156,35 @@ export function createPackageActivities(run: Runner) {
     const url = repoUrlFor(cluster.inventory, hop.minor);
     if (!url) return { changed: false, detail: 'repository unmanaged' };
     const target = targetOf(cluster.inventory, node);
-    const file = repoFileOf(manager);
-    const cur = await run.exec(target, readFileCommand(file), { step });
+    const cur = await run.exec(target, locateRepoCommand(manager), { step });
     if (cur.exitCode !== 0) {
       throw failure({
         type: looksTransient(outputOf(cur)) ? ErrorTypes.Transient : ErrorTypes.UnexpectedExit,
-        message: `cannot read ${file}: ${lastLine(outputOf(cur))}`,
+        message: `cannot read the kubernetes repository configuration: ${lastLine(outputOf(cur))}`,
         node: node.name,
         step,
         result: cur,
         nonRetryable: false,
       });
     }
-    const current = cur.stdout;
-    if (urlMatches(configuredUrl(manager, current), url)) {
+    const { path: file, content: current } = parseLocatedRepo(manager, cur.stdout);
+    if (current !== null && urlMatches(configuredUrl(manager, current), url)) {
       return { changed: false, detail: `${file} already points at ${url}` };
     }
-    const content = desiredRepoFile(manager, url, current || null);
+    const others = current === null ? [] : otherRepositories(manager, current);
+    if (others.length > 0) {
+      throw failure({
+        type: ErrorTypes.PackageFailed,
+        message: `${file} also defines ${others.join(', ')}; kupgrade rewrites only a file of its own`,
+        node: node.name,
+        step,
+        nonRetryable: true,
+        hints: [
+          `Move the kubernetes repository to ${repoFileOf(manager)} (alone), or use packages.repository.mode: unmanaged.`,
+        ],
+      });
+    }
+    const content = desiredRepoFile(manager, url, current);
     const command = sh`${writeFileCommand(file, content)} && ${refreshCommand(manager)}`;
     logger().info('switching package repository', { node: node.name, minor: hop.minor, url });
     const r = await run.exec(target, command, { step, progress: true, timeoutMs: INSTALL_TIMEOUT_MS });

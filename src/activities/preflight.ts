@@ -20,7 +20,7 @@ import {
   parseClusterSections,
   type NodeInfo,
 } from './kubectl';
-import { readFileCommand, repoFileOf } from './repo';
+import { locateRepoCommand, parseLocatedRepo } from './repo';
 import { ErrorTypes, heartbeat, logger, mapLimit, type Runner } from './runtime';
 import { batch, jsonIn, parseBatch, targetOf, type SectionResult } from './script';
 import { listMinor } from './target';
@@ -165,7 +165,7 @@ export function createPreflightActivities(run: Runner, concurrency = 32) {
       { name: 'kubeadm', command: cmd('kubeadm', 'version', '-o', 'short') },
       { name: 'swap', command: cmd('swapon', '--show') },
       { name: 'kubelet', command: cmd('systemctl', 'is-active', 'kubelet') },
-      { name: 'repo', command: readFileCommand(repoFileOf(manager)) },
+      { name: 'repo', command: locateRepoCommand(manager) },
     ];
     if (first) {
       sections.push(
@@ -204,7 +204,7 @@ export function createPreflightActivities(run: Runner, concurrency = 32) {
       });
       facts.sections = parseBatch(r.stdout);
       const repo = facts.sections.get('repo');
-      facts.repo = repo?.exitCode === 0 ? repo.output : null;
+      facts.repo = repo?.exitCode === 0 ? parseLocatedRepo(manager, repo.output).content : null;
       for (const hop of hops) {
         const listing = await listMinor(run, cluster, target, hop.minor, 'preflight', {
           configured: facts.repo ?? null,

@@ -110,6 +110,46 @@ export function readFileCommand(path: string): ShellCommand {
   return sh`if [ -f ${path} ]; then cat ${path}; fi`;
 }
 
+/**
+ * Finds the file that configures the kubernetes repository: the standard path when it exists,
+ * else the first file defining the `[kubernetes]` repo id (yum/dnf) or naming pkgs.k8s.io or
+ * kubernetes (apt), else the standard path (to be created). Prints the path, `yes`/`no`, then the
+ * content. Read-only.
+ */
+export function locateRepoCommand(manager: Manager): ShellCommand {
+  const def = repoFileOf(manager);
+  const search =
+    manager === 'apt'
+      ? sh`grep -l -E 'pkgs\\.k8s\\.io|kubernetes' /etc/apt/sources.list.d/*.list 2>/dev/null | grep -v kupgrade-probe | head -n 1`
+      : sh`grep -l '^\\[kubernetes\\]' /etc/yum.repos.d/*.repo 2>/dev/null | grep -v kupgrade-probe | head -n 1`;
+  return sh`if [ -f ${def} ]; then f=${def}; else f=$(${search}); [ -n "$f" ] || f=${def}; fi; printf '%s\\n' "$f"; if [ -f "$f" ]; then echo yes; cat "$f"; else echo no; fi`;
+}
+
+/** Repositories other than kubernetes defined in a repo file (yum sections, apt deb lines). */
+export function otherRepositories(manager: Manager, text: string): string[] {
+  if (manager === 'apt') {
+    return text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => /^deb(-src)?\s/.test(l) && !/pkgs\.k8s\.io|kubernetes/.test(l));
+  }
+  return [...text.matchAll(/^\s*\[([^\]]+)\]/gm)].map((m) => m[1].trim()).filter((id) => id !== YUM_REPO_ID);
+}
+
+export interface LocatedRepo {
+  path: string;
+  /** null when the file does not exist yet */
+  content: string | null;
+}
+
+export function parseLocatedRepo(manager: Manager, stdout: string): LocatedRepo {
+  const nl = stdout.indexOf('\n');
+  const path = (nl < 0 ? stdout : stdout.slice(0, nl)).trim() || repoFileOf(manager);
+  const rest = nl < 0 ? '' : stdout.slice(nl + 1);
+  if (!rest.startsWith('yes')) return { path, content: null };
+  return { path, content: rest.slice(rest.indexOf('\n') + 1 || rest.length) };
+}
+
 /** Lists the versions of the kubernetes packages from the node's configured repository. */
 export function listCommand(manager: Manager, packages: readonly string[] = K8S_PACKAGES): ShellCommand {
   if (manager === 'apt') return cmd('apt-cache', 'madison', ...packages);

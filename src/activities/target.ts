@@ -29,10 +29,10 @@ import {
   parseListing,
   pickVersion,
   probeCommand,
-  readFileCommand,
+  locateRepoCommand,
+  parseLocatedRepo,
   renderAptList,
   renderYumRepo,
-  repoFileOf,
   repoUrlFor,
   urlMatches,
   K8S_PACKAGES,
@@ -74,8 +74,8 @@ export async function listMinor(
   const url = repoUrlFor(cluster.inventory, minor);
   let configured = opts.configured;
   if (configured === undefined) {
-    const r = await run.exec(target, readFileCommand(repoFileOf(manager)), { step });
-    configured = r.exitCode === 0 ? r.stdout : null;
+    const r = await run.exec(target, locateRepoCommand(manager), { step });
+    configured = r.exitCode === 0 ? parseLocatedRepo(manager, r.stdout).content : null;
   }
   const confUrl = configured ? configuredUrl(manager, configured) : undefined;
   const servesMinor =
@@ -124,8 +124,8 @@ export function createTargetActivities(run: Runner) {
     const step = 'resolve';
     const target = targetOf(cluster.inventory, cluster.apiNode);
     const manager = cluster.inventory.packages.manager;
-    const conf = await run.exec(target, readFileCommand(repoFileOf(manager)), { step });
-    const configured = conf.exitCode === 0 ? conf.stdout : null;
+    const conf = await run.exec(target, locateRepoCommand(manager), { step });
+    const configured = conf.exitCode === 0 ? parseLocatedRepo(manager, conf.stdout).content : null;
     const out: ResolvedHop[] = [];
     for (const hop of input.hops) {
       const listing = await listMinor(run, cluster, target, hop.minor, step, {

@@ -23,6 +23,9 @@ import {
   writeFileCommand,
   renderYumRepo,
   listCommand,
+  locateRepoCommand,
+  otherRepositories,
+  parseLocatedRepo,
 } from '../../src/activities/repo';
 import { withMarker, readMarker } from '../../src/activities/markers';
 import { backupCommand } from '../../src/activities/backup';
@@ -237,5 +240,45 @@ describe('activity command lines with hostile values', () => {
     ]);
     expect(r.stdout).toContain(`<${evil}>`);
     for (const f of ['pwned', 'pwned2', 'pwned3']) expect(existsSync(path.join(dir, f))).toBe(false);
+  });
+});
+
+describe('locating the kubernetes repository file', () => {
+  const run = (manager: 'yum' | 'apt', d: string) =>
+    parseLocatedRepo(
+      manager,
+      sh(locateRepoCommand(manager).replace(/\/etc\/(yum\.repos\.d|apt\/sources\.list\.d)/g, d)).stdout,
+    );
+
+  test('the standard file, else the file defining [kubernetes], else the standard path (absent)', () => {
+    const d = path.join(dir, 'repos');
+    execFileSync('mkdir', ['-p', d]);
+    expect(run('yum', d)).toEqual({ path: `${d}/kubernetes.repo`, content: null });
+    writeFileSync(path.join(d, 'base.repo'), '[base]\nbaseurl=http://x/\n');
+    writeFileSync(path.join(d, 'k8s.repo'), renderYumRepo('https://pkgs.k8s.io/core:/stable:/v1.29/rpm/'));
+    expect(run('yum', d)).toEqual({
+      path: `${d}/k8s.repo`,
+      content: renderYumRepo('https://pkgs.k8s.io/core:/stable:/v1.29/rpm/'),
+    });
+    writeFileSync(path.join(d, 'kubernetes.repo'), '[kubernetes]\n');
+    expect(run('yum', d).path).toBe(`${d}/kubernetes.repo`);
+  });
+
+  test('apt: a list naming pkgs.k8s.io under another name', () => {
+    const d = path.join(dir, 'lists');
+    execFileSync('mkdir', ['-p', d]);
+    writeFileSync(path.join(d, 'k8s.list'), 'deb https://pkgs.k8s.io/core:/stable:/v1.29/deb/ /\n');
+    expect(run('apt', d).path).toBe(`${d}/k8s.list`);
+  });
+
+  test('files that also define other repositories are recognised', () => {
+    expect(otherRepositories('yum', '[base]\nbaseurl=x\n[kubernetes]\nbaseurl=y\n')).toEqual(['base']);
+    expect(otherRepositories('yum', renderYumRepo('https://x/v1.30/rpm/'))).toEqual([]);
+    expect(
+      otherRepositories(
+        'apt',
+        'deb http://deb.debian.org/debian bookworm main\ndeb https://pkgs.k8s.io/x/ /\n',
+      ),
+    ).toEqual(['deb http://deb.debian.org/debian bookworm main']);
   });
 });

@@ -12,6 +12,9 @@ import {
   YUM_LIST_129_ONLY,
   YUM_LIST_130,
   YUM_REPO_129,
+  located,
+  YUM_REPO_PATH,
+  APT_LIST_PATH,
 } from './samples';
 
 function setup(manager: 'yum' | 'dnf' | 'apt' = 'yum') {
@@ -48,7 +51,9 @@ describe('ensureRepoMinor', () => {
   test('switches a yum repo from 1.29 to 1.30 (write, yum clean all), then a second call changes nothing', async () => {
     const { ssh, acts, input } = setup('yum');
     let file = YUM_REPO_129;
-    ssh.on(/^if \[ -f \/etc\/yum.repos.d\/kubernetes.repo \]/, () => ({ stdout: file }));
+    ssh.on(/^if \[ -f \/etc\/yum.repos.d\/kubernetes.repo \]/, () => ({
+      stdout: located(YUM_REPO_PATH, file),
+    }));
     ssh.on(/printf '%s' [\s\S]*kubernetes.repo.kupgrade-tmp/, (c) => {
       file = /printf '%s' '([\s\S]*?)' > /.exec(c)?.[1] ?? '';
       return { stdout: '24 files removed\n' };
@@ -69,9 +74,9 @@ describe('ensureRepoMinor', () => {
   test('apt keeps the configured keyring and runs apt-get update', async () => {
     const { ssh, acts, input } = setup('apt');
     ssh.on(/^if \[ -f \/etc\/apt\/sources.list.d\/kubernetes.list \]/, {
-      stdout: APT_LIST_129.replace(
-        '/etc/apt/keyrings/kubernetes-apt-keyring.gpg',
-        '/usr/share/keyrings/k8s.gpg',
+      stdout: located(
+        APT_LIST_PATH,
+        APT_LIST_129.replace('/etc/apt/keyrings/kubernetes-apt-keyring.gpg', '/usr/share/keyrings/k8s.gpg'),
       ),
     });
     ssh.on(/kubernetes.list.kupgrade-tmp/, { stdout: 'Hit:1 ...\n' });
@@ -82,6 +87,18 @@ describe('ensureRepoMinor', () => {
       "'deb [signed-by=/usr/share/keyrings/k8s.gpg] https://pkgs.k8s.io/core:/stable:/v1.30/deb/ /\n'",
     );
     expect(write).toMatch(/&& apt-get update$/);
+  });
+
+  test('a repo file that also defines other repositories is not rewritten', async () => {
+    const { ssh, acts, input } = setup('yum');
+    ssh.on(/^if \[ -f \/etc\/yum.repos.d\/kubernetes.repo \]/, {
+      stdout: located('/etc/yum.repos.d/mirrors.repo', '[base]\nbaseurl=http://mirror/\n' + YUM_REPO_129),
+    });
+    const f = await failureOf(() => acts.ensureRepoMinor(input));
+    expect(f.type).toBe('PackageFailed');
+    expect(f.nonRetryable).toBe(true);
+    expect(f.message).toContain('/etc/yum.repos.d/mirrors.repo also defines base');
+    expect(ssh.mutating()).toEqual([]);
   });
 
   test('unmanaged repositories are left alone without any command', async () => {
@@ -97,7 +114,7 @@ describe('ensureRepoMinor', () => {
 
   test('a repository that cannot be fetched is a retryable Transient failure', async () => {
     const { ssh, acts, input } = setup('yum');
-    ssh.on(/^if \[ -f/, { stdout: YUM_REPO_129 });
+    ssh.on(/^if \[ -f/, { stdout: located(YUM_REPO_PATH, YUM_REPO_129) });
     ssh.on(/kupgrade-tmp/, {
       exitCode: 1,
       stderr:
@@ -242,7 +259,7 @@ describe('resolveTarget', () => {
     const ssh = new FakeSsh();
     const inv = inventory();
     const acts = createNodeActivities({ ssh });
-    ssh.on(/^if \[ -f \/etc\/yum.repos.d\/kubernetes.repo/, { stdout: YUM_REPO_129 });
+    ssh.on(/^if \[ -f \/etc\/yum.repos.d\/kubernetes.repo/, { stdout: located(YUM_REPO_PATH, YUM_REPO_129) });
     ssh.on(/^yum list --showduplicates/, { stdout: YUM_LIST_129_ONLY });
     ssh.on(/--setopt=reposdir=/, { stdout: YUM_LIST_130 });
     const r = await inActivity(() =>
@@ -256,7 +273,7 @@ describe('resolveTarget', () => {
     );
     expect(r.value.map((h) => h.version)).toEqual(['v1.29.6', 'v1.30.4']);
     expect(r.value[1].packages.kubelet).toBe('1.30.4-150500.1.1');
-    expect(ssh.commands().some((c) => /> \/etc|kupgrade-probe/.test(c))).toBe(false);
+    expect(ssh.commands().some((c) => /> \/etc|kupgrade-probe\.(repo|list)/.test(c))).toBe(false);
     expect(ssh.mutating()).toEqual([]);
   });
 
@@ -264,14 +281,14 @@ describe('resolveTarget', () => {
     const ssh = new FakeSsh();
     const inv = inventory();
     const acts = createNodeActivities({ ssh });
-    ssh.on(/^if \[ -f/, { stdout: YUM_REPO_129 });
+    ssh.on(/^if \[ -f/, { stdout: located(YUM_REPO_PATH, YUM_REPO_129) });
     ssh.on(/--setopt=reposdir=/, { stdout: YUM_LIST_129_ONLY }); // reposdir ignored: still the 1.29 repo
     ssh.on(/kupgrade-probe/, { stdout: YUM_LIST_129_ONLY + YUM_LIST_130 });
     const r = await inActivity(() =>
       acts.resolveTarget({ cluster: ctxOf(inv), hops: [{ index: 0, from: 'v1.29.6', minor: '1.30' }] }),
     );
     expect(r.value[0].version).toBe('v1.30.4');
-    const probe = ssh.commands().find((c) => c.includes('kupgrade-probe')) ?? '';
+    const probe = ssh.commands().find((c) => c.startsWith('trap')) ?? '';
     expect(probe).toMatch(/^trap 'rm -f \/etc\/yum.repos.d\/kupgrade-probe.repo' EXIT;/);
     expect(probe).toContain('--enablerepo=kupgrade-probe');
     expect(probe).not.toContain('/etc/yum.repos.d/kubernetes.repo');
@@ -281,7 +298,7 @@ describe('resolveTarget', () => {
     const ssh = new FakeSsh();
     const inv = inventory();
     const acts = createNodeActivities({ ssh });
-    ssh.on(/^if \[ -f/, { stdout: YUM_REPO_129 });
+    ssh.on(/^if \[ -f/, { stdout: located(YUM_REPO_PATH, YUM_REPO_129) });
     ssh.on(/--setopt=reposdir=/, { stdout: YUM_LIST_130 });
     const f = await failureOf(() =>
       acts.resolveTarget({
@@ -299,7 +316,7 @@ describe('resolveTarget', () => {
     const ssh = new FakeSsh();
     const inv = inventory({}, 'apt');
     const acts = createNodeActivities({ ssh });
-    ssh.on(/^if \[ -f/, { stdout: APT_LIST_129 });
+    ssh.on(/^if \[ -f/, { stdout: located(APT_LIST_PATH, APT_LIST_129) });
     ssh.on(/Dir::Etc::sourcelist/, { stdout: MADISON_130 });
     const r = await inActivity(() =>
       acts.resolveTarget({ cluster: ctxOf(inv), hops: [{ index: 0, from: 'v1.29.6', minor: '1.30' }] }),

@@ -13,6 +13,8 @@ import {
   podListJson,
   YUM_LIST_130,
   YUM_REPO_129,
+  located,
+  YUM_REPO_PATH,
 } from './samples';
 
 const healthyKubeSystem = podListJson(
@@ -49,7 +51,7 @@ function healthyCluster(ssh: FakeSsh) {
   ssh.on(/^kubeadm version -o short$/, { stdout: 'v1.29.6\n' });
   ssh.on(/^swapon --show$/, { stdout: '' });
   ssh.on(/^systemctl is-active kubelet$/, { stdout: 'active\n' });
-  ssh.on(/^if \[ -f \/etc\/yum.repos.d\/kubernetes.repo/, { stdout: YUM_REPO_129 });
+  ssh.on(/^if \[ -f \/etc\/yum.repos.d\/kubernetes.repo/, { stdout: located(YUM_REPO_PATH, YUM_REPO_129) });
   ssh.on(/^if \[ -f \/etc\/kubernetes\/admin.conf/, { stdout: 'present\n' });
   ssh.on(/get nodes -o json/, {
     stdout: nodeListJson([
@@ -90,7 +92,7 @@ describe('preflight', () => {
     expect(ssh.calls.filter((c) => c.node === 'w-1')).toHaveLength(2);
     expect(ssh.calls.filter((c) => c.node === 'cp-1')).toHaveLength(2);
     expect(ssh.mutating()).toEqual([]);
-    expect(ssh.commands().some((c) => /> \/etc|kupgrade-probe/.test(c))).toBe(false);
+    expect(ssh.commands().some((c) => /> \/etc|kupgrade-probe\.(repo|list)/.test(c))).toBe(false);
     expect(r.heartbeats).toContainEqual({ step: 'preflight', done: 2, of: 2 });
   });
 

@@ -208,3 +208,9 @@ export const apiserverPodsJson = (tags: string[]): string =>
       spec: { containers: [{ image: `registry.k8s.io/kube-apiserver:${t}` }] },
     })),
   }) + '\n';
+
+/** What locateRepoCommand prints: the path, yes/no, then the content. */
+export const located = (path: string, content: string | null): string =>
+  content === null ? `${path}\nno\n` : `${path}\nyes\n${content}`;
+export const YUM_REPO_PATH = '/etc/yum.repos.d/kubernetes.repo';
+export const APT_LIST_PATH = '/etc/apt/sources.list.d/kubernetes.list';
