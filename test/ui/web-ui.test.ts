@@ -92,6 +92,11 @@ describe('Temporal Web UI of a lab upgrade', () => {
       }
     };
     await page.goto(`${ui}/namespaces/default/workflows/${encodeURIComponent(workflowId)}/${runId}/history`);
+    // Oldest events first: the start event (with the summary) and the early approval are on page one.
+    await page
+      .getByRole('button', { name: /Descending/ })
+      .first()
+      .click({ timeout: 90_000 });
     // The run's summary (staticSummary) and the approval (an accepted Update "approve") are on its page.
     const summary = summaryFor({ inventory, target: '1.30', options: { gates: ['preflight'] } });
     await waitForText(new RegExp(escapeRe(summary.split(',')[0])), 'web-ui-run.png');
