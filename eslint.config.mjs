@@ -32,7 +32,13 @@ export default tseslint.config(
             name,
             message: 'Workflow code is deterministic and sandboxed: do I/O in an activity.',
           })),
-          patterns: [{ group: ['**/activities/*', '!**/activities/types'], message: 'Import activity types only.' , allowTypeImports: true }],
+          patterns: [
+            {
+              group: ['**/activities/*', '!**/activities/types'],
+              message: 'Import activity types only.',
+              allowTypeImports: true,
+            },
+          ],
         },
       ],
     },
