@@ -11,6 +11,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { approveUpdate, stateQuery } from '../shared/messages';
 import { upgradeWorkflowId } from '../shared/names';
 import type { UpgradeState } from '../shared/types';
@@ -62,6 +63,8 @@ async function run(): Promise<number> {
     return 0;
   }
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !values.yes;
+  // The in-process worker's logs would drown the watch screen; warnings and errors still show.
+  Runtime.install({ logger: new DefaultLogger('WARN') });
   const dir = values.dir!;
   const labDir = path.join(dir, 'lab');
   mkdirSync(dir, { recursive: true });
