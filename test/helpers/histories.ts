@@ -5,7 +5,7 @@
  */
 import type { WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 export const OUTPUT_DIR = path.resolve(__dirname, '../../test-output/histories');
@@ -16,5 +16,12 @@ export async function saveHistory(handle: WorkflowHandle, name: string): Promise
   const json = historyToJSON(await handle.fetchHistory());
   mkdirSync(OUTPUT_DIR, { recursive: true });
   writeFileSync(path.join(OUTPUT_DIR, `${name}.json`), json);
+  // Replay needs the original workflow ID (child IDs derive from it): kept in index.json.
+  const indexFile = path.join(OUTPUT_DIR, 'index.json');
+  const index = existsSync(indexFile)
+    ? (JSON.parse(readFileSync(indexFile, 'utf8')) as Record<string, string>)
+    : {};
+  index[`${name}.json`] = handle.workflowId;
+  writeFileSync(indexFile, JSON.stringify(index, null, 2) + '\n');
   return json;
 }

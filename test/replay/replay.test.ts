@@ -8,7 +8,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { FIXTURE_DIR } from '../helpers/histories';
 
-const files = readdirSync(FIXTURE_DIR).filter((f) => f.endsWith('.json'));
+const files = readdirSync(FIXTURE_DIR).filter((f) => f.endsWith('.json') && f !== 'index.json');
+/** file → the workflow ID it ran under (child workflow IDs derive from it, so replay needs it). */
+const index = JSON.parse(readFileSync(path.join(FIXTURE_DIR, 'index.json'), 'utf8')) as Record<
+  string,
+  string
+>;
 
 describe('replay of recorded upgrade histories', () => {
   it('has recorded histories of the parent and node workflows to replay', () => {
@@ -17,7 +22,7 @@ describe('replay of recorded upgrade histories', () => {
 
   it('replays every recorded history without non-determinism', async () => {
     const histories = files.map((f) => ({
-      workflowId: path.basename(f, '.json'),
+      workflowId: index[f] ?? path.basename(f, '.json'),
       history: historyFromJSON(JSON.parse(readFileSync(path.join(FIXTURE_DIR, f), 'utf8'))),
     }));
     const failures: string[] = [];
