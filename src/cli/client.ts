@@ -43,6 +43,11 @@ export function upgradeHandle(cli: Cli, cluster: string): WorkflowHandle {
 
 /** Turns SDK errors into messages an operator can act on. */
 export function explain(err: unknown, cluster?: string): Error {
+  if (err instanceof WorkflowNotFoundError && /already completed/i.test(err.message)) {
+    return new CommandError(
+      `the upgrade of cluster "${cluster}" has already finished: nothing to decide ('kupgrade history ${cluster}' shows how it ended)`,
+    );
+  }
   if (err instanceof WorkflowNotFoundError) {
     return new CommandError(
       `no upgrade found for cluster "${cluster}" (workflow ${cluster ? upgradeWorkflowId(cluster) : '?'}); ` +
