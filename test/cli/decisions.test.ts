@@ -4,22 +4,11 @@
  * schedulable again. Real dev server, real worker, a lab with a fault injected.
  */
 import { loadInventory } from '../../src/inventory';
-import { main } from '../../src/cli/main';
+import { kupgrade } from '../helpers/cli';
 import { Lab } from '../helpers/lab';
-import { address, startWorker, uniqueQueue } from '../helpers/temporal';
+import { startWorker, uniqueQueue } from '../helpers/temporal';
 
 jest.setTimeout(10 * 60_000);
-
-async function kupgrade(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main([...argv, '--address', address()], {
-    out: (t) => out.push(t),
-    err: (t) => err.push(t),
-    isTTY: false,
-  });
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
-}
 
 interface State {
   phase: string;
