@@ -151,7 +151,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     }
     await fault({ kind: 'pdb-block', node: pick(workerNodes), forMs: (20_000 / o.speed) * 10 });
     const slow = pick(workerNodes);
-    await fault({ kind: 'kubelet-not-ready', node: slow });
+    // The slow kubelet comes once the run is past preflight (a NotReady node fails preflight).
 
     spawnWorker();
     spawnWorker();
@@ -177,6 +177,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       plan.push({ at: (0.2 + 0.5 * rand()) * horizonMs, what: 'kill-server' });
     plan.push({ at: 0.3 * horizonMs, what: 'node-down' });
     plan.push({ at: 0.3 * horizonMs + 5_000, what: 'node-up' });
+    plan.push({ at: 0.25 * horizonMs, what: 'slow-kubelet' });
     plan.push({ at: 0.4 * horizonMs, what: 'release-slow' });
     for (let i = 0; i < 12; i++) plan.push({ at: rand() * horizonMs, what: 'drop' });
     plan.sort((a, b) => a.at - b.at);
@@ -213,6 +214,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         } else if (a.what === 'node-up') {
           await setNodeDown(labDir, downNode, false);
           log(`chaos: node ${downNode} up`);
+        } else if (a.what === 'slow-kubelet') {
+          await fault({ kind: 'kubelet-not-ready', node: slow });
         } else if (a.what === 'release-slow') {
           const f = (await listFaults(labDir)).find((x) => x.kind === 'kubelet-not-ready');
           if (f) await clearFaults(labDir, f.id);
