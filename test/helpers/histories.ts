@@ -13,7 +13,8 @@ export const FIXTURE_DIR = path.resolve(__dirname, '../fixtures/histories');
 
 /** Saves the history of a workflow (and returns its JSON text, for secret scans). */
 export async function saveHistory(handle: WorkflowHandle, name: string): Promise<string> {
-  const json = historyToJSON(await handle.fetchHistory());
+  // Compact: a fixture is data for the replay test, not something to read line by line.
+  const json = JSON.stringify(JSON.parse(historyToJSON(await handle.fetchHistory())));
   mkdirSync(OUTPUT_DIR, { recursive: true });
   writeFileSync(path.join(OUTPUT_DIR, `${name}.json`), json);
   // Replay needs the original workflow ID (child IDs derive from it): kept in index.json.
