@@ -6,12 +6,14 @@ source "$(dirname "$0")/lib.sh"
 cd "$KUPGRADE_ROOT"
 
 # Debian packages: sshd for the lab, docker-compose to validate docker-compose.yml (no engine needed),
-# chromium for the Web UI browser test.
+# chromium for the Web UI browser test, bash-builtins so that the lab's node shell runs mkdir/rm
+# without a process start per command.
 need=()
 [[ -x /usr/sbin/sshd ]] || need+=(openssh-server)
 command -v docker-compose >/dev/null || need+=(docker-compose)
 [[ -x /usr/bin/chromium ]] || need+=(chromium)
 command -v unshare >/dev/null || need+=(util-linux)
+[[ -e /usr/lib/bash/rm ]] || need+=(bash-builtins)
 if ((${#need[@]})); then
   if [[ $(id -u) -ne 0 ]]; then
     die "missing Debian packages: ${need[*]}; install them as root: apt-get update && apt-get install -y ${need[*]}"

@@ -21,6 +21,7 @@ import {
   yumRepoFile,
 } from './model/manifests';
 import { LAB_TOOLS } from './tools/types';
+import { shimScript } from './shim/script';
 import { startController, type Controller, type NodeStatus } from './controller/server';
 import * as sshd from './sshd';
 
@@ -165,11 +166,6 @@ export function writeNodeRoot(dir: string, spec: LabSpec, n: LabNodeSpec): void 
   w('var/lib/etcd/member/wal/0000000000000000-0000000000000000.wal', 'wal\n', 0o600);
 }
 
-export function shimScript(tool: string): string {
-  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-  return `#!/bin/sh\n# kupgrade-lab shim: ${tool} acts on the lab cluster (see lab/src/shim/main.ts)\nexec ${q(process.execPath)} ${q(path.join(distLabSrc(), 'shim', 'main.js'))} ${tool} "$@"\n`;
-}
-
 export function clusterYaml(spec: LabSpec, dir: string): string {
   const doc = {
     apiVersion: 'kupgrade/v1',
@@ -234,7 +230,7 @@ export async function up(o: UpOptions): Promise<UpResult> {
   for (const c of o.cordoned ?? [])
     if (!names.some((n) => n.name === c)) throw new LabError(`--cordoned ${c}: no such node`);
   fs.mkdirSync(dir, { recursive: true });
-  for (const f of ['state.json', 'events.jsonl', 'controller.json', 'cluster.yaml'])
+  for (const f of ['state.json', 'events.jsonl', 'controller.json', 'controller.addr', 'cluster.yaml'])
     fs.rmSync(path.join(dir, f), { force: true });
   fs.rmSync(path.join(dir, 'nodes'), { recursive: true, force: true });
   const useSsh = o.ssh !== false;
@@ -352,6 +348,7 @@ export async function down(dirArg: string): Promise<{ ms: number }> {
     if (isAlive(pid)) process.kill(pid, 'SIGKILL');
   }
   fs.rmSync(path.join(dir, 'controller.json'), { force: true });
+  fs.rmSync(path.join(dir, 'controller.addr'), { force: true });
   return { ms: Date.now() - t0 };
 }
 

@@ -1,14 +1,13 @@
 /**
- * Helpers for the lab tests: a lab with its controller inside the test process, and the compiled
- * shim (dist/) run as a child process with the node's environment (KUPGRADE_LAB_ROOT mode, no SSH).
+ * Helpers for the lab tests: a lab with its controller inside the test process, and the lab's
+ * shim (DIR/bin/<tool>) run as a child process with the node's environment (KUPGRADE_LAB_ROOT
+ * mode, no SSH).
  */
 import { execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { up, type UpOptions, type UpResult } from '../../lab/src/lab';
-
-export const SHIM = path.resolve(__dirname, '../../dist/lab/src/shim/main.js');
 
 export interface Run {
   stdout: string;
@@ -18,7 +17,6 @@ export interface Run {
 }
 
 export async function startLab(o: Omit<UpOptions, 'dir'>): Promise<UpResult & { dir: string }> {
-  if (!fs.existsSync(SHIM)) throw new Error(`${SHIM} missing: run npm run build first`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kupgrade-lab-test-'));
   const r = await up({ ...o, dir, ssh: false, inProcess: true });
   return { ...r, dir };
@@ -39,8 +37,8 @@ export function run(
 ): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
-      process.execPath,
-      [SHIM, tool, ...args],
+      path.join(dir, 'bin', tool),
+      args,
       {
         env: {
           PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -66,7 +64,7 @@ export function run(
 
 /** Starts a shim without waiting (for the hang fault). */
 export function start(dir: string, node: string, tool: string, args: string[]) {
-  return spawn(process.execPath, [SHIM, tool, ...args], {
+  return spawn(path.join(dir, 'bin', tool), args, {
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       KUPGRADE_LAB_DIR: dir,

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'ssh2';
+import { startExecPort, type ExecPort } from '../../lab/src/shim/exec-port';
 import { LabSshConnectError, knownHostKeys, labExec, type LabExecOptions } from '../../lab/src/sshd/client';
 import {
   LAB_TOOLS,
@@ -24,7 +25,7 @@ import {
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kupgrade-ssh-nodes-'));
 const events: { type: string; node: string; cmd: string; exit: number }[] = [];
-let controller: http.Server;
+let controller: ExecPort;
 let nodes: LabSshNode[] = [];
 const marker = `kupgrade-ssh-test-${process.pid}-${Date.now()}`;
 
@@ -48,27 +49,24 @@ function writeLabJson(controllerPort: number): void {
       controller: { host: '127.0.0.1', port: controllerPort },
     }),
   );
+  // the node shell reports to the controller's exec port
+  fs.writeFileSync(path.join(dir, 'controller.addr'), `127.0.0.1 ${controllerPort}\n`);
 }
 
 beforeAll(async () => {
-  controller = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (d: Buffer) => (body += d.toString()));
-    req.on('end', () => {
-      if (req.method === 'POST' && req.url === '/event') {
-        events.push(JSON.parse(body) as (typeof events)[number]);
-        res.writeHead(204).end();
-      } else res.writeHead(404).end();
-    });
-  });
-  await new Promise<void>((r) => controller.listen(0, '127.0.0.1', r));
+  // a stand-in controller: it records the node shell's ssh events (the shims here are fakes)
+  controller = await startExecPort(
+    dir,
+    { event: (node, type, cmd, exit) => events.push({ type, node, cmd, exit }) },
+    () => Promise.resolve({ stdout: '', stderr: 'no tools here\n', exit: 1 }),
+  );
 
   const plan = planAddressesDetailed(3);
   console.log(
     `[ssh-nodes] address mode ${plan.mode}: ${plan.addresses.map((a) => `${a.address}:${a.port}`).join(' ')}`,
   );
   nodes = ['cp-1', 'w-1', 'w-2'].map((name, i) => ({ name, ...plan.addresses[i] }));
-  writeLabJson((controller.address() as AddressInfo).port);
+  writeLabJson(controller.port);
 
   // fake shims: they print a marker, so a test sees which binary ran
   fs.mkdirSync(path.join(dir, 'bin'));
@@ -91,7 +89,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stopSshd(dir);
-  await new Promise((r) => controller.close(r));
+  await controller.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -266,7 +264,7 @@ describe('commands and events', () => {
   });
 
   test('an unreachable controller: the event goes to DIR/events.ssh-fallback.jsonl and the command still succeeds', async () => {
-    const port = (controller.address() as AddressInfo).port;
+    const port = controller.port;
     const free = http.createServer();
     await new Promise<void>((r) => free.listen(0, '127.0.0.1', r));
     const deadPort = (free.address() as AddressInfo).port;

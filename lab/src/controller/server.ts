@@ -2,7 +2,9 @@
  * The lab controller's HTTP/JSON API on 127.0.0.1 (see cluster.ts for why a controller):
  *   POST /exec   {node, tool, argv, ctx} -> {stdout, stderr, exit, drop?, effects?}; the response
  *                is held for the modelled duration, faults apply, an `exec` event is written
- *   POST /event  {type:'ssh', node, cmd, exit} from the node shell
+ *   POST /event  {type:'ssh', node, cmd, exit}
+ * and, for the bash shims and the node shell, the plain TCP exec port (lab/src/shim/exec-port.ts)
+ * whose address it writes to DIR/controller.addr.
  *   GET  /status, GET /state, GET /faults, POST /fault, POST /faults/clear {id?},
  *   POST /node   {node, down}
  */
@@ -19,6 +21,7 @@ import { kubectl } from '../tools/kubectl';
 import { yum, aptGet, aptCache, aptMark, rpm, dpkgQuery } from '../tools/packages';
 import { systemctl, swapon, etcdctl } from '../tools/system';
 import { TIME } from '../model/time-model';
+import { startExecPort } from '../shim/exec-port';
 
 const TOOLS: Record<string, Tool> = {
   kubeadm,
@@ -227,6 +230,8 @@ export async function startController(dir: string, opts: { port?: number } = {})
     server.listen({ host: '127.0.0.1', port: opts.port ?? 0, backlog: 4096 }, () => resolve());
   });
   const port = (server.address() as { port: number }).port;
+  const execPort = await startExecPort(dir, cl, (req) => execute(cl, req));
+  fs.writeFileSync(path.join(dir, 'controller.addr'), `127.0.0.1 ${execPort.port}\n`);
   let closed = false;
   const ctl: Controller = {
     port,
@@ -235,6 +240,7 @@ export async function startController(dir: string, opts: { port?: number } = {})
       if (closed) return;
       closed = true;
       for (const r of hanging) r.destroy();
+      await execPort.close();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       cl.close();

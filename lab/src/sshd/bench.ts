@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'ssh2';
 import { knownHostKeys } from './client';
-import { nodeShellPath, planAddressesDetailed, setNodeDown, startSshd, stopSshd } from './index';
+import { BASH, nodeShellPath, planAddressesDetailed, setNodeDown, startSshd, stopSshd } from './index';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -126,7 +126,7 @@ async function main(): Promise<void> {
       };
       const bash = perRun(commands, '/bin/bash', ['-c', 'true'], env);
       const nodeBare = perRun(commands, process.execPath, ['-e', '0'], env);
-      const shell = perRun(commands, process.execPath, [nodeShellPath(), '--dir', dir], env);
+      const shell = perRun(commands, BASH, ['--noprofile', '--norc', nodeShellPath(dir)], env);
       console.log(
         JSON.stringify({
           nodeShell: shell,

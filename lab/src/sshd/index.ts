@@ -1,6 +1,6 @@
 // The lab's real-SSH layer: Debian's OpenSSH serving every lab node at its own loopback address
 // (or port), key authentication only, with the lab's own host key; every session runs through the
-// node shell (node-shell.ts), which gives it the node's identity, files and tools.
+// node shell (node-shell-script.ts), which gives it the node's identity, files and tools.
 //
 //   const addrs = planAddresses(n);                  // detect: 127.0.0.x:22 / high port / 127.0.0.1
 //   const { clientKeyPath, knownHostsPath } = await ensureSshKeys(dir);
@@ -18,6 +18,8 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { releaseReservations } from './addresses';
 import { sshdConfig } from './config';
+import { workDirNames, writeFstabTemplate } from './mount-table';
+import { nodeShellScript } from './node-shell-script';
 import {
   LISTEN_PER_SSHD,
   authorizedKeysPath,
@@ -137,14 +139,12 @@ function sshdBinary(): string {
   throw new LabSshError('sshd not found: install openssh-server (apt-get install -y openssh-server)');
 }
 
-/** dist/lab/src/sshd/node-shell.js, whether this module runs from dist/ or from the TS sources. */
-export function nodeShellPath(): string {
-  const sibling = path.join(__dirname, 'node-shell.js');
-  if (__filename.endsWith('.js') && fs.existsSync(sibling)) return sibling;
-  const fromSrc = path.resolve(__dirname, '..', '..', '..', 'dist', 'lab', 'src', 'sshd', 'node-shell.js');
-  if (fs.existsSync(fromSrc)) return fromSrc;
-  throw new LabSshError(`node shell not built: ${fromSrc} is missing (run npm run build)`);
+/** DIR/ssh/node-shell.sh, the ForceCommand script (written by prepareDirs). */
+export function nodeShellPath(dir: string): string {
+  return path.join(sshDir(dir), 'node-shell.sh');
 }
+
+export const BASH = ['/usr/bin/bash', '/bin/bash'].find((p) => fs.existsSync(p)) ?? '/bin/bash';
 
 // ---------------------------------------------------------------------------------------------
 // state and locking
@@ -277,8 +277,8 @@ async function startGroup(state: SshdState, group: SshdGroup): Promise<void> {
       dir,
       group: group.id,
       listen,
-      nodeShell: nodeShellPath(),
-      nodeBin: process.execPath,
+      nodeShell: nodeShellPath(dir),
+      bash: BASH,
       user: state.user,
     }),
   );
@@ -350,7 +350,7 @@ async function killNodeSessions(state: SshdState, names: string[]): Promise<void
         const rec = JSON.parse(await fsp.readFile(path.join(sdir, f), 'utf8')) as SessionRecord;
         if (!isAlive(rec.pid) && rec.slot !== undefined) releaseSlot(workBase(state.dir, n.name), rec.slot);
         // pids are checked before they are signalled: a stale record must not hit a reused pid
-        if (isAlive(rec.pid) && cmdline(rec.pid).some((a) => a.endsWith('node-shell.js'))) {
+        if (isAlive(rec.pid) && cmdline(rec.pid).some((a) => a.endsWith('node-shell.sh'))) {
           // sshd makes every session its own process group; never signal ours (node shell run by hand)
           if (rec.pgid > 1 && rec.pgid !== ownPgid) signal(-rec.pgid, 'SIGKILL');
           else signal(rec.pid, 'SIGKILL');
@@ -380,6 +380,9 @@ async function prepareDirs(dir: string, nodes: LabSshNode[]): Promise<void> {
     '#!/bin/sh\necho "${0##*/}: command not found (not provided by this kupgrade lab)" >&2\nexit 127\n',
     { mode: 0o755 },
   );
+  const endpoints = path.join(sshDir(dir), 'endpoints');
+  await fsp.rm(endpoints, { recursive: true, force: true });
+  await fsp.mkdir(endpoints, { recursive: true });
   await Promise.all(
     nodes.map(async (n) => {
       const root = nodeRoot(dir, n.name);
@@ -389,8 +392,13 @@ async function prepareDirs(dir: string, nodes: LabSshNode[]): Promise<void> {
       await fsp.mkdir(path.join(root, 'etc'), { recursive: true });
       await fsp.mkdir(path.join(root, 'var', 'lib', 'kubelet'), { recursive: true });
       await fsp.mkdir(path.join(root, 'var', 'lib', 'etcd'), { recursive: true });
+      await fsp.writeFile(path.join(endpoints, `${n.address}:${n.port}`), `${n.name}\n`);
+      writeFstabTemplate(dir, n.name);
     }),
   );
+  await fsp.writeFile(nodeShellPath(dir), nodeShellScript(fs.realpathSync(dir), workDirNames(dir)), {
+    mode: 0o755,
+  });
   if (process.getuid?.() === 0 && !fs.existsSync('/run/sshd')) {
     // sshd's privilege separation directory (normally created by the openssh-server unit)
     await fsp.mkdir('/run/sshd', { recursive: true, mode: 0o755 });
@@ -477,7 +485,7 @@ export async function setNodeDown(dir: string, node: string, down: boolean): Pro
     const isDown = state.down.includes(node);
     if (isDown === down) return;
     if (down) {
-      // marker first: a node shell that starts from now on refuses to run (see node-shell.ts)
+      // marker first: a node shell that starts from now on refuses to run (see node-shell-script.ts)
       await fsp.writeFile(downMarkerPath(dir, node), new Date().toISOString() + '\n');
       state.down.push(node);
     } else {

@@ -1,0 +1,140 @@
+/**
+ * The controller's exec port: the plain TCP protocol that the bash shims (script.ts) and the node
+ * shell speak, because bash can open a TCP connection itself (/dev/tcp) but cannot do HTTP/JSON
+ * cheaply. Address in DIR/controller.addr ("127.0.0.1 PORT").
+ *
+ * Request: NUL-terminated fields.
+ *   KLAB1 node tool root cwd kubeconfig has-kubeconfig(0|1) stdin-state(none|value) stdin pid argc argv...
+ *     root: /proc/<shim pid>/root or KUPGRADE_LAB_ROOT (see node-files.ts)
+ *   KEVT1 node cmd exit      (the node shell's {type:'ssh'} event)
+ * Response to KLAB1: "EXIT DROP STDOUT-BYTES STDERR-BYTES\n", the stdout bytes, the stderr bytes.
+ *   The controller gathers the node's files, runs the tool (holding the answer for the modelled
+ *   time), performs the file effects in the node's root, then answers; a hang fault never answers.
+ * Response to KEVT1: "ok\n".
+ */
+import * as net from 'node:net';
+import type { Cluster } from '../controller/cluster';
+import type { ExecRequest, ExecResult } from '../tools/types';
+import { applyEffects, checkRoot, gatherFiles, kubeadmTimestamp, nodeFiles } from './node-files';
+
+const EXEC_FIELDS = 11;
+
+export interface ExecPort {
+  port: number;
+  close(): Promise<void>;
+}
+
+type Execute = (req: ExecRequest) => Promise<ExecResult | null>;
+
+/** Fields of a request once it is complete, or null while more bytes are due. */
+export function parseFields(buf: Buffer): string[] | null {
+  const fields: string[] = [];
+  let start = 0;
+  for (;;) {
+    const end = buf.indexOf(0, start);
+    if (end < 0) return null;
+    fields.push(buf.subarray(start, end).toString('utf8'));
+    start = end + 1;
+    if (fields[0] === 'KEVT1' && fields.length === 4) return fields;
+    if (fields[0] === 'KLAB1' && fields.length >= EXEC_FIELDS) {
+      const argc = Number(fields[EXEC_FIELDS - 1]);
+      if (!Number.isInteger(argc) || argc < 0) throw new Error(`bad argc ${fields[EXEC_FIELDS - 1]}`);
+      if (fields.length === EXEC_FIELDS + argc) return fields;
+    }
+    if (fields[0] !== 'KLAB1' && fields[0] !== 'KEVT1') throw new Error(`unknown request ${fields[0]}`);
+  }
+}
+
+function answer(r: ExecResult): Buffer {
+  const out = Buffer.from(r.stdout, 'utf8');
+  const err = Buffer.from(r.stderr, 'utf8');
+  return Buffer.concat([Buffer.from(`${r.exit} ${r.drop ? 1 : 0} ${out.length} ${err.length}\n`), out, err]);
+}
+
+export async function handleExec(dir: string, f: string[], execute: Execute): Promise<ExecResult | null> {
+  const [, node, tool, root, cwd, kubeconfig, hasKubeconfig, stdinState, stdin] = f as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
+  const argv = f.slice(EXEC_FIELDS);
+  const refused = checkRoot(root, dir);
+  if (refused) return { stdout: '', stderr: `kupgrade-lab shim: refused: ${refused}\n`, exit: 1 };
+  const files = nodeFiles(root, cwd);
+  const kc = hasKubeconfig === '1' ? kubeconfig : undefined;
+  const r = await execute({
+    node,
+    tool,
+    argv,
+    ctx: {
+      files: gatherFiles(files, tool, argv, kc),
+      env: kc !== undefined ? { KUBECONFIG: kc } : {},
+      localTime: kubeadmTimestamp(new Date()),
+      stdin: stdinState === 'value' ? stdin : null,
+    },
+  });
+  if (r === null) return null;
+  const errors = applyEffects(files, r.effects ?? []);
+  return errors ? { ...r, stderr: r.stderr + errors } : r;
+}
+
+export async function startExecPort(
+  dir: string,
+  cl: Pick<Cluster, 'event'>,
+  execute: Execute,
+): Promise<ExecPort> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((sock) => {
+    sockets.add(sock);
+    sock.on('close', () => sockets.delete(sock));
+    sock.on('error', () => sock.destroy());
+    let buf = Buffer.alloc(0);
+    let started = false;
+    sock.on('data', (d: Buffer) => {
+      if (started) return;
+      buf = Buffer.concat([buf, d]);
+      let f: string[] | null;
+      try {
+        f = parseFields(buf);
+      } catch (e) {
+        started = true;
+        sock.end(answer({ stdout: '', stderr: `kupgrade-lab: ${(e as Error).message}\n`, exit: 70 }));
+        return;
+      }
+      if (!f) return;
+      started = true;
+      if (f[0] === 'KEVT1') {
+        const exit = Number(f[3]);
+        cl.event(f[1]!, 'ssh', f[2]!, Number.isInteger(exit) ? exit : -1);
+        sock.end('ok\n');
+        return;
+      }
+      void handleExec(dir, f, execute)
+        .then((r) => {
+          // hang fault: never answer; the socket stays open until the shim goes away
+          if (r !== null) sock.end(answer(r));
+        })
+        .catch((e: unknown) =>
+          sock.end(answer({ stdout: '', stderr: `kupgrade-lab: internal error: ${String(e)}\n`, exit: 70 })),
+        );
+    });
+  });
+  server.maxConnections = 100_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: '127.0.0.1', port: 0, backlog: 4096 }, () => resolve());
+  });
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}

@@ -1,0 +1,134 @@
+// The node shell: ForceCommand of the lab's sshd, run for every SSH session of every node. It is a
+// bash script written to DIR/ssh/node-shell.sh when the sshd starts, because it runs once per SSH
+// command and a Node.js start-up (~0.1 s on these machines) per command made the lab, not
+// kupgrade, the bottleneck of every benchmark. It
+// 1. finds its node from SSH_CONNECTION (server address and port) in DIR/ssh/endpoints/ADDR:PORT;
+// 2. records the session in DIR/ssh/sessions/NODE/<pid>.json (so setNodeDown can kill it) and
+//    refuses to run if the node is down;
+// 3. runs the command in a private mount namespace (unshare -m; `unshare -r -m` without root)
+//    set up by `mount -a` over the node's fstab (mount-table.ts) with the session's own overlay
+//    work dir (a slot: DIR/nodes/NODE/.work/<k>, held by the lock dir <k>.lock), with
+//    PATH=DIR/bin:/usr/local/bin:/usr/bin:/bin and KUPGRADE_LAB_{DIR,NODE,SESSION_PID};
+// 4. reports {type:'ssh', node, cmd, exit} to the lab controller (its exec port, see
+//    lab/src/shim/exec-port.ts), or appends it to DIR/events.ssh-fallback.jsonl when the
+//    controller cannot be reached.
+import { shQuote } from './config';
+import { mountTableScript } from './mount-table';
+
+export function nodeShellScript(dir: string, workDirs: string[]): string {
+  return `#!/bin/bash
+# kupgrade-lab node shell (generated from lab/src/sshd/node-shell-script.ts; rewritten on every start)
+# what a login environment may have exported to change how this shell and the command behave
+for f in $(compgen -A function); do unset -f "$f"; done
+export -n SHELLOPTS BASHOPTS 2>/dev/null
+unset BASH_ENV ENV CDPATH GLOBIGNORE PROMPT_COMMAND LD_PRELOAD LD_LIBRARY_PATH NODE_OPTIONS NODE_PATH
+# mkdir/rm/rmdir as loadable builtins (Debian's bash-builtins) when installed: a process start
+# costs ~10 ms on a loaded machine, and the node shell runs once per command
+for b in mkdir rm rmdir; do enable -f "/usr/lib/bash/$b" "$b" 2>/dev/null; done
+DIR=${shQuote(dir)}
+WORKDIRS=(${workDirs.map(shQuote).join(' ')})
+
+die() { printf 'kupgrade-lab: %s\\n' "$1" >&2; exit "\${2:-255}"; }
+json() {
+  local s=$1
+  s=\${s//\\\\/\\\\\\\\}; s=\${s//\\"/\\\\\\"}; s=\${s//$'\\n'/\\\\n}; s=\${s//$'\\r'/\\\\r}; s=\${s//$'\\t'/\\\\t}
+  s=\${s//[$'\\001'-$'\\037']/?}
+  printf '"%s"' "$s"
+}
+
+read -r -a conn <<<"\${SSH_CONNECTION:-}"
+[ "\${#conn[@]}" -ge 4 ] || die 'SSH_CONNECTION is not set: this is the ForceCommand of the lab sshd'
+IFS= read -r node 2>/dev/null <"$DIR/ssh/endpoints/\${conn[2]}:\${conn[3]}" ||
+  die "no lab node listens on \${conn[2]}:\${conn[3]} (see $DIR/lab.json)"
+
+# the sshd process serving this session: the nearest ancestor named sshd*
+spid=$PPID
+p=$PPID
+for _ in 1 2 3 4 5; do
+  [ "$p" -gt 1 ] 2>/dev/null || break
+  IFS= read -r comm 2>/dev/null <"/proc/$p/comm" || break
+  case $comm in sshd*) spid=$p; break ;; esac
+  read -r -a st 2>/dev/null <"/proc/$p/stat" || break
+  p=\${st[3]}
+done
+read -r -a st <"/proc/$$/stat"
+pgid=\${st[4]}
+
+sdir="$DIR/ssh/sessions/$node"
+rec="$sdir/$$.json"
+[ -d "$sdir" ] || mkdir -p "$sdir"
+interactive=0
+[ -n "\${SSH_ORIGINAL_COMMAND+x}" ] || interactive=1
+cmd=\${SSH_ORIGINAL_COMMAND-}
+now() { TZ=UTC0 printf -v "$1" '%(%Y-%m-%dT%H:%M:%S)T.%sZ' -1 "\${EPOCHREALTIME:11:3}"; }
+now started
+record() {
+  printf '{"pid":%d,"pgid":%d,"sessionPid":%d,"cmd":%s,"started":"%s"%s}' \\
+    $$ "$pgid" "$spid" "$(json "$cmd")" "$started" "$1" >"$rec"
+}
+record ''
+# after the record is written: setNodeDown writes the marker, then kills the recorded sessions
+if [ -e "$DIR/ssh/down/$node" ]; then
+  rm -f "$rec"
+  die "node $node is down"
+fi
+if [ "$interactive" = 1 ] && ! [ -t 0 ]; then
+  rm -f "$rec"
+  die "node $node: no command given (run: ssh NODE 'COMMAND', or ssh -t NODE for a shell)" 1
+fi
+
+tpl="$DIR/ssh/fstab/$node"
+if ! [ -s "$tpl" ] || [ "$DIR/bin" -nt "$tpl" ]; then
+  # a tool was added to or removed from DIR/bin since the sshd started
+  ${shQuote(process.execPath)} ${shQuote(mountTableScript())} --dir "$DIR" --node "$node"
+fi
+IFS= read -r -d '' fstab 2>/dev/null <"$tpl"
+[ -n "$fstab" ] || { rm -f "$rec"; die "node $node: no mount table $tpl (restart the lab: kupgrade-lab up)"; }
+base="$DIR/nodes/$node/.work"
+k=0
+until mkdir "$base/$k.lock" 2>/dev/null; do
+  k=$((k + 1))
+  [ "$k" -lt 4096 ] || { rm -f "$rec"; die "node $node: no free session slot in $base"; }
+done
+record ",\\"slot\\":$k"
+work="$base/$k"
+[ -d "$work/\${WORKDIRS[0]}" ] || (cd "$base" && mkdir -p "\${WORKDIRS[@]/#/$k/}")
+printf '%s' "\${fstab//@SLOT@/$k}" >"$work/fstab"
+
+if [ "$interactive" = 1 ]; then
+  script="export PS1='[$node] \\\\w\\\\$ '; exec /bin/bash --noprofile --norc -i"
+else
+  script='exec /bin/bash --noprofile --norc -c "$SSH_ORIGINAL_COMMAND"'
+fi
+inner="mount -a -T \\"\\$1\\" || { echo \\"kupgrade-lab: cannot set up the mount namespace of node $node\\" >&2; exit 255; }
+$script"
+ns=(unshare -m --propagation private)
+[ "$EUID" = 0 ] || ns=(unshare -r -m --propagation private)
+export PATH="$DIR/bin:/usr/local/bin:/usr/bin:/bin" KUPGRADE_LAB_DIR="$DIR" KUPGRADE_LAB_NODE="$node" KUPGRADE_LAB_SESSION_PID="$spid"
+"\${ns[@]}" -- /bin/sh -c "$inner" kupgrade-lab-node "$work/fstab" 0<&0 &
+child=$!
+for sig in TERM INT HUP QUIT USR1 USR2; do
+  trap "kill -$sig $child 2>/dev/null" "$sig"
+done
+while :; do
+  wait "$child"
+  rc=$?
+  kill -0 "$child" 2>/dev/null || break
+done
+rmdir "$base/$k.lock" 2>/dev/null
+rm -f "$rec"
+
+# report the command and its exit code (never fail the command because of it)
+reported=0
+if IFS=' ' read -r chost cport 2>/dev/null <"$DIR/controller.addr" && { exec 3<>"/dev/tcp/$chost/$cport"; } 2>/dev/null; then
+  printf '%s\\0' KEVT1 "$node" "$cmd" "$rc" >&3 2>/dev/null && IFS= read -r -t 3 ack <&3 && [ "$ack" = ok ] && reported=1
+  exec 3>&-
+fi
+if [ "$reported" = 0 ]; then
+  now ts
+  printf '{"ts":"%s","type":"ssh","node":%s,"cmd":%s,"exit":%d}\\n' "$ts" \\
+    "$(json "$node")" "$(json "$cmd")" "$rc" >>"$DIR/events.ssh-fallback.jsonl" 2>/dev/null
+fi
+exit "$rc"
+`;
+}
