@@ -2,7 +2,13 @@
  * `npm run bench`: kupgrade against the critical-path bound of the same plan and against the
  * seed's runbook run serially over ssh, on fresh labs in one run, on one dev server.
  *
- *   node dist/bench/run.js [--sizes 10,100,1000] [--speeds 10,100] [--out bench] [--skip-runbook-above N]
+ *   node dist/bench/run.js [--sizes 10,100,1000] [--speeds 10,100] [--out bench] [--runbook-max-nodes N]
+ *                          [--budget-minutes 10] [--slow-max-nodes 100]
+ *
+ * A configuration whose critical-path bound alone exceeds --budget-minutes is not run (a serial
+ * upgrade of 1,000 nodes at speed 10 is ~1.8 hours of modelled time); the table says so. Sizes above
+ * --slow-max-nodes run at the fastest speed only: what limits them is the CPU the lab and the worker
+ * need for ~20,000 SSH commands, which the lab's speed does not change.
  *
  * For each size (3 control planes, the rest workers, yum, one minor) and speed it measures:
  * kupgrade with maxUnavailable 1 and 10%, the runbook script, and the bound from the lab's time
@@ -44,6 +50,8 @@ export interface SizeResult {
   nodes: number;
   speed: number;
   runs: KupgradeRun[];
+  /** configurations not run, and why (bound over the time budget) */
+  skipped: string[];
   runbook?: { wallSeconds: number; checkPassed: boolean };
   ratioToRunbook?: Record<string, number>;
 }
@@ -195,8 +203,17 @@ async function runKupgrade(opts: {
   } finally {
     await stop(worker);
     await labDown(dir).catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
+    // KUPGRADE_BENCH_KEEP=1 keeps the lab folder (events.jsonl) for a closer look
+    if (process.env.KUPGRADE_BENCH_KEEP) console.log(`  lab kept in ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The critical-path bound of the benchmark's plan at speed 1 (3 control planes, one pod per worker). */
+function benchBoundMs(nodes: number, mu: number | `${number}%`): number {
+  const workers = nodes - 3;
+  const window = typeof mu === 'number' ? mu : Math.max(1, Math.floor((workers * parseInt(mu, 10)) / 100));
+  return hopBoundMs({ controlPlanes: 3, workers, maxUnavailable: window, podsPerWorker: 1 });
 }
 
 async function runRunbook(
@@ -232,6 +249,10 @@ export async function runBench(opts: {
   speeds: number[];
   out: string;
   runbookMaxNodes: number;
+  /** skip a configuration whose bound exceeds this (minutes of wall time at the lab's speed) */
+  budgetMinutes?: number;
+  /** sizes above this run at the fastest speed only */
+  slowMaxNodes?: number;
   windows?: (number | `${number}%`)[];
   log?: (s: string) => void;
 }) {
@@ -248,8 +269,17 @@ export async function runBench(opts: {
   try {
     for (const speed of opts.speeds) {
       for (const nodes of opts.sizes) {
-        const res: SizeResult = { nodes, speed, runs: [] };
+        if (speed < Math.max(...opts.speeds) && nodes > (opts.slowMaxNodes ?? Infinity)) continue;
+        const res: SizeResult = { nodes, speed, runs: [], skipped: [] };
+        const budgetMs = (opts.budgetMinutes ?? Infinity) * 60_000;
         for (const mu of opts.windows ?? ([1, '10%'] as const)) {
+          const boundMs = benchBoundMs(nodes, mu) / speed;
+          if (boundMs > budgetMs) {
+            const why = `kupgrade mu=${mu}: bound ${(boundMs / 60_000).toFixed(1)} min > budget ${opts.budgetMinutes} min`;
+            log(`bench: ${nodes} nodes, speed ${speed}: skipped (${why})`);
+            res.skipped.push(why);
+            continue;
+          }
           log(`bench: ${nodes} nodes, speed ${speed}, kupgrade maxUnavailable ${mu} …`);
           const run = await runKupgrade({
             client,
@@ -272,7 +302,12 @@ export async function runBench(opts: {
           );
           res.runs.push(run);
         }
-        if (nodes <= opts.runbookMaxNodes) {
+        const serialMs = benchBoundMs(nodes, 1) / speed;
+        if (nodes <= opts.runbookMaxNodes && serialMs > budgetMs) {
+          const why = `runbook: serial bound ${(serialMs / 60_000).toFixed(1)} min > budget ${opts.budgetMinutes} min`;
+          log(`bench: ${nodes} nodes, speed ${speed}: skipped (${why})`);
+          res.skipped.push(why);
+        } else if (nodes <= opts.runbookMaxNodes) {
           log(`bench: ${nodes} nodes, speed ${speed}, serial runbook …`);
           res.runbook = await runRunbook(nodes, speed);
           res.ratioToRunbook = Object.fromEntries(
@@ -312,6 +347,9 @@ function markdown(cores: number, results: SizeResult[]): string {
         `| ${r.nodes} | ${r.speed} | kupgrade mu=${k.maxUnavailable} | ${k.wallSeconds.toFixed(1)} | ${k.boundSeconds.toFixed(1)} | ${k.ratioToBound.toFixed(2)} | ${r.ratioToRunbook ? (1 / r.ratioToRunbook[k.maxUnavailable]).toFixed(1) + '× faster' : 'n/a'} | ${k.overheadPerNodeMs.median} | ${k.overheadPerNodeMs.p95} | ${k.sshPerNode.handshakes.toFixed(2)} | ${k.sshPerNode.commands.toFixed(1)} | ${k.historyEvents.parent} | ${k.historyEvents.node} | ${k.worker.peakRssMiB} | ${k.worker.cpuSeconds.toFixed(1)} | ${k.serverCpuSeconds.toFixed(1)} | ${k.checkPassed ? 'pass' : 'FAIL'} |`,
       );
     }
+    for (const why of r.skipped ?? []) {
+      rows.push(`| ${r.nodes} | ${r.speed} | skipped: ${why} | | | | | | | | | | | | | | |`);
+    }
     if (r.runbook) {
       rows.push(
         `| ${r.nodes} | ${r.speed} | serial runbook | ${r.runbook.wallSeconds.toFixed(1)} | | | | | | | | | | | | | ${r.runbook.checkPassed ? 'pass' : 'FAIL'} |`,
@@ -328,6 +366,8 @@ if (require.main === module) {
       speeds: { type: 'string', default: '10,100' },
       out: { type: 'string', default: path.join(ROOT, 'bench') },
       'runbook-max-nodes': { type: 'string', default: '100' },
+      'budget-minutes': { type: 'string', default: '10' },
+      'slow-max-nodes': { type: 'string', default: '100' },
     },
   });
   runBench({
@@ -335,6 +375,8 @@ if (require.main === module) {
     speeds: values.speeds!.split(',').map(Number),
     out: values.out!,
     runbookMaxNodes: Number(values['runbook-max-nodes']),
+    budgetMinutes: Number(values['budget-minutes']),
+    slowMaxNodes: Number(values['slow-max-nodes']),
   }).then(
     ({ md }) => {
       console.log(md);

@@ -21,4 +21,5 @@ exec "$TEMPORAL_BIN" server start-dev \
   $(node -e 'for (const [k,t] of Object.entries(require(process.argv[1]))) process.stdout.write(`--search-attribute ${k}=${t} `)' "$KUPGRADE_ROOT/scripts/search-attributes.json") \
   --dynamic-config-value frontend.enableUpdateWorkflowExecution=true \
   --dynamic-config-value frontend.enableUpdateWorkflowExecutionAsyncAccepted=true \
+  --dynamic-config-value system.enableActivityEagerExecution=true \
   --log-level warn

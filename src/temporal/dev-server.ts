@@ -90,6 +90,10 @@ export async function startDevServer(opts: {
     'frontend.enableUpdateWorkflowExecution=true',
     '--dynamic-config-value',
     'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true',
+    // the next step's activity comes back in the workflow task's reply instead of a trip through
+    // matching: one round trip less per step (off by default in the server)
+    '--dynamic-config-value',
+    'system.enableActivityEagerExecution=true',
     '--log-level',
     'error',
   ];

@@ -6,6 +6,7 @@ import type { ActivityOptions, RetryPolicy } from '@temporalio/workflow';
 import { NON_RETRYABLE_ERROR_TYPES } from '../shared/errors';
 import type { InventorySettings } from '../shared/inventory';
 
+/** maximumAttempts 0: unlimited (read-only groups, bounded by their schedule-to-close timeout). */
 function retry(maximumAttempts: number): RetryPolicy {
   return {
     initialInterval: '2 seconds',
@@ -25,26 +26,39 @@ export function activityOptions(
   settings?: Pick<InventorySettings, 'drain'>,
 ): ActivityOptions {
   switch (group) {
+    // Attempts count worker crashes and dropped connections too (a lost worker is a heartbeat or
+    // start-to-close timeout): every activity is an idempotent "ensure state", so a retry is safe,
+    // and a step should not need a person because its worker died twice.
     case 'quick': // cordon state, uncordon, restart, repo switch
-      return { startToCloseTimeout: '3 minutes', retry: retry(6) };
+      return { startToCloseTimeout: '3 minutes', retry: retry(8) };
     case 'read': // single-node read-only commands
-      return { startToCloseTimeout: '5 minutes', heartbeatTimeout: '1 minute', retry: retry(5) };
+      return {
+        startToCloseTimeout: '5 minutes',
+        scheduleToCloseTimeout: '30 minutes',
+        heartbeatTimeout: '1 minute',
+        retry: retry(0),
+      };
     case 'cluster-read': // preflight / resolve / verify over every node
-      return { startToCloseTimeout: '30 minutes', heartbeatTimeout: '2 minutes', retry: retry(4) };
+      return {
+        startToCloseTimeout: '30 minutes',
+        scheduleToCloseTimeout: '1 hour',
+        heartbeatTimeout: '2 minutes',
+        retry: retry(0),
+      };
     case 'package':
-      return { startToCloseTimeout: '20 minutes', heartbeatTimeout: '1 minute', retry: retry(4) };
+      return { startToCloseTimeout: '20 minutes', heartbeatTimeout: '1 minute', retry: retry(6) };
     case 'kubeadm':
-      return { startToCloseTimeout: '40 minutes', heartbeatTimeout: '2 minutes', retry: retry(3) };
+      return { startToCloseTimeout: '40 minutes', heartbeatTimeout: '2 minutes', retry: retry(5) };
     case 'backup':
-      return { startToCloseTimeout: '20 minutes', heartbeatTimeout: '1 minute', retry: retry(3) };
+      return { startToCloseTimeout: '20 minutes', heartbeatTimeout: '1 minute', retry: retry(5) };
     case 'ready':
-      return { startToCloseTimeout: '15 minutes', heartbeatTimeout: '1 minute', retry: retry(2) };
+      return { startToCloseTimeout: '15 minutes', heartbeatTimeout: '1 minute', retry: retry(3) };
     case 'drain': {
       const seconds = settings?.drain.timeoutSeconds ?? 300;
       return {
         startToCloseTimeout: `${seconds + 180} seconds`,
         heartbeatTimeout: '1 minute',
-        retry: retry(3),
+        retry: retry(4),
       };
     }
   }

@@ -28,7 +28,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ResolvedHop, UpgradeActivities } from '../shared/activities';
-import { ErrorType } from '../shared/errors';
+import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../shared/errors';
 import {
   clusterContext,
   controlPlanes,
@@ -534,67 +534,84 @@ class UpgradeRun {
       throw new RunFailed(ErrorType.HopRefused, `"${this.input.target}" is not a Kubernetes version`);
 
     const cluster = clusterContext(this.inventory);
-    let hops: ResolvedHop[];
-    try {
-      const state = await this.readActs.getClusterState.executeWithOptions(
-        { summary: `read versions of ${s.cluster}` },
-        [{ inventory: this.inventory }],
-      );
-      s.apiServerVersion = state.apiServerVersion;
-      for (const o of state.nodes) {
-        const n = this.nodes.get(o.name);
-        if (!n) continue;
-        n.version = o.kubeletVersion;
-        n.cordonedBefore = o.unschedulable;
-      }
-      const versions = [state.apiServerVersion, ...state.nodes.map((n) => n.kubeletVersion)].filter(
-        isVersion,
-      );
-      s.from = lowestVersion(versions);
-      const requests = computeHops(versions, this.input.target);
-      if (requests.length === 0) {
-        s.message = `${s.cluster} already runs ${this.input.target}`;
-        for (const n of s.nodes) n.status = 'up-to-date';
-        return false;
-      }
-      hops = await this.readActs.resolveTarget.executeWithOptions(
-        { summary: `resolve ${requests.map((r) => r.minor).join(', ')}` },
-        [{ cluster, hops: requests }],
-      );
-      s.hops = hops;
-      s.target = hops[hops.length - 1].version;
-      upsertSearchAttributes([{ key: SA_TARGET, value: s.target }]);
-      const report = await this.readActs.preflight.executeWithOptions({ summary: `preflight ${s.cluster}` }, [
-        { inventory: this.inventory, hops },
-      ]);
-      s.preflight = report;
-      this.refresh();
-      if (!report.ok) {
-        const failed = report.checks.filter((c) => c.status === 'fail');
-        throw new RunFailed(
-          ErrorType.PreflightFailed,
-          `preflight failed: ${failed.map((c) => `${c.node ? `${c.node}: ` : ''}${c.name}: ${c.message}`).join('; ')}`,
+    let hops: ResolvedHop[] = [];
+    // Read-only so far: an infrastructure failure (a node unreachable for longer than the retries,
+    // a worker lost again and again) blocks for a decision instead of failing the run.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const state = await this.readActs.getClusterState.executeWithOptions(
+          { summary: `read versions of ${s.cluster}` },
+          [{ inventory: this.inventory }],
         );
+        s.apiServerVersion = state.apiServerVersion;
+        for (const o of state.nodes) {
+          const n = this.nodes.get(o.name);
+          if (!n) continue;
+          n.version = o.kubeletVersion;
+          n.cordonedBefore = o.unschedulable;
+        }
+        const versions = [state.apiServerVersion, ...state.nodes.map((n) => n.kubeletVersion)].filter(
+          isVersion,
+        );
+        s.from = lowestVersion(versions);
+        const requests = computeHops(versions, this.input.target);
+        if (requests.length === 0) {
+          s.message = `${s.cluster} already runs ${this.input.target}`;
+          for (const n of s.nodes) n.status = 'up-to-date';
+          return false;
+        }
+        hops = await this.readActs.resolveTarget.executeWithOptions(
+          { summary: `resolve ${requests.map((r) => r.minor).join(', ')}` },
+          [{ cluster, hops: requests }],
+        );
+        s.hops = hops;
+        s.target = hops[hops.length - 1].version;
+        upsertSearchAttributes([{ key: SA_TARGET, value: s.target }]);
+        const report = await this.readActs.preflight.executeWithOptions(
+          { summary: `preflight ${s.cluster}` },
+          [{ inventory: this.inventory, hops }],
+        );
+        s.preflight = report;
+        this.refresh();
+        if (!report.ok) {
+          const failed = report.checks.filter((c) => c.status === 'fail');
+          throw new RunFailed(
+            ErrorType.PreflightFailed,
+            `preflight failed: ${failed.map((c) => `${c.node ? `${c.node}: ` : ''}${c.name}: ${c.message}`).join('; ')}`,
+          );
+        }
+      } catch (err) {
+        if (err instanceof RunFailed || isCancellation(err)) throw err;
+        if (err instanceof HopError) throw new RunFailed(ErrorType.HopRefused, err.message);
+        const d = describeActivityError(err);
+        const info: FailureInfo = {
+          step: 'preflight',
+          type: d.type,
+          message: d.message,
+          hints: d.details.hints ?? [],
+          at: now(),
+          attempt: 1,
+        };
+        if (d.details.node) info.node = d.details.node;
+        if (d.details.outputTail) info.outputTail = d.details.outputTail;
+        if (NON_RETRYABLE_ERROR_TYPES.includes(d.type)) {
+          // a semantic refusal (host key, version, policy): nothing to wait for
+          s.failures.push(info);
+          throw new RunFailed(
+            d.type === 'Unknown' ? ErrorType.PreflightFailed : d.type,
+            `preflight: ${d.message}`,
+          );
+        }
+        info.attempt = attempt;
+        info.hints = [
+          ...info.hints,
+          'Nothing has changed on any node yet. Fix the cause, then `kupgrade retry <cluster>`, or `kupgrade abort <cluster>`.',
+        ];
+        const action = await this.block(info);
+        if (action === 'abort') throw new RunAborted();
+        continue;
       }
-    } catch (err) {
-      if (err instanceof RunFailed || isCancellation(err)) throw err;
-      if (err instanceof HopError) throw new RunFailed(ErrorType.HopRefused, err.message);
-      const d = describeActivityError(err);
-      const info: FailureInfo = {
-        step: 'preflight',
-        type: d.type,
-        message: d.message,
-        hints: d.details.hints ?? [],
-        at: now(),
-        attempt: 1,
-      };
-      if (d.details.node) info.node = d.details.node;
-      if (d.details.outputTail) info.outputTail = d.details.outputTail;
-      s.failures.push(info);
-      throw new RunFailed(
-        d.type === 'Unknown' ? ErrorType.PreflightFailed : d.type,
-        `preflight: ${d.message}`,
-      );
+      break;
     }
     const finalVersion = hops[hops.length - 1].version;
     for (const n of s.nodes)
