@@ -8,7 +8,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { SA_CLUSTER, upgradeWorkflowId, WORKFLOW_TYPES } from '../../src/shared/names';
 import { createWorker } from '../../src/worker';
@@ -55,6 +55,7 @@ describe('the secret scanner', () => {
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
     needles = [PRIVATE_KEY_MARKER, ...keyNeedles(key), { label: 'passphrase', value: 'correct horse 42' }];
   });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('reads a key body line by line, without the armour', () => {
     const body = keyNeedles(key);
