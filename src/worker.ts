@@ -28,6 +28,8 @@ export interface WorkerConfig {
   ssh?: Partial<SshPoolConfig>;
   /** Activity tuning (poll intervals). */
   pollIntervalMs?: number;
+  /** How long wait-ready waits for a node to be Ready after the kubelet restart (default 10 min). */
+  readyTimeoutMs?: number;
   workerOptions?: Partial<WorkerOptions>;
 }
 
@@ -35,7 +37,13 @@ export async function createWorker(config: WorkerConfig = {}) {
   const settings = temporalSettings(config);
   const connection = await NativeConnection.connect(settings.connectionOptions);
   const ssh = new SshRouter({ maxConnections: 256, ...config.ssh });
-  const activities = ssh.wrap(createNodeActivities({ ssh, pollIntervalMs: config.pollIntervalMs }));
+  const activities = ssh.wrap(
+    createNodeActivities({
+      ssh,
+      pollIntervalMs: config.pollIntervalMs,
+      readyTimeoutMs: config.readyTimeoutMs,
+    }),
+  );
   const worker = await Worker.create({
     connection,
     namespace: settings.namespace,
@@ -62,6 +70,9 @@ export async function runWorker(config: WorkerConfig = {}): Promise<void> {
   Runtime.install({ logger: new DefaultLogger(level) });
   const { worker, settings, close } = await createWorker({
     pollIntervalMs: process.env.KUPGRADE_POLL_MS ? Number(process.env.KUPGRADE_POLL_MS) : undefined,
+    readyTimeoutMs: process.env.KUPGRADE_READY_TIMEOUT_MS
+      ? Number(process.env.KUPGRADE_READY_TIMEOUT_MS)
+      : undefined,
     ...config,
   });
   const stop = () => worker.shutdown();

@@ -398,7 +398,7 @@ export function createKubectlActivities(run: Runner) {
     const { cluster, node, hop } = input;
     const step = 'wait-ready';
     const want = normalizeVersion(hop.version);
-    const timeoutMs = input.timeoutMs ?? 10 * 60_000;
+    const timeoutMs = input.timeoutMs ?? run.readyTimeoutMs;
     // A retried attempt keeps the first attempt's deadline.
     const prior = safeHeartbeatDetails() as { startedAt?: number } | undefined;
     const startedAt = typeof prior?.startedAt === 'number' ? prior.startedAt : run.now().getTime();

@@ -44,6 +44,8 @@ export interface ActivityDeps {
   backupRoot?: string;
   /** Heartbeat period while a long command runs, output or not. Default 10 s. */
   heartbeatIntervalMs?: number;
+  /** How long wait-ready waits for a restarted kubelet's node to be Ready. Default 10 min. */
+  readyTimeoutMs?: number;
 }
 
 export interface Logger {
@@ -199,6 +201,7 @@ export interface ExecOptions {
 export class Runner {
   readonly now: () => Date;
   readonly pollIntervalMs: number;
+  readonly readyTimeoutMs: number;
   readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   private readonly ssh: SshExecutor;
   private readonly timeoutMs: number;
@@ -209,6 +212,7 @@ export class Runner {
     this.ssh = deps.ssh;
     this.now = deps.now ?? (() => new Date());
     this.pollIntervalMs = deps.pollIntervalMs ?? 5000;
+    this.readyTimeoutMs = deps.readyTimeoutMs ?? 10 * 60_000;
     this.sleep = deps.sleep ?? abortableSleep;
     this.timeoutMs = deps.commandTimeoutMs ?? 10 * 60_000;
   }

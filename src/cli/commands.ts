@@ -6,7 +6,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { checkKeyFiles, InventoryError, loadInventory } from '../inventory';
+import { checkKeyFiles, InventoryError, loadInventory, parseTargetVersion } from '../inventory';
 import { approveUpdate, decideUpdate, pauseUpdate, resumeUpdate, stateQuery } from '../shared/messages';
 import {
   planWorkflowId,
@@ -72,6 +72,29 @@ function loadInventoryOrExplain(file: string) {
   }
 }
 
+/** The key file and known_hosts checks: bad input (exit 2) that names the field and the fix. */
+function checkKeyFilesOrExplain(inventory: ReturnType<typeof loadInventory>): void {
+  try {
+    checkKeyFiles(inventory);
+  } catch (err) {
+    if (err instanceof InventoryError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+/** `--to` must be a Kubernetes version (1.30, v1.30.4) before anything is sent to a worker. */
+function checkTarget(target: string): void {
+  try {
+    parseTargetVersion(target);
+  } catch (err) {
+    if (err instanceof InventoryError) {
+      const i = err.issues[0];
+      throw new UsageError(`--to: ${i.message}; fix: ${i.fix}`);
+    }
+    throw err;
+  }
+}
+
 function parseGates(text: string | undefined): GateName[] | undefined {
   if (text === undefined) return undefined;
   if (text === '' || text === 'none') return [];
@@ -133,8 +156,9 @@ const plan: Command = {
       required(p, 'file', 'plan', 'the cluster inventory, e.g. -f cluster.yaml'),
     );
     const target = required(p, 'to', 'plan', 'the target version, e.g. --to 1.30');
+    checkTarget(target);
     outputFormat(p);
-    checkKeyFiles(inventory);
+    checkKeyFilesOrExplain(inventory);
     // The plan runs as a short workflow so the worker, not the CLI, holds the SSH keys.
     const result = await withCli(p, (cli) =>
       cli.client.workflow.execute<
@@ -189,11 +213,7 @@ const start: Command = {
       required(p, 'file', 'start', 'the cluster inventory, e.g. -f cluster.yaml'),
     );
     const target = required(p, 'to', 'start', 'the target version, e.g. --to 1.30');
-    if (!/^v?1\.\d{1,2}(\.\d{1,3})?$/.test(target)) {
-      throw new UsageError(
-        `--to: "${target}" is not a Kubernetes version; use MAJOR.MINOR or MAJOR.MINOR.PATCH, e.g. 1.30 or 1.30.4`,
-      );
-    }
+    checkTarget(target);
     const input: UpgradeInput = {
       inventory,
       target,
@@ -206,7 +226,7 @@ const start: Command = {
       },
     };
     outputFormat(p);
-    checkKeyFiles(inventory);
+    checkKeyFilesOrExplain(inventory);
     const cluster = inventory.metadata.name;
     const workflowId = upgradeWorkflowId(cluster);
     const handle = await withCli(p, async (cli) => {

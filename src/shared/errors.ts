@@ -84,7 +84,7 @@ export function recoveryHints(step: string, role: 'control-plane' | 'worker' | u
     case 'drain':
       return [
         'A PodDisruptionBudget or a pod without a controller often blocks a drain: inspect `kubectl get pdb -A` and the output tail.',
-        'The node stays cordoned while blocked; `skip` (workers) or `abort` uncordon it if this run cordoned it.',
+        'kupgrade uncordons a node it cordoned when the drain fails, so the node serves while you decide; `retry` drains it again, `skip` (workers) leaves it at its version.',
         ...common,
       ];
     case 'wait-ready':

@@ -21,6 +21,7 @@ import {
   continueAsNew,
   executeChild,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -875,6 +876,13 @@ class UpgradeRun {
         const failedStep = info.step as NodeStep;
         if (!n.cordonedBefore && NODE_STEPS.indexOf(failedStep) >= NODE_STEPS.indexOf('drain'))
           n.cordonedByRun = true;
+        // A failed drain changed nothing on the node but the cordon: give the node back to the
+        // scheduler while a person decides (retry drains it again; skip leaves it as it is).
+        if (failedStep === 'drain' && n.cordonedByRun && patched('uncordon-after-failed-drain')) {
+          await this.uncordonIfOurs(n, node);
+          if (!n.cordonedByRun)
+            info.hints = [`${node.name} was uncordoned while blocked: retry drains it again.`, ...info.hints];
+        }
         n.error = info;
         n.status = 'blocked';
         const action = await this.block(info);

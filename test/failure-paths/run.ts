@@ -1,0 +1,137 @@
+/**
+ * Shared by the failure-path tests: a lab, a real worker on its own task queue (with a short
+ * wait-ready timeout), the CLI's view of the run (`kupgrade status -o json`) and the lab's ground
+ * truth (DIR/state.json, written by the lab controller after every change).
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadInventory } from '../../src/inventory';
+import { createWorker } from '../../src/worker';
+import { kupgrade } from '../helpers/cli';
+import { Lab, type LabOptions } from '../helpers/lab';
+import { address, uniqueQueue } from '../helpers/temporal';
+
+export interface BlockedEntry {
+  node?: string;
+  step: string;
+  type: string;
+  message: string;
+  command?: string;
+  outputTail?: string;
+  hints: string[];
+  attempt: number;
+}
+
+export interface RunState {
+  phase: string;
+  stage: string;
+  blocked: BlockedEntry[];
+  failures: (BlockedEntry & { resolution?: string })[];
+  nodes: {
+    name: string;
+    status: string;
+    step?: string;
+    version?: string;
+    cordonedByRun: boolean;
+    cordonedBefore: boolean;
+  }[];
+  hops: { version: string }[];
+}
+
+export async function status(cluster: string): Promise<RunState | undefined> {
+  const r = await kupgrade('status', cluster, '-o', 'json');
+  if (r.code !== 0) return undefined;
+  try {
+    return JSON.parse(r.stdout) as RunState;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Polls `kupgrade status` until `pred` holds. The deadline only turns a hung run into a readable
+ * failure (with the last state seen); no assertion depends on how long anything took.
+ */
+export async function until(
+  cluster: string,
+  pred: (s: RunState) => boolean,
+  what: string,
+): Promise<RunState> {
+  const deadline = Date.now() + 240_000;
+  let last: RunState | undefined;
+  for (;;) {
+    last = await status(cluster);
+    if (last && pred(last)) return last;
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+export interface LabNode {
+  name: string;
+  unschedulable: boolean;
+  ready: boolean;
+  kubelet: string;
+  packages: { kubeadm: { version: string }; kubelet: { version: string } };
+}
+
+/** The lab controller's own state: the ground truth, not what kupgrade believes. */
+export function labNodes(lab: Lab): Record<string, LabNode> {
+  const state = JSON.parse(readFileSync(path.join(lab.dir, 'state.json'), 'utf8')) as {
+    nodes: Record<string, LabNode>;
+  };
+  return state.nodes;
+}
+
+export function cordoned(lab: Lab): string[] {
+  return Object.values(labNodes(lab))
+    .filter((n) => n.unschedulable)
+    .map((n) => n.name)
+    .sort();
+}
+
+/** Rewrites a line of the lab's cluster.yaml (e.g. the drain timeout); throws if it is not there. */
+export function editInventory(lab: Lab, from: string | RegExp, to: string): void {
+  const text = readFileSync(lab.inventory, 'utf8');
+  const next = text.replace(from, to);
+  if (next === text) throw new Error(`${String(from)} not found in ${lab.inventory}`);
+  writeFileSync(lab.inventory, next);
+}
+
+export interface Setup {
+  lab: Lab;
+  cluster: string;
+  queue: string;
+  stop(): Promise<void>;
+}
+
+/** A lab and a worker; the CLI finds the worker's queue through KUPGRADE_TASK_QUEUE. */
+export async function setUp(
+  prefix: string,
+  o: LabOptions,
+  worker: { readyTimeoutMs?: number } = {},
+): Promise<Setup> {
+  const queue = uniqueQueue(prefix);
+  process.env.KUPGRADE_TASK_QUEUE = queue;
+  const lab = Lab.up(o);
+  const w = await createWorker({
+    address: address(),
+    taskQueue: queue,
+    pollIntervalMs: 100,
+    readyTimeoutMs: worker.readyTimeoutMs,
+  });
+  const running = w.worker.run();
+  return {
+    lab,
+    cluster: loadInventory(lab.inventory).metadata.name,
+    queue,
+    async stop() {
+      w.worker.shutdown();
+      await running;
+      await w.close();
+      lab.down();
+      delete process.env.KUPGRADE_TASK_QUEUE;
+    },
+  };
+}
