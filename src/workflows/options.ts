@@ -12,7 +12,8 @@ function retry(maximumAttempts: number): RetryPolicy {
     initialInterval: '2 seconds',
     backoffCoefficient: 2,
     maximumInterval: '1 minute',
-    maximumAttempts,
+    // the SDK refuses 0; leaving it out means unlimited
+    ...(maximumAttempts > 0 ? { maximumAttempts } : {}),
     nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
   };
 }
