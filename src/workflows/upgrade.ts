@@ -535,7 +535,7 @@ class UpgradeRun {
       throw new RunFailed(ErrorType.HopRefused, `"${this.input.target}" is not a Kubernetes version`);
 
     const cluster = clusterContext(this.inventory);
-    let hops: ResolvedHop[] = [];
+    let hops!: ResolvedHop[]; // assigned by the loop below before it breaks
     // Read-only so far: an infrastructure failure (a node unreachable for longer than the retries,
     // a worker lost again and again) blocks for a decision instead of failing the run.
     for (let attempt = 1; ; attempt++) {
