@@ -48,7 +48,8 @@ export interface ChaosReport {
   wallSeconds: number;
   kills: { worker: number; server: number };
   faults: { injected: number; hits: number; byKind: Record<string, number> };
-  retries: { activityAttempts: number; failuresRecorded: number };
+  /** activity attempts beyond the first (ActivityTaskStarted with attempt > 1) over `workflows` runs */
+  retries: { activityAttempts: number; failuresRecorded: number; workflows: number };
   repeatedCommands: { node: string; cmd: string; count: number }[];
   sshCommands: number;
   finalPhase?: string;
@@ -96,7 +97,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     wallSeconds: 0,
     kills: { worker: 0, server: 0 },
     faults: { injected: 0, hits: 0, byKind: {} },
-    retries: { activityAttempts: 0, failuresRecorded: 0 },
+    retries: { activityAttempts: 0, failuresRecorded: 0, workflows: 0 },
     repeatedCommands: [],
     sshCommands: 0,
   };
@@ -104,6 +105,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const address = server.address;
   const queue = `chaos-${o.seed}`;
   const workers: ChildProcess[] = [];
+  const killed = new Set<ChildProcess>();
   const spawnWorker = () => {
     const w = spawn(process.execPath, [path.join(ROOT, 'dist/src/worker.js')], {
       env: {
@@ -191,10 +193,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       while (i < plan.length && plan[i].at <= elapsed) {
         const a = plan[i++];
         if (a.what === 'kill-worker') {
-          const alive = workers.filter((w) => w.exitCode === null && w.signalCode === null);
+          // a worker just killed may not have reported its exit yet: never pick it twice
+          const alive = workers.filter((w) => !killed.has(w) && w.exitCode === null && w.signalCode === null);
           const victim = pick(alive);
           if (victim) {
             victim.kill('SIGKILL');
+            killed.add(victim);
             report.kills.worker++;
             log(`chaos: SIGKILL worker pid ${victim.pid} at ${(elapsed / 1000).toFixed(1)}s`);
             spawnWorker();
@@ -255,13 +259,18 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const faults = await listFaults(labDir);
     report.faults.hits = faults.reduce((n, f) => n + f.hits, 0);
     report.retries.failuresRecorded = state?.failures.length ?? 0;
-    const hist = await client.workflow
-      .getHandle(workflowId)
-      .fetchHistory()
-      .catch(() => undefined);
-    report.retries.activityAttempts = (hist?.events ?? []).filter(
-      (e) => e.activityTaskStartedEventAttributes && (e.activityTaskStartedEventAttributes.attempt ?? 1) > 1,
-    ).length;
+    // Retries over the whole run: the parent and every node child (this dev server serves only this run).
+    for await (const wf of client.workflow.list()) {
+      const hist = await client.workflow
+        .getHandle(wf.workflowId, wf.runId)
+        .fetchHistory()
+        .catch(() => undefined);
+      for (const e of hist?.events ?? []) {
+        const attempt = e.activityTaskStartedEventAttributes?.attempt ?? 1;
+        if (attempt > 1) report.retries.activityAttempts++;
+      }
+      report.retries.workflows++;
+    }
     report.target = state?.hops.at(-1)?.version;
     if (report.finalPhase !== 'done') report.reasons.push(`run ended ${report.finalPhase ?? 'unknown'}`);
     if (report.target) {
