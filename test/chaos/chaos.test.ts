@@ -1,0 +1,23 @@
+/** The short seeded chaos run of `npm test` (the long soak is `npm run chaos`). */
+import { runChaos } from './run';
+
+jest.setTimeout(25 * 60_000);
+
+describe('chaos (short, seeded)', () => {
+  it('completes with every invariant held despite kills and faults', async () => {
+    const report = await runChaos({
+      seed: 'ci-1',
+      workerKills: 3,
+      serverKills: 1,
+      speed: 60,
+      log: () => undefined,
+    });
+    expect(report.reasons).toEqual([]);
+    expect(report.passed).toBe(true);
+    expect(report.kills.worker).toBe(3);
+    expect(report.kills.server).toBe(1);
+    expect(report.faults.hits).toBeGreaterThan(0);
+    expect(report.finalPhase).toBe('done');
+    expect(report.repeatedCommands).toEqual([]);
+  });
+});
