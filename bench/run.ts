@@ -3,7 +3,7 @@
  * seed's runbook run serially over ssh, on fresh labs in one run, on one dev server.
  *
  *   node dist/bench/run.js [--sizes 10,100,1000] [--speeds 10,100] [--out bench] [--runbook-max-nodes N]
- *                          [--budget-minutes 10] [--slow-max-nodes 100]
+ *                          [--budget-minutes 10] [--slow-max-nodes 100] [--run-timeout-minutes 45]
  *
  * A configuration whose critical-path bound alone exceeds --budget-minutes is not run (a serial
  * upgrade of 1,000 nodes at speed 10 is ~1.8 hours of modelled time); the table says so. Sizes above
@@ -110,6 +110,7 @@ async function runKupgrade(opts: {
   nodes: number;
   speed: number;
   maxUnavailable: number | `${number}%`;
+  runTimeoutMs: number;
   keepEvents?: (e: TimelineEvent[]) => void;
 }): Promise<KupgradeRun> {
   const workers = opts.nodes - 3;
@@ -133,7 +134,19 @@ async function runKupgrade(opts: {
       args: [input],
       workflowIdConflictPolicy: 'FAIL',
     });
-    const result = (await handle.result()) as UpgradeResult;
+    // a run that blocks for a decision would wait forever: give up after runTimeoutMs
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no result after ${opts.runTimeoutMs / 60_000} min (blocked or too slow)`)),
+        opts.runTimeoutMs,
+      );
+    });
+    const result = (await Promise.race([handle.result(), timeout]).catch(async (e: unknown) => {
+      await handle.terminate('bench timeout').catch(() => undefined);
+      throw e;
+    })) as UpgradeResult;
+    clearTimeout(timer);
     const wallMs = Date.now() - t0;
     const serverCpu = cpuSecondsOf(opts.serverPid) - cpu0;
     if (result.phase !== 'done')
@@ -253,6 +266,8 @@ export async function runBench(opts: {
   budgetMinutes?: number;
   /** sizes above this run at the fastest speed only */
   slowMaxNodes?: number;
+  /** give up on one kupgrade run after this long */
+  runTimeoutMinutes?: number;
   windows?: (number | `${number}%`)[];
   log?: (s: string) => void;
 }) {
@@ -266,6 +281,19 @@ export async function runBench(opts: {
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
   const results: SizeResult[] = [];
+  const doc = {
+    machine: { cores: os.cpus().length, node: process.version, date: new Date().toISOString() },
+    from: FROM,
+    to: TO,
+    results,
+  };
+  let md = '';
+  // written after every size, so that a long run that dies keeps what it measured
+  const writeOut = (): void => {
+    writeFileSync(path.join(opts.out, 'results.json'), JSON.stringify(doc, null, 2));
+    md = markdown(doc.machine.cores, results);
+    writeFileSync(path.join(opts.out, 'results.md'), md);
+  };
   try {
     for (const speed of opts.speeds) {
       for (const nodes of opts.sizes) {
@@ -281,26 +309,34 @@ export async function runBench(opts: {
             continue;
           }
           log(`bench: ${nodes} nodes, speed ${speed}, kupgrade maxUnavailable ${mu} …`);
-          const run = await runKupgrade({
-            client,
-            address: server.address,
-            serverPid: server.pid,
-            nodes,
-            speed,
-            maxUnavailable: mu,
-            keepEvents:
-              nodes === 100 && mu === '10%'
-                ? (ev) =>
-                    writeFileSync(
-                      path.join(opts.out, `timeline-100-speed${speed}.svg`),
-                      timelineSvg(ev, `kupgrade, 100 nodes, maxUnavailable 10%, lab speed ${speed}`),
-                    )
-                : undefined,
-          });
-          log(
-            `  wall ${run.wallSeconds.toFixed(1)} s, bound ${run.boundSeconds.toFixed(1)} s, ratio ${run.ratioToBound.toFixed(2)}`,
-          );
-          res.runs.push(run);
+          try {
+            const run = await runKupgrade({
+              client,
+              address: server.address,
+              serverPid: server.pid,
+              nodes,
+              speed,
+              maxUnavailable: mu,
+              runTimeoutMs: (opts.runTimeoutMinutes ?? 45) * 60_000,
+              keepEvents:
+                nodes === 100 && mu === '10%'
+                  ? (ev) =>
+                      writeFileSync(
+                        path.join(opts.out, `timeline-100-speed${speed}.svg`),
+                        timelineSvg(ev, `kupgrade, 100 nodes, maxUnavailable 10%, lab speed ${speed}`),
+                      )
+                  : undefined,
+            });
+            log(
+              `  wall ${run.wallSeconds.toFixed(1)} s, bound ${run.boundSeconds.toFixed(1)} s, ratio ${run.ratioToBound.toFixed(2)}`,
+            );
+            res.runs.push(run);
+          } catch (e) {
+            // one configuration failing must not lose the others: the table says what happened
+            const why = `kupgrade mu=${mu}: FAILED: ${(e as Error).message.split('\n')[0]}`;
+            log(`  ${why}`);
+            res.skipped.push(why);
+          }
         }
         const serialMs = benchBoundMs(nodes, 1) / speed;
         if (nodes <= opts.runbookMaxNodes && serialMs > budgetMs) {
@@ -308,29 +344,28 @@ export async function runBench(opts: {
           log(`bench: ${nodes} nodes, speed ${speed}: skipped (${why})`);
           res.skipped.push(why);
         } else if (nodes <= opts.runbookMaxNodes) {
-          log(`bench: ${nodes} nodes, speed ${speed}, serial runbook …`);
-          res.runbook = await runRunbook(nodes, speed);
-          res.ratioToRunbook = Object.fromEntries(
-            res.runs.map((r) => [r.maxUnavailable, r.wallSeconds / res.runbook!.wallSeconds]),
-          );
-          log(`  wall ${res.runbook.wallSeconds.toFixed(1)} s`);
+          try {
+            log(`bench: ${nodes} nodes, speed ${speed}, serial runbook …`);
+            res.runbook = await runRunbook(nodes, speed);
+            res.ratioToRunbook = Object.fromEntries(
+              res.runs.map((r) => [r.maxUnavailable, r.wallSeconds / res.runbook!.wallSeconds]),
+            );
+            log(`  wall ${res.runbook.wallSeconds.toFixed(1)} s`);
+          } catch (e) {
+            const why = `runbook: FAILED: ${(e as Error).message.split('\n')[0]}`;
+            log(`  ${why}`);
+            res.skipped.push(why);
+          }
         }
         results.push(res);
+        writeOut();
       }
     }
   } finally {
     await connection.close();
     process.kill(server.pid, 'SIGTERM');
   }
-  const doc = {
-    machine: { cores: os.cpus().length, node: process.version, date: new Date().toISOString() },
-    from: FROM,
-    to: TO,
-    results,
-  };
-  writeFileSync(path.join(opts.out, 'results.json'), JSON.stringify(doc, null, 2));
-  const md = markdown(doc.machine.cores, results);
-  writeFileSync(path.join(opts.out, 'results.md'), md);
+  writeOut();
   return { doc, md };
 }
 
@@ -348,7 +383,9 @@ function markdown(cores: number, results: SizeResult[]): string {
       );
     }
     for (const why of r.skipped ?? []) {
-      rows.push(`| ${r.nodes} | ${r.speed} | skipped: ${why} | | | | | | | | | | | | | | |`);
+      rows.push(
+        `| ${r.nodes} | ${r.speed} | ${why.includes('FAILED') ? '' : 'skipped: '}${why} | | | | | | | | | | | | | | |`,
+      );
     }
     if (r.runbook) {
       rows.push(
@@ -368,6 +405,7 @@ if (require.main === module) {
       'runbook-max-nodes': { type: 'string', default: '100' },
       'budget-minutes': { type: 'string', default: '10' },
       'slow-max-nodes': { type: 'string', default: '100' },
+      'run-timeout-minutes': { type: 'string', default: '45' },
     },
   });
   runBench({
@@ -377,6 +415,7 @@ if (require.main === module) {
     runbookMaxNodes: Number(values['runbook-max-nodes']),
     budgetMinutes: Number(values['budget-minutes']),
     slowMaxNodes: Number(values['slow-max-nodes']),
+    runTimeoutMinutes: Number(values['run-timeout-minutes']),
   }).then(
     ({ md }) => {
       console.log(md);
