@@ -5,6 +5,7 @@
  *
  * Nothing here knows about kubeadm; the per-concern files (kubeadm.ts, packages.ts, ...) do.
  */
+import { setMaxListeners } from 'node:events';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { findBackupDirs } from '../parsers/kubeadm';
@@ -57,12 +58,23 @@ export interface Logger {
 const silentLogger: Logger = { info: () => undefined, warn: () => undefined, debug: () => undefined };
 
 /** The current activity context, or undefined when a helper runs outside an activity. */
+const widened = new WeakSet<AbortSignal>();
+
 export function currentContext(): Context | undefined {
+  let ctx: Context;
   try {
-    return Context.current();
+    ctx = Context.current();
   } catch {
     return undefined;
   }
+  // One activity may run many commands at once (preflight over 100 nodes), each listening to the
+  // same cancellation signal: more than Node's default of 10 listeners is expected, not a leak.
+  const signal = ctx.cancellationSignal;
+  if (!widened.has(signal)) {
+    setMaxListeners(1000, signal);
+    widened.add(signal);
+  }
+  return ctx;
 }
 
 export function logger(): Logger {
