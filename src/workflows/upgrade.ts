@@ -32,6 +32,7 @@ import type { ResolvedHop, UpgradeActivities } from '../shared/activities';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../shared/errors';
 import {
   clusterContext,
+  clusterContextFor,
   controlPlanes,
   workerNodes,
   type Inventory,
@@ -841,7 +842,7 @@ class UpgradeRun {
             args: [
               {
                 parentId: workflowInfo().workflowId,
-                cluster: clusterContext(this.inventory),
+                cluster: clusterContextFor(this.inventory, node),
                 node,
                 hop,
                 steps: todo,
@@ -931,7 +932,7 @@ class UpgradeRun {
     if (!n.cordonedByRun || n.cordonedBefore) return;
     try {
       await this.quickActs.ensureUncordoned.executeWithOptions({ summary: `uncordon ${node.name}` }, [
-        { cluster: clusterContext(this.inventory), node },
+        { cluster: clusterContextFor(this.inventory, node), node },
       ]);
       n.cordonedByRun = false;
     } catch (err) {
