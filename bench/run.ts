@@ -4,6 +4,7 @@
  *
  *   node dist/bench/run.js [--sizes 10,100,1000] [--speeds 10,100] [--out bench] [--runbook-max-nodes N]
  *                          [--budget-minutes 10] [--slow-max-nodes 100] [--run-timeout-minutes 45]
+ *                          [--append]
  *
  * A configuration whose critical-path bound alone exceeds --budget-minutes is not run (a serial
  * upgrade of 1,000 nodes at speed 10 is ~1.8 hours of modelled time); the table says so. Sizes above
@@ -52,6 +53,8 @@ export interface SizeResult {
   runs: KupgradeRun[];
   /** configurations not run, and why (bound over the time budget) */
   skipped: string[];
+  /** the commit measured (git rev-parse --short HEAD) */
+  commit?: string;
   runbook?: { wallSeconds: number; checkPassed: boolean };
   ratioToRunbook?: Record<string, number>;
 }
@@ -222,6 +225,11 @@ async function runKupgrade(opts: {
   }
 }
 
+function gitCommit(): string | undefined {
+  const r = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+
 /** The critical-path bound of the benchmark's plan at speed 1 (3 control planes, one pod per worker). */
 function benchBoundMs(nodes: number, mu: number | `${number}%`): number {
   const workers = nodes - 3;
@@ -268,6 +276,8 @@ export async function runBench(opts: {
   slowMaxNodes?: number;
   /** give up on one kupgrade run after this long */
   runTimeoutMinutes?: number;
+  /** add to OUT/results.json instead of replacing it */
+  append?: boolean;
   windows?: (number | `${number}%`)[];
   log?: (s: string) => void;
 }) {
@@ -281,6 +291,13 @@ export async function runBench(opts: {
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
   const results: SizeResult[] = [];
+  if (opts.append && existsSync(path.join(opts.out, 'results.json'))) {
+    // keep what an earlier invocation measured (a long size run on its own)
+    const prev = JSON.parse(readFileSync(path.join(opts.out, 'results.json'), 'utf8')) as {
+      results: SizeResult[];
+    };
+    results.push(...prev.results);
+  }
   const doc = {
     machine: { cores: os.cpus().length, node: process.version, date: new Date().toISOString() },
     from: FROM,
@@ -298,7 +315,7 @@ export async function runBench(opts: {
     for (const speed of opts.speeds) {
       for (const nodes of opts.sizes) {
         if (speed < Math.max(...opts.speeds) && nodes > (opts.slowMaxNodes ?? Infinity)) continue;
-        const res: SizeResult = { nodes, speed, runs: [], skipped: [] };
+        const res: SizeResult = { nodes, speed, runs: [], skipped: [], commit: gitCommit() };
         const budgetMs = (opts.budgetMinutes ?? Infinity) * 60_000;
         for (const mu of opts.windows ?? ([1, '10%'] as const)) {
           const boundMs = benchBoundMs(nodes, mu) / speed;
@@ -373,13 +390,13 @@ function markdown(cores: number, results: SizeResult[]): string {
   const rows = [
     `Machine: ${cores} cores. Lab: 3 control planes + workers, yum, ${FROM} → ${TO}.`,
     '',
-    '| nodes | speed | run | wall s | bound s | kupgrade/bound | kupgrade/runbook | overhead/node median ms | p95 ms | ssh handshakes/node | ssh cmds/node | parent events | node events | worker RSS MiB | worker CPU s | server CPU s | check |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| nodes | speed | run | wall s | bound s | kupgrade/bound | kupgrade/runbook | overhead/node median ms | p95 ms | ssh handshakes/node | ssh cmds/node | parent events | node events | worker RSS MiB | worker CPU s | server CPU s | check | commit |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of results) {
     for (const k of r.runs) {
       rows.push(
-        `| ${r.nodes} | ${r.speed} | kupgrade mu=${k.maxUnavailable} | ${k.wallSeconds.toFixed(1)} | ${k.boundSeconds.toFixed(1)} | ${k.ratioToBound.toFixed(2)} | ${r.ratioToRunbook ? (1 / r.ratioToRunbook[k.maxUnavailable]).toFixed(1) + '× faster' : 'n/a'} | ${k.overheadPerNodeMs.median} | ${k.overheadPerNodeMs.p95} | ${k.sshPerNode.handshakes.toFixed(2)} | ${k.sshPerNode.commands.toFixed(1)} | ${k.historyEvents.parent} | ${k.historyEvents.node} | ${k.worker.peakRssMiB} | ${k.worker.cpuSeconds.toFixed(1)} | ${k.serverCpuSeconds.toFixed(1)} | ${k.checkPassed ? 'pass' : 'FAIL'} |`,
+        `| ${r.nodes} | ${r.speed} | kupgrade mu=${k.maxUnavailable} | ${k.wallSeconds.toFixed(1)} | ${k.boundSeconds.toFixed(1)} | ${k.ratioToBound.toFixed(2)} | ${r.ratioToRunbook ? r.ratioToRunbook[k.maxUnavailable].toFixed(2) : 'n/a'} | ${k.overheadPerNodeMs.median} | ${k.overheadPerNodeMs.p95} | ${k.sshPerNode.handshakes.toFixed(2)} | ${k.sshPerNode.commands.toFixed(1)} | ${k.historyEvents.parent} | ${k.historyEvents.node} | ${k.worker.peakRssMiB} | ${k.worker.cpuSeconds.toFixed(1)} | ${k.serverCpuSeconds.toFixed(1)} | ${k.checkPassed ? 'pass' : 'FAIL'} | ${r.commit ?? ''} |`,
       );
     }
     for (const why of r.skipped ?? []) {
@@ -389,7 +406,7 @@ function markdown(cores: number, results: SizeResult[]): string {
     }
     if (r.runbook) {
       rows.push(
-        `| ${r.nodes} | ${r.speed} | serial runbook | ${r.runbook.wallSeconds.toFixed(1)} | | | | | | | | | | | | | ${r.runbook.checkPassed ? 'pass' : 'FAIL'} |`,
+        `| ${r.nodes} | ${r.speed} | serial runbook | ${r.runbook.wallSeconds.toFixed(1)} | | | | | | | | | | | | | ${r.runbook.checkPassed ? 'pass' : 'FAIL'} | ${r.commit ?? ''} |`,
       );
     }
   }
@@ -406,6 +423,7 @@ if (require.main === module) {
       'budget-minutes': { type: 'string', default: '10' },
       'slow-max-nodes': { type: 'string', default: '100' },
       'run-timeout-minutes': { type: 'string', default: '45' },
+      append: { type: 'boolean', default: false },
     },
   });
   runBench({
@@ -416,6 +434,7 @@ if (require.main === module) {
     budgetMinutes: Number(values['budget-minutes']),
     slowMaxNodes: Number(values['slow-max-nodes']),
     runTimeoutMinutes: Number(values['run-timeout-minutes']),
+    append: values.append,
   }).then(
     ({ md }) => {
       console.log(md);
