@@ -121,7 +121,7 @@ rm -f "$rec"
 # report the command and its exit code (never fail the command because of it)
 reported=0
 if IFS=' ' read -r chost cport 2>/dev/null <"$DIR/controller.addr" && { exec 3<>"/dev/tcp/$chost/$cport"; } 2>/dev/null; then
-  printf '%s\\0' KEVT1 "$node" "$cmd" "$rc" >&3 2>/dev/null && IFS= read -r -t 3 ack <&3 && [ "$ack" = ok ] && reported=1
+  printf '%s\\0' KEVT1 "$node" "$cmd" "$rc" >&3 2>/dev/null && IFS= read -r -t 10 ack <&3 && [ "$ack" = ok ] && reported=1
   exec 3>&-
 fi
 if [ "$reported" = 0 ]; then
