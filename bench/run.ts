@@ -4,7 +4,7 @@
  *
  *   node dist/bench/run.js [--sizes 10,100,1000] [--speeds 10,100] [--out bench] [--runbook-max-nodes N]
  *                          [--budget-minutes 10] [--slow-max-nodes 100] [--run-timeout-minutes 45]
- *                          [--append]
+ *                          [--append] [--windows 1,10%]
  *
  * A configuration whose critical-path bound alone exceeds --budget-minutes is not run (a serial
  * upgrade of 1,000 nodes at speed 10 is ~1.8 hours of modelled time); the table says so. Sizes above
@@ -424,6 +424,7 @@ if (require.main === module) {
       'slow-max-nodes': { type: 'string', default: '100' },
       'run-timeout-minutes': { type: 'string', default: '45' },
       append: { type: 'boolean', default: false },
+      windows: { type: 'string', default: '1,10%' },
     },
   });
   runBench({
@@ -435,6 +436,7 @@ if (require.main === module) {
     slowMaxNodes: Number(values['slow-max-nodes']),
     runTimeoutMinutes: Number(values['run-timeout-minutes']),
     append: values.append,
+    windows: values.windows!.split(',').map((w) => (w.endsWith('%') ? (w as `${number}%`) : Number(w))),
   }).then(
     ({ md }) => {
       console.log(md);
