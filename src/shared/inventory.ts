@@ -13,10 +13,7 @@ export type InventorySettings = Omit<Inventory, 'nodes'>;
 /** The cluster as seen by a per-node activity: settings plus the node where kubectl runs (admin.conf). */
 export interface ClusterContext {
   inventory: InventorySettings;
-  /**
-   * A control plane (it has /etc/kubernetes/admin.conf) where kubectl drain/uncordon/get run: the
-   * first one, except for a worker's own steps (see clusterContextFor).
-   */
+  /** The first control plane: has /etc/kubernetes/admin.conf; kubectl drain/uncordon/get run there. */
   apiNode: InventoryNode;
 }
 
@@ -26,21 +23,6 @@ export function clusterContext(inventory: Inventory): ClusterContext {
   const apiNode = nodes.find((n) => n.role === 'control-plane');
   if (!apiNode) throw new Error('the inventory has no control-plane node');
   return { inventory: settings, apiNode };
-}
-
-/**
- * The context of one node's steps. A worker's kubectl calls (drain, wait Ready, uncordon) go to
- * control plane k mod N for the k-th worker: with maxUnavailable 10% of 1,000 workers, a hundred
- * drains and Ready polls at once would otherwise queue for the channels of one SSH connection
- * (OpenSSH serves 10 sessions per connection by default). Stable for a node, so a retry runs on the
- * same control plane. Control planes use the first control plane, as the runbook does.
- */
-export function clusterContextFor(inventory: Inventory, node: InventoryNode): ClusterContext {
-  const ctx = clusterContext(inventory);
-  if (node.role !== 'worker') return ctx;
-  const cps = controlPlanes(inventory);
-  const k = workerNodes(inventory).findIndex((w) => w.name === node.name);
-  return k < 0 ? ctx : { ...ctx, apiNode: cps[k % cps.length] };
 }
 
 export function controlPlanes(inventory: Inventory): InventoryNode[] {

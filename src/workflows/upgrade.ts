@@ -32,7 +32,6 @@ import type { ResolvedHop, UpgradeActivities } from '../shared/activities';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../shared/errors';
 import {
   clusterContext,
-  clusterContextFor,
   controlPlanes,
   workerNodes,
   type Inventory,
@@ -842,7 +841,7 @@ class UpgradeRun {
             args: [
               {
                 parentId: workflowInfo().workflowId,
-                cluster: clusterContextFor(this.inventory, node),
+                cluster: clusterContext(this.inventory),
                 node,
                 hop,
                 steps: todo,
@@ -932,7 +931,7 @@ class UpgradeRun {
     if (!n.cordonedByRun || n.cordonedBefore) return;
     try {
       await this.quickActs.ensureUncordoned.executeWithOptions({ summary: `uncordon ${node.name}` }, [
-        { cluster: clusterContextFor(this.inventory, node), node },
+        { cluster: clusterContext(this.inventory), node },
       ]);
       n.cordonedByRun = false;
     } catch (err) {

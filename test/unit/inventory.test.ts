@@ -14,7 +14,6 @@ import {
   type Inventory,
 } from '../../src/inventory';
 import { validateInventory } from '../../src/inventory/schema';
-import { clusterContext, clusterContextFor } from '../../src/shared/inventory';
 
 const MINIMAL = `apiVersion: kupgrade/v1
 kind: Cluster
@@ -360,39 +359,5 @@ describe('validated values cannot carry shell syntax (property-style, seeded)', 
       }
       if (ok) expect(s).toMatch(/^v?\d+\.\d+(\.\d+)?$/);
     }
-  });
-});
-
-describe('clusterContextFor', () => {
-  const inv = parseInventory(
-    `apiVersion: kupgrade/v1
-kind: Cluster
-metadata: {name: prod-bj}
-packages: {manager: yum}
-nodes:
-  - {name: cp-1, address: 192.0.2.11, role: control-plane}
-  - {name: cp-2, address: 192.0.2.12, role: control-plane}
-  - {name: cp-3, address: 192.0.2.13, role: control-plane}
-  - {name: w-1, address: 192.0.2.21, role: worker}
-  - {name: w-2, address: 192.0.2.22, role: worker}
-  - {name: w-3, address: 192.0.2.23, role: worker}
-  - {name: w-4, address: 192.0.2.24, role: worker}
-`,
-    { baseDir: os.tmpdir(), homeDir: os.tmpdir() },
-  );
-  const apiOf = (name: string) =>
-    clusterContextFor(
-      inv,
-      inv.nodes.find((n) => n.name === name)!,
-    ).apiNode.name;
-
-  test("workers' kubectl calls are spread over the control planes, stably", () => {
-    expect(['w-1', 'w-2', 'w-3', 'w-4'].map(apiOf)).toEqual(['cp-1', 'cp-2', 'cp-3', 'cp-1']);
-    expect(apiOf('w-2')).toBe(apiOf('w-2'));
-  });
-
-  test('control planes use the first control plane; the settings are the same', () => {
-    expect(['cp-1', 'cp-2', 'cp-3'].map(apiOf)).toEqual(['cp-1', 'cp-1', 'cp-1']);
-    expect(clusterContextFor(inv, inv.nodes[4]).inventory).toEqual(clusterContext(inv).inventory);
   });
 });
