@@ -6,33 +6,13 @@
 import { loadInventory } from '../../src/inventory';
 import { kupgrade } from '../helpers/cli';
 import { Lab } from '../helpers/lab';
+import { startRun, until } from '../helpers/runs';
 import { startWorker, uniqueQueue } from '../helpers/temporal';
 
 jest.setTimeout(10 * 60_000);
 
-interface State {
-  phase: string;
-  blocked: { node?: string; attempt: number; message: string; hints: string[] }[];
-  nodes: { name: string; status: string }[];
-}
-
-async function state(cluster: string): Promise<State | undefined> {
-  try {
-    return JSON.parse((await kupgrade('status', cluster, '-o', 'json')).stdout) as State;
-  } catch {
-    return undefined;
-  }
-}
-
-async function until(cluster: string, pred: (s: State) => boolean, what: string): Promise<State> {
-  const deadline = Date.now() + 300_000;
-  for (;;) {
-    const s = await state(cluster);
-    if (s && pred(s)) return s;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(s)}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
+// the deadline of every wait below (it only turns a hung run into a readable failure)
+const WAIT_MS = 300_000;
 
 describe('decisions on a blocked run', () => {
   let lab: Lab;
@@ -61,19 +41,9 @@ describe('decisions on a blocked run', () => {
       '--message',
       'error execution phase kubelet-config: boom',
     ]);
-    const started = await kupgrade(
-      'start',
-      '-f',
-      lab.inventory,
-      '--to',
-      '1.30',
-      '--auto-approve',
-      '--max-unavailable',
-      '1',
-    );
-    expect(started.code).toBe(0);
+    await startRun(lab.inventory);
 
-    const blocked = await until(cluster, (s) => s.phase === 'blocked', 'the run to block');
+    const blocked = await until(cluster, (s) => s.phase === 'blocked', 'the run to block', WAIT_MS);
     expect(blocked.blocked[0].node).toBe('w-1');
     expect(blocked.blocked[0].message).toMatch(/boom|upgrade node/);
 
@@ -83,11 +53,12 @@ describe('decisions on a blocked run', () => {
       cluster,
       (s) => s.phase === 'blocked' && s.blocked[0]?.attempt >= 2,
       'the retried node to block again',
+      WAIT_MS,
     );
 
     const abort = await kupgrade('abort', cluster, '--by', 'alice');
     expect(abort.code).toBe(0);
-    const end = await until(cluster, (s) => s.phase === 'aborted', 'the abort to finish');
+    const end = await until(cluster, (s) => s.phase === 'aborted', 'the abort to finish', WAIT_MS);
     expect(end.nodes.find((n) => n.name === 'w-1')?.status).not.toBe('done');
 
     // Ground truth: no node is left unschedulable, and w-1's kubelet never changed.

@@ -8,7 +8,7 @@
 import { checkLab, clearFaults, injectFault } from '../../lab/src/api';
 import { kupgrade } from '../helpers/cli';
 import { repeatedMutations } from '../helpers/lab';
-import { cordoned, labNodes, setUp, status, until, type Setup } from './run';
+import { cordoned, labNodes, setUp, status, until, type Setup } from '../helpers/runs';
 
 jest.setTimeout(8 * 60_000);
 

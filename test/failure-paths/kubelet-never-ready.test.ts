@@ -7,7 +7,7 @@
 import { injectFault } from '../../lab/src/api';
 import { kupgrade } from '../helpers/cli';
 import { repeatedMutations } from '../helpers/lab';
-import { cordoned, labNodes, setUp, until, type Setup } from './run';
+import { cordoned, labNodes, type Setup, setUp, startRun, until } from '../helpers/runs';
 
 jest.setTimeout(8 * 60_000);
 
@@ -28,17 +28,7 @@ describe('a kubelet that never becomes Ready', () => {
   });
 
   it('blocks on w-1 with a clear message, and abort leaves every node schedulable', async () => {
-    const started = await kupgrade(
-      'start',
-      '-f',
-      s.lab.inventory,
-      '--to',
-      '1.30',
-      '--auto-approve',
-      '--max-unavailable',
-      '1',
-    );
-    expect(started.code).toBe(0);
+    await startRun(s.lab.inventory);
 
     const st = await until(s.cluster, (x) => x.phase === 'blocked', 'the run to block on w-1');
     // What the operator sees in `kupgrade status -o json`.

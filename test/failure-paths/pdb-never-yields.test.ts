@@ -7,7 +7,7 @@
 import { injectFault } from '../../lab/src/api';
 import { kupgrade } from '../helpers/cli';
 import { repeatedMutations } from '../helpers/lab';
-import { cordoned, editInventory, labNodes, setUp, until, type Setup } from './run';
+import { cordoned, editInventory, labNodes, type Setup, setUp, startRun, until } from '../helpers/runs';
 
 jest.setTimeout(8 * 60_000);
 
@@ -26,17 +26,7 @@ describe('a PDB that never yields', () => {
   });
 
   it('times the drain out, uncordons w-1, blocks; skip finishes the others and leaves w-1 schedulable', async () => {
-    const started = await kupgrade(
-      'start',
-      '-f',
-      s.lab.inventory,
-      '--to',
-      '1.30',
-      '--auto-approve',
-      '--max-unavailable',
-      '1',
-    );
-    expect(started.code).toBe(0);
+    await startRun(s.lab.inventory);
 
     const st = await until(s.cluster, (x) => x.phase === 'blocked', 'the drain of w-1 to block the run');
     expect(st.blocked).toHaveLength(1);

@@ -1,5 +1,6 @@
 /**
- * Shared by the failure-path tests: a lab, a real worker on its own task queue (with a short
+ * A run seen from outside, shared by the tests that drive one through the CLI (test/failure-paths,
+ * test/cli/decisions.test.ts): a lab, a real worker on its own task queue (with a short
  * wait-ready timeout), the CLI's view of the run (`kupgrade status -o json`) and the lab's ground
  * truth (DIR/state.json, written by the lab controller after every change).
  */
@@ -7,9 +8,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadInventory } from '../../src/inventory';
 import { createWorker } from '../../src/worker';
-import { kupgrade } from '../helpers/cli';
-import { Lab, type LabOptions } from '../helpers/lab';
-import { address, uniqueQueue } from '../helpers/temporal';
+import { kupgrade } from './cli';
+import { Lab, type LabOptions } from './lab';
+import { address, uniqueQueue } from './temporal';
 
 export interface BlockedEntry {
   node?: string;
@@ -56,8 +57,9 @@ export async function until(
   cluster: string,
   pred: (s: RunState) => boolean,
   what: string,
+  timeoutMs = 240_000,
 ): Promise<RunState> {
-  const deadline = Date.now() + 240_000;
+  const deadline = Date.now() + timeoutMs;
   let last: RunState | undefined;
   for (;;) {
     last = await status(cluster);
@@ -66,6 +68,21 @@ export async function until(
       throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
     await new Promise((r) => setTimeout(r, 300));
   }
+}
+
+/** `kupgrade start -f INVENTORY --to 1.30 --auto-approve --max-unavailable 1`; throws unless it exits 0. */
+export async function startRun(inventory: string): Promise<void> {
+  const r = await kupgrade(
+    'start',
+    '-f',
+    inventory,
+    '--to',
+    '1.30',
+    '--auto-approve',
+    '--max-unavailable',
+    '1',
+  );
+  if (r.code !== 0) throw new Error(`kupgrade start exited ${r.code}: ${r.stderr}`);
 }
 
 export interface LabNode {
