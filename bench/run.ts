@@ -26,6 +26,7 @@ import { Client, Connection } from '@temporalio/client';
 import { hopBoundMs, labDown, labUp, checkLab, nodeUpgradeMs } from '../lab/src/api';
 import { loadInventory } from '../src/inventory';
 import { upgradeWorkflowId, WORKFLOW_TYPES } from '../src/shared/names';
+import { windowSize } from '../src/shared/versions';
 import type { UpgradeInput, UpgradeResult } from '../src/shared/types';
 import { startDevServer } from '../src/temporal/dev-server';
 import { timelineSvg, type TimelineEvent } from './timeline';
@@ -155,10 +156,7 @@ async function runKupgrade(opts: {
     if (result.phase !== 'done')
       throw new Error(`bench upgrade ended ${result.phase}: ${result.state.message ?? ''}`);
     const target = result.state.hops.at(-1)!.version;
-    const window =
-      typeof opts.maxUnavailable === 'number'
-        ? opts.maxUnavailable
-        : Math.max(1, Math.floor((workers * parseInt(opts.maxUnavailable, 10)) / 100));
+    const window = benchWindow(opts.nodes, opts.maxUnavailable);
     const check = checkLab(dir, { target, maxUnavailable: window });
 
     // Node overhead: each node child's wall time minus the modelled time of its steps.
@@ -196,8 +194,7 @@ async function runKupgrade(opts: {
       : { peakRssBytes: NaN, cpuSeconds: NaN, ssh: { handshakes: NaN, commands: NaN } };
     const events = readEvents(dir);
     opts.keepEvents?.(events);
-    const boundMs =
-      hopBoundMs({ controlPlanes: 3, workers, maxUnavailable: window, podsPerWorker: 1 }) / opts.speed;
+    const boundMs = benchBoundMs(opts.nodes, opts.maxUnavailable) / opts.speed;
     return {
       maxUnavailable: String(opts.maxUnavailable),
       wallSeconds: wallMs / 1000,
@@ -232,9 +229,17 @@ function gitCommit(): string | undefined {
 
 /** The critical-path bound of the benchmark's plan at speed 1 (3 control planes, one pod per worker). */
 function benchBoundMs(nodes: number, mu: number | `${number}%`): number {
-  const workers = nodes - 3;
-  const window = typeof mu === 'number' ? mu : Math.max(1, Math.floor((workers * parseInt(mu, 10)) / 100));
-  return hopBoundMs({ controlPlanes: 3, workers, maxUnavailable: window, podsPerWorker: 1 });
+  return hopBoundMs({
+    controlPlanes: 3,
+    workers: nodes - 3,
+    maxUnavailable: benchWindow(nodes, mu),
+    podsPerWorker: 1,
+  });
+}
+
+/** How many workers a maxUnavailable lets through at once: the workflow's own rule. */
+function benchWindow(nodes: number, mu: number | `${number}%`): number {
+  return windowSize(mu, nodes - 3);
 }
 
 async function runRunbook(

@@ -20,6 +20,7 @@ import {
   SSH_USER,
   type TargetVersion,
 } from './patterns';
+import { windowSize } from '../shared/versions';
 
 export const GATES = ['preflight', 'control-plane', 'cni', 'workers', 'canary'] as const;
 export type Gate = (typeof GATES)[number];
@@ -596,15 +597,8 @@ export function parseTargetVersion(s: string): TargetVersion {
  * workers is rounded down. Never below 1, or the rollout could not start.
  */
 export function resolveMaxUnavailable(spec: MaxUnavailable, workerCount: number): number {
-  let n: number;
-  if (typeof spec === 'string') {
-    const pct = Number(spec.replace(/%$/, ''));
-    n = Math.floor((workerCount * pct) / 100);
-  } else {
-    n = spec;
-  }
-  n = Math.min(n, Math.max(workerCount, 1));
-  return Math.max(1, n);
+  // the workflow's own rule, so that what the CLI shows is what the run does
+  return windowSize(spec, workerCount);
 }
 
 export type { TargetVersion };

@@ -591,7 +591,7 @@ class UpgradeRun {
           message: d.message,
           hints: d.details.hints ?? [],
           at: now(),
-          attempt: 1,
+          attempt,
         };
         if (d.details.node) info.node = d.details.node;
         if (d.details.outputTail) info.outputTail = d.details.outputTail;
@@ -603,7 +603,6 @@ class UpgradeRun {
             `preflight: ${d.message}`,
           );
         }
-        info.attempt = attempt;
         info.hints = [
           ...info.hints,
           'Nothing has changed on any node yet. Fix the cause, then `kupgrade retry <cluster>`, or `kupgrade abort <cluster>`.',
