@@ -176,7 +176,7 @@ describe('node identity and files', () => {
     expect((await run('cp-1', 'ls /var/lib/kubelet')).stdout).toBe('');
   });
 
-  test('parallel sessions on one node share its files and release their overlay work dirs', async () => {
+  test('parallel sessions on one node share its files and its one mount namespace', async () => {
     const results = await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
         run('w-2', `echo ${i} > /etc/par-${i}; sleep 0.3; cat /etc/par-${i}`),
@@ -185,10 +185,13 @@ describe('node identity and files', () => {
     results.forEach((r, i) => expect(r).toMatchObject({ code: 0, stdout: `${i}\n` }));
     const seen = await run('w-2', 'cat /etc/par-*');
     expect(seen.stdout.trim().split('\n').sort()).toEqual(['0', '1', '2', '3', '4', '5', '6', '7']);
-    // one work-dir slot per concurrent session, all released (no <slot>.lock left)
-    const slots = fs.readdirSync(path.join(dir, 'nodes', 'w-2', '.work'));
-    expect(slots.filter((s) => s.endsWith('.lock'))).toEqual([]);
-    expect(slots.length).toBeGreaterThan(0);
+    // every session ran in the node's namespace, made once: one holder, one set of work dirs
+    const mnt = await Promise.all(Array.from({ length: 4 }, () => run('w-2', 'readlink /proc/self/ns/mnt')));
+    expect(new Set(mnt.map((r) => r.stdout)).size).toBe(1);
+    expect(mnt[0].stdout).not.toBe(fs.readlinkSync('/proc/self/ns/mnt') + '\n');
+    expect(
+      fs.readdirSync(path.join(dir, 'nodes', 'w-2', '.work')).filter((s) => s.startsWith('ns')),
+    ).toHaveLength(1);
     expect(fs.readdirSync(path.join(dir, 'ssh', 'sessions', 'w-2'))).toEqual([]);
   });
 
@@ -392,5 +395,18 @@ describe('node down', () => {
     await stopSshd(dir);
     for (const n of nodes) await expect(run(n.name, 'true')).rejects.toThrow(/ECONNREFUSED/);
     expect(sshdStatus(dir).every((s) => s.pid === null)).toBe(true);
+    // the processes that held the nodes' mount namespaces are gone too
+    const real = fs.realpathSync(dir);
+    const holders = fs
+      .readdirSync('/proc')
+      .filter((p) => /^\d+$/.test(p))
+      .filter((p) => {
+        try {
+          return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith(`kupgrade-lab-ns ${real} `);
+        } catch {
+          return false;
+        }
+      });
+    expect(holders).toEqual([]);
   });
 });

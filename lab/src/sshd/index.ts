@@ -38,6 +38,7 @@ import {
   sshdPidPath,
   sshdStatePath,
   workBase,
+  namespacePidPath,
   type SessionRecord,
 } from './paths';
 import {
@@ -454,6 +455,32 @@ async function stopAll(state: SshdState): Promise<void> {
     state,
     state.nodes.map((n) => n.name),
   );
+  await killNamespaceHolders(state);
+}
+
+/**
+ * Ends the processes that hold the nodes' mount namespaces (see the node shell): each is
+ * `sleep infinity` with argv0 "kupgrade-lab-ns DIR NODE" and its pid in DIR/ssh/ns/NODE.pid.
+ */
+async function killNamespaceHolders(state: SshdState): Promise<void> {
+  const real = fs.realpathSync(state.dir);
+  const pids: number[] = [];
+  for (const n of state.nodes) {
+    const file = namespacePidPath(state.dir, n.name);
+    let pid: number;
+    try {
+      pid = Number((await fsp.readFile(file, 'utf8')).trim());
+    } catch {
+      continue;
+    }
+    // pids are checked before they are signalled: a stale file must not hit a reused pid
+    if (pid > 1 && isAlive(pid) && cmdline(pid)[0] === `kupgrade-lab-ns ${real} ${n.name}`) {
+      signal(pid, 'SIGKILL');
+      pids.push(pid);
+    }
+    await fsp.rm(file, { force: true });
+  }
+  await waitForExit(pids, 3000);
 }
 
 /** Stops every sshd of the lab and kills the sessions and connections they served. Idempotent. */

@@ -5,10 +5,11 @@
 // 1. finds its node from SSH_CONNECTION (server address and port) in DIR/ssh/endpoints/ADDR:PORT;
 // 2. records the session in DIR/ssh/sessions/NODE/<pid>.json (so setNodeDown can kill it) and
 //    refuses to run if the node is down;
-// 3. runs the command in a private mount namespace (unshare -m; `unshare -r -m` without root)
-//    set up by `mount -a` over the node's fstab (mount-table.ts) with the session's own overlay
-//    work dir (a slot: DIR/nodes/NODE/.work/<k>, held by the lock dir <k>.lock), with
-//    PATH=DIR/bin:/usr/local/bin:/usr/bin:/bin and KUPGRADE_LAB_{DIR,NODE,SESSION_PID};
+// 3. runs the command in the node's mount namespace (nsenter), made once per node by the first
+//    session after the sshd starts (unshare -m; `unshare -r -m` without root) with `mount -a`
+//    over the node's fstab (mount-table.ts) and held by a `sleep infinity` whose pid is in
+//    DIR/ssh/ns/NODE.pid, with PATH=DIR/bin:/usr/local/bin:/usr/bin:/bin and
+//    KUPGRADE_LAB_{DIR,NODE,SESSION_PID};
 // 4. reports {type:'ssh', node, cmd, exit} to the lab controller (its exec port, see
 //    lab/src/shim/exec-port.ts), or appends it to DIR/events.ssh-fallback.jsonl when the
 //    controller cannot be reached.
@@ -77,35 +78,82 @@ if [ "$interactive" = 1 ] && ! [ -t 0 ]; then
   die "node $node: no command given (run: ssh NODE 'COMMAND', or ssh -t NODE for a shell)" 1
 fi
 
-tpl="$DIR/ssh/fstab/$node"
-if ! [ -s "$tpl" ] || [ "$DIR/bin" -nt "$tpl" ]; then
+fstab_file="$DIR/ssh/fstab/$node"
+fresh_fstab=0
+if ! [ -s "$fstab_file" ] || [ "$DIR/bin" -nt "$fstab_file" ]; then
   # a tool was added to or removed from DIR/bin since the sshd started
   ${shQuote(process.execPath)} ${shQuote(mountTableScript())} --dir "$DIR" --node "$node"
+  fresh_fstab=1
 fi
-IFS= read -r -d '' fstab 2>/dev/null <"$tpl"
-[ -n "$fstab" ] || { rm -f "$rec"; die "node $node: no mount table $tpl (restart the lab: kupgrade-lab up)"; }
-base="$DIR/nodes/$node/.work"
-k=0
-until mkdir "$base/$k.lock" 2>/dev/null; do
-  k=$((k + 1))
-  [ "$k" -lt 4096 ] || { rm -f "$rec"; die "node $node: no free session slot in $base"; }
-done
-record ",\\"slot\\":$k"
-work="$base/$k"
-[ -d "$work/\${WORKDIRS[0]}" ] || (cd "$base" && mkdir -p "\${WORKDIRS[@]/#/$k/}")
-printf '%s' "\${fstab//@SLOT@/$k}" >"$work/fstab"
+[ -s "$fstab_file" ] || { rm -f "$rec"; die "node $node: no mount table $fstab_file (restart the lab: kupgrade-lab up)"; }
+# The node's mount namespace lives as long as the lab's sshd: one holder process per node
+# (argv0 "kupgrade-lab-ns DIR NODE", pid in DIR/ssh/ns/NODE.pid) set up once with \`mount -a\` over
+# the node's fstab; every session enters it with nsenter. Mounting 8 overlays and ~12 binds per
+# command and tearing them down again cost ~40 ms of kernel time per SSH command, which made the
+# lab, not kupgrade, the bottleneck on 2 cores; a shared namespace is also what a real node is
+# (every session sees the same /etc and /tmp).
+nsd="$DIR/ssh/ns"
+pidf="$nsd/$node.pid"
+tag="kupgrade-lab-ns $DIR $node"
+holder_ok() {
+  hp=
+  IFS= read -r hp 2>/dev/null <"$pidf" || return 1
+  [ -n "$hp" ] || return 1
+  local a0=
+  IFS= read -r -d '' a0 2>/dev/null <"/proc/$hp/cmdline"
+  [ "$a0" = "$tag" ]
+}
+enable -f /usr/lib/bash/sleep sleep 2>/dev/null
+if [ "$fresh_fstab" = 1 ] && holder_ok; then
+  # the tools changed: later sessions get a namespace built from the new table
+  kill "$hp" 2>/dev/null
+  rm -f "$pidf"
+fi
+if ! holder_ok; then
+  [ -d "$nsd" ] || mkdir -p "$nsd"
+  waited=0
+  until holder_ok; do
+    if mkdir "$pidf.lock" 2>/dev/null; then
+      if ! holder_ok; then
+        ns=(unshare -m --propagation private)
+        [ "$EUID" = 0 ] || ns=(unshare -r -m --propagation private)
+        rm -f "$pidf.err"
+        # the overlays' work dirs: one set per namespace (an old namespace may still be in use)
+        work="$DIR/nodes/$node/.work/ns$$"
+        [ -d "$work/\${WORKDIRS[0]}" ] || (mkdir -p "$work" && cd "$work" && mkdir -p "\${WORKDIRS[@]}")
+        IFS= read -r -d '' fstab 2>/dev/null <"$fstab_file"
+        printf '%s' "\${fstab//@SLOT@/ns$$}" >"$work/fstab"
+        # setsid: the holder outlives this session and is in no session's process group
+        setsid -f "\${ns[@]}" -- /bin/bash --noprofile --norc -c '
+          mount -a -T "$1" 2>"$3.err" || exit 255
+          printf "%s\\n" "$$" >"$3.tmp" && mv -f "$3.tmp" "$3" || exit 255
+          exec -a "$2" sleep infinity' kupgrade-lab-ns "$work/fstab" "$tag" "$pidf" </dev/null >/dev/null 2>&1
+        for ((i = 0; i < 2000; i++)); do
+          holder_ok && break
+          [ -s "$pidf.err" ] && break
+          sleep 0.005
+        done
+      fi
+      rmdir "$pidf.lock" 2>/dev/null
+      holder_ok || { rm -f "$rec"; die "kupgrade-lab: cannot set up the mount namespace of node $node: $(cat "$pidf.err" 2>/dev/null)"; }
+    else
+      # another session of this node is creating it; a creator that died leaves a stale lock
+      sleep 0.005
+      waited=$((waited + 1))
+      [ "$waited" -lt 2000 ] || { rmdir "$pidf.lock" 2>/dev/null; waited=0; }
+    fi
+  done
+fi
+enter=(nsenter "--mount=/proc/$hp/ns/mnt")
+# without root: keep our uid, which the namespace maps to 0 (nsenter would setgroups, which unshare -r denied)
+[ "$EUID" = 0 ] || enter=(nsenter --preserve-credentials "--user=/proc/$hp/ns/user" "--mount=/proc/$hp/ns/mnt")
 
-if [ "$interactive" = 1 ]; then
-  script="export PS1='[$node] \\\\w\\\\$ '; exec /bin/bash --noprofile --norc -i"
-else
-  script='exec /bin/bash --noprofile --norc -c "$SSH_ORIGINAL_COMMAND"'
-fi
-inner="mount -a -T \\"\\$1\\" || { echo \\"kupgrade-lab: cannot set up the mount namespace of node $node\\" >&2; exit 255; }
-$script"
-ns=(unshare -m --propagation private)
-[ "$EUID" = 0 ] || ns=(unshare -r -m --propagation private)
 export PATH="$DIR/bin:/usr/local/bin:/usr/bin:/bin" KUPGRADE_LAB_DIR="$DIR" KUPGRADE_LAB_NODE="$node" KUPGRADE_LAB_SESSION_PID="$spid"
-"\${ns[@]}" -- /bin/sh -c "$inner" kupgrade-lab-node "$work/fstab" 0<&0 &
+if [ "$interactive" = 1 ]; then
+  "\${enter[@]}" "--wdns=\${PWD:-/}" -- /bin/bash --noprofile --norc -c "export PS1='[$node] \\\\w\\\\$ '; exec /bin/bash --noprofile --norc -i" 0<&0 &
+else
+  "\${enter[@]}" "--wdns=\${PWD:-/}" -- /bin/bash --noprofile --norc -c "$SSH_ORIGINAL_COMMAND" 0<&0 &
+fi
 child=$!
 for sig in TERM INT HUP QUIT USR1 USR2; do
   trap "kill -$sig $child 2>/dev/null" "$sig"
@@ -115,7 +163,6 @@ while :; do
   rc=$?
   kill -0 "$child" 2>/dev/null || break
 done
-rmdir "$base/$k.lock" 2>/dev/null
 rm -f "$rec"
 
 # report the command and its exit code (never fail the command because of it)

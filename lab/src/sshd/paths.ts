@@ -67,6 +67,11 @@ export function nodeRoot(dir: string, node: string): string {
   return path.join(dir, 'nodes', node);
 }
 
+/** pid of the process that holds a node's mount namespace (written by the node shell) */
+export function namespacePidPath(dir: string, node: string): string {
+  return path.join(dir, 'ssh', 'ns', `${node}.pid`);
+}
+
 export interface SessionRecord {
   /** pid of the node shell */
   pid: number;
@@ -91,10 +96,9 @@ export interface SessionRecord {
 export const OVERLAID_DIRS = ['/etc', '/var', '/opt', '/root', '/srv', '/home', '/tmp', '/usr/local/bin'];
 
 /**
- * Overlay work dirs: DIR/nodes/NAME/.work/<slot>, a slot per concurrent session, reused (the kernel
- * empties a work dir when it mounts it). A session holds its slot with the lock dir <slot>.lock.
- * Reusing slots saves the rmdir of the work dirs after every command, which waits for the
- * namespace's mounts to go away (tens of milliseconds).
+ * Overlay work dirs: DIR/nodes/NAME/.work/ns<pid>, one set per mount namespace of the node (the
+ * node shell makes one namespace per node and sshd start; <pid> is the creating shell's). Older
+ * labs used a slot per session, held by the lock dir <slot>.lock.
  */
 export function workBase(dir: string, node: string): string {
   return path.join(dir, 'nodes', node, '.work');
