@@ -42,7 +42,8 @@ export interface KupgradeRun {
   ratioToBound: number;
   overheadPerNodeMs: { median: number; p95: number };
   sshPerNode: { handshakes: number; commands: number };
-  historyEvents: { parent: number; node: number };
+  /** parent: events of the largest run of the chain (continue-as-new); runs: how many runs */
+  historyEvents: { parent: number; node: number; parentRuns?: number; parentTotal?: number };
   worker: { peakRssMiB: number; cpuSeconds: number };
   serverCpuSeconds: number;
   checkPassed: boolean;
@@ -99,6 +100,33 @@ function workerProcess(address: string, taskQueue: string, statsFile: string): C
   });
 }
 
+/**
+ * Waits until a worker polls the task queue: the clock of an upgrade starts with a running worker
+ * (`kupgrade worker` is long-lived), not with its bundling of the workflow code.
+ */
+async function untilPolled(client: Client, taskQueue: string, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await client.workflowService.describeTaskQueue({
+      namespace: client.options.namespace,
+      taskQueue: { name: taskQueue },
+      taskQueueType: 1, // TASK_QUEUE_TYPE_WORKFLOW
+    });
+    if ((r.pollers ?? []).length > 0) return;
+    if (Date.now() > deadline) throw new Error(`no worker polled ${taskQueue} within ${timeoutMs / 1000} s`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
+
+/** Every run of a workflow ID (a chain of continue-as-new), oldest first. */
+async function runsOf(client: Client, workflowId: string): Promise<string[]> {
+  const runs: { runId: string; start: number }[] = [];
+  for await (const w of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+    runs.push({ runId: w.runId, start: w.startTime.getTime() });
+  }
+  return runs.sort((a, b) => a.start - b.start).map((r) => r.runId);
+}
+
 async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));
@@ -130,6 +158,7 @@ async function runKupgrade(opts: {
       target: TO,
       options: { autoApprove: true, maxUnavailable: opts.maxUnavailable, startedBy: 'bench' },
     };
+    await untilPolled(opts.client, queue);
     const cpu0 = cpuSecondsOf(opts.serverPid);
     const t0 = Date.now();
     const handle = await opts.client.workflow.start(WORKFLOW_TYPES.upgrade, {
@@ -159,28 +188,48 @@ async function runKupgrade(opts: {
     const window = benchWindow(opts.nodes, opts.maxUnavailable);
     const check = checkLab(dir, { target, maxUnavailable: window });
 
-    // Node overhead: each node child's wall time minus the modelled time of its steps.
-    const history = await handle.fetchHistory();
+    // Node overhead: each node child's wall time minus the modelled time of its steps, over every
+    // run of the parent (a large upgrade continues as new to keep each history small).
+    const wfId = handle.workflowId;
+    let runIds: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      // visibility is eventually consistent: wait until it lists the run that returned the result
+      runIds = await runsOf(opts.client, wfId);
+      if (runIds.length > 0) break;
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    if (runIds.length === 0) runIds = [(await handle.describe()).runId];
     const started = new Map<string, number>();
-    const overheads: number[] = [];
+    // per worker: wall time of its children (a prepared-ahead worker has two: -prepare, -kubelet)
+    const childMs = new Map<string, number>();
     let aChild: string | undefined;
-    for (const e of history.events ?? []) {
-      const at = Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
-      const s = e.childWorkflowExecutionStartedEventAttributes;
-      if (s?.workflowExecution?.workflowId) {
-        started.set(s.workflowExecution.workflowId, at);
-        aChild ??= s.workflowExecution.workflowId;
-      }
-      const c = e.childWorkflowExecutionCompletedEventAttributes;
-      const id = c?.workflowExecution?.workflowId;
-      if (id && started.has(id)) {
-        const node = inventory.nodes.find((n) => id.includes(`/${n.name}/`));
-        if (node?.role === 'worker') {
-          const modelled = nodeUpgradeMs({ role: 'worker', first: false, pods: 1 }) / opts.speed;
-          overheads.push(at - started.get(id)! - modelled);
+    let parentMax = 0;
+    let parentTotal = 0;
+    for (const runId of runIds) {
+      const history = await opts.client.workflow.getHandle(wfId, runId).fetchHistory();
+      const events = history.events ?? [];
+      parentMax = Math.max(parentMax, events.length);
+      parentTotal += events.length;
+      for (const e of events) {
+        const at = Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
+        const s = e.childWorkflowExecutionStartedEventAttributes;
+        if (s?.workflowExecution?.workflowId) {
+          started.set(s.workflowExecution.workflowId, at);
+          aChild ??= s.workflowExecution.workflowId;
+        }
+        const c = e.childWorkflowExecutionCompletedEventAttributes;
+        const id = c?.workflowExecution?.workflowId;
+        if (id && started.has(id)) {
+          const node = inventory.nodes.find((n) => id.includes(`/${n.name}/`));
+          if (node?.role === 'worker')
+            childMs.set(node.name, (childMs.get(node.name) ?? 0) + at - started.get(id)!);
         }
       }
     }
+    // the time a worker's children ran beyond the modelled time of its steps (the wait between
+    // its preparation and its turn in the window is in neither)
+    const modelledMs = nodeUpgradeMs({ role: 'worker', first: false, pods: 1 }) / opts.speed;
+    const overheads = [...childMs.values()].map((ms) => ms - modelledMs);
     const nodeEvents = aChild
       ? ((await opts.client.workflow.getHandle(aChild).fetchHistory()).events?.length ?? 0)
       : 0;
@@ -208,7 +257,7 @@ async function runKupgrade(opts: {
         handshakes: stats.ssh.handshakes / opts.nodes,
         commands: stats.ssh.commands / opts.nodes,
       },
-      historyEvents: { parent: history.events?.length ?? 0, node: nodeEvents },
+      historyEvents: { parent: parentMax, node: nodeEvents, parentRuns: runIds.length, parentTotal },
       worker: { peakRssMiB: Math.round(stats.peakRssBytes / 2 ** 20), cpuSeconds: stats.cpuSeconds },
       serverCpuSeconds: serverCpu,
       checkPassed: check.violations.length === 0,
@@ -228,12 +277,14 @@ function gitCommit(): string | undefined {
 }
 
 /** The critical-path bound of the benchmark's plan at speed 1 (3 control planes, one pod per worker). */
-function benchBoundMs(nodes: number, mu: number | `${number}%`): number {
+function benchBoundMs(nodes: number, mu: number | `${number}%`, prepareAhead = true): number {
   return hopBoundMs({
     controlPlanes: 3,
     workers: nodes - 3,
     maxUnavailable: benchWindow(nodes, mu),
     podsPerWorker: 1,
+    // the bench's inventories keep rollout.prepareAhead at its default (true); the runbook does not
+    prepareAhead,
   });
 }
 
@@ -360,7 +411,7 @@ export async function runBench(opts: {
             res.skipped.push(why);
           }
         }
-        const serialMs = benchBoundMs(nodes, 1) / speed;
+        const serialMs = benchBoundMs(nodes, 1, false) / speed;
         if (nodes <= opts.runbookMaxNodes && serialMs > budgetMs) {
           const why = `runbook: serial bound ${(serialMs / 60_000).toFixed(1)} min > budget ${opts.budgetMinutes} min`;
           log(`bench: ${nodes} nodes, speed ${speed}: skipped (${why})`);
@@ -395,13 +446,13 @@ function markdown(cores: number, results: SizeResult[]): string {
   const rows = [
     `Machine: ${cores} cores. Lab: 3 control planes + workers, yum, ${FROM} → ${TO}.`,
     '',
-    '| nodes | speed | run | wall s | bound s | kupgrade/bound | kupgrade/runbook | overhead/node median ms | p95 ms | ssh handshakes/node | ssh cmds/node | parent events | node events | worker RSS MiB | worker CPU s | server CPU s | check | commit |',
+    '| nodes | speed | run | wall s | bound s | kupgrade/bound | kupgrade/runbook | overhead/node median ms | p95 ms | ssh handshakes/node | ssh cmds/node | parent events (runs) | node events | worker RSS MiB | worker CPU s | server CPU s | check | commit |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of results) {
     for (const k of r.runs) {
       rows.push(
-        `| ${r.nodes} | ${r.speed} | kupgrade mu=${k.maxUnavailable} | ${k.wallSeconds.toFixed(1)} | ${k.boundSeconds.toFixed(1)} | ${k.ratioToBound.toFixed(2)} | ${r.ratioToRunbook ? r.ratioToRunbook[k.maxUnavailable].toFixed(2) : 'n/a'} | ${k.overheadPerNodeMs.median} | ${k.overheadPerNodeMs.p95} | ${k.sshPerNode.handshakes.toFixed(2)} | ${k.sshPerNode.commands.toFixed(1)} | ${k.historyEvents.parent} | ${k.historyEvents.node} | ${k.worker.peakRssMiB} | ${k.worker.cpuSeconds.toFixed(1)} | ${k.serverCpuSeconds.toFixed(1)} | ${k.checkPassed ? 'pass' : 'FAIL'} | ${r.commit ?? ''} |`,
+        `| ${r.nodes} | ${r.speed} | kupgrade mu=${k.maxUnavailable} | ${k.wallSeconds.toFixed(1)} | ${k.boundSeconds.toFixed(1)} | ${k.ratioToBound.toFixed(2)} | ${r.ratioToRunbook ? r.ratioToRunbook[k.maxUnavailable].toFixed(2) : 'n/a'} | ${k.overheadPerNodeMs.median} | ${k.overheadPerNodeMs.p95} | ${k.sshPerNode.handshakes.toFixed(2)} | ${k.sshPerNode.commands.toFixed(1)} | ${k.historyEvents.parent}${k.historyEvents.parentRuns && k.historyEvents.parentRuns > 1 ? ` (${k.historyEvents.parentRuns})` : ''} | ${k.historyEvents.node} | ${k.worker.peakRssMiB} | ${k.worker.cpuSeconds.toFixed(1)} | ${k.serverCpuSeconds.toFixed(1)} | ${k.checkPassed ? 'pass' : 'FAIL'} | ${r.commit ?? ''} |`,
       );
     }
     for (const why of r.skipped ?? []) {

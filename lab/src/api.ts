@@ -25,7 +25,7 @@ export { injectFault, clearFaults, listFaults, setNodeDown, status as labStatus,
 export { checkEvents, formatViolations } from './check/replay';
 export type { CheckOptions, CheckResult, Violation } from './check/replay';
 export type { FaultSpec, Fault, LabSpec } from './model/state';
-export { TIME, scaled, nodeUpgradeMs, hopBoundMs } from './model/time-model';
+export { TIME, scaled, nodeUpgradeMs, hopBoundMs, workerPrepareMs } from './model/time-model';
 export type { UpOptions, UpResult, LabStatus } from './lab';
 
 export const labUp = (o: UpOptions) => up(o);

@@ -88,6 +88,11 @@ export interface Inventory {
     maxUnavailable: MaxUnavailable;
     gates: Gate[];
     cni?: { command?: string };
+    /**
+     * Workers' steps that leave the node schedulable (repository, kubeadm package, `kubeadm upgrade
+     * node`) run ahead of the window, for the next window's worth of workers. Default true.
+     */
+    prepareAhead?: boolean;
   };
   nodes: InventoryNode[];
 }
@@ -175,6 +180,7 @@ const maxUnavailable = z.unknown().superRefine((v, ctx) => {
 const RolloutSchema = z.strictObject({
   maxUnavailable: maxUnavailable.default(1),
   gates: z.array(z.enum(GATES)).default(['preflight', 'control-plane', 'workers']),
+  prepareAhead: z.boolean().default(true),
   cni: z
     .strictObject({
       command: z
@@ -271,6 +277,7 @@ const FIXES: Record<string, string> = {
   rollout: 'make rollout a mapping (see docs/inventory.md)',
   'rollout.maxUnavailable':
     'use a whole number of workers ≥ 1 (e.g. 2) or a percentage from 1% to 100% (e.g. "25%")',
+  'rollout.prepareAhead': 'use true (prepare the next workers while the window drains) or false',
   'rollout.gates': `use a list of gate names from: ${GATES.join(', ')}`,
   'rollout.gates[]': `use only these gate names: ${GATES.join(', ')}`,
   'rollout.cni': 'give cni: {command: "<command run on the first control plane>"}',
@@ -561,6 +568,7 @@ export function validateInventory(raw: unknown, opts: ResolveOptions): Inventory
     rollout: {
       maxUnavailable: typeof mu === 'string' && !mu.endsWith('%') ? Number(mu) : (mu as MaxUnavailable),
       gates: [...new Set(v.rollout.gates)],
+      ...(v.rollout.prepareAhead ? {} : { prepareAhead: false }),
       ...(v.rollout.cni
         ? { cni: v.rollout.cni.command !== undefined ? { command: v.rollout.cni.command } : {} }
         : {}),

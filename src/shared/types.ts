@@ -210,6 +210,8 @@ export interface NodeState {
   cordonedBefore: boolean;
   /** This run cordoned it and has not uncordoned it yet. */
   cordonedByRun: boolean;
+  /** Hop whose steps before the drain are done (a worker prepared ahead of its turn). */
+  preparedHop?: number;
 }
 
 export interface PhaseTiming {

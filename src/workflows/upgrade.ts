@@ -739,7 +739,38 @@ class UpgradeRun {
     }
     const inflight = new Map<string, Promise<NodeOutcome>>();
     let failed: { err: unknown } | undefined;
-    for (const w of todo) {
+    // Never leave a rejected promise unobserved (that fails the workflow task): keep the first
+    // error and rethrow it below; a cancellation of the run surfaces through the waits above.
+    const observe = (p: Promise<NodeOutcome>): Promise<NodeOutcome> =>
+      p.catch((err: unknown): NodeOutcome => {
+        failed ??= { err };
+        return 'aborted';
+      });
+    // The steps before the drain leave a worker schedulable: they run for the next window's worth
+    // of workers while the window drains, so that only drain → uncordon is on the critical path.
+    const ahead = this.inventory.rollout.prepareAhead !== false && patched('prepare-workers-ahead');
+    const prepared = new Map<string, Promise<NodeOutcome>>();
+    const prepare = (w: InventoryNode): Promise<NodeOutcome> => {
+      let p = prepared.get(w.name);
+      if (!p) {
+        const n = this.node(w.name);
+        const steps = nodeSteps(this.inventory, w, this.stepOpts(w));
+        const pre = steps.slice(0, steps.indexOf('drain'));
+        // a run continued as new keeps what the run before it prepared
+        p = observe(
+          pre.length && n.preparedHop !== i
+            ? this.runNode(w, i, pre, false, 'prepare').then((o) => {
+                if (o === 'ok') n.preparedHop = i;
+                return o;
+              })
+            : Promise.resolve('ok'),
+        );
+        prepared.set(w.name, p);
+      }
+      return p;
+    };
+    for (let k = 0; k < todo.length; k++) {
+      const w = todo[k];
       if (failed) break;
       await condition(
         () =>
@@ -752,21 +783,28 @@ class UpgradeRun {
       if (failed) break;
       if (this.wantsContinueAsNew()) {
         // Quiet point: let the running nodes finish, then continue as new with the state.
-        await Promise.all(inflight.values());
+        await Promise.all([...inflight.values(), ...prepared.values()]);
         this.checkAbort();
         await this.continueAsNew();
       }
-      // Never leave a rejected promise unobserved (that fails the workflow task): keep the first
-      // error and rethrow it below; a cancellation of the run surfaces through the waits above.
-      const p = this.runNode(w, i, nodeSteps(this.inventory, w, this.stepOpts(w)), true)
-        .catch((err: unknown): NodeOutcome => {
-          failed ??= { err };
-          return 'aborted';
-        })
-        .finally(() => inflight.delete(w.name));
-      inflight.set(w.name, p);
+      let p: Promise<NodeOutcome>;
+      if (ahead) {
+        for (const next of todo.slice(k, k + 1 + s.window)) void prepare(next);
+        const steps = nodeSteps(this.inventory, w, this.stepOpts(w));
+        const rest = steps.slice(steps.indexOf('drain'));
+        const n = this.node(w.name);
+        p = prepare(w).then((o) =>
+          o === 'ok' ? this.runNode(w, i, rest, true, 'kubelet', n.preparedHop === i && n.hop === i) : o,
+        );
+      } else {
+        p = this.runNode(w, i, nodeSteps(this.inventory, w, this.stepOpts(w)), true);
+      }
+      const slot = observe(p).finally(() => inflight.delete(w.name));
+      inflight.set(w.name, slot);
     }
     const outcomes = await Promise.all(inflight.values());
+    // workers prepared ahead whose turn never came (a failure or an abort stopped the loop)
+    await Promise.all(prepared.values());
     if (failed) throw failed.err;
     if (outcomes.includes('aborted') || this.abortRequested) throw new RunAborted();
   }
@@ -809,17 +847,21 @@ class UpgradeRun {
     steps: NodeStep[],
     finishes: boolean,
     part = '',
+    /** The second part of the same try (a prepared worker's drain → uncordon): same attempt. */
+    continuing = false,
   ): Promise<NodeOutcome> {
     const s = this.s;
     const n = this.node(node.name);
     const hop = s.hops[i];
     let todo = steps;
+    let sameTry = continuing && n.attempts > 0;
     for (;;) {
       if (this.abortRequested) {
         n.status = 'aborted';
         return 'aborted';
       }
-      n.attempts += 1;
+      if (!sameTry) n.attempts += 1;
+      sameTry = false;
       if (n.hop !== i) {
         n.startedAt = now();
         n.finishedAt = undefined;

@@ -91,8 +91,13 @@ describe('cni and canary gates', () => {
       );
       await handle.executeUpdate(approveUpdate, { args: [{ gate: 'canary', by: 'alice' }] });
       const result = await handle.result();
-      const child = h.client.workflow.getHandle(`${handle.workflowId}/h0/w-2/a1`);
-      return { result, childHistory: await child.fetchHistory(), details };
+      // w-2 was prepared ahead (repo → upgrade node) while w-1 was the canary, then drained
+      const events = [];
+      for (const part of ['prepare', 'kubelet']) {
+        const child = h.client.workflow.getHandle(`${handle.workflowId}/h0/w-2/a1-${part}`);
+        events.push(...((await child.fetchHistory()).events ?? []));
+      }
+      return { result, childHistory: { events }, details };
     });
     expect(result.phase).toBe('done');
     expect(fake.count('runCniStep', 'cp-1')).toBe(1);

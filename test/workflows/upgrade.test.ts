@@ -123,7 +123,25 @@ describe('upgradeCluster', () => {
     expect(
       events.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'ensureDrained'),
     ).toBe(false);
-    expect(events.filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes).length).toBe(6); // cp-1 twice
+    // cp-1 twice (apply, then its kubelet), cp-2 once, each worker twice: prepared ahead of its turn
+    // (repo → upgrade node), then drained → uncordoned in the window
+    const children = events.flatMap((e) => {
+      const id = e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId;
+      return id ? [id.slice(id.indexOf('/h0/') + 4)] : [];
+    });
+    expect(children.sort()).toEqual(
+      [
+        'cp-1/a1-apply',
+        'cp-1/a2-kubelet',
+        'cp-2/a1',
+        'w-1/a1-kubelet',
+        'w-1/a1-prepare',
+        'w-2/a1-kubelet',
+        'w-2/a1-prepare',
+        'w-3/a1-kubelet',
+        'w-3/a1-prepare',
+      ].sort(),
+    );
   });
 
   it('waits at each gate until approved and refuses approving a gate that is not open', async () => {
@@ -266,7 +284,11 @@ describe('upgradeCluster', () => {
       expect(d).toMatchObject({ action: 'retry', by: 'alice' });
       const result = await handle.result();
       // the histories replay on the current code (determinism): parent, failed child, retried child
-      await replays(handle.workflowId, `${handle.workflowId}/h0/w-2/a1`, `${handle.workflowId}/h0/w-2/a2`);
+      await replays(
+        handle.workflowId,
+        `${handle.workflowId}/h0/w-2/a1-kubelet`,
+        `${handle.workflowId}/h0/w-2/a2-kubelet`,
+      );
       return result;
     });
     expect(result.phase).toBe('done');
@@ -346,7 +368,7 @@ describe('upgradeCluster', () => {
       );
       await handle.executeUpdate(decideUpdate, { args: [{ action: 'abort', by: 'alice' }] });
       const result = await handle.result();
-      await replays(handle.workflowId, `${handle.workflowId}/h0/w-1/a1`);
+      await replays(handle.workflowId, `${handle.workflowId}/h0/w-1/a1-kubelet`);
       return result;
     });
     expect(result.phase).toBe('aborted');
@@ -495,5 +517,41 @@ describe('upgradeCluster', () => {
     }
     expect(fake.count('ensureKubeadmApply')).toBe(1);
     expect(fake.count('backupControlPlane')).toBe(1);
+  });
+
+  it('prepares the next workers while the window drains; rollout.prepareAhead: false runs each worker whole', async () => {
+    const order = async (prepareAhead: boolean) => {
+      const inventory = makeInventory(uniqueCluster(`ahead-${prepareAhead}`), 1, 3);
+      inventory.rollout = {
+        ...inventory.rollout,
+        maxUnavailable: 1,
+        ...(prepareAhead ? {} : { prepareAhead }),
+      };
+      const fake = new FakeCluster(inventory, 'v1.29.10');
+      fake.delayMs = 30;
+      const result = await withWorker(h, fake, async (tq) =>
+        (await startUpgrade(h, tq, { inventory, target: '1.30', options: { autoApprove: true } })).result(),
+      );
+      expect(result.phase).toBe('done');
+      for (const w of ['w-1', 'w-2', 'w-3']) {
+        expect(fake.node(w).kubelet).toBe('v1.30.14');
+        expect(fake.count('ensureKubeadmUpgradeNode', w)).toBe(1);
+      }
+      expect(fake.maxWorkersUnavailable).toBe(1); // the window holds either way
+      const at = (activity: string, node: string) =>
+        fake.calls.findIndex((c) => c.activity === activity && c.node === node);
+      return { fake, at };
+    };
+    const ahead = await order(true);
+    // one window ahead: w-2 got kubeadm and `upgrade node` while w-1 was drained and upgraded, w-3
+    // while w-2 was; each was drained only after the one before it was back
+    expect(ahead.at('ensureKubeadmUpgradeNode', 'w-2')).toBeLessThan(ahead.at('ensureUncordoned', 'w-1'));
+    expect(ahead.at('ensureDrained', 'w-2')).toBeGreaterThan(ahead.at('ensureUncordoned', 'w-1'));
+    expect(ahead.at('ensureRepoMinor', 'w-3')).toBeGreaterThan(ahead.at('ensureDrained', 'w-1'));
+    expect(ahead.at('ensureKubeadmUpgradeNode', 'w-3')).toBeLessThan(ahead.at('ensureUncordoned', 'w-2'));
+    expect(ahead.at('ensureDrained', 'w-3')).toBeGreaterThan(ahead.at('ensureUncordoned', 'w-2'));
+    const serial = await order(false);
+    expect(serial.at('ensureRepoMinor', 'w-2')).toBeGreaterThan(serial.at('ensureUncordoned', 'w-1'));
+    expect(serial.at('ensureRepoMinor', 'w-3')).toBeGreaterThan(serial.at('ensureUncordoned', 'w-2'));
   });
 });

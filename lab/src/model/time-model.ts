@@ -107,19 +107,36 @@ export function nodeUpgradeMs(opts: {
 }
 
 /**
+ * The part of a worker's upgrade that leaves it schedulable (kubeadm package, `kubeadm upgrade
+ * node`), at speed 1: what kupgrade's `rollout.prepareAhead` runs ahead of the window.
+ */
+export function workerPrepareMs(): number {
+  return packageInstallMs(1) + TIME.upgradeNodeWorkerMs;
+}
+
+/**
  * Critical-path bound of a one-minor hop: control planes one after another, then the workers in
- * waves of `maxUnavailable` (each wave as long as its slowest node).
+ * waves of `maxUnavailable` (each wave as long as its slowest node). With `prepareAhead`, only the
+ * first wave's preparation is on the path: each later wave prepares while the one before drains,
+ * upgrades its kubelets and uncordons (which takes longer than the preparation).
  */
 export function hopBoundMs(opts: {
   controlPlanes: number;
   workers: number;
   maxUnavailable: number;
   podsPerWorker: number;
+  prepareAhead?: boolean;
 }): number {
   let total = 0;
   for (let i = 0; i < opts.controlPlanes; i++)
     total += nodeUpgradeMs({ role: 'control-plane', first: i === 0, pods: 1 });
   const waves = Math.ceil(opts.workers / Math.max(1, opts.maxUnavailable));
-  total += waves * nodeUpgradeMs({ role: 'worker', first: false, pods: opts.podsPerWorker });
+  const node = nodeUpgradeMs({ role: 'worker', first: false, pods: opts.podsPerWorker });
+  if (opts.prepareAhead && waves > 0) {
+    const prep = workerPrepareMs();
+    total += prep + waves * Math.max(node - prep, prep);
+  } else {
+    total += waves * node;
+  }
   return total;
 }
