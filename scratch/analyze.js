@@ -31,7 +31,7 @@ const { startDevServer } = require(R + '/src/temporal/dev-server');
   const lines = [];
   for (const e of hist.events) { const t = ts(e); const k = e.eventType; lines.push(`${(t - first).toFixed(0).padStart(7)} +${(t - prev).toFixed(0).padStart(5)} ${k}`); prev = t; }
   fs.writeFileSync(work + '/parent.txt', lines.join('\n'));
-  for (const id of [kids[0], kids[kids.length - 1]]) {
+  for (const id of [kids[0], kids[Math.floor(kids.length / 2)], kids[Math.floor(kids.length / 2) + 1]]) {
     const ch = await client.workflow.getHandle(id).fetchHistory();
     let p = ts(ch.events[0]);
     console.log('== child', id, 'events', ch.events.length);

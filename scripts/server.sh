@@ -22,4 +22,5 @@ exec "$TEMPORAL_BIN" server start-dev \
   --dynamic-config-value frontend.enableUpdateWorkflowExecution=true \
   --dynamic-config-value frontend.enableUpdateWorkflowExecutionAsyncAccepted=true \
   --dynamic-config-value system.enableActivityEagerExecution=true \
+  --sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal \
   --log-level warn

@@ -94,6 +94,12 @@ export async function startDevServer(opts: {
     // matching: one round trip less per step (off by default in the server)
     '--dynamic-config-value',
     'system.enableActivityEagerExecution=true',
+    // write-ahead log, synced at checkpoints: SQLite's default (rollback journal, an fsync per
+    // transaction) costs a disk flush for every history write
+    '--sqlite-pragma',
+    'journal_mode=wal',
+    '--sqlite-pragma',
+    'synchronous=normal',
     '--log-level',
     'error',
   ];
