@@ -26,6 +26,7 @@ export { checkEvents, formatViolations } from './check/replay';
 export type { CheckOptions, CheckResult, Violation } from './check/replay';
 export type { FaultSpec, Fault, LabSpec } from './model/state';
 export { TIME, scaled, nodeUpgradeMs, hopBoundMs, workerPrepareMs } from './model/time-model';
+export type { PdbLoad } from './model/time-model';
 export type { UpOptions, UpResult, LabStatus } from './lab';
 
 export const labUp = (o: UpOptions) => up(o);

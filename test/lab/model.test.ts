@@ -17,7 +17,14 @@ import {
   yumSpecMatches,
 } from '../../lab/src/model/packages';
 import { aptListFile, manifest, manifestImageTag, retag, yumRepoFile } from '../../lab/src/model/manifests';
-import { TIME, applyMs, hopBoundMs, nodeUpgradeMs, scaled } from '../../lab/src/model/time-model';
+import {
+  TIME,
+  applyMs,
+  hopBoundMs,
+  nodeUpgradeMs,
+  scaled,
+  workerPrepareMs,
+} from '../../lab/src/model/time-model';
 import { planUpgrades, renderKubeadmVersion, unifiedDiff, versionPolicy } from '../../lab/src/tools/kubeadm';
 import { parseFlags } from '../../lab/src/tools/argv';
 import { parseYumArgs } from '../../lab/src/tools/packages';
@@ -281,5 +288,35 @@ describe('time model', () => {
     expect(hopBoundMs({ controlPlanes: 3, workers: 10, maxUnavailable: 1, podsPerWorker: 3 })).toBe(
       first + 2 * other + 10 * worker,
     );
+  });
+
+  test.each([
+    // [workers, maxUnavailable, pdbs, workers' part of the bound]
+    ['prepared ahead: only the first preparation is on the path', 10, 5, [], 2],
+    ['a PDB of one disruption serialises 10 evictions behind pod starts', 10, 5, [[10, 1]], 'pdb10'],
+    ['two at a time: half the rounds', 10, 5, [[10, 2]], 'pdb5'],
+    ['a PDB that lets the window through changes nothing', 10, 5, [[10, 10]], 2],
+  ] as const)('bound with prepareAhead: %s', (_, workers, mu, pdbs, want) => {
+    const first = nodeUpgradeMs({ role: 'control-plane', first: true, pods: 1 });
+    const worker = nodeUpgradeMs({ role: 'worker', first: false, pods: 3 });
+    const prep = workerPrepareMs();
+    const bound = hopBoundMs({
+      controlPlanes: 1,
+      workers,
+      maxUnavailable: mu,
+      podsPerWorker: 3,
+      prepareAhead: true,
+      pdbs: pdbs.map(([evictions, disruptionsAllowed]) => ({ evictions, disruptionsAllowed })),
+    });
+    const waves = prep + 2 * (worker - prep);
+    const expected =
+      want === 'pdb10'
+        ? worker + 9 * TIME.podStartMs
+        : want === 'pdb5'
+          ? Math.max(waves, worker + 4 * TIME.podStartMs)
+          : waves;
+    expect(bound).toBe(first + expected);
+    // never above the bound of running each wave whole
+    if (pdbs.length === 0) expect(bound).toBeLessThan(first + 2 * worker);
   });
 });

@@ -100,8 +100,8 @@ export class Cluster {
     fs.writeSync(this.eventsFd, JSON.stringify({ ts: new Date().toISOString(), ...obj }) + '\n');
   }
 
-  event(node: string, type: 'ssh' | 'exec', cmd: string, exit: number): void {
-    this.write({ node, type, cmd, exit });
+  event(node: string, type: 'ssh' | 'exec', cmd: string, exit: number, ms?: number): void {
+    this.write(ms === undefined ? { node, type, cmd, exit } : { node, type, cmd, exit, ms });
   }
 
   fields(name: string): StateFields {

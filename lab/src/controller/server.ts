@@ -129,6 +129,7 @@ export async function execute(cl: Cluster, req: ExecRequest): Promise<ExecResult
   const tool = TOOLS[req.tool];
   if (!tool) return { stdout: '', stderr: `kupgrade-lab: ${req.tool}: not a lab command\n`, exit: 127 };
   const fault = cl.takeCommandFault(node.name, cmdline);
+  const started = Date.now();
   let result: ExecResult;
   if (fault?.kind === 'hang' && fault.forMs === undefined) return null;
   if (fault?.kind === 'hang' && fault.forMs !== undefined) await cl.sleep(fault.forMs);
@@ -162,7 +163,9 @@ export async function execute(cl: Cluster, req: ExecRequest): Promise<ExecResult
     }
     if (fault?.kind === 'drop') result = { ...result, drop: true };
   }
-  cl.event(node.name, 'exec', cmdline, result.exit);
+  // ms: how long the tool held the command (its modelled time, PDB waits included), so that a
+  // benchmark can tell the orchestrator's own time from the cluster's
+  cl.event(node.name, 'exec', cmdline, result.exit, Date.now() - started);
   return result;
 }
 

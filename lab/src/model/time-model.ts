@@ -126,17 +126,30 @@ export function hopBoundMs(opts: {
   maxUnavailable: number;
   podsPerWorker: number;
   prepareAhead?: boolean;
+  pdbs?: PdbLoad[];
 }): number {
   let total = 0;
   for (let i = 0; i < opts.controlPlanes; i++)
     total += nodeUpgradeMs({ role: 'control-plane', first: i === 0, pods: 1 });
   const waves = Math.ceil(opts.workers / Math.max(1, opts.maxUnavailable));
   const node = nodeUpgradeMs({ role: 'worker', first: false, pods: opts.podsPerWorker });
-  if (opts.prepareAhead && waves > 0) {
-    const prep = workerPrepareMs();
-    total += prep + waves * Math.max(node - prep, prep);
-  } else {
-    total += waves * node;
+  const prep = opts.prepareAhead ? workerPrepareMs() : 0;
+  let workers = opts.prepareAhead && waves > 0 ? prep + waves * Math.max(node - prep, prep) : waves * node;
+  // A PDB that allows d disruptions at a time admits the next eviction of its app only when a
+  // replacement is Ready: E evictions take at least ceil(E/d) - 1 pod starts after the first one,
+  // whatever the window (the first worker's whole upgrade is on the path too).
+  if (waves > 0) {
+    for (const b of opts.pdbs ?? []) {
+      if (b.evictions <= 0) continue;
+      const rounds = Math.ceil(b.evictions / Math.max(1, b.disruptionsAllowed));
+      workers = Math.max(workers, node + (rounds - 1) * TIME.podStartMs);
+    }
   }
-  return total;
+  return total + workers;
+}
+
+/** The workers' pods one PodDisruptionBudget covers, and how many of them it lets go at once. */
+export interface PdbLoad {
+  evictions: number;
+  disruptionsAllowed: number;
 }
