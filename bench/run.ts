@@ -3,7 +3,7 @@
  * seed's runbook run serially over ssh, on fresh labs in one run, on one dev server.
  *
  *   node dist/bench/run.js [--sizes 10,100,1000] [--speeds 10,100] [--out bench] [--runbook-max-nodes N]
- *                          [--budget-minutes 10] [--slow-max-nodes 100] [--run-timeout-minutes 45]
+ *                          [--budget-minutes 6] [--slow-max-nodes 100] [--run-timeout-minutes 45]
  *                          [--append] [--windows 1,10%]
  *
  * A configuration whose critical-path bound alone exceeds --budget-minutes is not run (a serial
@@ -544,7 +544,7 @@ if (require.main === module) {
       speeds: { type: 'string', default: '10,100' },
       out: { type: 'string', default: path.join(ROOT, 'bench') },
       'runbook-max-nodes': { type: 'string', default: '100' },
-      'budget-minutes': { type: 'string', default: '10' },
+      'budget-minutes': { type: 'string', default: '6' },
       'slow-max-nodes': { type: 'string', default: '100' },
       'run-timeout-minutes': { type: 'string', default: '45' },
       append: { type: 'boolean', default: false },

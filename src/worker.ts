@@ -36,7 +36,9 @@ export interface WorkerConfig {
 export async function createWorker(config: WorkerConfig = {}) {
   const settings = temporalSettings(config);
   const connection = await NativeConnection.connect(settings.connectionOptions);
-  const ssh = new SshRouter({ maxConnections: 256, ...config.ssh });
+  // A node's connection stays open from preflight to its turn in the window (minutes later in a
+  // large rollout) instead of a new handshake per phase; the pool's cap still bounds the total.
+  const ssh = new SshRouter({ maxConnections: 256, idleTimeoutMs: 10 * 60_000, ...config.ssh });
   const activities = ssh.wrap(
     createNodeActivities({
       ssh,

@@ -47,7 +47,13 @@ export function renderDetails(state: UpgradeState): string {
   let rows: NodeState[] = state.nodes;
   if (rows.length > MAX_ROWS) {
     const rank = (n: NodeState): number =>
-      n.status === 'blocked' ? 0 : n.status === 'running' ? 1 : n.status === 'pending' ? 3 : 2;
+      n.status === 'blocked'
+        ? 0
+        : n.status === 'running' || n.status === 'prepared'
+          ? 1
+          : n.status === 'pending'
+            ? 3
+            : 2;
     rows = [...rows].sort((a, b) => rank(a) - rank(b)).slice(0, MAX_ROWS);
   }
   lines.push(

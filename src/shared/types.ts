@@ -67,6 +67,7 @@ export type NodeStep = (typeof NODE_STEPS)[number];
 export type NodeStatus =
   | 'pending' // not started in the current hop
   | 'running' // a child workflow is working on it
+  | 'prepared' // a worker whose steps before the drain are done, schedulable, waiting for its turn in the window
   | 'hop-done' // finished the current hop (more hops to go)
   | 'done' // at the target
   | 'up-to-date' // already at the target when the run started

@@ -760,7 +760,12 @@ class UpgradeRun {
         p = observe(
           pre.length && n.preparedHop !== i
             ? this.runNode(w, i, pre, false, 'prepare').then((o) => {
-                if (o === 'ok') n.preparedHop = i;
+                if (o === 'ok') {
+                  n.preparedHop = i;
+                  // its turn may not have come yet: until then it waits, schedulable
+                  if (n.status === 'running') n.status = 'prepared';
+                  this.refresh();
+                }
                 return o;
               })
             : Promise.resolve('ok'),
@@ -997,7 +1002,7 @@ class UpgradeRun {
     for (const scope of this.scopes.values()) scope.cancel();
     await condition(() => this.scopes.size === 0);
     for (const n of this.s.nodes) {
-      if (n.status === 'running' || n.status === 'blocked') n.status = 'aborted';
+      if (n.status === 'running' || n.status === 'blocked' || n.status === 'prepared') n.status = 'aborted';
       const node = this.inventory.nodes.find((x) => x.name === n.name);
       if (node) await this.uncordonIfOurs(n, node);
     }

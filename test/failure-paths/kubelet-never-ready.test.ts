@@ -42,12 +42,13 @@ describe('a kubelet that never becomes Ready', () => {
     expect(b.hints.join('\n')).toMatch(/journalctl -xeu kubelet/);
     const w1 = st.nodes.find((n) => n.name === 'w-1');
     expect(w1).toMatchObject({ status: 'blocked', step: 'wait-ready', cordonedByRun: true });
-    // The control plane is done; w-2 waits behind w-1 (window 1).
-    expect(st.nodes.map((n) => [n.name, n.status])).toEqual([
+    // The control plane is done; w-2, prepared ahead, waits behind w-1 (window 1): schedulable.
+    expect(st.nodes.map((n) => [n.name, n.status === 'running' ? 'prepared' : n.status])).toEqual([
       ['cp-1', 'done'],
       ['w-1', 'blocked'],
-      ['w-2', 'pending'],
+      ['w-2', 'prepared'],
     ]);
+    expect(labNodes(s.lab)['w-2']).toMatchObject({ kubelet: '1.29.6', unschedulable: false });
     // Ground truth while blocked: w-1 restarted on the new kubelet, NotReady, still cordoned.
     const before = labNodes(s.lab);
     expect(before['w-1']).toMatchObject({ kubelet: '1.30.14', ready: false, unschedulable: true });
@@ -63,11 +64,16 @@ describe('a kubelet that never becomes Ready', () => {
     expect(end.nodes.filter((n) => n.cordonedByRun)).toEqual([]);
     expect(end.nodes.find((n) => n.name === 'w-2')?.status).not.toBe('done');
 
-    // Ground truth after abort: nobody cordoned; w-2 never touched.
+    // Ground truth after abort: nobody cordoned; w-2 was prepared ahead (the new kubeadm and its
+    // `kubeadm upgrade node`, as the runbook does before the drain) but never drained: its kubelet
+    // is the old one, and no kubectl drain/cordon ever named it.
     expect(cordoned(s.lab)).toEqual([]);
     const after = labNodes(s.lab);
     expect(after['w-2'].kubelet).toBe('1.29.6');
-    expect(after['w-2'].packages.kubeadm.version).toBe('1.29.6');
+    expect(after['w-2'].packages.kubeadm.version).toBe('1.30.14');
+    expect(
+      s.lab.events().filter((e) => e.type === 'exec' && /^kubectl .*(drain|cordon) w-2\b/.test(e.cmd ?? '')),
+    ).toEqual([]);
     expect(repeatedMutations(s.lab.events())).toEqual([]);
     const uncordons = s.lab
       .events()
