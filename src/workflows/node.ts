@@ -33,6 +33,12 @@ export interface NodeUpgradeInput {
    * keep the parent's history and workflow tasks small.
    */
   reportSteps?: NodeStep[];
+  /**
+   * false: the parent already owns the cordon (it started this child at the drain), so not even
+   * the drain is reported; a large rollout saves a workflow task in the parent and in the child
+   * per node.
+   */
+  reportDrain?: boolean;
 }
 
 export interface NodeStepRecord {
@@ -143,7 +149,9 @@ export async function upgradeNode(input: NodeUpgradeInput): Promise<NodeUpgradeR
     };
     try {
       const [, out] = await Promise.all([
-        step === 'drain' || !input.reportSteps || input.reportSteps.includes(step)
+        (step === 'drain' && input.reportDrain !== false) ||
+        !input.reportSteps ||
+        input.reportSteps.includes(step)
           ? report({ step, event: 'started' })
           : Promise.resolve(),
         runStep(acts, step, hopInput, options),

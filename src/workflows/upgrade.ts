@@ -876,6 +876,12 @@ class UpgradeRun {
       n.step = todo[0];
       n.error = undefined;
       this.childrenStarted += 1;
+      // A large rollout's child that starts at the drain does not report it: the run owns the
+      // cordon from the start of that child (ensureUncordoned checks first, so an abort before
+      // the cordon changes nothing).
+      const claimsCordon =
+        todo[0] === 'drain' && !this.reportAllSteps() && patched('drain-child-claims-cordon');
+      if (claimsCordon && !n.cordonedBefore) n.cordonedByRun = true;
       this.refresh();
       const scope = new CancellationScope();
       this.scopes.set(node.name, scope);
@@ -892,7 +898,11 @@ class UpgradeRun {
                 hop,
                 steps: todo,
                 attempt: n.attempts,
-                ...(this.reportAllSteps() ? {} : { reportSteps: ['drain' as const] }),
+                ...(this.reportAllSteps()
+                  ? {}
+                  : claimsCordon
+                    ? { reportSteps: [], reportDrain: false }
+                    : { reportSteps: ['drain' as const] }),
               },
             ],
           }),

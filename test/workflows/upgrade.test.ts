@@ -554,4 +554,33 @@ describe('upgradeCluster', () => {
     expect(serial.at('ensureRepoMinor', 'w-2')).toBeGreaterThan(serial.at('ensureUncordoned', 'w-1'));
     expect(serial.at('ensureRepoMinor', 'w-3')).toBeGreaterThan(serial.at('ensureUncordoned', 'w-2'));
   });
+
+  it('progress "drain" (large clusters): a child that starts at the drain sends no signal; the run owns its cordon', async () => {
+    const inp = input(uniqueCluster('quiet'), 1, 3, '1.30', {
+      autoApprove: true,
+      maxUnavailable: 1,
+      progress: 'drain',
+    });
+    const fake = new FakeCluster(inp.inventory, 'v1.29.10', { cordoned: ['w-3'] });
+    fake.faults.push({
+      activity: 'ensureKubeletRestarted',
+      node: 'w-1',
+      times: 1,
+      type: ErrorType.CommandFailed,
+    });
+    const { result, signals } = await withWorker(h, fake, async (tq) => {
+      const handle = await startUpgrade(h, tq, inp);
+      const s = await waitFor(handle, (x) => x.blocked[0]?.node === 'w-1', 'w-1 blocked');
+      // no drain report came, yet the run knows it cordoned w-1 (and not w-3, cordoned before)
+      expect(s.nodes.find((n) => n.name === 'w-1')?.cordonedByRun).toBe(true);
+      await handle.executeUpdate(decideUpdate, { args: [{ action: 'abort', by: 'ops' }] });
+      const result = await handle.result();
+      const events = (await handle.fetchHistory()).events ?? [];
+      return { result, signals: events.filter((e) => e.workflowExecutionSignaledEventAttributes).length };
+    });
+    expect(result.phase).toBe('aborted');
+    expect(signals).toBe(0);
+    expect(fake.node('w-1').unschedulable).toBe(false); // this run cordoned it: uncordoned on abort
+    expect(fake.node('w-3').unschedulable).toBe(true);
+  });
 });
