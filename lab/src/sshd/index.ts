@@ -29,7 +29,6 @@ import {
   knownHostsPath,
   missingToolPath,
   nodeRoot,
-  releaseSlot,
   removeWorkBase,
   sessionsDir,
   sshDir,
@@ -336,7 +335,7 @@ async function stopGroup(state: SshdState, group: SshdGroup): Promise<void> {
 /** Kills the live sessions and connections of the given nodes (as a machine that goes down would). */
 async function killNodeSessions(state: SshdState, names: string[]): Promise<void> {
   const nodes = state.nodes.filter((n) => names.includes(n.name));
-  const victims: { node: string; pid: number; slot?: number }[] = [];
+  const victims: number[] = [];
   const ownPgid = processGroup(process.pid);
   for (const n of nodes) {
     const sdir = sessionsDir(state.dir, n.name);
@@ -349,13 +348,12 @@ async function killNodeSessions(state: SshdState, names: string[]): Promise<void
     for (const f of files) {
       try {
         const rec = JSON.parse(await fsp.readFile(path.join(sdir, f), 'utf8')) as SessionRecord;
-        if (!isAlive(rec.pid) && rec.slot !== undefined) releaseSlot(workBase(state.dir, n.name), rec.slot);
         // pids are checked before they are signalled: a stale record must not hit a reused pid
         if (isAlive(rec.pid) && cmdline(rec.pid).some((a) => a.endsWith('node-shell.sh'))) {
           // sshd makes every session its own process group; never signal ours (node shell run by hand)
           if (rec.pgid > 1 && rec.pgid !== ownPgid) signal(-rec.pgid, 'SIGKILL');
           else signal(rec.pid, 'SIGKILL');
-          victims.push({ node: n.name, pid: rec.pid, slot: rec.slot });
+          victims.push(rec.pid);
         }
         if (isAlive(rec.sessionPid) && (cmdline(rec.sessionPid)[0] ?? '').startsWith('sshd')) {
           signal(rec.sessionPid, 'SIGKILL');
@@ -368,8 +366,7 @@ async function killNodeSessions(state: SshdState, names: string[]): Promise<void
   }
   const conns = connectionProcesses(new Set(nodes.map(endpoint)));
   for (const pid of conns) signal(pid, 'SIGKILL');
-  await waitForExit([...victims.map((v) => v.pid), ...conns], 3000);
-  for (const v of victims) if (v.slot !== undefined) releaseSlot(workBase(state.dir, v.node), v.slot);
+  await waitForExit([...victims, ...conns], 3000);
 }
 
 async function prepareDirs(dir: string, nodes: LabSshNode[]): Promise<void> {
@@ -387,7 +384,7 @@ async function prepareDirs(dir: string, nodes: LabSshNode[]): Promise<void> {
   await Promise.all(
     nodes.map(async (n) => {
       const root = nodeRoot(dir, n.name);
-      // no session runs now (stopAll): stale slots of killed sessions go
+      // no session runs now (stopAll): the work dirs of the old namespaces go
       removeWorkBase(workBase(dir, n.name));
       await fsp.mkdir(sessionsDir(dir, n.name), { recursive: true });
       await fsp.mkdir(path.join(root, 'etc'), { recursive: true });

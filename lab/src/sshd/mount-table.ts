@@ -1,6 +1,6 @@
 // The mount table of a node's SSH sessions, written once per node when the lab's sshd starts
-// (DIR/ssh/fstab/NODE, with @SLOT@ standing for the session's work dir slot) and used by the
-// node shell (node-shell-script.ts) with `mount -a -T` in each session's private mount namespace:
+// (DIR/ssh/fstab/NODE, with @SLOT@ standing for the work dirs of the node's namespace) and used by the
+// node shell (node-shell-script.ts) with `mount -a -T` in the node's mount namespace:
 // /etc is an overlay whose upper layer is DIR/nodes/NODE/etc, /var/lib/kubelet and /var/lib/etcd
 // are DIR/nodes/NODE/var/lib/{kubelet,etcd}, the other writable top-level directories
 // (OVERLAID_DIRS) are private overlays under DIR/nodes/NODE/.root, and every lab tool in DIR/bin is
@@ -29,7 +29,7 @@ const NONROOT_ETC_DIRS = [
   'sysctl.d',
   'modules-load.d',
 ];
-/** Placeholder of the session's slot in a node's fstab (work dirs DIR/nodes/NODE/.work/<slot>/…). */
+/** Placeholder in a node's fstab for its namespace's work dirs (DIR/nodes/NODE/.work/<ns…>/…). */
 export const SLOT_PLACEHOLDER = '@SLOT@';
 
 /** The real paths of the host's copies of `tool` (symlinks resolved, duplicates dropped). */

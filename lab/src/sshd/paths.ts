@@ -81,8 +81,6 @@ export interface SessionRecord {
   sessionPid: number;
   cmd: string;
   started: string;
-  /** overlay work dir slot (DIR/nodes/NAME/.work/<slot>) */
-  slot?: number;
 }
 
 /**
@@ -97,40 +95,17 @@ export const OVERLAID_DIRS = ['/etc', '/var', '/opt', '/root', '/srv', '/home', 
 
 /**
  * Overlay work dirs: DIR/nodes/NAME/.work/ns<pid>, one set per mount namespace of the node (the
- * node shell makes one namespace per node and sshd start; <pid> is the creating shell's). Older
- * labs used a slot per session, held by the lock dir <slot>.lock.
+ * node shell makes one namespace per node and sshd start; <pid> is the creating shell's).
  */
 export function workBase(dir: string, node: string): string {
   return path.join(dir, 'nodes', node, '.work');
 }
 
-/** Takes the first free slot of a node: its index (the lock dir <slot>.lock is created). */
-export function acquireSlot(base: string): number {
-  fs.mkdirSync(base, { recursive: true });
-  for (let k = 0; ; k++) {
-    try {
-      fs.mkdirSync(path.join(base, `${k}.lock`));
-      return k;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
-  }
-}
-
-export function releaseSlot(base: string, slot: number): void {
-  try {
-    fs.rmdirSync(path.join(base, `${slot}.lock`));
-  } catch {
-    // already released
-  }
-}
-
 /** Removes all work dirs of a node (no session may run): overlayfs leaves <workdir>/work mode 000. */
 export function removeWorkBase(base: string): void {
   try {
-    for (const slot of fs.readdirSync(base)) {
-      const sd = path.join(base, slot);
-      if (slot.endsWith('.lock')) continue;
+    for (const set of fs.readdirSync(base)) {
+      const sd = path.join(base, set);
       for (const d of fs.readdirSync(sd)) {
         try {
           fs.chmodSync(path.join(sd, d, 'work'), 0o700);
