@@ -43,6 +43,19 @@ export function nodeSteps(
   return steps;
 }
 
+/**
+ * A worker split at the drain, for `rollout.prepareAhead`: `prepare` leaves the node schedulable
+ * (repo → kubeadm package → upgrade node), `kubelet` is drain → … → uncordon.
+ */
+export function workerSteps(
+  inventory: Pick<Inventory, 'packages' | 'kubeadm' | 'rollout'>,
+  opts: StepOptions,
+): { prepare: NodeStep[]; kubelet: NodeStep[] } {
+  const all = nodeSteps(inventory, { role: 'worker' }, opts);
+  const kubelet = kubeletSteps(opts);
+  return { prepare: all.slice(0, all.length - kubelet.length), kubelet };
+}
+
 function kubeletSteps(opts: StepOptions): NodeStep[] {
   const steps: NodeStep[] = ['drain', 'kubelet-packages', 'kubelet-restart', 'wait-ready'];
   if (!opts.cordonedBefore) steps.push('uncordon');

@@ -76,7 +76,7 @@ import { HopError, atLeast, computeHops, isVersion, lowestVersion, windowSize } 
 import { childFailureInfo, describeActivityError } from './failures';
 import { upgradeNode, type NodeUpgradeResult } from './node';
 import { activityOptions } from './options';
-import { firstControlPlaneSteps, nodeSteps } from './steps';
+import { firstControlPlaneSteps, nodeSteps, workerSteps } from './steps';
 
 type NodeOutcome = 'ok' | 'skipped' | 'aborted';
 
@@ -754,12 +754,16 @@ class UpgradeRun {
       let p = prepared.get(w.name);
       if (!p) {
         const n = this.node(w.name);
-        const steps = nodeSteps(this.inventory, w, this.stepOpts(w));
-        const pre = steps.slice(0, steps.indexOf('drain'));
         // a run continued as new keeps what the run before it prepared
         p = observe(
-          pre.length && n.preparedHop !== i
-            ? this.runNode(w, i, pre, false, 'prepare').then((o) => {
+          n.preparedHop !== i
+            ? this.runNode(
+                w,
+                i,
+                workerSteps(this.inventory, this.stepOpts(w)).prepare,
+                false,
+                'prepare',
+              ).then((o) => {
                 if (o === 'ok') {
                   n.preparedHop = i;
                   // its turn may not have come yet: until then it waits, schedulable
@@ -795,12 +799,8 @@ class UpgradeRun {
       let p: Promise<NodeOutcome>;
       if (ahead) {
         for (const next of todo.slice(k, k + 1 + s.window)) void prepare(next);
-        const steps = nodeSteps(this.inventory, w, this.stepOpts(w));
-        const rest = steps.slice(steps.indexOf('drain'));
-        const n = this.node(w.name);
-        p = prepare(w).then((o) =>
-          o === 'ok' ? this.runNode(w, i, rest, true, 'kubelet', n.preparedHop === i && n.hop === i) : o,
-        );
+        const { kubelet } = workerSteps(this.inventory, this.stepOpts(w));
+        p = prepare(w).then((o) => (o === 'ok' ? this.runNode(w, i, kubelet, true, 'kubelet', true) : o));
       } else {
         p = this.runNode(w, i, nodeSteps(this.inventory, w, this.stepOpts(w)), true);
       }

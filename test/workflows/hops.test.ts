@@ -10,7 +10,7 @@ import {
   normalizeVersion,
   windowSize,
 } from '../../src/shared/versions';
-import { firstControlPlaneSteps, nodeSteps } from '../../src/workflows/steps';
+import { firstControlPlaneSteps, nodeSteps, workerSteps } from '../../src/workflows/steps';
 import { makeInventory } from './fake-cluster';
 
 function refusal(fn: () => unknown): string {
@@ -110,6 +110,17 @@ describe('step lists', () => {
     ]);
     const cni = { ...inv, rollout: { ...inv.rollout, cni: { command: 'kubectl apply -f calico.yaml' } } };
     expect(firstControlPlaneSteps(cni, { cordonedBefore: false }).after[0]).toBe('cni');
+  });
+  it('splits a worker at the drain for prepareAhead (what stays schedulable, then the rest)', () => {
+    expect(workerSteps(inv, { cordonedBefore: false })).toEqual({
+      prepare: ['repo', 'kubeadm-package', 'upgrade-node'],
+      kubelet: ['drain', 'kubelet-packages', 'kubelet-restart', 'wait-ready', 'uncordon'],
+    });
+    const unmanaged = { ...inv, packages: { ...inv.packages, repository: { mode: 'unmanaged' as const } } };
+    expect(workerSteps(unmanaged, { cordonedBefore: true })).toEqual({
+      prepare: ['kubeadm-package', 'upgrade-node'],
+      kubelet: ['drain', 'kubelet-packages', 'kubelet-restart', 'wait-ready'],
+    });
   });
 });
 
