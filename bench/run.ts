@@ -25,7 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import { hopBoundMs, labDown, labUp, checkLab, type PdbLoad } from '../lab/src/api';
+import { hopBoundMs, labDown, labUp, labPdbLoads, checkLab, type PdbLoad } from '../lab/src/api';
 import { loadInventory } from '../src/inventory';
 import { upgradeWorkflowId, WORKFLOW_TYPES } from '../src/shared/names';
 import { windowSize } from '../src/shared/versions';
@@ -152,7 +152,7 @@ async function runKupgrade(opts: {
   const workers = opts.nodes - 3;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kupgrade-bench-'));
   await labUp({ dir, controlPlanes: 3, workers, version: FROM, packages: 'yum', speed: opts.speed });
-  const pdbs = pdbLoads(dir);
+  const pdbs = labPdbLoads(dir);
   const queue = `bench-${path.basename(dir)}`;
   const statsFile = path.join(dir, 'worker-stats.json');
   const worker = workerProcess(opts.address, queue, statsFile, opts.speed);
@@ -197,8 +197,8 @@ async function runKupgrade(opts: {
     const window = benchWindow(opts.nodes, opts.maxUnavailable);
     const check = checkLab(dir, { target, maxUnavailable: window });
 
-    // Node overhead: each node child's wall time minus the modelled time of its steps, over every
-    // run of the parent (a large upgrade continues as new to keep each history small).
+    // Every run of the parent (a large upgrade continues as new to keep each history small): the
+    // history sizes, and when each worker's children ran (for its overhead).
     const wfId = handle.workflowId;
     let runIds: string[] = [];
     for (let i = 0; i < 50; i++) {
@@ -287,7 +287,7 @@ export function overheadPerNode(spans: Map<string, [number, number][]>, events: 
   const names = [...spans.keys()];
   const byName = new Set(names);
   for (const e of events) {
-    const ms = (e as { ms?: number }).ms;
+    const ms = e.ms;
     if (e.type !== 'exec' || typeof ms !== 'number') continue;
     let node: string | undefined = byName.has(e.node) ? e.node : undefined;
     if (!node && e.cmd?.startsWith('kubectl ')) {
@@ -328,31 +328,6 @@ function benchBoundMs(
     podsPerWorker: 1,
     // the bench's inventories keep rollout.prepareAhead at its default (true); the runbook does not
     prepareAhead,
-  });
-}
-
-/**
- * The lab's PodDisruptionBudgets as the bound needs them: how many pods of each covered app run on
- * workers (each is evicted at least once), and how many may be disrupted at a time.
- */
-function pdbLoads(dir: string): PdbLoad[] {
-  const state = JSON.parse(readFileSync(path.join(dir, 'state.json'), 'utf8')) as {
-    nodes: Record<string, { role: string }>;
-    pods: { ns: string; app: string; node: string | null }[];
-    pdbs: {
-      ns: string;
-      app: string;
-      minAvailable: number | null;
-      maxUnavailable: number | null;
-      replicas: number;
-    }[];
-  };
-  return state.pdbs.map((b) => {
-    const desired = b.minAvailable ?? Math.max(0, b.replicas - (b.maxUnavailable ?? 0));
-    const evictions = state.pods.filter(
-      (p) => p.ns === b.ns && p.app === b.app && p.node && state.nodes[p.node]?.role === 'worker',
-    ).length;
-    return { evictions, disruptionsAllowed: Math.max(1, b.replicas - desired) };
   });
 }
 

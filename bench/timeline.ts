@@ -8,6 +8,8 @@ export interface TimelineEvent {
   type: string;
   cmd?: string;
   exit?: number;
+  /** exec events: how long the lab's tool held the command */
+  ms?: number;
   /** kubectl commands run on the API node act on the node they name. */
 }
 

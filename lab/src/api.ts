@@ -26,6 +26,8 @@ export { checkEvents, formatViolations } from './check/replay';
 export type { CheckOptions, CheckResult, Violation } from './check/replay';
 export type { FaultSpec, Fault, LabSpec } from './model/state';
 export { TIME, scaled, nodeUpgradeMs, hopBoundMs, workerPrepareMs } from './model/time-model';
+import { pdbLoadsOf, type PdbLoad } from './model/time-model';
+import type { ClusterState } from './model/state';
 export type { PdbLoad } from './model/time-model';
 export type { UpOptions, UpResult, LabStatus } from './lab';
 
@@ -47,4 +49,9 @@ export function shimEnv(dir: string, node: string): Record<string, string> {
     KUPGRADE_LAB_NODE: node,
     KUPGRADE_LAB_ROOT: path.join(dir, 'nodes', node),
   };
+}
+
+/** The PDB loads of a lab (DIR/state.json), for the bound of an upgrade of it (`hopBoundMs`). */
+export function labPdbLoads(dir: string): PdbLoad[] {
+  return pdbLoadsOf(JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')) as ClusterState);
 }

@@ -3,8 +3,14 @@ import { overheadPerNode } from '../../bench/run';
 import type { TimelineEvent } from '../../bench/timeline';
 
 const at = (ms: number) => new Date(Date.UTC(2026, 0, 1) + ms).toISOString();
-const exec = (node: string, cmd: string, end: number, ms: number): TimelineEvent =>
-  ({ ts: at(end), node, type: 'exec', cmd, exit: 0, ms }) as TimelineEvent;
+const exec = (node: string, cmd: string, end: number, ms: number): TimelineEvent => ({
+  ts: at(end),
+  node,
+  type: 'exec',
+  cmd,
+  exit: 0,
+  ms,
+});
 const t0 = Date.UTC(2026, 0, 1);
 
 describe('overheadPerNode', () => {

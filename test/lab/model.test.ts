@@ -23,8 +23,10 @@ import {
   hopBoundMs,
   nodeUpgradeMs,
   scaled,
+  pdbLoadsOf,
   workerPrepareMs,
 } from '../../lab/src/model/time-model';
+import { buildInitialState, type LabSpec } from '../../lab/src/model/state';
 import { planUpgrades, renderKubeadmVersion, unifiedDiff, versionPolicy } from '../../lab/src/tools/kubeadm';
 import { parseFlags } from '../../lab/src/tools/argv';
 import { parseYumArgs } from '../../lab/src/tools/packages';
@@ -318,5 +320,33 @@ describe('time model', () => {
     expect(bound).toBe(first + expected);
     // never above the bound of running each wave whole
     if (pdbs.length === 0) expect(bound).toBeLessThan(first + 2 * worker);
+  });
+
+  test('the PDB loads of a fresh lab: web and api, one pod per worker each, one disruption at a time', () => {
+    const spec: LabSpec = {
+      name: 'pdb',
+      version: '1.29.6',
+      packages: 'yum',
+      repo: 'pkgs.k8s.io',
+      speed: 1,
+      seed: 'pdb',
+      createdAt: '2026-12-02T00:00:00Z',
+      nodes: [
+        { name: 'cp-1', role: 'control-plane', address: '127.0.0.2', port: 22 },
+        ...[1, 2, 3, 4].map((i) => ({
+          name: `w-${i}`,
+          role: 'worker' as const,
+          address: `127.0.0.${2 + i}`,
+          port: 22,
+        })),
+      ],
+      controller: null,
+      ssh: null,
+      options: { cordoned: [], podsPerWorker: 3, emptyDirPods: 0, unmanagedPods: 0 },
+    };
+    expect(pdbLoadsOf(buildInitialState(spec, Date.UTC(2026, 11, 2)))).toEqual([
+      { evictions: 4, disruptionsAllowed: 1 },
+      { evictions: 4, disruptionsAllowed: 1 },
+    ]);
   });
 });

@@ -12,6 +12,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ClusterState, Fault, LabSpec, NodeState, Pod, Pdb } from '../model/state';
+import { pdbDesiredHealthy } from '../model/state';
 import { isEvictable, randSuffix, rng } from '../model/state';
 import { scaled, TIME } from '../model/time-model';
 import { withV } from '../model/versions';
@@ -221,9 +222,7 @@ export class Cluster {
   disruptionsAllowed(b: Pdb): number {
     const pods = this.state.pods.filter((p) => p.ns === b.ns && p.app === b.app);
     const healthy = pods.filter((p) => this.healthy(p)).length;
-    const desired =
-      b.minAvailable !== null ? b.minAvailable : Math.max(0, b.replicas - (b.maxUnavailable ?? 0));
-    return Math.max(0, healthy - desired);
+    return Math.max(0, healthy - pdbDesiredHealthy(b));
   }
 
   /**

@@ -106,6 +106,11 @@ export interface Pdb {
   createdAt: number;
 }
 
+/** The healthy pods of its app that a PDB insists on (minAvailable, or replicas − maxUnavailable). */
+export function pdbDesiredHealthy(b: Pdb): number {
+  return b.minAvailable !== null ? b.minAvailable : Math.max(0, b.replicas - (b.maxUnavailable ?? 0));
+}
+
 export type FaultSpec =
   | { kind: 'fail'; match: string; node?: string; times?: number; exit?: number; message?: string }
   | { kind: 'hang'; match: string; node?: string; times?: number; forMs?: number }

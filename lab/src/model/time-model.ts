@@ -5,6 +5,8 @@
  * critical-path bound of an upgrade plan (see `nodeUpgradeMs`), so the two can never drift apart.
  */
 
+import { pdbDesiredHealthy, type ClusterState } from './state';
+
 export const TIME = {
   /** any read-only kubectl call (get nodes/pods/pdb/cm, version) */
   kubectlReadMs: 300,
@@ -152,4 +154,14 @@ export function hopBoundMs(opts: {
 export interface PdbLoad {
   evictions: number;
   disruptionsAllowed: number;
+}
+
+/** The PDB loads of a lab's cluster: every pod a PDB covers on a worker is evicted at least once. */
+export function pdbLoadsOf(state: Pick<ClusterState, 'nodes' | 'pods' | 'pdbs'>): PdbLoad[] {
+  return state.pdbs.map((b) => ({
+    evictions: state.pods.filter(
+      (p) => p.ns === b.ns && p.app === b.app && p.node !== null && state.nodes[p.node]?.role === 'worker',
+    ).length,
+    disruptionsAllowed: Math.max(1, b.replicas - pdbDesiredHealthy(b)),
+  }));
 }
