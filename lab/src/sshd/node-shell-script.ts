@@ -149,11 +149,9 @@ enter=(nsenter "--mount=/proc/$hp/ns/mnt")
 [ "$EUID" = 0 ] || enter=(nsenter --preserve-credentials "--user=/proc/$hp/ns/user" "--mount=/proc/$hp/ns/mnt")
 
 export PATH="$DIR/bin:/usr/local/bin:/usr/bin:/bin" KUPGRADE_LAB_DIR="$DIR" KUPGRADE_LAB_NODE="$node" KUPGRADE_LAB_SESSION_PID="$spid"
-if [ "$interactive" = 1 ]; then
-  "\${enter[@]}" "--wdns=\${PWD:-/}" -- /bin/bash --noprofile --norc -c "export PS1='[$node] \\\\w\\\\$ '; exec /bin/bash --noprofile --norc -i" 0<&0 &
-else
-  "\${enter[@]}" "--wdns=\${PWD:-/}" -- /bin/bash --noprofile --norc -c "$SSH_ORIGINAL_COMMAND" 0<&0 &
-fi
+script=$cmd
+[ "$interactive" = 0 ] || script="export PS1='[$node] \\\\w\\\\$ '; exec /bin/bash --noprofile --norc -i"
+"\${enter[@]}" "--wdns=\${PWD:-/}" -- /bin/bash --noprofile --norc -c "$script" 0<&0 &
 child=$!
 for sig in TERM INT HUP QUIT USR1 USR2; do
   trap "kill -$sig $child 2>/dev/null" "$sig"
