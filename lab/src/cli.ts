@@ -146,6 +146,7 @@ async function cmdUp(a: Args): Promise<number> {
     [
       `lab "${s.name}" is up in ${(r.ms / 1000).toFixed(1)}s: ${s.nodes.filter((n) => n.role === 'control-plane').length} control plane(s), ${s.nodes.filter((n) => n.role === 'worker').length} worker(s), Kubernetes v${s.version}, ${s.packages}, speed ${s.speed}`,
       `  inventory:   ${r.clusterYaml}`,
+      `  worker:      kupgrade worker --config ${path.join(r.dir, 'worker.yaml')}`,
       `  state:       ${path.join(r.dir, 'state.json')} (controller pid ${r.controllerPid}, http://${s.controller!.host}:${s.controller!.port})`,
       `  events:      ${path.join(r.dir, 'events.jsonl')}`,
       `  node roots:  ${path.join(r.dir, 'nodes')}/NAME`,

@@ -198,6 +198,32 @@ export function clusterYaml(spec: LabSpec, dir: string): string {
   );
 }
 
+/**
+ * DIR/worker.yaml: the kupgrade worker config that grants this lab's cluster its SSH credentials
+ * (`kupgrade worker --config DIR/worker.yaml`); the worker takes the key, known_hosts and host-key
+ * policy from here, never from a workflow's input. No CNI command and no approval policy.
+ */
+export function workerYaml(spec: LabSpec, dir: string): string {
+  const doc = {
+    apiVersion: 'kupgrade/v1',
+    kind: 'WorkerConfig',
+    clusters: {
+      [spec.name]: {
+        ssh: {
+          user: spec.ssh?.user ?? os.userInfo().username,
+          privateKeyPath: spec.ssh?.clientKeyPath ?? sshd.clientKeyPath(dir),
+          knownHostsPath: spec.ssh?.knownHostsPath ?? sshd.knownHostsPath(dir),
+          hostKeyPolicy: 'strict',
+        },
+      },
+    },
+  };
+  return (
+    `# kupgrade worker config for the lab "${spec.name}" (written by kupgrade-lab up)\n` +
+    YAML.stringify(doc, { flow: false })
+  );
+}
+
 async function waitFor<T>(what: string, fn: () => T | null, timeoutMs: number): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
@@ -230,7 +256,7 @@ export async function up(o: UpOptions): Promise<UpResult> {
   for (const c of o.cordoned ?? [])
     if (!names.some((n) => n.name === c)) throw new LabError(`--cordoned ${c}: no such node`);
   fs.mkdirSync(dir, { recursive: true });
-  for (const f of ['state.json', 'events.jsonl', 'controller.json', 'controller.addr', 'cluster.yaml'])
+  for (const f of ['state.json', 'events.jsonl', 'controller.json', 'controller.addr', 'cluster.yaml', 'worker.yaml'])
     fs.rmSync(path.join(dir, f), { force: true });
   fs.rmSync(path.join(dir, 'nodes'), { recursive: true, force: true });
   const useSsh = o.ssh !== false;
@@ -325,6 +351,7 @@ export async function up(o: UpOptions): Promise<UpResult> {
   }
   const yamlPath = path.join(dir, 'cluster.yaml');
   fs.writeFileSync(yamlPath, clusterYaml(spec, dir));
+  fs.writeFileSync(path.join(dir, 'worker.yaml'), workerYaml(spec, dir));
   return {
     dir,
     spec,

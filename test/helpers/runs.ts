@@ -137,6 +137,7 @@ export async function setUp(
     taskQueue: queue,
     pollIntervalMs: 100,
     readyTimeoutMs: worker.readyTimeoutMs,
+    trust: path.join(lab.dir, 'worker.yaml'),
   });
   const running = w.worker.run();
   return {

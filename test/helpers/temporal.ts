@@ -1,6 +1,7 @@
 /** Real-server helpers for integration tests: a client, a worker on its own task queue. */
 import { Client, Connection } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { createWorker } from '../../src/worker';
 
 export function address(): string {
@@ -18,9 +19,18 @@ export function uniqueQueue(prefix: string): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
 }
 
-/** An in-process worker with the real activities (real SSH) on `taskQueue`. */
-export async function startWorker(taskQueue: string) {
-  const w = await createWorker({ address: address(), taskQueue, pollIntervalMs: 100 });
+/**
+ * An in-process worker with the real activities (real SSH) on `taskQueue`. `trust` is its worker
+ * config: a lab (its DIR/worker.yaml, written by `kupgrade-lab up`) or a file path; without one the
+ * worker refuses every cluster.
+ */
+export async function startWorker(taskQueue: string, trust?: { dir: string } | string) {
+  const w = await createWorker({
+    address: address(),
+    taskQueue,
+    pollIntervalMs: 100,
+    trust: typeof trust === 'object' ? path.join(trust.dir, 'worker.yaml') : trust,
+  });
   const running = w.worker.run();
   return {
     ...w,
