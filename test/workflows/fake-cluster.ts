@@ -6,6 +6,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type {
+  CheckInputResult,
   ClusterState,
   NodeHopInput,
   NodeInput,
@@ -60,6 +61,8 @@ export class FakeCluster {
   apiServer: string;
   readonly calls: Call[] = [];
   readonly faults: Fault[] = [];
+  /** What the worker config grants this cluster (checkUpgradeInput's answer). */
+  approvals: CheckInputResult['approvals'];
   /** Workers cordoned by this run at the same time (max seen). */
   maxWorkersUnavailable = 0;
   /** Control planes unschedulable at the same time (max seen, cordoned-before ones included). */
@@ -143,6 +146,10 @@ export class FakeCluster {
   activities(): UpgradeActivities {
     const plain = (v: string): string => v.replace(/^v/, '');
     return {
+      checkUpgradeInput: async (): Promise<CheckInputResult> => {
+        await this.enter('checkUpgradeInput');
+        return this.approvals ? { approvals: this.approvals } : {};
+      },
       getClusterState: async (): Promise<ClusterState> => {
         await this.enter('getClusterState');
         return {

@@ -447,7 +447,7 @@ describe('upgradeCluster', () => {
     expect(result.state.decisions.map((d) => d.action)).toEqual(['pause', 'resume']);
   });
 
-  it('accepts the same decisions as signals; a signal for a closed gate is recorded and ignored', async () => {
+  it('accepts decisions as signals; an approval by signal is recorded and refused (issue 13.2)', async () => {
     const inp = input(uniqueCluster('signals'), 1, 1, '1.30');
     inp.options = { gates: ['preflight'] };
     const fake = new FakeCluster(inp.inventory, 'v1.29.10');
@@ -460,16 +460,18 @@ describe('upgradeCluster', () => {
     const result = await withWorker(h, fake, async (tq) => {
       const handle = await startUpgrade(h, tq, inp);
       await waitFor(handle, (x) => x.gate?.name === 'preflight', 'preflight gate');
-      await handle.signal(approveSignal, { gate: 'workers', by: 'eve' });
+      // A signal skips the Update's validator (approvers, comment): approval by signal is refused.
+      await handle.signal(approveSignal, { gate: 'preflight', by: 'eve' });
       let s = await waitFor(handle, (x) => x.ignoredSignals.length === 1, 'ignored signal');
       expect(s.ignoredSignals[0]).toMatchObject({
         name: 'approveSignal',
-        reason: expect.stringMatching(/not open/),
+        reason: expect.stringMatching(/approval by signal is not accepted: use the approve Update/),
       });
       expect(s.gate?.name).toBe('preflight');
-      await handle.signal(approveSignal, { gate: 'preflight', by: 'alice' });
+      expect(s.approvals).toEqual([]);
+      await handle.executeUpdate(approveUpdate, { args: [{ gate: 'preflight', by: 'alice' }] });
       s = await waitFor(handle, (x) => x.phase === 'blocked', 'blocked');
-      expect(s.approvals[0]).toMatchObject({ gate: 'preflight', by: 'alice', via: 'signal' });
+      expect(s.approvals[0]).toMatchObject({ gate: 'preflight', by: 'alice', via: 'update' });
       await handle.signal(decideSignal, { action: 'retry', by: 'alice' });
       return handle.result();
     });
