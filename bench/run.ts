@@ -88,12 +88,19 @@ function readEvents(dir: string): TimelineEvent[] {
     .map((l) => JSON.parse(l) as TimelineEvent);
 }
 
-function workerProcess(address: string, taskQueue: string, statsFile: string, speed: number): ChildProcess {
+function workerProcess(
+  address: string,
+  taskQueue: string,
+  statsFile: string,
+  speed: number,
+  config: string,
+): ChildProcess {
   return spawn(process.execPath, [path.join(ROOT, 'dist/src/worker.js')], {
     env: {
       ...process.env,
       TEMPORAL_ADDRESS: address,
       KUPGRADE_TASK_QUEUE: taskQueue,
+      KUPGRADE_WORKER_CONFIG: config,
       KUPGRADE_STATS_FILE: statsFile,
       // the worker's default poll (5 s: Ready after a kubelet restart) scaled like every other
       // duration of the lab, so that a faster lab is not polled harder than a real cluster
@@ -155,7 +162,7 @@ async function runKupgrade(opts: {
   const pdbs = labPdbLoads(dir);
   const queue = `bench-${path.basename(dir)}`;
   const statsFile = path.join(dir, 'worker-stats.json');
-  const worker = workerProcess(opts.address, queue, statsFile, opts.speed);
+  const worker = workerProcess(opts.address, queue, statsFile, opts.speed, path.join(dir, 'worker.yaml'));
   try {
     const inventory = loadInventory(path.join(dir, 'cluster.yaml'));
     // The lab's web and api PDBs let one pod of each go at a time, cluster-wide: parallel drains

@@ -4,6 +4,11 @@
  * that picks the pool of the inventory the *current activity* was called with. The identity
  * travels in an AsyncLocalStorage set by a wrapper around every activity, so no activity code
  * has to pass it along and nothing secret enters an activity's input (only file paths do).
+ *
+ * With an `admit` function (the worker passes WorkerTrust.admit, src/worker-trust.ts) the wrapper
+ * is also the activity boundary: every input's inventory is re-validated against the worker's
+ * config before the activity runs, and the SSH settings in scope are the ones `admit` returns
+ * (the worker config's key, known_hosts and host-key policy), not the input's.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Inventory } from './inventory/schema';
@@ -43,6 +48,8 @@ export class SshRouter implements SshExecutor {
   constructor(
     private readonly defaults: Partial<SshPoolConfig> = {},
     private readonly factory: (c: SshPoolConfig) => SshExecutor = createSshPool,
+    /** Checks an activity input and returns the SSH settings to use (throws to refuse it). */
+    private readonly admit: (input: unknown) => SshSettings | undefined = sshSettingsOf,
   ) {}
 
   /** Wraps activity functions so each runs with its input's SSH identity in scope. */
@@ -50,7 +57,12 @@ export class SshRouter implements SshExecutor {
     const out: Record<string, unknown> = {};
     for (const [name, fn] of Object.entries(activities)) {
       out[name] = (...args: never[]) => {
-        const s = sshSettingsOf(args[0]);
+        let s: SshSettings | undefined;
+        try {
+          s = this.admit(args[0]);
+        } catch (err) {
+          return Promise.reject(err);
+        }
         return s ? current.run(s, () => fn(...args)) : fn(...args);
       };
     }

@@ -1,6 +1,7 @@
 /**
  * The kupgrade worker: runs the workflows and the node activities. It is the only process that
- * reads SSH keys (from the paths the inventories name). Connection settings come from
+ * reads SSH keys: from the paths its own worker config grants each cluster (src/worker-config.ts,
+ * `--config` / KUPGRADE_WORKER_CONFIG), never from a workflow's input. Connection settings come from
  * @temporalio/envconfig like the `temporal` CLI; SIGINT/SIGTERM shut it down gracefully (running
  * activities get the shutdown grace time, then Temporal retries them on another worker).
  */
@@ -18,6 +19,8 @@ import { writeFileSync } from 'node:fs';
 import { sshCounters } from './ssh/pool';
 import { SshRouter } from './worker-ssh';
 import type { SshPoolConfig } from './ssh/types';
+import { loadWorkerConfig, workerConfigPath, type TrustConfig } from './worker-config';
+import { WorkerTrust } from './worker-trust';
 
 export interface WorkerConfig {
   address?: string;
@@ -31,19 +34,34 @@ export interface WorkerConfig {
   /** How long wait-ready waits for a node to be Ready after the kubelet restart (default 10 min). */
   readyTimeoutMs?: number;
   workerOptions?: Partial<WorkerOptions>;
+  /**
+   * The worker config (clusters, their SSH credentials, what their inventories may ask, approvers):
+   * a file path, or an already-loaded config. Default: KUPGRADE_WORKER_CONFIG. Without one the
+   * worker refuses every cluster with an error that names the fix.
+   */
+  trust?: string | TrustConfig;
 }
 
 export async function createWorker(config: WorkerConfig = {}) {
   const settings = temporalSettings(config);
+  const trustPath = typeof config.trust === 'string' ? config.trust : workerConfigPath();
+  const trust = new WorkerTrust(
+    typeof config.trust === 'object' ? config.trust : trustPath ? loadWorkerConfig(trustPath) : undefined,
+  );
   const connection = await NativeConnection.connect(settings.connectionOptions);
   // A node's connection stays open from preflight to its turn in the window (minutes later in a
   // large rollout) instead of a new handshake per phase; the pool's cap still bounds the total.
-  const ssh = new SshRouter({ maxConnections: 256, idleTimeoutMs: 10 * 60_000, ...config.ssh });
+  const ssh = new SshRouter(
+    { maxConnections: 256, idleTimeoutMs: 10 * 60_000, ...config.ssh },
+    undefined,
+    (input) => trust.admit(input),
+  );
   const activities = ssh.wrap(
     createNodeActivities({
       ssh,
       pollIntervalMs: config.pollIntervalMs,
       readyTimeoutMs: config.readyTimeoutMs,
+      trust,
     }),
   );
   const worker = await Worker.create({
@@ -80,6 +98,11 @@ export async function runWorker(config: WorkerConfig = {}): Promise<void> {
   const stop = () => worker.shutdown();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  const trustFile = typeof config.trust === 'string' ? config.trust : workerConfigPath();
+  if (!trustFile && typeof config.trust !== 'object')
+    console.error(
+      'kupgrade worker: no worker config (--config FILE or KUPGRADE_WORKER_CONFIG): every cluster will be refused; see docs/operations.md, "The worker config"',
+    );
   console.error(
     `kupgrade worker: task queue ${worker.options.taskQueue} on ${settings.connectionOptions.address} (namespace ${settings.namespace})`,
   );

@@ -256,7 +256,14 @@ export async function up(o: UpOptions): Promise<UpResult> {
   for (const c of o.cordoned ?? [])
     if (!names.some((n) => n.name === c)) throw new LabError(`--cordoned ${c}: no such node`);
   fs.mkdirSync(dir, { recursive: true });
-  for (const f of ['state.json', 'events.jsonl', 'controller.json', 'controller.addr', 'cluster.yaml', 'worker.yaml'])
+  for (const f of [
+    'state.json',
+    'events.jsonl',
+    'controller.json',
+    'controller.addr',
+    'cluster.yaml',
+    'worker.yaml',
+  ])
     fs.rmSync(path.join(dir, f), { force: true });
   fs.rmSync(path.join(dir, 'nodes'), { recursive: true, force: true });
   const useSsh = o.ssh !== false;

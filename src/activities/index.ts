@@ -35,6 +35,10 @@ export function createNodeActivities(deps: ActivityDeps): NodeActivities {
     waitNodeReady: kubectl.waitNodeReady,
     ensureUncordoned: kubectl.ensureUncordoned,
     verifyCluster: kubectl.verifyCluster,
+    checkUpgradeInput: async (req) => {
+      if (!deps.trust) throw new Error('this worker was created without its config check (deps.trust)');
+      return deps.trust.checkUpgradeInput(req);
+    },
   };
   return activities;
 }

@@ -9,6 +9,7 @@ import { setMaxListeners } from 'node:events';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { findBackupDirs } from '../parsers/kubeadm';
+import type { CheckInputRequest, CheckInputResult } from '../shared/activities';
 import { ErrorType } from '../shared/errors';
 import type { ShellCommand } from '../ssh/command';
 import type { RunResult, SshExecutor, SshTarget } from '../ssh/types';
@@ -47,6 +48,8 @@ export interface ActivityDeps {
   heartbeatIntervalMs?: number;
   /** How long wait-ready waits for a restarted kubelet's node to be Ready. Default 10 min. */
   readyTimeoutMs?: number;
+  /** The worker's config check (src/worker-trust.ts): the `checkUpgradeInput` activity. */
+  trust?: { checkUpgradeInput(req: CheckInputRequest): CheckInputResult };
 }
 
 export interface Logger {

@@ -649,11 +649,17 @@ const worker: Command = {
   help: {
     name: 'worker',
     summary: 'Run the kupgrade Temporal worker (it holds the SSH keys named by the inventories).',
-    usage: 'kupgrade worker',
-    flags: CONN_FLAGS,
-    examples: ['TEMPORAL_ADDRESS=temporal.example:7233 kupgrade worker'],
+    usage: 'kupgrade worker --config worker.yaml',
+    flags: [
+      [
+        '--config FILE',
+        'the worker config: clusters, their SSH credentials, allowed CNI commands, approvers (default: KUPGRADE_WORKER_CONFIG)',
+      ],
+      ...CONN_FLAGS,
+    ],
+    examples: ['TEMPORAL_ADDRESS=temporal.example:7233 kupgrade worker --config /etc/kupgrade/worker.yaml'],
   },
-  flags: {},
+  flags: { config: { type: 'string' } },
   async run(p) {
     // Loaded lazily: the worker pulls in the workflow bundler, which the other commands never need.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -662,6 +668,7 @@ const worker: Command = {
       address: str(p, 'address'),
       namespace: str(p, 'namespace'),
       profile: str(p, 'profile'),
+      trust: str(p, 'config'),
     });
     return 0;
   },

@@ -129,7 +129,11 @@ async function run(): Promise<number> {
 
     // 3. A worker in this process.
     process.env.TEMPORAL_ADDRESS = address;
-    const { worker, close } = await createWorker({ address, pollIntervalMs: 500 });
+    const { worker, close } = await createWorker({
+      address,
+      pollIntervalMs: 500,
+      trust: path.join(labDir, 'worker.yaml'),
+    });
     const running = worker.run();
     cleanups.push(async () => {
       worker.shutdown();

@@ -16,6 +16,7 @@
  *   with the command and the tail of its output.
  */
 import type { ClusterContext, Inventory, InventoryNode } from './inventory';
+import type { ApprovalPolicy, UpgradeOptions } from './types';
 
 // ---------------------------------------------------------------------------------------------
 // Inputs
@@ -138,6 +139,18 @@ export interface VerifyReport {
   problems: string[];
 }
 
+/** Input of `checkUpgradeInput`: what a starter handed the workflow. */
+export interface CheckInputRequest {
+  inventory: Inventory;
+  target?: string;
+  options?: UpgradeOptions;
+}
+
+export interface CheckInputResult {
+  /** The cluster's approval policy from the worker config; absent when it sets none. */
+  approvals?: ApprovalPolicy;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The interface
 
@@ -212,6 +225,13 @@ export interface UpgradeActivities {
 
   /** Read-only: every node (except `exclude`) Ready at `version`; kube-system pods healthy. */
   verifyCluster(input: { inventory: Inventory; version: string; exclude: string[] }): Promise<VerifyReport>;
+
+  /**
+   * The worker's check of a workflow input (src/worker-trust.ts), before anything reaches a node:
+   * the inventory through the CLI's schema, the cluster granted by the worker config, the options.
+   * Throws InputRefused (non-retryable) naming the fix; returns the cluster's approval policy.
+   */
+  checkUpgradeInput(input: CheckInputRequest): Promise<CheckInputResult>;
 }
 
 export type ActivityName = keyof UpgradeActivities;

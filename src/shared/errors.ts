@@ -35,6 +35,10 @@ export const ErrorType = {
   NothingBlocked: 'NothingBlocked',
   SkipRefused: 'SkipRefused',
   RunFinished: 'RunFinished',
+  /** The worker refused a workflow input (src/worker-trust.ts): not granted by its worker config. */
+  InputRefused: 'InputRefused',
+  /** An approval refused by the cluster's approval policy (approver, comment, starter, size). */
+  ApprovalRefused: 'ApprovalRefused',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -51,6 +55,7 @@ export const NON_RETRYABLE_ERROR_TYPES: string[] = [
   ErrorType.PackageFailed,
   ErrorType.CommandFailed,
   ErrorType.InvalidInput,
+  ErrorType.InputRefused,
 ];
 
 /** `details[0]` of an activity's ApplicationFailure. No secrets: command lines and output tails only. */

@@ -143,6 +143,23 @@ export interface PauseRequest {
   comment?: string;
 }
 
+/**
+ * Who may approve a cluster's gates: from the worker config (clusters.<name>.approvals), never
+ * from the input it approves. Enforced by the `approve` Update's validator.
+ */
+export interface ApprovalPolicy {
+  /** Identities allowed to approve (the `by` of the request; the CLI sends its client identity). */
+  approvers?: string[];
+  /** An approval must carry a comment (a change ticket, a reason). */
+  requireComment: boolean;
+  /** The starter (options.startedBy) may not approve their own run. */
+  distinctFromStarter: boolean;
+  /** With approvers set: may a starter still ask for --auto-approve? Default false. */
+  allowAutoApprove: boolean;
+  /** With approvers set: gates a starter may not turn off (default preflight, control-plane, workers). */
+  requiredGates?: GateName[];
+}
+
 export interface ApprovalRecord {
   gate: GateName;
   /** Hop the gate belonged to (absent for `preflight`). */
@@ -262,6 +279,8 @@ export interface UpgradeState {
   message?: string;
   /** Number of continue-as-new so far. */
   generation: number;
+  /** The approval policy the worker config gave this cluster (checkUpgradeInput). */
+  approvalPolicy?: ApprovalPolicy;
 }
 
 export interface UpgradeResult {

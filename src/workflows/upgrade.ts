@@ -104,7 +104,66 @@ class RunFailed extends Error {
 class RunAborted extends Error {}
 
 export async function upgradeCluster(input: UpgradeInput): Promise<UpgradeResult> {
+  const bad = inputProblem(input);
+  if (bad) throw failure(ErrorType.InputRefused, bad);
   return new UpgradeRun(input).execute();
+}
+
+/**
+ * Refusals before anything runs (issue 13.1): an input too malformed to build a run from, and a
+ * `carried` state from anyone but this workflow's own continue-as-new. The inventory itself is
+ * checked by the worker (activity checkUpgradeInput and every activity's boundary).
+ */
+function inputProblem(input: UpgradeInput): string | undefined {
+  const inv = input?.inventory as Partial<Inventory> | undefined;
+  if (
+    !inv ||
+    typeof inv.metadata?.name !== 'string' ||
+    !Array.isArray(inv.nodes) ||
+    inv.nodes.some((n) => !n || typeof n.name !== 'string') ||
+    typeof input.target !== 'string'
+  ) {
+    return 'the workflow input is not {inventory, target, options?}: start the upgrade with `kupgrade start -f cluster.yaml --to VERSION`';
+  }
+  const c = input.carried;
+  if (c === undefined) return undefined;
+  const info = workflowInfo();
+  if (!info.continuedFromExecutionRunId || info.cronSchedule || info.attempt > 1) {
+    return "the workflow input carries state (`carried`), which only this workflow's own continue-as-new may pass: a first run starts from preflight; remove `carried` and start with `kupgrade start`";
+  }
+  const names = inv.nodes.map((n) => n.name).join(',');
+  if (
+    !c ||
+    typeof c !== 'object' ||
+    c.cluster !== inv.metadata.name ||
+    !Array.isArray(c.nodes) ||
+    c.nodes.map((n) => n?.name).join(',') !== names ||
+    typeof c.generation !== 'number' ||
+    c.generation < 1
+  ) {
+    return `the carried state does not belong to the inventory of cluster "${inv.metadata.name}"`;
+  }
+  return undefined;
+}
+
+/** Longest `by` and `comment` of an Update or Signal, and the largest payload (JSON characters). */
+export const MESSAGE_LIMITS = { by: 128, comment: 1024, payload: 4096 } as const;
+
+/** Size and shape caps of a decision payload; a refusal message, or undefined. */
+function payloadProblem(req: unknown, keys: readonly string[]): string | undefined {
+  if (req === undefined || req === null) return undefined;
+  if (typeof req !== 'object' || Array.isArray(req)) return 'the request is not a mapping';
+  const size = JSON.stringify(req).length;
+  if (size > MESSAGE_LIMITS.payload)
+    return `the request is ${size} characters; at most ${MESSAGE_LIMITS.payload} are accepted (shorten the comment)`;
+  const unknown = Object.keys(req).filter((k) => !keys.includes(k));
+  if (unknown.length) return `unknown field(s) ${unknown.join(', ')}; fields are ${keys.join(', ')}`;
+  const r = req as { by?: unknown; comment?: unknown };
+  if (r.by !== undefined && (typeof r.by !== 'string' || r.by.length > MESSAGE_LIMITS.by))
+    return `by must be a name of at most ${MESSAGE_LIMITS.by} characters`;
+  if (r.comment !== undefined && (typeof r.comment !== 'string' || r.comment.length > MESSAGE_LIMITS.comment))
+    return `comment must be a text of at most ${MESSAGE_LIMITS.comment} characters`;
+  return undefined;
 }
 
 class UpgradeRun {
@@ -167,7 +226,16 @@ class UpgradeRun {
       this.viaSignal(
         'approveSignal',
         req,
-        () => this.validateApprove(req),
+        () => {
+          // A signal has no validator and no reply: an approval must go through the Update, whose
+          // validator checks the approver. Old runs (no marker) keep the old behaviour on replay.
+          if (patched('approve-signal-refused'))
+            throw failure(
+              ErrorType.ApprovalRefused,
+              'approval by signal is not accepted: use the approve Update (`kupgrade approve`), which checks the approver',
+            );
+          this.validateApprove(req);
+        },
         () => this.approve(req, 'signal'),
       );
     });
@@ -186,11 +254,11 @@ class UpgradeRun {
     });
 
     setHandler(pauseUpdate, (req) => this.setPaused(true, req, 'update'), {
-      validator: (_req: PauseRequest) => this.validateRunning(),
+      validator: (req: PauseRequest) => this.validatePause(req),
       description: 'Pause between nodes: {by?, comment?}',
     });
     setHandler(resumeUpdate, (req) => this.setPaused(false, req, 'update'), {
-      validator: (_req: PauseRequest) => this.validateRunning(),
+      validator: (req: PauseRequest) => this.validatePause(req),
       description: 'Resume after a pause: {by?, comment?}',
     });
     setHandler(pauseSignal, (req) => {
@@ -214,12 +282,18 @@ class UpgradeRun {
   }
 
   private viaSignal(name: string, payload: unknown, validate: () => void, apply: () => void): void {
+    const capped = patched('signal-payload-caps');
     try {
+      if (capped) {
+        const bad = payloadProblem(payload, name === 'approveSignal' ? APPROVE_KEYS : DECIDE_KEYS);
+        if (bad) throw failure(ErrorType.InvalidInput, bad);
+      }
       validate();
     } catch (err) {
+      const small = !capped || JSON.stringify(payload ?? null).length <= MESSAGE_LIMITS.payload;
       this.s.ignoredSignals.push({
         name,
-        payload: payload ?? null,
+        payload: small ? (payload ?? null) : '(too large; not kept)',
         reason: err instanceof Error ? err.message : String(err),
         at: now(),
       });
@@ -227,6 +301,12 @@ class UpgradeRun {
       return;
     }
     apply();
+  }
+
+  private validatePause(req: PauseRequest | undefined): void {
+    this.validateRunning();
+    const bad = payloadProblem(req, DECIDE_KEYS);
+    if (bad) throw failure(ErrorType.InvalidInput, `refused: ${bad}`);
   }
 
   private validateRunning(): void {
@@ -240,6 +320,8 @@ class UpgradeRun {
 
   private validateApprove(req: ApproveRequest | undefined): void {
     this.validateRunning();
+    const bad = payloadProblem(req, APPROVE_KEYS);
+    if (bad) throw failure(ErrorType.InvalidInput, `approval refused: ${bad}`);
     if (!req || typeof req.gate !== 'string' || !isGateName(req.gate)) {
       throw failure(
         ErrorType.InvalidInput,
@@ -254,6 +336,34 @@ class UpgradeRun {
       );
     if (open.name !== req.gate) {
       throw failure(ErrorType.GateNotOpen, `gate ${req.gate} is not open; the open gate is ${open.name}`);
+    }
+    this.checkApprover(req);
+  }
+
+  /** The cluster's approval policy (from the worker config, via checkUpgradeInput). */
+  private checkApprover(req: ApproveRequest): void {
+    const p = this.s.approvalPolicy;
+    if (!p) return;
+    const by = typeof req.by === 'string' ? req.by.trim() : '';
+    const cluster = this.s.cluster;
+    if (p.approvers && !p.approvers.includes(by)) {
+      throw failure(
+        ErrorType.ApprovalRefused,
+        `${by ? `"${by}"` : 'an approval without an identity'} may not approve gates of ${cluster}: the approvers are ${p.approvers.join(', ')} (the worker config's clusters.${cluster}.approvals); ask one of them to run \`kupgrade approve ${cluster}\``,
+      );
+    }
+    const starter = this.input.options?.startedBy;
+    if (p.distinctFromStarter && (!by || by === starter)) {
+      throw failure(
+        ErrorType.ApprovalRefused,
+        `"${by}" started this upgrade of ${cluster} and may not approve it (approvals.distinctFromStarter): another approver must approve`,
+      );
+    }
+    if (p.requireComment && !(typeof req.comment === 'string' && req.comment.trim())) {
+      throw failure(
+        ErrorType.ApprovalRefused,
+        `an approval of ${cluster} needs a comment (approvals.requireComment): add --comment "<change ticket or reason>"`,
+      );
     }
   }
 
@@ -278,6 +388,8 @@ class UpgradeRun {
 
   private validateDecide(req: DecideRequest | undefined): void {
     this.validateRunning();
+    const bad = payloadProblem(req, DECIDE_KEYS);
+    if (bad) throw failure(ErrorType.InvalidInput, `refused: ${bad}`);
     if (!req || !['retry', 'skip', 'abort'].includes(req.action)) {
       throw failure(
         ErrorType.InvalidInput,
@@ -474,6 +586,7 @@ class UpgradeRun {
 
   private async run(): Promise<void> {
     const s = this.s;
+    if (patched('worker-checks-input')) await this.checkInput();
     if (s.hops.length === 0) {
       const proceed = await this.preflight();
       if (!proceed) return;
@@ -509,6 +622,25 @@ class UpgradeRun {
       if (!report.ok) throw failure('VerifyFailed', report.problems.join('; ') || 'verification failed');
       return report;
     });
+  }
+
+  /**
+   * The worker checks the input against its own config before anything reaches a node (issue
+   * 13.1); a refusal fails the run. The cluster's approval policy comes back from there.
+   */
+  private async checkInput(): Promise<void> {
+    try {
+      const r = await this.quickActs.checkUpgradeInput.executeWithOptions(
+        { summary: `check the input of ${this.s.cluster}` },
+        [{ inventory: this.inventory, target: this.input.target, options: this.input.options ?? {} }],
+      );
+      if (r.approvals) this.s.approvalPolicy = r.approvals;
+      else delete this.s.approvalPolicy;
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      const d = describeActivityError(err);
+      throw new RunFailed(d.type === 'Unknown' ? ErrorType.InputRefused : d.type, d.message);
+    }
   }
 
   /** Preflight, hops, target resolution; returns false when there is nothing more to do (dry run, up to date). */
@@ -1022,6 +1154,9 @@ class UpgradeRun {
     this.stage('aborted');
   }
 }
+
+const APPROVE_KEYS = ['gate', 'by', 'comment'] as const;
+const DECIDE_KEYS = ['action', 'node', 'by', 'comment'] as const;
 
 function keyOf(f: FailureInfo): string {
   return f.node ?? f.step;

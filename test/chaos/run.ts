@@ -112,6 +112,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         ...process.env,
         TEMPORAL_ADDRESS: address,
         KUPGRADE_TASK_QUEUE: queue,
+        KUPGRADE_WORKER_CONFIG: path.join(labDir, 'worker.yaml'),
         KUPGRADE_POLL_MS: '200',
         KUPGRADE_LOG_LEVEL: 'WARN',
       },

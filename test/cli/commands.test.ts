@@ -38,7 +38,7 @@ describe('kupgrade commands on a lab', () => {
     process.env.KUPGRADE_TASK_QUEUE = queue;
     lab = Lab.up({ controlPlanes: 1, workers: 2, version: '1.29.6', packages: 'yum' });
     cluster = loadInventory(lab.inventory).metadata.name;
-    worker = await startWorker(queue);
+    worker = await startWorker(queue, lab);
   });
   afterAll(async () => {
     await worker?.stop();

@@ -22,7 +22,7 @@ describe('decisions on a blocked run', () => {
   beforeAll(async () => {
     process.env.KUPGRADE_TASK_QUEUE = queue;
     lab = Lab.up({ controlPlanes: 1, workers: 2, version: '1.29.6', packages: 'yum' });
-    worker = await startWorker(queue);
+    worker = await startWorker(queue, lab);
   });
   afterAll(async () => {
     await worker?.stop();

@@ -14,12 +14,13 @@ import { address, client, uniqueQueue } from '../helpers/temporal';
 
 jest.setTimeout(15 * 60_000);
 
-function workerProcess(taskQueue: string): ChildProcess {
+function workerProcess(taskQueue: string, config: string): ChildProcess {
   return spawn(process.execPath, [path.join(ROOT, 'dist/src/worker.js')], {
     env: {
       ...process.env,
       TEMPORAL_ADDRESS: address(),
       KUPGRADE_TASK_QUEUE: taskQueue,
+      KUPGRADE_WORKER_CONFIG: config,
       KUPGRADE_POLL_MS: '100',
       KUPGRADE_LOG_LEVEL: 'WARN',
     },
@@ -53,7 +54,7 @@ describe('crash of the worker in the middle of a node', () => {
     const queue = uniqueQueue('crash');
     const { client: c, close } = await client();
     try {
-      const first = workerProcess(queue);
+      const first = workerProcess(queue, path.join(lab.dir, 'worker.yaml'));
       workers.push(first);
       const handle = await c.workflow.start(WORKFLOW_TYPES.upgrade, {
         taskQueue: queue,
@@ -75,7 +76,7 @@ describe('crash of the worker in the middle of a node', () => {
       await new Promise((r) => first.once('exit', r));
       expect(restartedBeforeKill).toBe(false);
 
-      const second = workerProcess(queue);
+      const second = workerProcess(queue, path.join(lab.dir, 'worker.yaml'));
       workers.push(second);
       const result = (await handle.result()) as UpgradeResult;
       expect(result.phase).toBe('done');

@@ -73,7 +73,7 @@ describe('upgrade of a lab cluster over real SSH', () => {
     });
     labs.push(lab);
     const queue = uniqueQueue('it-yum');
-    const worker = await startWorker(queue);
+    const worker = await startWorker(queue, lab);
     try {
       const { result, handle } = await runUpgrade(c, lab, '1.30', queue);
       expect(result.phase).toBe('done');
@@ -108,7 +108,7 @@ describe('upgrade of a lab cluster over real SSH', () => {
     const lab = Lab.up({ controlPlanes: 1, workers: 2, version: '1.28.9', packages: 'apt' });
     labs.push(lab);
     const queue = uniqueQueue('it-apt');
-    const worker = await startWorker(queue);
+    const worker = await startWorker(queue, lab);
     try {
       const { result, handle } = await runUpgrade(c, lab, '1.30', queue, 1);
       expect(result.phase).toBe('done');

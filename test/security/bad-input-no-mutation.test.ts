@@ -12,6 +12,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { loadInventory } from '../../src/inventory';
 import { upgradeWorkflowId } from '../../src/shared/names';
 import { kupgrade } from '../helpers/cli';
 import { isMutating, Lab, type LabEvent } from '../helpers/lab';
@@ -58,7 +59,27 @@ describe('bad input: refused before any node is touched', () => {
     name = `bad-input-${queue.slice(-8)}`;
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kupgrade-bad-lab-'));
     // A worker serves the queue: an inventory that slipped through would really run (auto-approved).
-    worker = await startWorker(queue);
+    // Its worker config grants this test's cluster the lab's credentials, as the valid case names them.
+    const valid = loadInventory(labInventory(cases.find((c) => c.target !== undefined)!));
+    const config = path.join(tmp, 'worker.yaml');
+    fs.writeFileSync(
+      config,
+      JSON.stringify({
+        apiVersion: 'kupgrade/v1',
+        kind: 'WorkerConfig',
+        clusters: {
+          [name]: {
+            ssh: {
+              user: valid.ssh.user,
+              privateKeyPath: valid.ssh.privateKeyPath,
+              knownHostsPath: valid.ssh.knownHostsPath,
+              hostKeyPolicy: valid.ssh.hostKeyPolicy,
+            },
+          },
+        },
+      }),
+    );
+    worker = await startWorker(queue, config);
   });
   afterAll(async () => {
     await worker?.stop();

@@ -19,7 +19,7 @@ describe('bad target versions on a lab', () => {
 
   beforeAll(async () => {
     lab = Lab.up({ controlPlanes: 1, workers: 1, version: '1.29.6', packages: 'yum' });
-    worker = await startWorker(queue);
+    worker = await startWorker(queue, lab);
     c = await client();
   });
   afterAll(async () => {

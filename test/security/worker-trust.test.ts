@@ -92,7 +92,11 @@ describe('the worker refuses hostile workflow inputs', () => {
           from: 'v1.29.6',
           minor: '1.30',
           version: 'v1.30.14',
-          packages: { kubeadm: '1.30.14-150500.1.1', kubelet: '1.30.14-150500.1.1', kubectl: '1.30.14-150500.1.1' },
+          packages: {
+            kubeadm: '1.30.14-150500.1.1',
+            kubelet: '1.30.14-150500.1.1',
+            kubectl: '1.30.14-150500.1.1',
+          },
         },
       ],
       hopIndex: 0,
@@ -146,7 +150,8 @@ describe('the worker refuses hostile workflow inputs', () => {
         what: 'a host key pinned by the input',
         input: {
           inventory: variant(
-            (i) => (i.ssh.hostKeyFingerprints = { 'cp-1': 'SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU' }),
+            (i) =>
+              (i.ssh.hostKeyFingerprints = { 'cp-1': 'SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU' }),
           ),
           target: '1.30',
           options: dry,

@@ -33,7 +33,7 @@ describe('Temporal Web UI of a lab upgrade', () => {
     lab = Lab.up({ controlPlanes: 1, workers: 1, version: '1.29.6', packages: 'yum' });
     const inventory = loadInventory(lab.inventory);
     const queue = uniqueQueue('ui');
-    const worker = await startWorker(queue);
+    const worker = await startWorker(queue, lab);
     const { client: c, close } = await client();
     const workflowId = upgradeWorkflowId(inventory.metadata.name);
     let runId: string;
