@@ -25,7 +25,7 @@ const STEPS: [RegExp, string, string][] = [
 
 /** kubectl drain/uncordon/cordon run on the API node; the bar belongs to the node they name. */
 function subjectNode(e: TimelineEvent): string {
-  const m = /^kubectl (?:-\S+ )*(?:drain|uncordon|cordon) (\S+)/.exec(e.cmd ?? '');
+  const m = /^kubectl (?:-\S+ )*(?:drain|uncordon|cordon) (?:-\S+ )*(\S+)/.exec(e.cmd ?? '');
   return m ? m[1] : e.node;
 }
 

@@ -72,7 +72,7 @@ describe('ensureDrained', () => {
       { ns: 'prod', name: 'api-6c47d9f8b4-x9pql', owner: 'ReplicaSet' as const },
     ];
     cluster(ssh, w1, pods);
-    ssh.on(/ drain w-1 /, () => {
+    ssh.on(/ drain .* -- w-1$/, () => {
       w1.unschedulable = true;
       pods.pop();
       return { stdout: DRAIN_OK };
@@ -80,7 +80,7 @@ describe('ensureDrained', () => {
     const first = await inActivity(() => acts.ensureDrained(nodeInput));
     expect(first.value).toMatchObject({ changed: true, wasCordoned: false });
     expect(ssh.mutating()).toEqual([
-      `${KUBECTL} drain w-1 --ignore-daemonsets --delete-emptydir-data --force --grace-period=30 --timeout=120s`,
+      `${KUBECTL} drain --ignore-daemonsets --delete-emptydir-data --force --grace-period=30 --timeout=120s -- w-1`,
     ]);
     expect(ssh.calls.every((c) => c.node === 'cp-1')).toBe(true);
     ssh.reset();
@@ -92,7 +92,7 @@ describe('ensureDrained', () => {
   test('a node cordoned by someone else but still holding pods is drained and reported as wasCordoned', async () => {
     const { ssh, acts, nodeInput } = setup();
     cluster(ssh, { name: 'w-1', unschedulable: true }, [{ ns: 'prod', name: 'web-1', owner: 'ReplicaSet' }]);
-    ssh.on(/ drain w-1 /, { stdout: DRAIN_OK });
+    ssh.on(/ drain .* -- w-1$/, { stdout: DRAIN_OK });
     const r = await inActivity(() => acts.ensureDrained(nodeInput));
     expect(r.value).toMatchObject({ changed: true, wasCordoned: true });
   });
@@ -102,7 +102,7 @@ describe('ensureDrained', () => {
     cluster(ssh, { name: 'w-1' }, [
       { ns: 'payments', name: 'payments-api-7c9d4f6b8-r8pqz', owner: 'ReplicaSet' },
     ]);
-    ssh.on(/ drain w-1 /, { exitCode: 1, stderr: DRAIN_PDB_TIMEOUT });
+    ssh.on(/ drain .* -- w-1$/, { exitCode: 1, stderr: DRAIN_PDB_TIMEOUT });
     const f = await failureOf(() => acts.ensureDrained(nodeInput));
     expect(f.type).toBe('DrainTimeout');
     expect(f.nonRetryable).toBe(true);
@@ -116,7 +116,7 @@ describe('ensureDrained', () => {
   test('unmanaged pods without --force: PolicyRefused with the fix', async () => {
     const { ssh, acts, nodeInput } = setup();
     cluster(ssh, { name: 'w-1' }, [{ ns: 'default', name: 'debug-x7k2p', owner: 'none' }]);
-    ssh.on(/ drain w-1 /, { exitCode: 1, stderr: DRAIN_UNMANAGED });
+    ssh.on(/ drain .* -- w-1$/, { exitCode: 1, stderr: DRAIN_UNMANAGED });
     const f = await failureOf(() => acts.ensureDrained(nodeInput));
     expect(f.type).toBe('PolicyRefused');
     expect(f.nonRetryable).toBe(true);
@@ -140,13 +140,13 @@ describe('ensureUncordoned', () => {
     const { ssh, acts, nodeInput } = setup();
     const w1: NodeSpec = { name: 'w-1', unschedulable: true };
     cluster(ssh, w1, []);
-    ssh.on(/ uncordon w-1$/, () => {
+    ssh.on(/ uncordon -- w-1$/, () => {
       w1.unschedulable = false;
       return { stdout: 'node/w-1 uncordoned\n' };
     });
     expect((await inActivity(() => acts.ensureUncordoned(nodeInput))).value.changed).toBe(true);
     expect((await inActivity(() => acts.ensureUncordoned(nodeInput))).value.changed).toBe(false);
-    expect(ssh.mutating()).toEqual([`${KUBECTL} uncordon w-1`]);
+    expect(ssh.mutating()).toEqual([`${KUBECTL} uncordon -- w-1`]);
   });
 });
 

@@ -33,7 +33,7 @@ describe('a PDB that never yields', () => {
     const b = st.blocked[0];
     expect(b).toMatchObject({ node: 'w-1', step: 'drain', type: 'DrainTimeout' });
     expect(b.message).toMatch(/drain did not finish within 120s/);
-    expect(b.command).toMatch(/kubectl .*drain w-1 .*--timeout=120s/);
+    expect(b.command).toMatch(/kubectl .*drain .*--timeout=120s -- w-1$/);
     expect(b.hints.join('\n')).toMatch(/PodDisruptionBudget/);
     expect(b.hints.join('\n')).toMatch(/pods still blocking the drain: prod\/web-/);
     expect(b.hints[0]).toBe('w-1 was uncordoned while blocked: retry drains it again.');
@@ -78,7 +78,9 @@ describe('a PDB that never yields', () => {
     // w-1 was drained exactly once (no retry), and uncordoned after it.
     const w1 = s.lab
       .events()
-      .filter((e) => e.type === 'exec' && /^kubectl (?:-\S+ )*(drain|uncordon) w-1\b/.test(e.cmd ?? ''));
+      .filter(
+        (e) => e.type === 'exec' && /^kubectl (?:-\S+ )*(drain|uncordon) (?:-\S+ )*w-1$/.test(e.cmd ?? ''),
+      );
     expect(w1.map((e) => /(drain|uncordon)/.exec(e.cmd ?? '')?.[1])).toEqual(['drain', 'uncordon']);
   });
 });

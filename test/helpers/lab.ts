@@ -121,7 +121,8 @@ export function isMutating(cmd: string): boolean {
 
 /** kubectl drain/cordon/uncordon run on the API node but act on the node they name. */
 export function subjectOf(e: LabEvent): string {
-  const m = /^kubectl (?:-\S+ )*(?:drain|cordon|uncordon) (\S+)/.exec(e.cmd ?? '');
+  // flags, and a `--`, may come between the verb and the node name (`drain --timeout=5m -- w-1`)
+  const m = /^kubectl (?:-\S+ )*(?:drain|cordon|uncordon) (?:-\S+ )*(\S+)/.exec(e.cmd ?? '');
   return m ? m[1] : e.node;
 }
 

@@ -63,7 +63,7 @@ describe('crash of the worker in the middle of a node', () => {
         workflowIdConflictPolicy: 'FAIL',
       });
       // Kill the worker right after the victim's drain succeeded: its kubelet is not restarted yet.
-      const drainRe = new RegExp(`^kubectl (?:-\\S+ )*drain ${victim}\\b`);
+      const drainRe = new RegExp(`^kubectl (?:-\\S+ )*drain (?:-\\S+ )*${victim}$`);
       await until('the drain of the victim', () =>
         lab!.events().find((e) => e.type === 'exec' && e.exit === 0 && drainRe.test(e.cmd ?? '')),
       );
