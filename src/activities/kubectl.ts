@@ -306,12 +306,13 @@ export function createKubectlActivities(run: Runner) {
       return { changed: false, wasCordoned, detail: `${node.name} already cordoned and drained` };
     }
 
-    const args = ['drain', node.name];
+    // the node name after `--` (pflag ends the flags there): never read as a flag, whatever it is
+    const args = ['drain'];
     if (d.ignoreDaemonSets) args.push('--ignore-daemonsets');
     if (d.deleteEmptyDirData) args.push('--delete-emptydir-data');
     if (d.force) args.push('--force');
     if (d.gracePeriodSeconds !== undefined) args.push(`--grace-period=${d.gracePeriodSeconds}`);
-    args.push(`--timeout=${d.timeoutSeconds}s`);
+    args.push(`--timeout=${d.timeoutSeconds}s`, '--', node.name);
     const command = kubectl(...args);
     logger().info('draining node', { node: node.name, wasCordoned, podsLeft: left?.length });
     heartbeat({ node: node.name, step });
@@ -388,7 +389,7 @@ export function createKubectlActivities(run: Runner) {
       return { changed: false, detail: `${node.name} already schedulable` };
     }
     const api = targetOf(cluster.inventory, cluster.apiNode);
-    const command = kubectl('uncordon', node.name);
+    const command = kubectl('uncordon', '--', node.name);
     const r = await run.must(api, command, { step });
     logger().info('node uncordoned', { node: node.name });
     return { changed: true, detail: `${node.name} uncordoned`, outputTail: tail(outputOf(r)) };

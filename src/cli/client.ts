@@ -18,6 +18,17 @@ export interface Cli {
   close(): Promise<void>;
 }
 
+/**
+ * Who this CLI acts as: --by, else KUPGRADE_IDENTITY, else $USER. It is both the Temporal client's
+ * identity (the server records it on every start, Update and signal of this client) and the `by`
+ * of the request, which the workflow checks against the cluster's approvers. The workflow cannot
+ * see the caller's identity itself: binding a name to a person is the namespace authorizer's job
+ * (mTLS or API keys, docs/operations.md "Who may approve").
+ */
+export function identityOf(p: Parsed): string {
+  return str(p, 'by') ?? (process.env.KUPGRADE_IDENTITY || undefined) ?? process.env.USER ?? 'unknown';
+}
+
 export async function connect(p: Parsed): Promise<Cli> {
   const settings = temporalSettings({
     address: str(p, 'address'),
@@ -33,7 +44,7 @@ export async function connect(p: Parsed): Promise<Cli> {
         `Start one with 'kupgrade server' (or 'npm run server'), or set TEMPORAL_ADDRESS / --address.`,
     );
   }
-  const client = new Client({ connection, namespace: settings.namespace });
+  const client = new Client({ connection, namespace: settings.namespace, identity: identityOf(p) });
   return { client, settings, close: () => connection.close() };
 }
 

@@ -29,7 +29,7 @@ import {
 } from '../shared/types';
 import { workflowUiUrl } from '../temporal/connection';
 import { clusterArg, outputFormat, required, str, type FlagSpec, type Parsed } from './args';
-import { connect, explain, upgradeHandle, type Cli } from './client';
+import { connect, explain, identityOf, upgradeHandle, type Cli } from './client';
 import { formatted, planText, table, watchScreen } from './render';
 import { CommandError, UsageError, type CommandHelp } from './usage';
 
@@ -222,7 +222,7 @@ const start: Command = {
         maxUnavailable: parseMaxUnavailable(str(p, 'max-unavailable')),
         gates: parseGates(str(p, 'gates')),
         dryRun: p.values['dry-run'] === true,
-        startedBy: str(p, 'by') ?? process.env.USER ?? 'unknown',
+        startedBy: identityOf(p),
       },
     };
     outputFormat(p);
@@ -343,7 +343,10 @@ const approve: Command = {
     usage: 'kupgrade approve CLUSTER [--gate GATE] [--by NAME] [--comment TEXT]',
     flags: [
       ['--gate GATE', `the gate to approve (${GATES.join(', ')}); default: the open one`],
-      ['--by NAME', 'who approves (default: $USER)'],
+      [
+        '--by NAME',
+        'who approves: must be one of the approvers the worker config names (default: KUPGRADE_IDENTITY or $USER)',
+      ],
       ['--comment TEXT', 'why, e.g. a change ticket'],
       ...CONN_FLAGS,
     ],
@@ -373,7 +376,7 @@ const approve: Command = {
           gate = state.gate.name;
         }
         return handle.executeUpdate(approveUpdate, {
-          args: [{ gate, by: str(p, 'by') ?? process.env.USER ?? 'unknown', comment: str(p, 'comment') }],
+          args: [{ gate, by: identityOf(p), comment: str(p, 'comment') }],
         });
       },
       cluster,
@@ -418,7 +421,7 @@ function decision(name: 'retry' | 'skip' | 'abort'): Command {
               {
                 action: name,
                 node,
-                by: str(p, 'by') ?? process.env.USER ?? 'unknown',
+                by: identityOf(p),
                 comment: str(p, 'comment'),
               },
             ],
@@ -451,7 +454,7 @@ function pauseResume(name: 'pause' | 'resume'): Command {
         (cli) =>
           upgradeHandle(cli, cluster).executeUpdate<DecisionRecord, [PauseRequest]>(
             (name === 'pause' ? pauseUpdate : resumeUpdate).name,
-            { args: [{ by: str(p, 'by') ?? process.env.USER ?? 'unknown', comment: str(p, 'comment') }] },
+            { args: [{ by: identityOf(p), comment: str(p, 'comment') }] },
           ),
         cluster,
       );
