@@ -66,6 +66,10 @@ test('up, status, fault, check, down', async () => {
     /^lab "kupgrade-lab-cli-\w+" is up in [\d.]+s: 1 control plane\(s\), 2 worker\(s\), Kubernetes v1\.31\.2, dnf, speed 500\n/,
   );
   expect(fs.existsSync(path.join(dir, 'cluster.yaml'))).toBe(true);
+  // the kupgrade worker config granting the lab's cluster its credentials (issue 13.1)
+  expect(fs.readFileSync(path.join(dir, 'worker.yaml'), 'utf8')).toMatch(
+    /^kind: WorkerConfig\nclusters:\n {2}kupgrade-lab-cli-\w+:\n {4}ssh:\n/m,
+  );
   const again = await lab(
     'up',
     '--dir',

@@ -129,6 +129,11 @@ describe('no secret in any workflow on the server', () => {
     expect(readFileSync(encrypted, 'utf8')).not.toEqual(readFileSync(plain, 'utf8'));
     const inv = readFileSync(lab.inventory, 'utf8');
     writeFileSync(lab.inventory, inv.replace(`privateKeyPath: ${plain}`, `privateKeyPath: ${encrypted}`));
+    // ...and the worker config grants the encrypted copy (the worker uses only the key it grants).
+    const config = path.join(lab.dir, 'worker.yaml');
+    const granted = readFileSync(config, 'utf8');
+    expect(granted).toContain(`privateKeyPath: ${plain}\n`);
+    writeFileSync(config, granted.replace(`privateKeyPath: ${plain}\n`, `privateKeyPath: ${encrypted}\n`));
     // The end-of-suite scan (global teardown) looks for this passphrase too.
     mkdirSync(NEEDLE_DIR, { recursive: true });
     writeFileSync(path.join(NEEDLE_DIR, `${path.basename(lab.dir)}.passphrase`), passphrase);
@@ -143,6 +148,7 @@ describe('no secret in any workflow on the server', () => {
       taskQueue: queue,
       pollIntervalMs: 100,
       ssh: { passphrase },
+      trust: path.join(lab.dir, 'worker.yaml'),
     });
     const running = w.worker.run();
     try {
