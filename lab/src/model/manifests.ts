@@ -143,7 +143,8 @@ export type LabRepoMode = 'pkgs.k8s.io' | 'mirror' | 'legacy';
  */
 export const LEGACY_YUM_URL = 'http://mirrors.aliyun.com/kubernetes/yum/repos/kubernetes-el7-x86_64';
 export const LEGACY_APT_URL = 'https://apt.kubernetes.io/';
-export const LEGACY_APT_KEYRING = '/usr/share/keyrings/kubernetes-archive-keyring.gpg';
+// the 2022-2023 docs' variant under /etc (the other one, /usr/share/keyrings, is outside the node's overlays)
+export const LEGACY_APT_KEYRING = '/etc/apt/keyrings/kubernetes-archive-keyring.gpg';
 
 export function repoUrl(mode: LabRepoMode, minor: number, format: 'rpm' | 'deb'): string {
   if (mode === 'legacy') return format === 'rpm' ? LEGACY_YUM_URL : LEGACY_APT_URL;
