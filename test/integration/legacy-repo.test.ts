@@ -34,8 +34,10 @@ describe('the seed runbook repository (legacy aliyun el7)', () => {
       extra: ['--legacy-repo'],
     });
   });
+  const labs: Lab[] = [];
   afterAll(async () => {
     lab?.down();
+    for (const l of labs) l.down();
     await closeClient();
   });
 
@@ -101,6 +103,52 @@ describe('the seed runbook repository (legacy aliyun el7)', () => {
       await worker.stop();
       if (before === undefined) delete process.env.KUPGRADE_TASK_QUEUE;
       else process.env.KUPGRADE_TASK_QUEUE = before;
+    }
+  });
+  it('apt: apt.kubernetes.io (kubernetes-xenial, -00) to 1.30 in two hops, each minor key in the kept keyring', async () => {
+    const apt = Lab.up({
+      controlPlanes: 1,
+      workers: 1,
+      version: '1.28.1',
+      packages: 'apt',
+      extra: ['--legacy-repo'],
+    });
+    labs.push(apt);
+    const list = (node: string) =>
+      readFileSync(path.join(apt.dir, 'nodes', node, 'etc/apt/sources.list.d/kubernetes.list'), 'utf8');
+    expect(list('w-1')).toContain('https://apt.kubernetes.io/ kubernetes-xenial main');
+    const queue = uniqueQueue('it-legacy-apt');
+    const worker = await startWorker(queue);
+    try {
+      const inventory = loadInventory(apt.inventory);
+      const handle = await c.workflow.start(WORKFLOW_TYPES.upgrade, {
+        taskQueue: queue,
+        workflowId: upgradeWorkflowId(inventory.metadata.name),
+        args: [
+          { inventory, target: '1.30', options: { autoApprove: true, maxUnavailable: 1, startedBy: 'jest' } },
+        ],
+        workflowIdConflictPolicy: 'FAIL',
+      });
+      const result = (await handle.result()) as UpgradeResult;
+      expect(result.phase).toBe('done');
+      const state = await handle.query(stateQuery);
+      expect(state.hops.map((h) => h.minor)).toEqual(['1.29', '1.30']);
+      const target = state.hops.at(-1)!.version;
+      const check = apt.check(target, 1);
+      expect(check.stderr + check.stdout).not.toMatch(/FAIL|violation/i);
+      expect(check.status).toBe(0);
+      for (const node of ['cp-1', 'w-1']) {
+        expect(list(node)).toContain(
+          'deb [signed-by=/etc/apt/keyrings/kubernetes-archive-keyring.gpg] https://mirrors.aliyun.com/kubernetes-new/core/stable/v1.30/deb/ /',
+        );
+        const ring = readFileSync(
+          path.join(apt.dir, 'nodes', node, 'etc/apt/keyrings/kubernetes-archive-keyring.gpg'),
+          'utf8',
+        );
+        expect(ring).toContain('DE15B14486CD377B9E876E1A234654DA9A29641E');
+      }
+    } finally {
+      await worker.stop();
     }
   });
 });
