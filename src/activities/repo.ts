@@ -178,7 +178,7 @@ export function probeCommand(
   if (manager === 'apt' && keySource) {
     const opts = raw_apt_opts();
     const base = url.endsWith('/') ? url : `${url}/`;
-    return sh`${prelude} && mkdir -p "$d/lists/partial" "$d/cache/archives/partial" && ${keySource} | gpg --dearmor --batch --yes -o "$d/k.gpg" && printf 'deb [signed-by=%s/k.gpg] %s /\n' "$d" ${base} > "$d/sources.list" && apt-get -q ${opts} update >/dev/null && ${cmd('apt-cache')} ${opts} ${cmd('madison', ...packages)}`;
+    return sh`${prelude} && mkdir -p "$d/lists/partial" "$d/cache/archives/partial" && ${keySource} | gpg --dearmor --batch --yes -o "$d/k.gpg" && printf 'deb [signed-by=%s/k.gpg] %s /\\n' "$d" ${base} > "$d/sources.list" && apt-get -q ${opts} update >/dev/null && ${cmd('apt-cache')} ${opts} ${cmd('madison', ...packages)}`;
   }
   if (manager === 'apt') {
     const opts = raw_apt_opts();

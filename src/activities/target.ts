@@ -49,7 +49,12 @@ export const PROBE_YUM_FILE = '/etc/yum.repos.d/kupgrade-probe.repo';
 export const PROBE_APT_FILE = '/etc/apt/sources.list.d/kupgrade-probe.list';
 
 /** Fallback listing through a separate probe definition (its own id/file), removed in the same command. */
-export function probeFileCommand(manager: Manager, url: string): ShellCommand {
+export function probeFileCommand(manager: Manager, url: string, keySource?: ShellCommand): ShellCommand {
+  if (manager === 'apt' && keySource) {
+    // the probe's source trusts the minor's key in a keyring of its own (never the node's keyring)
+    const base = url.endsWith('/') ? url : `${url}/`;
+    return sh`d=$(mktemp -d) && trap 'rm -rf "$d" ${PROBE_APT_FILE}; apt-get update >/dev/null 2>&1' EXIT && ${keySource} | gpg --dearmor --batch --yes -o "$d/k.gpg" && printf 'deb [signed-by=%s/k.gpg] %s /\\n' "$d" ${base} > ${PROBE_APT_FILE} && apt-get update >/dev/null && ${listCommand('apt')}`;
+  }
   if (manager === 'apt') {
     return sh`trap 'rm -f ${PROBE_APT_FILE}; apt-get update >/dev/null 2>&1' EXIT; printf '%s' ${renderAptList(url)} > ${PROBE_APT_FILE} && apt-get update >/dev/null && ${listCommand('apt')}`;
   }
@@ -107,7 +112,7 @@ export async function listMinor(
     node: target.name,
     minor,
   });
-  const pf = await run.exec(target, probeFileCommand(manager, url), { step, progress: true });
+  const pf = await run.exec(target, probeFileCommand(manager, url, keySource), { step, progress: true });
   if (pf.exitCode !== 0 && looksTransient(outputOf(pf)))
     throw transient(target.name, step, pf, 'package listing');
   return { how: 'probe-file', listed: pf.exitCode === 0 ? parseListing(manager, pf.stdout) : [] };

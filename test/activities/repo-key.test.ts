@@ -139,3 +139,54 @@ describe('apt repository keys on a lab over SSH', () => {
     expect(cmds.filter((c) => c.startsWith('curl'))).toEqual([]);
   });
 });
+
+describe('yum repository keys on a lab over SSH', () => {
+  let lab: Lab;
+  let base: Inventory;
+  let ssh: SshExecutor;
+  const repoFile = () =>
+    readFileSync(path.join(lab.dir, 'nodes', 'cp-1', 'etc/yum.repos.d/kubernetes.repo'), 'utf8');
+
+  beforeAll(() => {
+    lab = Lab.up({ controlPlanes: 1, workers: 0, version: '1.29.6', packages: 'yum', speed: 200 });
+    base = loadInventory(lab.inventory);
+    ssh = createSshPool(poolConfigOf(base.ssh, {}));
+  });
+  afterAll(async () => {
+    await ssh?.close();
+    lab?.down();
+  });
+
+  test('a pinned fingerprint is checked on repodata/repomd.xml.key before the .repo file changes; an inline key becomes gpgkey=file://', async () => {
+    const acts = createNodeActivities({ ssh, pollIntervalMs: 200 });
+    const withRepo = (repo: Record<string, unknown>): Inventory => ({
+      ...base,
+      packages: { ...base.packages, repository: { ...base.packages.repository, ...repo } },
+    });
+    const wrong = withRepo({ keyFingerprint: 'A362B822F6DEDC652817EA46B53DC80D13EDEF05' });
+    const state = await run(() => acts.getClusterState({ inventory: wrong }));
+    const requests = computeHops(
+      [state.apiServerVersion, ...state.nodes.map((n) => n.kubeletVersion)],
+      '1.30',
+    );
+    const [hop] = await run(() => acts.resolveTarget({ cluster: clusterContext(wrong), hops: requests }));
+    const node = base.nodes[0];
+    const before = repoFile();
+    await expect(
+      run(() => acts.ensureRepoMinor({ cluster: clusterContext(wrong), node, hop })),
+    ).rejects.toMatchObject({ type: 'PolicyRefused', nonRetryable: true });
+    expect(repoFile()).toBe(before);
+
+    const inline = withRepo({ key: armoredKey(KEY_130), keyFingerprint: KEY_130 });
+    const cluster = clusterContext(inline);
+    expect((await run(() => acts.ensureRepoMinor({ cluster, node, hop }))).changed).toBe(true);
+    expect(repoFile()).toContain('gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-kupgrade-kubernetes');
+    expect(
+      readFileSync(
+        path.join(lab.dir, 'nodes', 'cp-1', 'etc/pki/rpm-gpg/RPM-GPG-KEY-kupgrade-kubernetes'),
+        'utf8',
+      ),
+    ).toBe(armoredKey(KEY_130));
+    expect((await run(() => acts.ensureKubeadmPackage({ cluster, node, hop }))).changed).toBe(true);
+  });
+});

@@ -7,6 +7,9 @@ import { validateInventory } from '../../src/inventory/schema';
 import { InventoryError } from '../../src/inventory';
 import { isLegacyRepoUrl, parseFingerprints, repoKeyCommand, repoKeyUrl } from '../../src/activities/repo';
 import { repositoryChecks } from '../../src/activities/preflight';
+import { probeFileCommand } from '../../src/activities/target';
+import { probeCommand } from '../../src/activities/repo';
+import { cmd } from '../../src/ssh/command';
 import type { ResolvedHop } from '../../src/shared/activities';
 
 const opts = { baseDir: '/inv', homeDir: '/home/ops' };
@@ -76,6 +79,16 @@ describe('repoKeyCommand', () => {
     expect(repoKeyUrl('yum', 'https://pkgs.k8s.io/core:/stable:/v1.30/rpm')).toBe(
       'https://pkgs.k8s.io/core:/stable:/v1.30/rpm/repodata/repomd.xml.key',
     ));
+});
+
+test('apt probes trust the minor key in a keyring of their own, never the node keyring', () => {
+  const url = 'https://pkgs.k8s.io/core:/stable:/v1.31/deb/';
+  const key = cmd('curl', '-fsSL', `${url}Release.key`);
+  for (const c of [probeCommand('apt', url, undefined, key), probeFileCommand('apt', url, key)]) {
+    expect(c).toContain(`curl -fsSL ${url}Release.key | gpg --dearmor --batch --yes -o "$d/k.gpg"`);
+    expect(c).toContain(`printf 'deb [signed-by=%s/k.gpg] %s /\\n' "$d" ${url}`);
+    expect(c).not.toContain('/etc/apt/keyrings');
+  }
 });
 
 describe('repositoryChecks (preflight)', () => {
