@@ -71,7 +71,8 @@ FIRST=${CPS[0]}
 switch_repo() {
   local node=$1
   if [ "$PKG" = apt ]; then
-    on "$node" "sed -i 's#/v[0-9]*\.[0-9]*/deb/#/v$TO/deb/#' /etc/apt/sources.list.d/kubernetes.list && apt-get update"
+    # each pkgs.k8s.io minor repository has its own Release.key (install-kubeadm: curl | gpg --dearmor)
+    on "$node" "sed -i 's#/v[0-9]*\.[0-9]*/deb/#/v$TO/deb/#' /etc/apt/sources.list.d/kubernetes.list && curl -fsSL https://pkgs.k8s.io/core:/stable:/v$TO/deb/Release.key | gpg --dearmor --batch --yes -o /etc/apt/keyrings/kubernetes-apt-keyring.gpg && apt-get update"
   else
     on "$node" "sed -i 's#/v[0-9]*\.[0-9]*/rpm/#/v$TO/rpm/#g' /etc/yum.repos.d/kubernetes.repo && $PKG clean all && $PKG makecache"
   fi

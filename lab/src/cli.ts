@@ -1,7 +1,7 @@
 /**
  * kupgrade-lab: the lab CLI.
  *   up     --dir DIR --control-planes N --workers M --version 1.29.6 --packages yum|dnf|apt
- *          [--speed S] [--seed X] [--repo pkgs.k8s.io|mirror] [--name NAME] [--cordoned a,b]
+ *          [--speed S] [--seed X] [--repo pkgs.k8s.io|mirror|legacy] [--legacy-repo] [--name NAME] [--cordoned a,b]
  *          [--pods-per-worker N] [--emptydir-pods N] [--unmanaged-pods N] [--no-ssh]
  *   down   --dir DIR
  *   status --dir DIR [-o json]
@@ -21,7 +21,7 @@ class UsageError extends Error {}
 
 const USAGE = `usage:
   kupgrade-lab up --dir DIR --control-planes N --workers M --version 1.29.6 --packages yum|dnf|apt
-                  [--speed S] [--seed X] [--repo pkgs.k8s.io|mirror] [--name NAME] [--cordoned NODE[,NODE]]
+                  [--speed S] [--seed X] [--repo pkgs.k8s.io|mirror|legacy] [--legacy-repo] [--name NAME] [--cordoned NODE[,NODE]]
                   [--pods-per-worker N] [--emptydir-pods N] [--unmanaged-pods N] [--no-ssh]
   kupgrade-lab down --dir DIR
   kupgrade-lab status --dir DIR [-o json]
@@ -40,7 +40,7 @@ interface Args {
   opts: Map<string, string>;
 }
 
-const BOOL_OPTS = new Set(['no-ssh', 'help']);
+const BOOL_OPTS = new Set(['no-ssh', 'help', 'legacy-repo']);
 
 export function parseArgs(argv: string[]): Args {
   const pos: string[] = [];
@@ -116,12 +116,13 @@ async function cmdUp(a: Args): Promise<number> {
     'emptydir-pods',
     'unmanaged-pods',
     'no-ssh',
+    'legacy-repo',
   ]);
   const pk = need(a, 'packages');
   if (!['yum', 'dnf', 'apt'].includes(pk)) throw new UsageError('--packages must be yum, dnf or apt');
-  const repo = a.opts.get('repo') ?? 'pkgs.k8s.io';
-  if (repo !== 'pkgs.k8s.io' && repo !== 'mirror')
-    throw new UsageError('--repo must be pkgs.k8s.io or mirror');
+  const repo = a.opts.has('legacy-repo') ? 'legacy' : (a.opts.get('repo') ?? 'pkgs.k8s.io');
+  if (repo !== 'pkgs.k8s.io' && repo !== 'mirror' && repo !== 'legacy')
+    throw new UsageError('--repo must be pkgs.k8s.io, mirror or legacy');
   const speed = Number(a.opts.get('speed') ?? '1');
   if (!(speed > 0)) throw new UsageError('--speed must be a positive number');
   const r = await lab.up({

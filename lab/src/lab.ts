@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as YAML from 'yaml';
 import type { FaultSpec, LabNodeSpec, LabSpec, Fault } from './model/state';
-import type { PackageManager } from './model/packages';
+import { armoredKey, dearmor, parseAptList, repoKeyFingerprint, type PackageManager } from './model/packages';
 import { etcdFor, LAST_PATCH, parseVer, withV } from './model/versions';
 import {
   aptListFile,
@@ -33,7 +33,7 @@ export interface UpOptions {
   packages: PackageManager;
   speed?: number;
   seed?: string;
-  repo?: 'pkgs.k8s.io' | 'mirror';
+  repo?: 'pkgs.k8s.io' | 'mirror' | 'legacy';
   name?: string;
   cordoned?: string[];
   podsPerWorker?: number;
@@ -129,7 +129,9 @@ export function writeNodeRoot(dir: string, spec: LabSpec, n: LabNodeSpec): void 
   const server = `https://${cp0.address}:6443`;
   if (spec.packages === 'apt') {
     w('etc/apt/sources.list.d/kubernetes.list', aptListFile(spec.repo, minor));
-    w('etc/apt/keyrings/kubernetes-apt-keyring.gpg', 'kupgrade-lab placeholder key\n');
+    // the keyring signed-by names holds the key of the repository the node starts on (and only it)
+    const source = parseAptList(aptListFile(spec.repo, minor))[0]!;
+    w(source.signedBy!.slice(1), dearmor(armoredKey(repoKeyFingerprint(source.source)))!);
   } else w('etc/yum.repos.d/kubernetes.repo', yumRepoFile(spec.repo, minor));
   w('etc/kubernetes/kubelet.conf', kubeconfig(`system:node:${n.name}`, server), 0o600);
   w('etc/kubernetes/pki/ca.crt', PEM('CERTIFICATE'));
@@ -180,7 +182,7 @@ export function clusterYaml(spec: LabSpec, dir: string): string {
     packages: {
       manager: spec.packages,
       repository:
-        spec.repo === 'mirror'
+        spec.repo === 'mirror' || spec.repo === 'legacy'
           ? {
               mode: 'mirror',
               urlTemplate: `https://mirrors.aliyun.com/kubernetes-new/core/stable/v{minor}/${spec.packages === 'apt' ? 'deb' : 'rpm'}/`,
@@ -245,6 +247,10 @@ export async function up(o: UpOptions): Promise<UpResult> {
       `--version ${o.version}: the lab models v1.28.0 to v1.${Math.max(...Object.keys(LAST_PATCH).map(Number))}.x releases`,
     );
   }
+  if (o.repo === 'legacy' && (v.minor !== 28 || v.patch > 2))
+    throw new LabError(
+      `--version ${o.version}: the legacy repository was frozen at v1.28.2 (use --version 1.28.0 to 1.28.2 with --legacy-repo)`,
+    );
   if (!Number.isInteger(o.controlPlanes) || o.controlPlanes < 1)
     throw new LabError('--control-planes must be at least 1');
   if (!Number.isInteger(o.workers) || o.workers < 0) throw new LabError('--workers must be 0 or more');

@@ -43,6 +43,7 @@ import {
   type Runner,
 } from './runtime';
 import { batch, parseBatch, targetOf } from './script';
+import { ensureRepoKey } from './repo-key';
 import type { RunResult, SshTarget } from '../ssh/types';
 
 const INSTALL_TIMEOUT_MS = 20 * 60_000;
@@ -184,7 +185,9 @@ export function createPackageActivities(run: Runner) {
         ],
       });
     }
-    const content = desiredRepoFile(manager, url, current);
+    // the repository's key first (apt: into the signed-by keyring; a pinned fingerprint is checked)
+    const key = await ensureRepoKey(run, cluster.inventory, target, node.name, url, current, step);
+    const content = desiredRepoFile(manager, url, current, key);
     const command = sh`${writeFileCommand(file, content)} && ${refreshCommand(manager)}`;
     logger().info('switching package repository', { node: node.name, minor: hop.minor, url });
     const r = await run.exec(target, command, { step, progress: true, timeoutMs: INSTALL_TIMEOUT_MS });
@@ -192,7 +195,11 @@ export function createPackageActivities(run: Runner) {
       // The file is written before the refresh: a retry sees the URL and skips; the install refreshes again.
       packageFailure(node.name, step, r, command, `repository switch to ${hop.minor}`);
     }
-    return { changed: true, detail: `${file} → ${url}`, outputTail: tail(outputOf(r)) };
+    return {
+      changed: true,
+      detail: `${file} → ${url}${key.detail ? ` (${key.detail})` : ''}`,
+      outputTail: tail(outputOf(r)),
+    };
   }
 
   async function ensureKubeadmPackage(input: NodeHopInput): Promise<StepResult> {

@@ -20,7 +20,16 @@ import {
   parseClusterSections,
   type NodeInfo,
 } from './kubectl';
-import { locateRepoCommand, parseLocatedRepo } from './repo';
+import {
+  configuredUrl,
+  isInsecureUrl,
+  isLegacyRepoUrl,
+  locateRepoCommand,
+  parseLocatedRepo,
+  repoKeyUrl,
+  repoUrlFor,
+} from './repo';
+import { ensureRepoKey } from './repo-key';
 import { ErrorTypes, heartbeat, logger, mapLimit, type Runner } from './runtime';
 import { batch, jsonIn, parseBatch, targetOf, type SectionResult } from './script';
 import { listMinor } from './target';
@@ -148,7 +157,71 @@ interface NodeFacts {
   error?: { type: string; message: string };
   sections?: Map<string, SectionResult>;
   repo?: string | null;
+  /** the pinned repository key, checked on the first control plane */
+  repoKey?: PreflightCheck;
   packages: { hop: ResolvedHop; status: 'pass' | 'warn' | 'fail'; message: string }[];
+}
+
+function someNodes(nodes: string[]): string {
+  return `${nodes.length === 1 ? 'node' : `${nodes.length} nodes:`} ${nodes.slice(0, 5).join(', ')}${nodes.length > 5 ? ', …' : ''}`;
+}
+
+/**
+ * The `repository` check (issue 12 item 1, issue 13 item 7): a legacy repository (frozen since
+ * 2023-09-13) is reported with what the repo step will do about it; a plain http:// repository that
+ * kupgrade would keep using (unmanaged) is refused unless packages.allowInsecureRepo is true.
+ */
+export function repositoryChecks(
+  inventory: Inventory,
+  hops: ResolvedHop[],
+  repos: { node: string; content: string | null }[],
+): PreflightCheck[] {
+  const manager = inventory.packages.manager;
+  const hop = hops[0];
+  const url = hop ? repoUrlFor(inventory, hop.minor) : undefined;
+  const allowHttp = inventory.packages.allowInsecureRepo === true;
+  const byUrl = new Map<string, string[]>();
+  let plain = 0;
+  for (const r of repos) {
+    const u = r.content ? configuredUrl(manager, r.content) : undefined;
+    if (u && (isLegacyRepoUrl(u) || isInsecureUrl(u))) byUrl.set(u, [...(byUrl.get(u) ?? []), r.node]);
+    else plain++;
+  }
+  const out: PreflightCheck[] = [];
+  const newest = hops.length ? parseVersion(hops[hops.length - 1].version) : undefined;
+  for (const [u, nodes] of byUrl) {
+    const legacy = isLegacyRepoUrl(u);
+    const what = legacy
+      ? `legacy repository ${u} on ${someNodes(nodes)} (no /vX.Y/, frozen since 2023-09-13: nothing newer than 1.28.2, -0/-00 releases)`
+      : `plain http:// repository ${u} on ${someNodes(nodes)}`;
+    if (url && hop) {
+      out.push({
+        name: 'repository',
+        status: 'warn',
+        message: `${what}; ${hop.version} is resolved from ${url}, and the repo step migrates the file to it (gpgcheck=1, key ${repoKeyUrl(manager, url)})`,
+      });
+    } else if (isInsecureUrl(u) && !allowHttp) {
+      out.push({
+        name: 'repository',
+        status: 'fail',
+        message: `${what} is kept (repository mode unmanaged) and would install packages without TLS; use an https:// repository or set packages.allowInsecureRepo: true to accept it knowingly`,
+      });
+    } else {
+      const stuck = legacy && newest !== undefined && newest.minor > 28;
+      out.push({
+        name: 'repository',
+        status: stuck ? 'fail' : 'warn',
+        message: `${what} is kept (repository mode unmanaged)${stuck ? ` and cannot serve ${hops[hops.length - 1].version}` : ''}; set packages.repository.mode: pkgs.k8s.io (or mirror) and kupgrade migrates it`,
+      });
+    }
+  }
+  if (out.length === 0 && plain > 0)
+    out.push({
+      name: 'repository',
+      status: 'pass',
+      message: `ok on ${plain} ${plain === 1 ? 'check' : 'checks'}`,
+    });
+  return out;
 }
 
 export function createPreflightActivities(run: Runner, concurrency = 32) {
@@ -230,6 +303,26 @@ export function createPreflightActivities(run: Runner, concurrency = 32) {
             status: 'fail',
             message: `${hop.version} (${hop.packages.kubeadm}) of kubeadm/kubelet/kubectl is not offered to this node`,
           });
+        }
+      }
+      const pinned = inventory.packages.repository.keyFingerprint;
+      const keyUrl = hops[0] && repoUrlFor(inventory, hops[0].minor);
+      if (first && pinned && keyUrl) {
+        try {
+          const k = await ensureRepoKey(
+            run,
+            inventory,
+            target,
+            node.name,
+            keyUrl,
+            facts.repo ?? null,
+            'preflight',
+            false,
+          );
+          facts.repoKey = { name: 'repository-key', status: 'pass', message: `${keyUrl}: ${k.detail}` };
+        } catch (err) {
+          if (!(err instanceof ApplicationFailure) || !err.nonRetryable) throw err;
+          facts.repoKey = { name: 'repository-key', node: node.name, status: 'fail', message: err.message };
         }
       }
     } catch (err) {
@@ -435,6 +528,14 @@ export function createPreflightActivities(run: Runner, concurrency = 32) {
         else add({ name: 'packages', node: name, status: p.status, message: p.message });
       }
     }
+    checks.push(
+      ...repositoryChecks(
+        inventory,
+        hops,
+        facts.filter((f) => f.sections).map((f) => ({ node: f.node.name, content: f.repo ?? null })),
+      ),
+    );
+    for (const f of facts) if (f.repoKey) add(f.repoKey);
     for (const [name, count] of passes) {
       if (!checks.some((c) => c.name === name && c.status === 'fail')) {
         checks.push({ name, status: 'pass', message: `ok on ${count} ${count === 1 ? 'check' : 'checks'}` });

@@ -33,7 +33,7 @@ export function repoUrlFor(settings: Pick<InventorySettings, 'packages'>, minor:
 }
 
 /** The yum/dnf .repo file for a URL (install-kubeadm layout; excludes lifted with --disableexcludes). */
-export function renderYumRepo(url: string, id = YUM_REPO_ID): string {
+export function renderYumRepo(url: string, id = YUM_REPO_ID, gpgkey?: string): string {
   const base = url.endsWith('/') ? url : `${url}/`;
   return [
     `[${id}]`,
@@ -41,7 +41,7 @@ export function renderYumRepo(url: string, id = YUM_REPO_ID): string {
     `baseurl=${base}`,
     'enabled=1',
     'gpgcheck=1',
-    `gpgkey=${base}repodata/repomd.xml.key`,
+    `gpgkey=${gpgkey ?? `${base}repodata/repomd.xml.key`}`,
     'exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni',
     '',
   ].join('\n');
@@ -93,9 +93,14 @@ export function urlMatches(configured: string | undefined, wanted: string): bool
 }
 
 /** The content the repo file must have for `url` (keeping an apt keyring already configured). */
-export function desiredRepoFile(manager: Manager, url: string, current: string | null): string {
+export function desiredRepoFile(
+  manager: Manager,
+  url: string,
+  current: string | null,
+  key: { gpgkey?: string } = {},
+): string {
   if (manager === 'apt') return renderAptList(url, (current && aptKeyringIn(current)) || APT_KEYRING);
-  return renderYumRepo(url);
+  return renderYumRepo(url, YUM_REPO_ID, key.gpgkey);
 }
 
 /** Atomically replaces a file's content (write a sibling, then rename). */
@@ -166,8 +171,15 @@ export function probeCommand(
   manager: Manager,
   url: string,
   packages: readonly string[] = K8S_PACKAGES,
+  /** apt: prints the repository's armored key; it goes into a keyring of the probe's own (signed-by) */
+  keySource?: ShellCommand,
 ): ShellCommand {
   const prelude = sh`d=$(mktemp -d) && trap 'rm -rf "$d"' EXIT`;
+  if (manager === 'apt' && keySource) {
+    const opts = raw_apt_opts();
+    const base = url.endsWith('/') ? url : `${url}/`;
+    return sh`${prelude} && mkdir -p "$d/lists/partial" "$d/cache/archives/partial" && ${keySource} | gpg --dearmor --batch --yes -o "$d/k.gpg" && printf 'deb [signed-by=%s/k.gpg] %s /\\n' "$d" ${base} > "$d/sources.list" && apt-get -q ${opts} update >/dev/null && ${cmd('apt-cache')} ${opts} ${cmd('madison', ...packages)}`;
+  }
   if (manager === 'apt') {
     const opts = raw_apt_opts();
     return sh`${prelude} && mkdir -p "$d/lists/partial" "$d/cache/archives/partial" && printf '%s' ${renderAptList(url)} > "$d/sources.list" && apt-get -q ${opts} update >/dev/null && ${cmd('apt-cache')} ${opts} ${cmd('madison', ...packages)}`;
@@ -256,3 +268,66 @@ export function refreshCommand(manager: Manager): ShellCommand {
 /** Output meaning the version is not in the repository (semantic, not worth a retry). */
 export const VERSION_MISSING_RE =
   /No package .* available|No match for argument|Unable to find a match|Version '[^']+' for '[^']+' was not found|Unable to locate package|has no installation candidate|No matching Packages to list/i;
+
+// ---- legacy repositories and repository keys (issue 12 items 1-2, issue 13 item 7) ------------
+
+/**
+ * The legacy repositories frozen on 2023-09-13 (reference/nodes.md §2): apt.kubernetes.io,
+ * yum.kubernetes.io, packages.cloud.google.com and their mirrors (`mirrors.aliyun.com/kubernetes/yum/
+ * repos/kubernetes-el7-x86_64`, `…/kubernetes/apt`). One URL for every minor, nothing newer than 1.28.2.
+ */
+export function isLegacyRepoUrl(url: string | undefined): boolean {
+  if (!url || minorOfUrl(url) !== undefined) return false;
+  return /apt\.kubernetes\.io|yum\.kubernetes\.io|packages\.cloud\.google\.com|\/kubernetes\/(yum|apt)\b|kubernetes-el7|kubernetes-xenial/.test(
+    url,
+  );
+}
+
+export function isInsecureUrl(url: string | undefined): boolean {
+  return url !== undefined && /^http:\/\//i.test(url);
+}
+
+/** The signing key of a repository URL: `Release.key` (deb) or `repodata/repomd.xml.key` (rpm). */
+export function repoKeyUrl(manager: Manager, url: string): string {
+  const base = url.endsWith('/') ? url : `${url}/`;
+  return manager === 'apt' ? `${base}Release.key` : `${base}repodata/repomd.xml.key`;
+}
+
+/** Prints the armored key: the inventory's own (air-gapped) or `curl -fsSL <key URL>`. */
+export function keySourceCommand(
+  settings: Pick<InventorySettings, 'packages'>,
+  manager: Manager,
+  url: string,
+): ShellCommand {
+  const own = settings.packages.repository.key;
+  if (own) return sh`printf '%s' ${own}`;
+  return cmd('curl', '-fsSL', repoKeyUrl(manager, url));
+}
+
+/** Fingerprints in `gpg --show-keys --with-colons` output (`fpr:::::::::<FPR>:`). */
+export function parseFingerprints(text: string): string[] {
+  return [...text.matchAll(/^fpr:(?:[^:\n]*:){8}([0-9A-Fa-f]{40}):/gm)].map((m) => m[1].toUpperCase());
+}
+
+export const KEY_MISMATCH_EXIT = 87;
+
+/**
+ * Fetches the repository key (curl | gpg --dearmor, as the install docs do) into a temporary
+ * keyring, prints its fingerprints, refuses (exit 87, nothing written) when a pinned fingerprint is
+ * not among them, and, when `keyring` is given, installs it there atomically (0644).
+ */
+export function repoKeyCommand(
+  settings: Pick<InventorySettings, 'packages'>,
+  manager: Manager,
+  url: string,
+  keyring?: string,
+): ShellCommand {
+  const pin = settings.packages.repository.keyFingerprint;
+  const check = pin
+    ? sh` && { grep -q -i ${`^fpr:::::::::${pin}:`} "$d/fpr" || { echo ${`kupgrade: the key of ${url} does not have the pinned fingerprint ${pin}`} >&2; exit ${KEY_MISMATCH_EXIT}; }; }`
+    : sh``;
+  const install = keyring
+    ? sh` && ${cmd('mkdir', '-p', keyring.slice(0, keyring.lastIndexOf('/')) || '/')} && cp "$d/k.gpg" ${`${keyring}.kupgrade-tmp`} && ${cmd('chmod', '0644', `${keyring}.kupgrade-tmp`)} && ${cmd('mv', '-f', `${keyring}.kupgrade-tmp`, keyring)}`
+    : sh``;
+  return sh`d=$(mktemp -d) && trap 'rm -rf "$d"' EXIT && ${keySourceCommand(settings, manager, url)} | gpg --dearmor --batch --yes -o "$d/k.gpg" && gpg --show-keys --with-colons "$d/k.gpg" > "$d/fpr" && cat "$d/fpr"${check}${install}`;
+}

@@ -4,12 +4,14 @@
  *
  * Decision (issue 4 item 3): every hop is resolved at preflight, on the first control plane,
  * WITHOUT switching the node's configured repository:
- * 1. a minor the configured repository already serves (a patch hop, an unmanaged repo, the legacy
- *    all-minors repos) is read with the plain listing (`yum list --showduplicates kubeadm kubelet
- *    kubectl --disableexcludes=kubernetes`, `apt-cache madison kubeadm kubelet kubectl`);
- * 2. another minor is read through a throw-away repo definition outside /etc
- *    (`--setopt=reposdir=<tmp> --setopt=cachedir=<tmp>/cache` for yum/dnf, `-o Dir::Etc::sourcelist=<tmp>`
- *    with private lists and cache for apt), removed on exit;
+ * 1. when the configured repository IS the URL the repo step will write (a patch hop), or the
+ *    repository is unmanaged, it is read with the plain listing (`yum list --showduplicates kubeadm
+ *    kubelet kubectl --disableexcludes=kubernetes`, `apt-cache madison kubeadm kubelet kubectl`);
+ * 2. otherwise — another minor, or a legacy all-minors repo (`1.28.2-0`, frozen since 2023-09-13,
+ *    which the repo step replaces: issue 12 item 1) — the URL that will be used is read through a
+ *    throw-away repo definition outside /etc (`--setopt=reposdir=<tmp> --setopt=cachedir=<tmp>/cache`
+ *    for yum/dnf, `-o Dir::Etc::sourcelist=<tmp>` with private lists and cache for apt, where the
+ *    repository's Release.key goes into a keyring of the probe's own), removed on exit;
  * 3. only when that isolated listing is not understood (some package-manager front ends and the
  *    lab ignore reposdir / refuse `-o` on apt-cache), a separate probe definition
  *    (`/etc/yum.repos.d/kupgrade-probe.repo` with its own repo id, or
@@ -24,8 +26,9 @@ import { normalizeVersion } from '../shared/versions';
 import type { RunResult, SshTarget } from '../ssh/types';
 import {
   configuredUrl,
+  isLegacyRepoUrl,
+  keySourceCommand,
   listCommand,
-  minorOfUrl,
   parseListing,
   pickVersion,
   probeCommand,
@@ -46,7 +49,12 @@ export const PROBE_YUM_FILE = '/etc/yum.repos.d/kupgrade-probe.repo';
 export const PROBE_APT_FILE = '/etc/apt/sources.list.d/kupgrade-probe.list';
 
 /** Fallback listing through a separate probe definition (its own id/file), removed in the same command. */
-export function probeFileCommand(manager: Manager, url: string): ShellCommand {
+export function probeFileCommand(manager: Manager, url: string, keySource?: ShellCommand): ShellCommand {
+  if (manager === 'apt' && keySource) {
+    // the probe's source trusts the minor's key in a keyring of its own (never the node's keyring)
+    const base = url.endsWith('/') ? url : `${url}/`;
+    return sh`d=$(mktemp -d) && trap 'rm -rf "$d" ${PROBE_APT_FILE}; apt-get update >/dev/null 2>&1' EXIT && ${keySource} | gpg --dearmor --batch --yes -o "$d/k.gpg" && printf 'deb [signed-by=%s/k.gpg] %s /\\n' "$d" ${base} > ${PROBE_APT_FILE} && apt-get update >/dev/null && ${listCommand('apt')}`;
+  }
   if (manager === 'apt') {
     return sh`trap 'rm -f ${PROBE_APT_FILE}; apt-get update >/dev/null 2>&1' EXIT; printf '%s' ${renderAptList(url)} > ${PROBE_APT_FILE} && apt-get update >/dev/null && ${listCommand('apt')}`;
   }
@@ -78,8 +86,9 @@ export async function listMinor(
     configured = r.exitCode === 0 ? parseLocatedRepo(manager, r.stdout).content : null;
   }
   const confUrl = configured ? configuredUrl(manager, configured) : undefined;
-  const servesMinor =
-    !url || urlMatches(confUrl, url) || (confUrl !== undefined && minorOfUrl(confUrl) === undefined);
+  // A managed repository is listed from the URL the repo step will write (issue 12 item 1): a
+  // legacy all-minors repo (`1.28.2-0`, frozen) or any other URL is replaced before an install.
+  const servesMinor = !url || urlMatches(confUrl, url);
   const has = (l: ListedVersion[]) => l.some((x) => x.version.startsWith(`${minor}.`));
 
   if (servesMinor) {
@@ -88,7 +97,12 @@ export async function listMinor(
     if (r.exitCode !== 0 && looksTransient(out)) throw transient(target.name, step, r, 'package listing');
     return { how: 'configured', listed: parseListing(manager, r.stdout) };
   }
-  const iso = await run.exec(target, probeCommand(manager, url), { step, progress: true });
+  // apt trusts a repository only with its key: the probe fetches it into a keyring of its own
+  const keySource = manager === 'apt' ? keySourceCommand(cluster.inventory, manager, url) : undefined;
+  const iso = await run.exec(target, probeCommand(manager, url, undefined, keySource), {
+    step,
+    progress: true,
+  });
   const isoListed = iso.exitCode === 0 ? parseListing(manager, iso.stdout) : [];
   if (has(isoListed)) return { how: 'isolated', listed: isoListed };
   if (iso.exitCode !== 0 && looksTransient(outputOf(iso)))
@@ -98,7 +112,7 @@ export async function listMinor(
     node: target.name,
     minor,
   });
-  const pf = await run.exec(target, probeFileCommand(manager, url), { step, progress: true });
+  const pf = await run.exec(target, probeFileCommand(manager, url, keySource), { step, progress: true });
   if (pf.exitCode !== 0 && looksTransient(outputOf(pf)))
     throw transient(target.name, step, pf, 'package listing');
   return { how: 'probe-file', listed: pf.exitCode === 0 ? parseListing(manager, pf.stdout) : [] };
@@ -149,7 +163,9 @@ export function createTargetActivities(run: Runner) {
           hints: [
             repoUrlFor(cluster.inventory, hop.minor)
               ? `Repository for ${hop.minor}: ${repoUrlFor(cluster.inventory, hop.minor)}`
-              : 'The repository is unmanaged: make the configured repository serve this minor first.',
+              : isLegacyRepoUrl(configured ? configuredUrl(manager, configured) : undefined)
+                ? `The configured repository ${configured ? configuredUrl(manager, configured) : ''} is a legacy one, frozen on 2023-09-13 (nothing newer than 1.28.2): set packages.repository.mode to pkgs.k8s.io or mirror and kupgrade migrates it (docs/operations.md).`
+                : 'The repository is unmanaged: make the configured repository serve this minor first.',
           ],
         });
       }

@@ -68,7 +68,13 @@ export interface Inventory {
       mode: RepositoryMode;
       /** With `{minor}` (e.g. `1.30`) to substitute; set for pkgs.k8s.io and mirror, absent for unmanaged. */
       urlTemplate?: string;
+      /** Pinned signing key fingerprint (40 upper-case hex digits): a fetched key that differs is refused. */
+      keyFingerprint?: string;
+      /** The repository's ASCII-armored public key (air-gapped mirrors), used instead of fetching it. */
+      key?: string;
     };
+    /** Accept http:// repository URLs (no TLS); only present when true. */
+    allowInsecureRepo?: boolean;
   };
   kubeadm: {
     imageRepository?: string;
@@ -139,11 +145,29 @@ const RepositorySchema = z.strictObject({
       message: 'not an http(s) URL containing {minor}, or it holds characters outside the URL set',
     })
     .optional(),
+  keyFingerprint: z
+    .string()
+    .refine((s) => /^[0-9A-Fa-f]{40}$/.test(s.replace(/\s+/g, '')), {
+      message: 'not an OpenPGP v4 fingerprint (40 hex digits)',
+    })
+    .optional(),
+  key: z
+    .string()
+    .max(64 * 1024)
+    .refine(
+      (s) =>
+        /^-----BEGIN PGP PUBLIC KEY BLOCK-----[\s\S]+-----END PGP PUBLIC KEY BLOCK-----\s*$/.test(s.trim()),
+      {
+        message: 'not an ASCII-armored OpenPGP public key',
+      },
+    )
+    .optional(),
 });
 
 const PackagesSchema = z.strictObject({
   manager: z.enum(PACKAGE_MANAGERS),
   repository: RepositorySchema.prefault({}),
+  allowInsecureRepo: z.boolean().default(false),
 });
 
 const KubeadmSchema = z.strictObject({
@@ -261,6 +285,11 @@ const FIXES: Record<string, string> = {
   'packages.repository.mode': 'use pkgs.k8s.io, mirror or unmanaged',
   'packages.repository.urlTemplate':
     'use an http(s) URL with {minor} where the minor goes, e.g. https://mirrors.aliyun.com/kubernetes-new/core/stable/v{minor}/rpm/',
+  'packages.repository.keyFingerprint':
+    'give the signing key fingerprint as `gpg --show-keys <Release.key>` prints it (40 hex digits, spaces allowed)',
+  'packages.repository.key':
+    'paste the repository key as `curl -fsSL <repo>/Release.key` prints it (-----BEGIN PGP PUBLIC KEY BLOCK----- … END …)',
+  'packages.allowInsecureRepo': BOOL_FIX,
   kubeadm: 'make kubeadm a mapping (see docs/inventory.md)',
   'kubeadm.imageRepository':
     'use a registry path such as registry.cn-hangzhou.aliyuncs.com/google_containers',
@@ -429,6 +458,14 @@ function crossChecks(raw: unknown): InventoryIssue[] {
         fix: FIXES['packages.repository.urlTemplate'] ?? '',
       });
     }
+    const insecure = valueAt(obj, ['packages', 'allowInsecureRepo']) === true;
+    if (typeof repo.urlTemplate === 'string' && /^http:\/\//i.test(repo.urlTemplate) && !insecure) {
+      out.push({
+        field: 'packages.repository.urlTemplate',
+        message: `${show(repo.urlTemplate)} is a plain http:// repository: packages and keys would be fetched without TLS`,
+        fix: 'use the https:// URL of the mirror (e.g. https://mirrors.aliyun.com/kubernetes-new/core/stable/v{minor}/rpm/), or set packages.allowInsecureRepo: true to accept http knowingly',
+      });
+    }
     if (
       (repo.mode === 'unmanaged' || repo.mode === undefined || repo.mode === 'pkgs.k8s.io') &&
       repo.urlTemplate !== undefined
@@ -546,7 +583,14 @@ export function validateInventory(raw: unknown, opts: ResolveOptions): Inventory
               mode,
               urlTemplate:
                 mode === 'mirror' ? (v.packages.repository.urlTemplate ?? '') : defaultUrlTemplate(manager),
+              ...(v.packages.repository.keyFingerprint
+                ? {
+                    keyFingerprint: v.packages.repository.keyFingerprint.replace(/\s+/g, '').toUpperCase(),
+                  }
+                : {}),
+              ...(v.packages.repository.key ? { key: v.packages.repository.key.trim() + '\n' } : {}),
             },
+      ...(v.packages.allowInsecureRepo ? { allowInsecureRepo: true } : {}),
     },
     kubeadm: {
       ...(v.kubeadm.imageRepository ? { imageRepository: v.kubeadm.imageRepository } : {}),

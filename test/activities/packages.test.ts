@@ -79,10 +79,20 @@ describe('ensureRepoMinor', () => {
         APT_LIST_129.replace('/etc/apt/keyrings/kubernetes-apt-keyring.gpg', '/usr/share/keyrings/k8s.gpg'),
       ),
     });
+    ssh.on(/Release\.key \| gpg --dearmor/, {
+      stdout: 'fpr:::::::::DE15B14486CD377B9E876E1A234654DA9A296436:\n',
+    });
     ssh.on(/kubernetes.list.kupgrade-tmp/, { stdout: 'Hit:1 ...\n' });
     const r = await inActivity(() => acts.ensureRepoMinor(input));
     expect(r.value.changed).toBe(true);
     const write = ssh.mutating().join('\n');
+    // the v1.30 Release.key goes into the same keyring, before the list names v1.30
+    const all = ssh.commands('w-1').join('\n');
+    expect(all).toContain(
+      'curl -fsSL https://pkgs.k8s.io/core:/stable:/v1.30/deb/Release.key | gpg --dearmor --batch --yes -o "$d/k.gpg"',
+    );
+    expect(all).toContain('mv -f /usr/share/keyrings/k8s.gpg.kupgrade-tmp /usr/share/keyrings/k8s.gpg');
+    expect(all.indexOf('Release.key')).toBeLessThan(all.indexOf('kubernetes.list.kupgrade-tmp'));
     expect(write).toContain(
       "'deb [signed-by=/usr/share/keyrings/k8s.gpg] https://pkgs.k8s.io/core:/stable:/v1.30/deb/ /\n'",
     );

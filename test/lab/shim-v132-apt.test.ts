@@ -29,9 +29,20 @@ afterAll(async () => {
   await stopLab(lab);
 });
 
-/** The apt steps of the kubeadm docs for one node: repo to v1.33, update, unhold, install, hold. */
+const KEYRING = '/etc/apt/keyrings/kubernetes-apt-keyring.gpg';
+
+/** The v1.33 repository's Release.key into the keyring signed-by names (curl, then gpg --dearmor). */
+async function key133(node: string): Promise<void> {
+  const url = 'https://pkgs.k8s.io/core:/stable:/v1.33/deb/Release.key';
+  expect(await on(node, 'curl', '-fsSL', url, '-o', '/tmp/Release.key')).toMatchObject({ code: 0 });
+  const g = await on(node, 'gpg', '--dearmor', '--batch', '--yes', '-o', KEYRING, '/tmp/Release.key');
+  expect(g).toMatchObject({ code: 0, stderr: '' });
+}
+
+/** The apt steps of the kubeadm docs for one node: repo to v1.33 with its key, update, unhold, install, hold. */
 async function kubeadm133(node: string): Promise<void> {
   editNodeFile(dir, node, 'etc/apt/sources.list.d/kubernetes.list', (s) => s.replace('v1.32', 'v1.33'));
+  await key133(node);
   expect((await on(node, 'apt-get', 'update')).code).toBe(0);
   expect((await on(node, 'apt-mark', 'unhold', 'kubeadm')).code).toBe(0);
   expect((await on(node, 'apt-get', 'install', '-y', 'kubeadm=1.33.6-*')).code).toBe(0);
@@ -52,6 +63,7 @@ describe('apt', () => {
     editNodeFile(dir, 'cp-1', 'etc/apt/sources.list.d/kubernetes.list', (s) => s.replace('v1.32', 'v1.33'));
     const r = await on('cp-1', 'apt-get', 'install', '-y', 'kubeadm=1.33.6-*');
     expect(r).toMatchObject({ code: 100, stderr: "E: Version '1.33.6-*' for 'kubeadm' was not found\n" });
+    await key133('cp-1');
     const u = await on('cp-1', 'apt-get', 'update');
     expect(u.code).toBe(0);
     expect(u.stdout).toContain(
@@ -61,6 +73,45 @@ describe('apt', () => {
     expect((await on('cp-1', 'apt-cache', 'madison', 'kubeadm')).stdout.split('\n')[0]).toBe(
       '   kubeadm | 1.33.6-1.1 | https://pkgs.k8s.io/core:/stable:/v1.33/deb  Packages',
     );
+  });
+
+  test('a minor repository whose key is not in the signed-by keyring is refused (NO_PUBKEY), its packages unavailable', async () => {
+    const before = fs.readFileSync(nodeFile(dir, 'w-1', KEYRING.slice(1)), 'utf8');
+    editNodeFile(dir, 'w-1', 'etc/apt/sources.list.d/kubernetes.list', (s) => s.replace('v1.32', 'v1.33'));
+    const u = await on('w-1', 'apt-get', 'update');
+    expect(u.code).toBe(100);
+    const cdn =
+      'https://prod-cdn.packages.k8s.io/repositories/isv:/kubernetes:/core:/stable:/v1.33/deb  InRelease';
+    expect(u.stdout).toContain(
+      `Err:2 ${cdn}\n  The following signatures couldn't be verified because the public key is not available: NO_PUBKEY 234654DA9A296421\n`,
+    );
+    expect(u.stderr).toContain(`W: GPG error: ${cdn}: The following signatures`);
+    expect(u.stderr).toContain(
+      "E: The repository 'https://pkgs.k8s.io/core:/stable:/v1.33/deb/  InRelease' is not signed.\n",
+    );
+    expect((await on('w-1', 'apt-cache', 'madison', 'kubeadm')).stderr).toBe(
+      'N: Unable to locate package kubeadm\n',
+    );
+    // gpg --show-keys reads the fingerprint of the key curl fetched; the 404 of an unknown minor
+    expect(
+      (await on('w-1', 'curl', '-fsSL', 'https://pkgs.k8s.io/core:/stable:/v1.99/deb/Release.key')).stderr,
+    ).toBe('curl: (22) The requested URL returned error: 404\n');
+    await on(
+      'w-1',
+      'curl',
+      '-fsSL',
+      'https://pkgs.k8s.io/core:/stable:/v1.33/deb/Release.key',
+      '-o',
+      '/tmp/k.asc',
+    );
+    expect((await on('w-1', 'gpg', '--show-keys', '--with-colons', '/tmp/k.asc')).stdout).toContain(
+      'fpr:::::::::DE15B14486CD377B9E876E1A234654DA9A296421:\n',
+    );
+    // a keyring is not overwritten without --yes (no TTY to ask on)
+    expect((await on('w-1', 'gpg', '--dearmor', '--batch', '-o', KEYRING, '/tmp/k.asc')).code).toBe(2);
+    expect(fs.readFileSync(nodeFile(dir, 'w-1', KEYRING.slice(1)), 'utf8')).toBe(before);
+    editNodeFile(dir, 'w-1', 'etc/apt/sources.list.d/kubernetes.list', (s) => s.replace('v1.33', 'v1.32'));
+    expect((await on('w-1', 'apt-get', 'update')).code).toBe(0);
   });
 
   test('held packages need --allow-change-held-packages or apt-mark unhold', async () => {
@@ -295,8 +346,12 @@ describe("the commands kupgrade's activities use: dpkg-query, apt-cache policy, 
     fs.mkdirSync(nodeFile(dir, 'w-1', `${d}/lists`), { recursive: true });
     fs.writeFileSync(
       nodeFile(dir, 'w-1', `${d}/sources.list`),
-      'deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/v1.34/deb/ /\n',
+      `deb [signed-by=${d}/keyring.gpg] https://pkgs.k8s.io/core:/stable:/v1.34/deb/ /\n`,
     );
+    // the probe trusts the v1.34 key in its own keyring, never the node's
+    const url = 'https://pkgs.k8s.io/core:/stable:/v1.34/deb/Release.key';
+    expect((await on('w-1', 'curl', '-fsSL', url, '-o', `${d}/Release.key`)).code).toBe(0);
+    expect((await on('w-1', 'gpg', '--dearmor', '-o', `${d}/keyring.gpg`, `${d}/Release.key`)).code).toBe(0);
     const o = [
       '-o',
       `Dir::Etc::sourcelist=${d}/sources.list`,

@@ -20,6 +20,7 @@ import { kubeadm } from '../tools/kubeadm';
 import { kubectl } from '../tools/kubectl';
 import { yum, aptGet, aptCache, aptMark, rpm, dpkgQuery } from '../tools/packages';
 import { systemctl, swapon, etcdctl } from '../tools/system';
+import { curl, gpg } from '../tools/keys';
 import { TIME } from '../model/time-model';
 import { startExecPort } from '../shim/exec-port';
 
@@ -36,6 +37,8 @@ const TOOLS: Record<string, Tool> = {
   etcdctl,
   rpm,
   'dpkg-query': dpkgQuery,
+  curl,
+  gpg,
 };
 
 /** What a command prints when a `fail` fault hits it and no message was given: a realistic one. */

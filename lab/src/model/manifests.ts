@@ -135,13 +135,38 @@ export function kubeletConfig(version: string): string {
   ].join('\n');
 }
 
-export function repoUrl(mode: 'pkgs.k8s.io' | 'mirror', minor: number, format: 'rpm' | 'deb'): string {
+export type LabRepoMode = 'pkgs.k8s.io' | 'mirror' | 'legacy';
+
+/**
+ * The legacy repositories frozen on 2023-09-13 (no `/vX.Y/`, every minor up to 1.28.2): the seed
+ * runbook's aliyun el7 mirror for rpm, apt.kubernetes.io's `kubernetes-xenial` suite for deb.
+ */
+export const LEGACY_YUM_URL = 'http://mirrors.aliyun.com/kubernetes/yum/repos/kubernetes-el7-x86_64';
+export const LEGACY_APT_URL = 'https://apt.kubernetes.io/';
+// the 2022-2023 docs' variant under /etc (the other one, /usr/share/keyrings, is outside the node's overlays)
+export const LEGACY_APT_KEYRING = '/etc/apt/keyrings/kubernetes-archive-keyring.gpg';
+
+export function repoUrl(mode: LabRepoMode, minor: number, format: 'rpm' | 'deb'): string {
+  if (mode === 'legacy') return format === 'rpm' ? LEGACY_YUM_URL : LEGACY_APT_URL;
   return mode === 'mirror'
     ? `https://mirrors.aliyun.com/kubernetes-new/core/stable/v1.${minor}/${format}/`
     : `https://pkgs.k8s.io/core:/stable:/v1.${minor}/${format}/`;
 }
 
-export function yumRepoFile(mode: 'pkgs.k8s.io' | 'mirror', minor: number): string {
+export function yumRepoFile(mode: LabRepoMode, minor: number): string {
+  if (mode === 'legacy') {
+    // the seed runbook's file, verbatim (/work/shared/seeds: 更新yum源)
+    return [
+      '[kubernetes]',
+      'name=Kubernetes',
+      `baseurl=${LEGACY_YUM_URL}`,
+      'enabled=1',
+      'gpgcheck=0',
+      'repo_gpgcheck=0',
+      'gpgkey=http://mirrors.aliyun.com/kubernetes/yum/doc/yum-key.gpg http://mirrors.aliyun.com/kubernetes/yum/doc/rpm-package-key.gpg',
+      '',
+    ].join('\n');
+  }
   const url = repoUrl(mode, minor, 'rpm');
   return [
     '[kubernetes]',
@@ -155,6 +180,9 @@ export function yumRepoFile(mode: 'pkgs.k8s.io' | 'mirror', minor: number): stri
   ].join('\n');
 }
 
-export function aptListFile(mode: 'pkgs.k8s.io' | 'mirror', minor: number): string {
+export function aptListFile(mode: LabRepoMode, minor: number): string {
+  // the pre-2023 install docs: one suite for every minor, Google's key in kubernetes-archive-keyring
+  if (mode === 'legacy')
+    return `deb [signed-by=${LEGACY_APT_KEYRING}] ${LEGACY_APT_URL} kubernetes-xenial main\n`;
   return `deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] ${repoUrl(mode, minor, 'deb')} /\n`;
 }

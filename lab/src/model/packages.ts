@@ -79,6 +79,10 @@ export interface AptSource {
   madisonOrigin: string;
   /** apt-get update's Hit/Get name */
   updateName: string;
+  /** the keyring named by `[signed-by=...]` (apt then trusts only its keys for this source) */
+  signedBy?: string;
+  /** how apt names the source in "The repository '...' is not signed." */
+  repoName: string;
 }
 
 export function parseAptList(text: string): AptSource[] {
@@ -96,19 +100,29 @@ export function parseAptList(text: string): AptSource[] {
     const comps = rest.slice(2);
     const source = classifyUrl(url, 'deb');
     if (!source) continue;
+    const signedBy = /signed-by=([^\s\]]+)/.exec(line)?.[1];
     const base = url.replace(/\/$/, '');
     if (suite === '/' || suite === '') {
       const cdn = base.replace(
         /^https:\/\/pkgs\.k8s\.io\/core:\/stable:/,
         'https://prod-cdn.packages.k8s.io/repositories/isv:/kubernetes:/core:/stable:',
       );
-      out.push({ line, source, madisonOrigin: `${base}  Packages`, updateName: `${cdn}  InRelease` });
+      out.push({
+        line,
+        source,
+        madisonOrigin: `${base}  Packages`,
+        updateName: `${cdn}  InRelease`,
+        signedBy,
+        repoName: `${base.replace(/\/?$/, '/')}  InRelease`,
+      });
     } else {
       out.push({
         line,
         source,
         madisonOrigin: `${base} ${suite}/${comps[0] ?? 'main'} amd64 Packages`,
         updateName: `${base} ${suite} InRelease`,
+        signedBy,
+        repoName: `${base} ${suite} InRelease`,
       });
     }
   }
@@ -202,5 +216,73 @@ export function yumSpecName(spec: string): string | null {
   for (const n of [...K8S_PACKAGES, 'cri-tools', 'kubernetes-cni']) {
     if (spec === n || spec.startsWith(`${n}-`) || spec.startsWith(`${n}.`)) return n;
   }
+  return null;
+}
+
+// ---- repository signing keys (apt signed-by, curl Release.key | gpg --dearmor) ----------------
+
+/**
+ * The fingerprint of the key that signs a repository. pkgs.k8s.io publishes a `Release.key` per
+ * minor repository; the lab gives every minor its own key (so a keyring that holds only the v1.29
+ * key makes apt refuse the v1.30 repository, NO_PUBKEY). The legacy repositories were signed by
+ * Google's key, whose id `B53DC80D13EDEF05` is the one of the well-known NO_PUBKEY reports.
+ */
+export function repoKeyFingerprint(source: RepoSource): string {
+  if (source.kind === 'legacy') return 'A362B822F6DEDC652817EA46B53DC80D13EDEF05';
+  const tail = (0x9a296400 + (source.minor ?? 0)).toString(16).toUpperCase();
+  return `DE15B14486CD377B9E876E1A234654DA${tail}`.slice(0, 40);
+}
+
+/** The long key id apt prints (`NO_PUBKEY <id>`): the last 16 hex digits of the fingerprint. */
+export function keyIdOf(fingerprint: string): string {
+  return fingerprint.slice(-16);
+}
+
+const LAB_KEY_TAG = 'kupgrade-lab openpgp key ';
+
+/** The ASCII-armored public key a repository serves (`Release.key`, `repodata/repomd.xml.key`). */
+export function armoredKey(fingerprint: string): string {
+  const body = Buffer.from(`${LAB_KEY_TAG}${fingerprint}\n`).toString('base64');
+  return `-----BEGIN PGP PUBLIC KEY BLOCK-----\nVersion: kupgrade-lab\n\n${body}\n-----END PGP PUBLIC KEY BLOCK-----\n`;
+}
+
+/** `gpg --dearmor`: the keyring (binary in reality; a tagged line per key in the lab), or null when no OpenPGP data. */
+export function dearmor(text: string): string | null {
+  const out: string[] = [];
+  const re =
+    /-----BEGIN PGP PUBLIC KEY BLOCK-----\n(?:[A-Za-z]+: [^\n]*\n)*\n([A-Za-z0-9+/=\n]+?)\n?-----END PGP PUBLIC KEY BLOCK-----/g;
+  for (const m of text.matchAll(re)) {
+    const decoded = Buffer.from(m[1]!.replace(/\n/g, ''), 'base64').toString('utf8');
+    if (decoded.startsWith(LAB_KEY_TAG)) out.push(decoded.trimEnd());
+  }
+  return out.length ? out.join('\n') + '\n' : null;
+}
+
+/** The fingerprints a keyring file holds (dearmored or armored text). */
+export function keyringFingerprints(text: string | null | undefined): string[] {
+  if (!text) return [];
+  const plain = text.includes('BEGIN PGP PUBLIC KEY BLOCK') ? (dearmor(text) ?? '') : text;
+  return [...plain.matchAll(/kupgrade-lab openpgp key ([0-9A-F]{40})/g)].map((m) => m[1]!);
+}
+
+/**
+ * The key a URL serves, as curl would fetch it: `<repo>/Release.key` (deb), `<repo>/repodata/repomd.xml.key`
+ * (rpm), the legacy `apt-key.gpg` / `yum-key.gpg` / `rpm-package-key.gpg`; null for anything else (404).
+ */
+export function keyAtUrl(url: string): string | null {
+  const deb = /^(.*\/)Release\.key$/.exec(url);
+  const rpm = /^(.*\/)repodata\/repomd\.xml\.key$/.exec(url);
+  const base = deb?.[1] ?? rpm?.[1];
+  if (base) {
+    const s = classifyUrl(base, deb ? 'deb' : 'rpm');
+    if (s?.kind === 'pkgs' && s.minor !== null && LAST_PATCH[s.minor] !== undefined && s.minor >= 24)
+      return armoredKey(repoKeyFingerprint(s));
+    return null;
+  }
+  if (
+    /\/(apt-key|yum-key|rpm-package-key)\.gpg$/.test(url) &&
+    /kubernetes|cloud\.google|dl\.k8s\.io/.test(url)
+  )
+    return armoredKey(repoKeyFingerprint({ kind: 'legacy', minor: null, url }));
   return null;
 }

@@ -20,7 +20,8 @@ export interface LabSpec {
   name: string;
   version: string;
   packages: PackageManager;
-  repo: 'pkgs.k8s.io' | 'mirror';
+  /** legacy: the frozen pre-2023 repository (seed runbook's aliyun el7 / apt.kubernetes.io) */
+  repo: 'pkgs.k8s.io' | 'mirror' | 'legacy';
   speed: number;
   seed: string;
   createdAt: string;
@@ -182,7 +183,11 @@ export function buildInitialState(spec: LabSpec, now: number): ClusterState {
   const fmt = spec.packages === 'apt' ? 'deb' : 'rpm';
   const pkg = (): InstalledPackage => ({
     version: spec.version,
-    full: fullVersionFor(spec.version, { kind: 'pkgs', minor: null, url: '' }, fmt),
+    full: fullVersionFor(
+      spec.version,
+      { kind: spec.repo === 'legacy' ? 'legacy' : 'pkgs', minor: null, url: '' },
+      fmt,
+    ),
     repo: 'kubernetes',
   });
   const nodes: Record<string, NodeState> = {};

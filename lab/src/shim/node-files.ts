@@ -98,6 +98,22 @@ export function gatherFiles(
     want.add(opt('Dir::Etc::sourcelist') ?? '/etc/apt/sources.list');
     const parts = opt('Dir::Etc::sourceparts') ?? '/etc/apt/sources.list.d';
     if (parts !== '-') listDir(f, parts.replace(/\/+$/, ''), /\.list$/).forEach((x) => want.add(x));
+    if (tool === 'apt-get') {
+      // apt-get update checks each source's signature: the keyring named by signed-by, else the trusted parts
+      for (const src of [...want]) {
+        for (const m of (readMaybe(f, src) ?? '').matchAll(/signed-by=([^\s\]]+)/g)) want.add(m[1]!);
+      }
+      want.add('/etc/apt/trusted.gpg');
+      listDir(f, '/etc/apt/trusted.gpg.d', /\.(gpg|asc)$/).forEach((x) => want.add(x));
+    }
+  }
+  if (tool === 'gpg') {
+    // gpg --dearmor reads stdin or a file; --show-keys a file; -o/--output names what it writes
+    for (let i = 0; i < argv.length; i++) {
+      const a = argv[i]!;
+      if ((a === '-o' || a === '--output') && argv[i + 1]) want.add(argv[i + 1]!);
+      else if (!a.startsWith('-') && argv[i - 1] !== '-o' && argv[i - 1] !== '--output') want.add(a);
+    }
   }
   if (tool === 'kubeadm' || tool === 'kubectl') {
     want.add('/etc/kubernetes/admin.conf');

@@ -38,7 +38,22 @@ if [ ${JSON.stringify(tool)} = kubeadm ] && [ "\${1-}" = upgrade ] && [ "\${2-}"
     if [ "$rc" -le 1 ] || [ -n "$answer" ]; then state=value; fi
   fi
 fi
-if ! { exec 3<>"/dev/tcp/$chost/$cport"; } 2>/dev/null; then
+${
+  tool === 'gpg'
+    ? `# gpg --dearmor with no input file reads stdin (curl ... | gpg --dearmor -o KEYRING)
+skip=0 dearmor=0 file=0
+for a in "$@"; do
+  if [ "$skip" = 1 ]; then skip=0; continue; fi
+  case $a in -o|--output) skip=1 ;; --dearmor|--dearmour) dearmor=1 ;; -*) ;; *) file=1 ;; esac
+done
+if [ "$dearmor" = 1 ] && [ "$file" = 0 ] && ! [ -t 0 ]; then
+  answer=$(cat; printf x)
+  answer=\${answer%x}
+  state=value
+fi
+`
+    : ''
+}if ! { exec 3<>"/dev/tcp/$chost/$cport"; } 2>/dev/null; then
   echo "kupgrade-lab shim: controller at $chost:$cport unreachable: connection refused" >&2
   exit 1
 fi

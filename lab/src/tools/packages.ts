@@ -9,6 +9,10 @@ import {
   availableVersions,
   isExcluded,
   isGlob,
+  keyIdOf,
+  keyringFingerprints,
+  repoKeyFingerprint,
+  type AptSource,
   globToRegExp,
   K8S_PACKAGES,
   parseAptList,
@@ -490,11 +494,20 @@ async function aptUpdate(c: ToolCall, opts: Map<string, string>): Promise<ExecRe
   let out = 'Hit:1 http://archive.ubuntu.com/ubuntu jammy InRelease\n';
   let n = 2;
   const errs: string[] = [];
+  const warns: string[] = [];
   let okText = '';
   for (const s of sources) {
     const broken =
       s.source.kind === 'pkgs' && (s.source.minor === null || LAST_PATCH[s.source.minor] === undefined);
-    if (broken) {
+    const unsigned = broken ? null : unknownKey(c, s);
+    if (unsigned) {
+      // real apt: the index is refused and the source's packages are unavailable
+      out += `Get:${n} ${s.updateName} [1186 B]\nErr:${n} ${s.updateName}\n  ${unsigned}\n`;
+      warns.push(`W: GPG error: ${s.updateName}: ${unsigned}`);
+      errs.push(
+        `E: The repository '${s.repoName}' is not signed.\nN: Updating from such a repository can't be done securely, and is therefore disabled by default.\nN: See apt-secure(8) manpage for repository creation and user configuration details.`,
+      );
+    } else if (broken) {
       out += `Err:${n} ${s.updateName}\n  404  Not Found [IP: 127.0.0.1 443]\n`;
       errs.push(
         `E: Failed to fetch ${s.updateName.replace(/ {2}InRelease$/, '/InRelease').replace(/ /g, '/')}  404  Not Found [IP: 127.0.0.1 443]`,
@@ -511,12 +524,29 @@ async function aptUpdate(c: ToolCall, opts: Map<string, string>): Promise<ExecRe
   if (errs.length) {
     return fail(
       100,
-      errs.join('\n') +
-        '\nE: Some index files failed to download. They have been ignored, or old ones used instead.\n',
+      [...warns, ...errs].join('\n') +
+        (errs.some((e) => e.startsWith('E: Failed to fetch'))
+          ? '\nE: Some index files failed to download. They have been ignored, or old ones used instead.\n'
+          : '\n'),
       out,
     );
   }
   return ok(out);
+}
+
+/**
+ * The NO_PUBKEY text when the source's signing key is not in the keyring its `signed-by` names
+ * (or, without signed-by, in /etc/apt/trusted.gpg and trusted.gpg.d); null when it is trusted.
+ */
+function unknownKey(c: ToolCall, s: AptSource): string | null {
+  const want = repoKeyFingerprint(s.source);
+  const rings = s.signedBy
+    ? [c.ctx.files[s.signedBy]]
+    : Object.entries(c.ctx.files)
+        .filter(([f]) => f === '/etc/apt/trusted.gpg' || f.startsWith('/etc/apt/trusted.gpg.d/'))
+        .map(([, t]) => t);
+  if (rings.some((t) => keyringFingerprints(t).includes(want))) return null;
+  return `The following signatures couldn't be verified because the public key is not available: NO_PUBKEY ${keyIdOf(want)}`;
 }
 
 async function aptInstall(

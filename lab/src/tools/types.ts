@@ -62,4 +62,6 @@ export const LAB_TOOLS = [
   'etcdctl',
   'rpm',
   'dpkg-query',
+  'curl',
+  'gpg',
 ] as const;
