@@ -162,7 +162,12 @@ export interface UpgradeActivities {
    * the hop packages available on every node, PDBs that would block a drain. Never throws for a
    * failed check (reports it); throws only for transport trouble or HostKeyMismatch.
    */
-  preflight(input: { inventory: Inventory; hops: ResolvedHop[] }): Promise<PreflightReport>;
+  preflight(input: {
+    inventory: Inventory;
+    hops: ResolvedHop[];
+    /** Cluster nodes absent from the inventory only warn (`--allow-unlisted`); exactly `true`. */
+    allowUnlisted?: boolean;
+  }): Promise<PreflightReport>;
 
   /** etcd snapshot (when kubeadm.etcdBackup) and a copy of /etc/kubernetes on `node`; `label` names the folder. */
   backupControlPlane(input: NodeInput & { label: string }): Promise<BackupResult>;
