@@ -86,7 +86,7 @@ export interface ClusterState {
 export type CheckStatus = 'pass' | 'warn' | 'fail';
 
 export interface PreflightCheck {
-  /** Stable id: ssh, host-key, admin-conf, node-ready, control-plane-health, etcd-health, swap, kubeadm-config, versions, packages, pdb, skew. */
+  /** Stable id: ssh, host-key, admin-conf, node-ready, unlisted-nodes, node-identity, control-plane-health, etcd-health, swap, kubeadm-config, versions, packages, pdb, skew. */
   name: string;
   node?: string;
   status: CheckStatus;
