@@ -3,12 +3,13 @@
  * cluster.yaml leaves out w-2 (`kupgrade-lab up --unlisted w-2`), `plan` refuses and names it,
  * `plan --allow-unlisted` passes with a warning, `start --dry-run` fails at preflight and
  * `start --dry-run --allow-unlisted` gets through preflight (the option reaches the worker's
- * preflight as a plain boolean). Nothing mutating runs on the lab.
+ * preflight as a plain boolean), and nothing mutating runs on the lab; a real run with
+ * --allow-unlisted upgrades the listed nodes and leaves w-2 alone.
  */
 import { loadInventory } from '../../src/inventory';
 import { kupgrade } from '../helpers/cli';
 import { isMutating, Lab } from '../helpers/lab';
-import { until } from '../helpers/runs';
+import { labNodes, until } from '../helpers/runs';
 import { startWorker, uniqueQueue } from '../helpers/temporal';
 
 jest.setTimeout(10 * 60_000);
@@ -82,5 +83,29 @@ describe('--allow-unlisted', () => {
     );
     expect(done.phase).toBe('done');
     expect(lab.events().filter((e) => e.type === 'exec' && e.cmd && isMutating(e.cmd))).toEqual([]);
+  });
+
+  it('start --allow-unlisted upgrades the listed nodes to the end; the unlisted one is left as it was', async () => {
+    const r = await kupgrade(
+      'start',
+      '-f',
+      lab.inventory,
+      '--to',
+      '1.30',
+      '--auto-approve',
+      '--allow-unlisted',
+    );
+    expect(r.code).toBe(0);
+    const end = await until(
+      cluster,
+      (s) => ['done', 'failed', 'aborted'].includes(s.phase) || s.blocked.length > 0,
+      'the run to end',
+      480_000,
+    );
+    expect([end.phase, end.blocked]).toEqual(['done', []]);
+    const kubelets = Object.fromEntries(
+      Object.entries(labNodes(lab)).map(([name, n]) => [name, n.kubelet.replace(/\.\d+$/, '')]),
+    );
+    expect(kubelets).toEqual({ 'cp-1': '1.30', 'w-1': '1.30', 'w-2': '1.29' });
   });
 });
