@@ -92,6 +92,28 @@ describe('swap with failSwapOn: false (12.8)', () => {
   });
 });
 
+describe('swap allowed on the node only, not in the kubelet-config ConfigMap (12.8)', () => {
+  const ctx = withLab([]);
+
+  test('a warning: kubeadm upgrade rewrites config.yaml from the ConfigMap, without failSwapOn: false', async () => {
+    ctx.lab.fault(['swap-on', '--node', 'w-1']);
+    const f = path.join(ctx.lab.dir, 'nodes', 'w-1', 'var', 'lib', 'kubelet', 'config.yaml');
+    writeFileSync(
+      f,
+      readFileSync(f, 'utf8').replace(
+        'kind: KubeletConfiguration\n',
+        'failSwapOn: false\nkind: KubeletConfiguration\n',
+      ),
+    );
+    const acts = createNodeActivities({ ssh: ctx.ssh });
+    const r = await run(() => acts.preflight({ inventory: ctx.inv, hops: [] }));
+    expect(r.checks.filter((c) => c.name === 'swap' && c.node === 'w-1')).toEqual([
+      expect.objectContaining({ status: 'warn', message: expect.stringMatching(/kubelet-config ConfigMap/) }),
+    ]);
+    expect(r.ok).toBe(true);
+  });
+});
+
 describe('is this host the node it is named after? (13.4)', () => {
   const ctx = withLab([]);
 

@@ -13,6 +13,7 @@ import { parseFlags, splitCommand, str, bool, type FlagDef, type Parsed } from '
 import type { ExecResult, ToolCall } from './types';
 import { ok, fail } from './types';
 import { podExec } from './pod-exec';
+import { kubeletConfigMap } from './kubelet-configmap';
 
 const GLOBAL: FlagDef[] = [
   { name: 'namespace', short: 'n', type: 'string' },
@@ -618,6 +619,7 @@ function getConfigMap(c: ToolCall, ns: string | null, names: string[], out: stri
     createdAt: st.createdAt,
   });
   const inNs = ns === 'kube-system' || ns === null;
+  if (names.length === 1 && names[0] === 'kubelet-config' && inNs) return kubeletConfigMap(c, out, sortKeys);
   if (names.length) {
     const missing = names.filter((n) => n !== 'kubeadm-config' || !inNs);
     if (missing.length)
