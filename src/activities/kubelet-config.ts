@@ -34,3 +34,13 @@ export function kubeletSwapConfig(text: string): KubeletSwapConfig | null {
     ...(typeof behavior === 'string' && behavior ? { swapBehavior: behavior } : {}),
   };
 }
+
+/** `kubectl -n kube-system get configmap kubelet-config -o json`: its `data.kubelet`. */
+export function kubeletConfigMapSwap(json: string): KubeletSwapConfig | null {
+  try {
+    const cm = JSON.parse(json.slice(json.indexOf('{'))) as { data?: { kubelet?: unknown } };
+    return typeof cm.data?.kubelet === 'string' ? kubeletSwapConfig(cm.data.kubelet) : null;
+  } catch {
+    return null;
+  }
+}

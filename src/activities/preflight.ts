@@ -26,7 +26,12 @@ import { batch, jsonIn, parseBatch, targetOf, type SectionResult } from './scrip
 import { listMinor } from './target';
 import { ApplicationFailure } from '@temporalio/common';
 import { ETCD_MANIFEST, ETCD_TLS, etcdctlAnywhere } from './etcdctl';
-import { KUBELET_CONFIG, kubeletSwapConfig } from './kubelet-config';
+import {
+  KUBELET_CONFIG,
+  kubeletConfigMapSwap,
+  kubeletSwapConfig,
+  type KubeletSwapConfig,
+} from './kubelet-config';
 import { identityVerdict, nodeIdentityCommand, parseNodeIdentity } from './node-identity';
 
 /** etcdctl could not be started at all (neither on the host nor in the etcd pod). */
@@ -210,6 +215,10 @@ export function createPreflightActivities(run: Runner, concurrency = 32) {
         clusterSections.version,
         { name: 'kube-system', command: kubectl('-n', 'kube-system', 'get', 'pods', '-o', 'json') },
         { name: 'pdb', command: kubectl('get', 'poddisruptionbudgets', '--all-namespaces', '-o', 'json') },
+        {
+          name: 'kubelet-config-cm',
+          command: kubectl('-n', 'kube-system', 'get', 'configmap', 'kubelet-config', '-o', 'json'),
+        },
         { name: 'pods', command: kubectl('get', 'pods', '--all-namespaces', '-o', 'json') },
         {
           name: 'etcd',
@@ -318,7 +327,11 @@ export function createPreflightActivities(run: Runner, concurrency = 32) {
     let nodes: NodeInfo[] = [];
     let pdbs: PdbBlocker[] = [];
     let apiServerVersion: string | undefined;
+    /** the cluster-wide KubeletConfiguration kubeadm upgrade writes back to every node (null: unknown) */
+    let clusterKubelet: KubeletSwapConfig | null = null;
     if (s) {
+      const kcm = s.get('kubelet-config-cm');
+      if (kcm?.exitCode === 0) clusterKubelet = kubeletConfigMapSwap(kcm.output);
       const admin = s.get('admin-conf')?.output.trim();
       if (admin === 'present') pass('admin-conf');
       else
@@ -422,14 +435,23 @@ export function createPreflightActivities(run: Runner, concurrency = 32) {
       const kcfg = f.sections.get('kubelet-config');
       const swapCfg = kcfg?.exitCode === 0 ? kubeletSwapConfig(kcfg.output) : null;
       if (swap && swap.exitCode === 0 && devices.length === 0) pass('swap');
-      else if (devices.length && swapCfg && !swapCfg.failSwapOn)
-        add({
-          name: 'swap',
-          node: name,
-          status: 'pass',
-          message: `swap is on (${devices.join(', ')}) and the kubelet runs with failSwapOn: false (memorySwap.swapBehavior: ${swapCfg.swapBehavior ?? 'NoSwap, the default'}), supported with NodeSwap since 1.28; kubeadm upgrade rewrites ${KUBELET_CONFIG} from the kubelet-config ConfigMap, so keep failSwapOn: false there (or in a kubeletconfiguration patch)`,
-        });
-      else if (devices.length)
+      else if (devices.length && swapCfg && !swapCfg.failSwapOn) {
+        const on = `swap is on (${devices.join(', ')}) and the kubelet runs with failSwapOn: false (memorySwap.swapBehavior: ${swapCfg.swapBehavior ?? 'NoSwap, the default'})`;
+        if (clusterKubelet?.failSwapOn === true)
+          add({
+            name: 'swap',
+            node: name,
+            status: 'warn',
+            message: `${on}, but the kubelet-config ConfigMap does not set failSwapOn: false: kubeadm upgrade apply|node rewrites ${KUBELET_CONFIG} from it, and the kubelet then refuses to start with swap on. Set failSwapOn: false (and memorySwap) in the ConfigMap (kubectl -n kube-system edit cm kubelet-config) or in a kubeletconfiguration patch, or swapoff -a, before upgrading`,
+          });
+        else
+          add({
+            name: 'swap',
+            node: name,
+            status: 'pass',
+            message: `${on}, supported with NodeSwap since 1.28; ${clusterKubelet ? 'the kubelet-config ConfigMap, which kubeadm upgrade writes back, sets it too' : `kubeadm upgrade rewrites ${KUBELET_CONFIG} from the kubelet-config ConfigMap, so keep failSwapOn: false there (or in a kubeletconfiguration patch)`}`,
+          });
+      } else if (devices.length)
         add({
           name: 'swap',
           node: name,

@@ -3,7 +3,7 @@
  * --hostname-override, hostname), the kubelet's swap settings, and cluster nodes the inventory
  * does not list.
  */
-import { kubeletSwapConfig } from '../../src/activities/kubelet-config';
+import { kubeletConfigMapSwap, kubeletSwapConfig } from '../../src/activities/kubelet-config';
 import { identityVerdict, parseNodeIdentity } from '../../src/activities/node-identity';
 import { unlistedNodes } from '../../src/activities/preflight';
 import type { Inventory } from '../../src/shared/inventory';
@@ -76,6 +76,22 @@ describe('kubeletSwapConfig', () => {
     ['not YAML', 'cat: /var/lib/kubelet/config.yaml: No such file or directory: [', null],
   ])('%s', (_name, text, want) => {
     expect(kubeletSwapConfig(text)).toEqual(want);
+  });
+});
+
+describe('kubeletConfigMapSwap', () => {
+  const cm = (kubelet: unknown) => JSON.stringify({ kind: 'ConfigMap', data: { kubelet } });
+  test.each([
+    [
+      'swap allowed cluster-wide',
+      cm('kind: KubeletConfiguration\nfailSwapOn: false\n'),
+      { failSwapOn: false },
+    ],
+    ['the default', cm('kind: KubeletConfiguration\n'), { failSwapOn: true }],
+    ['no data.kubelet', JSON.stringify({ data: {} }), null],
+    ['not JSON', 'Error from server (NotFound): configmaps "kubelet-config" not found', null],
+  ])('%s', (_name, text, want) => {
+    expect(kubeletConfigMapSwap(text)).toEqual(want);
   });
 });
 
