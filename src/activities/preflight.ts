@@ -4,8 +4,9 @@
  * plane one more for the cluster-wide reads. Nothing here writes anything on any node.
  *
  * Checks (PreflightCheck.name): ssh, admin-conf, node-ready, unlisted-nodes, node-identity,
- * control-plane-health, etcd-health, swap, kubeadm-config, versions, packages, pdb, skew. Per-node passes are folded into one `pass`
- * line per check so a 1,000-node report stays small; every warning and failure is kept.
+ * control-plane-health, etcd-health, swap, kubeadm-config, versions, packages, pdb, skew. Per-node
+ * passes are folded into one `pass` line per check so a 1,000-node report stays small; every
+ * warning and failure is kept.
  */
 import { cmd, sh } from '../ssh/command';
 import type { PdbBlocker, PreflightCheck, PreflightReport, ResolvedHop } from '../shared/activities';
