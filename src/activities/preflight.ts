@@ -39,6 +39,14 @@ import { identityVerdict, nodeIdentityCommand, parseNodeIdentity } from './node-
 const ETCDCTL_UNAVAILABLE =
   /OCI runtime exec failed|executable file not found|pods? "etcd-[^"]*" not found|NotFound|command not found|unable to upgrade connection|error dialing backend/;
 
+/** Swap is on and the node's kubelet config has `failSwapOn: false`. */
+function swapAllowedOnNode(sections: Map<string, SectionResult> | undefined): boolean {
+  const swap = sections?.get('swap');
+  const cfg = sections?.get('kubelet-config');
+  if (!swap || !cfg || cfg.exitCode !== 0 || swapDevices(swap.output).length === 0) return false;
+  return kubeletSwapConfig(cfg.output)?.failSwapOn === false;
+}
+
 /**
  * Cluster nodes absent from the inventory: kupgrade would never upgrade them, and an omitted
  * control plane also keeps CoreDNS and kube-proxy at the old version (kubeadm upgrades the addons
@@ -216,10 +224,6 @@ export function createPreflightActivities(run: Runner, concurrency = 32) {
         clusterSections.version,
         { name: 'kube-system', command: kubectl('-n', 'kube-system', 'get', 'pods', '-o', 'json') },
         { name: 'pdb', command: kubectl('get', 'poddisruptionbudgets', '--all-namespaces', '-o', 'json') },
-        {
-          name: 'kubelet-config-cm',
-          command: kubectl('-n', 'kube-system', 'get', 'configmap', 'kubelet-config', '-o', 'json'),
-        },
         { name: 'pods', command: kubectl('get', 'pods', '--all-namespaces', '-o', 'json') },
         {
           name: 'etcd',
@@ -330,9 +334,16 @@ export function createPreflightActivities(run: Runner, concurrency = 32) {
     let apiServerVersion: string | undefined;
     /** the cluster-wide KubeletConfiguration kubeadm upgrade writes back to every node (null: unknown) */
     let clusterKubelet: KubeletSwapConfig | null = null;
+    if (s && facts.some((f) => swapAllowedOnNode(f.sections))) {
+      // read only when a node runs with swap allowed: one more command on the first control plane
+      const r = await run.exec(
+        targetOf(cluster.inventory, api),
+        kubectl('-n', 'kube-system', 'get', 'configmap', 'kubelet-config', '-o', 'json'),
+        { step: 'preflight' },
+      );
+      if (r.exitCode === 0) clusterKubelet = kubeletConfigMapSwap(r.stdout);
+    }
     if (s) {
-      const kcm = s.get('kubelet-config-cm');
-      if (kcm?.exitCode === 0) clusterKubelet = kubeletConfigMapSwap(kcm.output);
       const admin = s.get('admin-conf')?.output.trim();
       if (admin === 'present') pass('admin-conf');
       else

@@ -4,39 +4,60 @@
  * does not list.
  */
 import { kubeletConfigMapSwap, kubeletSwapConfig } from '../../src/activities/kubelet-config';
-import { identityVerdict, parseNodeIdentity } from '../../src/activities/node-identity';
+import {
+  certificateCommonName,
+  identityVerdict,
+  parseNodeIdentity,
+} from '../../src/activities/node-identity';
+import { labPki } from '../../lab/src/model/pki';
 import { unlistedNodes } from '../../src/activities/preflight';
 import type { Inventory } from '../../src/shared/inventory';
 
+/** An openssl-made certificate that is not a node's (subject O=system:masters, CN=kube-apiserver-kubelet-client). */
+const OTHER_CERT = `-----BEGIN CERTIFICATE-----
+MIIB1zCCAX2gAwIBAgIUH/e0v/j4QimDkByYpjKuQ/6ZSbswCgYIKoZIzj0EAwIw
+QTEXMBUGA1UECgwOc3lzdGVtOm1hc3RlcnMxJjAkBgNVBAMMHWt1YmUtYXBpc2Vy
+dmVyLWt1YmVsZXQtY2xpZW50MB4XDTI2MTIwNDE1MzkyMFoXDTI2MTIwNTE1Mzky
+MFowQTEXMBUGA1UECgwOc3lzdGVtOm1hc3RlcnMxJjAkBgNVBAMMHWt1YmUtYXBp
+c2VydmVyLWt1YmVsZXQtY2xpZW50MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE
+zfrbDo06oFUkuG9F0mhr874Vydyh/P1eC5Ggks9jvT8iauOt6T660BYT+zkwq+8y
+lDBRtr/vjx5HP26AzrI+oKNTMFEwHQYDVR0OBBYEFF6rLqYVqruDxClkxPAo1D/X
+bDlVMB8GA1UdIwQYMBaAFF6rLqYVqruDxClkxPAo1D/XbDlVMA8GA1UdEwEB/wQF
+MAMBAf8wCgYIKoZIzj0EAwIDSAAwRQIgT24fGVQk5vXOChKcYeblMdY0yDKdNVEs
+Cg+ROU5XklcCIQC2nzM6Ckz8YOEdT24yDH1FBOOpwpGzMexujgj11QX57Q==
+-----END CERTIFICATE-----
+`;
+
 describe('parseNodeIdentity', () => {
+  const issued = new Date('2026-10-19T08:00:00Z');
+  // the lab's real X.509 (cert, then the EC key: the sed in nodeIdentityCommand passes the cert only)
+  const nodePem = labPki().kubeletClientPem('w-1', issued);
+  const certOnly = nodePem.slice(0, nodePem.indexOf('-----END CERTIFICATE-----') + 26);
   test.each([
+    ['node certificate', `cert:\n${certOnly}hostname: host-a\n`, { cert: 'w-1', hostname: 'host-a' }],
     [
-      'OpenSSL 3',
-      'cert: subject=O = system:nodes, CN = system:node:w-1\nhostname: host-a\n',
-      { cert: 'w-1', hostname: 'host-a' },
+      'another certificate',
+      `cert:\n${OTHER_CERT}hostname: x\n`,
+      { certSubject: 'kube-apiserver-kubelet-client', hostname: 'x' },
     ],
     [
-      'OpenSSL 1.0 (EL7)',
-      'cert: subject= /O=system:nodes/CN=system:node:cp-2\nhostname: cp-2\n',
-      { cert: 'cp-2', hostname: 'cp-2' },
+      '--hostname-override (first one)',
+      '--hostname-override=W-3\n--hostname-override=w-4\nhostname: x\n',
+      { override: 'W-3', hostname: 'x' },
     ],
     [
-      'RFC 2253',
-      'cert: subject=CN=system:node:node-7.example.com,O=system:nodes\n',
-      { cert: 'node-7.example.com' },
-    ],
-    [
-      'unreadable cert',
-      'cert: Could not read certificate from /var/lib/kubelet/pki/kubelet-client-current.pem\noverride: W-3\nhostname: x\n',
-      {
-        certSubject: 'Could not read certificate from /var/lib/kubelet/pki/kubelet-client-current.pem',
-        override: 'W-3',
-        hostname: 'x',
-      },
+      'a truncated certificate is ignored',
+      'cert:\n-----BEGIN CERTIFICATE-----\nMIIB1zCCAX2g\n-----END CERTIFICATE-----\nhostname: h\n',
+      { hostname: 'h' },
     ],
     ['nothing', '', {}],
   ])('%s', (_name, out, want) => {
     expect(parseNodeIdentity(out)).toEqual(want);
+  });
+  test('certificateCommonName', () => {
+    expect(certificateCommonName(certOnly)).toBe('system:node:w-1');
+    expect(certificateCommonName(OTHER_CERT)).toBe('kube-apiserver-kubelet-client');
+    expect(certificateCommonName('no pem')).toBeNull();
   });
 });
 
