@@ -3,6 +3,7 @@
  *   up     --dir DIR --control-planes N --workers M --version 1.29.6 --packages yum|dnf|apt
  *          [--speed S] [--seed X] [--repo pkgs.k8s.io|mirror|legacy] [--legacy-repo] [--name NAME] [--cordoned a,b]
  *          [--pods-per-worker N] [--emptydir-pods N] [--unmanaged-pods N] [--no-ssh]
+ *          [--unlisted NODE[,NODE]] [--swap-allowed NODE[,NODE]] [--host-etcdctl none|PATH]
  *   down   --dir DIR
  *   status --dir DIR [-o json]
  *   fault  --dir DIR fail|hang|drop|pdb-block|kubelet-not-ready|package-missing|swap-on|node-down|node-up|list|clear ...
@@ -23,6 +24,7 @@ const USAGE = `usage:
   kupgrade-lab up --dir DIR --control-planes N --workers M --version 1.29.6 --packages yum|dnf|apt
                   [--speed S] [--seed X] [--repo pkgs.k8s.io|mirror|legacy] [--legacy-repo] [--name NAME] [--cordoned NODE[,NODE]]
                   [--pods-per-worker N] [--emptydir-pods N] [--unmanaged-pods N] [--no-ssh]
+                  [--unlisted NODE[,NODE]] [--swap-allowed NODE[,NODE]] [--host-etcdctl none|PATH]
   kupgrade-lab down --dir DIR
   kupgrade-lab status --dir DIR [-o json]
   kupgrade-lab fault --dir DIR fail --match TEXT [--node N] [--times N] [--exit CODE] [--message TEXT]
@@ -117,6 +119,9 @@ async function cmdUp(a: Args): Promise<number> {
     'unmanaged-pods',
     'no-ssh',
     'legacy-repo',
+    'unlisted',
+    'swap-allowed',
+    'host-etcdctl',
   ]);
   const pk = need(a, 'packages');
   if (!['yum', 'dnf', 'apt'].includes(pk)) throw new UsageError('--packages must be yum, dnf or apt');
@@ -139,6 +144,9 @@ async function cmdUp(a: Args): Promise<number> {
     podsPerWorker: int(a, 'pods-per-worker', 3),
     emptyDirPods: int(a, 'emptydir-pods', 0),
     unmanagedPods: int(a, 'unmanaged-pods', 0),
+    unlisted: a.opts.get('unlisted')?.split(',').filter(Boolean),
+    swapAllowed: a.opts.get('swap-allowed')?.split(',').filter(Boolean),
+    hostEtcdctl: a.opts.get('host-etcdctl'),
     ssh: !a.opts.has('no-ssh'),
   });
   const s = r.spec;

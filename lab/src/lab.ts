@@ -22,6 +22,8 @@ import {
 } from './model/manifests';
 import { LAB_TOOLS } from './tools/types';
 import { shimScript } from './shim/script';
+import { kubeletClientFileName, labPki, type LabPki } from './model/pki';
+import { OVERLAID_DIRS } from './sshd/paths';
 import { startController, type Controller, type NodeStatus } from './controller/server';
 import * as sshd from './sshd';
 
@@ -39,6 +41,16 @@ export interface UpOptions {
   podsPerWorker?: number;
   emptyDirPods?: number;
   unmanagedPods?: number;
+  /** nodes kept in the cluster but left out of cluster.yaml ("nodes the inventory forgot") */
+  unlisted?: string[];
+  /** nodes whose kubelet runs with swap on and `failSwapOn: false` (swapBehavior LimitedSwap) */
+  swapAllowed?: string[];
+  /**
+   * The control planes' host etcdctl: undefined = on PATH (DIR/bin, linked in /usr/local/bin);
+   * 'none' = no host etcdctl (a plain kubeadm node: only the etcd image has one); a path outside
+   * /etc and /var (e.g. /opt/etcd/bin/etcdctl) = only there, off PATH and off sudo's secure_path.
+   */
+  hostEtcdctl?: string;
   /** start the sshd module (default true); tests of the shims alone pass false */
   ssh?: boolean;
   /** run the controller inside this process instead of detached (tests); close it with result.controller */
@@ -111,7 +123,7 @@ const PEM = (what: string) =>
   `-----BEGIN ${what}-----\nTUlJQ2xhYiBrdXBncmFkZS1sYWIgZmFrZSBtYXRlcmlhbAo=\n-----END ${what}-----\n`;
 
 /** Writes one node's root: /etc (repo file, /etc/kubernetes), /var/lib/kubelet, /var/lib/etcd. */
-export function writeNodeRoot(dir: string, spec: LabSpec, n: LabNodeSpec): void {
+export function writeNodeRoot(dir: string, spec: LabSpec, n: LabNodeSpec, pki?: LabPki): void {
   const root = path.join(dir, 'nodes', n.name);
   const minor = parseVer(spec.version)!.minor;
   const made = new Set<string>();
@@ -135,7 +147,15 @@ export function writeNodeRoot(dir: string, spec: LabSpec, n: LabNodeSpec): void 
   } else w('etc/yum.repos.d/kubernetes.repo', yumRepoFile(spec.repo, minor));
   w('etc/kubernetes/kubelet.conf', kubeconfig(`system:node:${n.name}`, server), 0o600);
   w('etc/kubernetes/pki/ca.crt', PEM('CERTIFICATE'));
-  w('var/lib/kubelet/config.yaml', kubeletConfig(spec.version));
+  const swap = spec.options.swapAllowed?.includes(n.name) ? { swapBehavior: 'LimitedSwap' } : undefined;
+  w('var/lib/kubelet/config.yaml', kubeletConfig(spec.version, swap));
+  if (pki) {
+    // the kubelet's rotated client certificate (cert + key) and the -current symlink to it
+    const issued = new Date(Date.parse(spec.createdAt) - 40 * 86400_000);
+    const file = kubeletClientFileName(issued);
+    w(`var/lib/kubelet/pki/${file}`, pki.kubeletClientPem(n.name, issued), 0o600);
+    fs.symlinkSync(file, path.join(root, 'var/lib/kubelet/pki/kubelet-client-current.pem'));
+  }
   w(
     'var/lib/kubelet/kubeadm-flags.env',
     'KUBELET_KUBEADM_ARGS="--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock --pod-infra-container-image=registry.k8s.io/pause:3.9"\n',
@@ -165,6 +185,13 @@ export function writeNodeRoot(dir: string, spec: LabSpec, n: LabNodeSpec): void 
     w(`etc/kubernetes/pki/etcd/${f}.key`, PEM('RSA PRIVATE KEY'), 0o600);
   }
   w('var/lib/etcd/member/snap/db', `kupgrade-lab etcd data of ${n.name}\n`, 0o600);
+  const etcdctl = spec.options.hostEtcdctl;
+  if (etcdctl && etcdctl !== 'none') {
+    // a host etcdctl installed by hand outside PATH: the node's overlay of its top directory
+    const top = OVERLAID_DIRS.find((d) => etcdctl.startsWith(`${d}/`))!;
+    const upper = path.join(root, '.root', top.slice(1).replace(/\//g, '_'));
+    w(path.relative(root, path.join(upper, etcdctl.slice(top.length))), shimScript('etcdctl'), 0o755);
+  }
   w('var/lib/etcd/member/wal/0000000000000000-0000000000000000.wal', 'wal\n', 0o600);
 }
 
@@ -192,7 +219,9 @@ export function clusterYaml(spec: LabSpec, dir: string): string {
     kubeadm: { certificateRenewal: true, etcdBackup: true },
     drain: { timeout: '5m', ignoreDaemonSets: true, deleteEmptyDirData: true },
     rollout: { maxUnavailable: 1, gates: ['preflight', 'control-plane', 'workers'] },
-    nodes: spec.nodes.map((n) => ({ name: n.name, address: n.address, port: n.port, role: n.role })),
+    nodes: spec.nodes
+      .filter((n) => !spec.options.unlisted?.includes(n.name))
+      .map((n) => ({ name: n.name, address: n.address, port: n.port, role: n.role })),
   };
   return (
     `# kupgrade inventory of the lab "${spec.name}" (written by kupgrade-lab up)\n` +
@@ -261,6 +290,26 @@ export async function up(o: UpOptions): Promise<UpResult> {
   const names = nodeNames(o.controlPlanes, o.workers);
   for (const c of o.cordoned ?? [])
     if (!names.some((n) => n.name === c)) throw new LabError(`--cordoned ${c}: no such node`);
+  for (const [flag, list] of [
+    ['--unlisted', o.unlisted],
+    ['--swap-allowed', o.swapAllowed],
+  ] as const)
+    for (const c of list ?? [])
+      if (!names.some((n) => n.name === c)) throw new LabError(`${flag} ${c}: no such node`);
+  if (o.unlisted?.includes('cp-1'))
+    throw new LabError('--unlisted cp-1: cluster.yaml needs its first control plane (unlist another node)');
+  const he = o.hostEtcdctl;
+  if (
+    he !== undefined &&
+    he !== 'none' &&
+    !(
+      /^\/[A-Za-z0-9._/-]+\/etcdctl$/.test(he) &&
+      OVERLAID_DIRS.some((d) => d !== '/etc' && d !== '/var' && he.startsWith(`${d}/`))
+    )
+  )
+    throw new LabError(
+      `--host-etcdctl ${he}: want none or an absolute path ending in /etcdctl under /opt, /usr/local/bin, /root, /srv or /home`,
+    );
   fs.mkdirSync(dir, { recursive: true });
   for (const f of [
     'state.json',
@@ -301,12 +350,20 @@ export async function up(o: UpOptions): Promise<UpResult> {
       podsPerWorker: o.podsPerWorker ?? 3,
       emptyDirPods: o.emptyDirPods ?? 0,
       unmanagedPods: o.unmanagedPods ?? 0,
+      ...(o.unlisted?.length ? { unlisted: o.unlisted } : {}),
+      ...(o.swapAllowed?.length ? { swapAllowed: o.swapAllowed } : {}),
+      ...(he !== undefined ? { hostEtcdctl: he } : {}),
     },
   };
   if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(spec.name)) spec.name = 'lab';
-  for (const n of spec.nodes) writeNodeRoot(dir, spec, n);
+  const pki = labPki();
+  for (const n of spec.nodes) writeNodeRoot(dir, spec, n, pki);
   fs.mkdirSync(path.join(dir, 'bin'), { recursive: true });
-  for (const t of LAB_TOOLS) fs.writeFileSync(path.join(dir, 'bin', t), shimScript(t), { mode: 0o755 });
+  for (const t of LAB_TOOLS) {
+    // with --host-etcdctl the host's etcdctl is not on PATH (DIR/bin) at all
+    if (t === 'etcdctl' && he !== undefined) continue;
+    fs.writeFileSync(path.join(dir, 'bin', t), shimScript(t), { mode: 0o755 });
+  }
   writeJson(path.join(dir, 'lab.json'), spec);
   let inproc: Controller | undefined;
   let ctl: { pid: number; host: string; port: number };
@@ -361,6 +418,9 @@ export async function up(o: UpOptions): Promise<UpResult> {
       await inproc?.close();
       throw e;
     }
+  }
+  for (const node of spec.options.swapAllowed ?? []) {
+    await request(dir, 'POST', '/fault', { kind: 'swap', node } satisfies FaultSpec);
   }
   const yamlPath = path.join(dir, 'cluster.yaml');
   fs.writeFileSync(yamlPath, clusterYaml(spec, dir));

@@ -9,10 +9,10 @@ import { cmd, sh, type ShellCommand } from '../ssh/command';
 import type { BackupResult, NodeInput } from '../shared/activities';
 import { ErrorTypes, failure, lastLine, logger, looksTransient, outputOf, type Runner } from './runtime';
 import { targetOf } from './script';
+import { ETCD_MANIFEST, etcdSnapshotCommand } from './etcdctl';
 
 export const DEFAULT_BACKUP_ROOT = '/var/lib/kupgrade/backups';
 const PKI = '/etc/kubernetes/pki/etcd';
-const ENDPOINT = 'https://127.0.0.1:2379';
 
 /** A label safe as one path component. */
 export function safeLabel(label: string): string {
@@ -20,45 +20,19 @@ export function safeLabel(label: string): string {
   return s.slice(0, 100) || 'backup';
 }
 
-function etcdctlArgs(snapshot: string): string[] {
-  return [
-    `--endpoints=${ENDPOINT}`,
-    `--cacert=${PKI}/ca.crt`,
-    `--cert=${PKI}/healthcheck-client.crt`,
-    `--key=${PKI}/healthcheck-client.key`,
-    'snapshot',
-    'save',
-    snapshot,
-  ];
-}
-
 /**
- * The backup script. etcd: with the host's etcdctl when there is one, else through the etcd static
- * pod (`kubectl exec`, writing into /var/lib/etcd which the pod mounts), skipped for external etcd
- * (no etcd manifest). Then `cp -a /etc/kubernetes`, then the completion marker.
+ * The backup script. etcd: etcdSnapshotCommand (the host's etcdctl when there is one, on PATH or
+ * in the usual places outside sudo's secure_path, else etcdctl in the distroless etcd static pod
+ * writing under the etcd data directory it mounts, then moved on the host), skipped for external
+ * etcd (no etcd manifest). Then `cp -a /etc/kubernetes`, then the completion marker.
  */
 export function backupCommand(dir: string, node: string, etcd: boolean, at: string): ShellCommand {
   const snapshot = `${dir}/etcd-snapshot.db`;
   const copy = `${dir}/etc-kubernetes`;
   const parts: ShellCommand[] = [cmd('mkdir', '-p', dir)];
   if (etcd) {
-    const podSnap = '/var/lib/etcd/kupgrade-snapshot.db';
-    const viaHost = cmd('env', 'ETCDCTL_API=3', 'etcdctl', ...etcdctlArgs(snapshot));
-    const viaPod = sh`${cmd(
-      'kubectl',
-      '--kubeconfig=/etc/kubernetes/admin.conf',
-      '-n',
-      'kube-system',
-      'exec',
-      `etcd-${node}`,
-      '--',
-      'env',
-      'ETCDCTL_API=3',
-      'etcdctl',
-      ...etcdctlArgs(podSnap),
-    )} && ${cmd('mv', '-f', podSnap, snapshot)}`;
     parts.push(
-      sh`if [ -f /etc/kubernetes/manifests/etcd.yaml ]; then if command -v etcdctl >/dev/null 2>&1; then ${viaHost}; else ${viaPod}; fi; else echo 'external etcd: no local snapshot'; fi`,
+      sh`if [ -f ${ETCD_MANIFEST} ]; then ${etcdSnapshotCommand(node, snapshot)}; else echo 'external etcd: no local snapshot'; fi`,
     );
   }
   parts.push(sh`${cmd('rm', '-rf', copy)} && ${cmd('cp', '-a', '/etc/kubernetes', copy)}`);

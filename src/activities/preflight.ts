@@ -3,9 +3,10 @@
  * one package listing per hop whose minor its repository does not serve yet), the first control
  * plane one more for the cluster-wide reads. Nothing here writes anything on any node.
  *
- * Checks (PreflightCheck.name): ssh, admin-conf, node-ready, control-plane-health, etcd-health,
- * swap, kubeadm-config, versions, packages, pdb, skew. Per-node passes are folded into one `pass`
- * line per check so a 1,000-node report stays small; every warning and failure is kept.
+ * Checks (PreflightCheck.name): ssh, admin-conf, node-ready, unlisted-nodes, node-identity,
+ * control-plane-health, etcd-health, swap, kubeadm-config, versions, packages, pdb, skew. Per-node
+ * passes are folded into one `pass` line per check so a 1,000-node report stays small; every
+ * warning and failure is kept.
  */
 import { cmd, sh } from '../ssh/command';
 import type { PdbBlocker, PreflightCheck, PreflightReport, ResolvedHop } from '../shared/activities';
@@ -34,6 +35,48 @@ import { ErrorTypes, heartbeat, logger, mapLimit, type Runner } from './runtime'
 import { batch, jsonIn, parseBatch, targetOf, type SectionResult } from './script';
 import { listMinor } from './target';
 import { ApplicationFailure } from '@temporalio/common';
+import { ETCD_MANIFEST, ETCD_TLS, etcdctlAnywhere } from './etcdctl';
+import {
+  KUBELET_CONFIG,
+  kubeletConfigMapSwap,
+  kubeletSwapConfig,
+  type KubeletSwapConfig,
+} from './kubelet-config';
+import { identityVerdict, nodeIdentityCommand, parseNodeIdentity } from './node-identity';
+
+/** etcdctl could not be started at all (neither on the host nor in the etcd pod). */
+const ETCDCTL_UNAVAILABLE =
+  /OCI runtime exec failed|executable file not found|pods? "etcd-[^"]*" not found|NotFound|command not found|unable to upgrade connection|error dialing backend/;
+
+/** Swap is on and the node's kubelet config has `failSwapOn: false`. */
+function swapAllowedOnNode(sections: Map<string, SectionResult> | undefined): boolean {
+  const swap = sections?.get('swap');
+  const cfg = sections?.get('kubelet-config');
+  if (!swap || !cfg || cfg.exitCode !== 0 || swapDevices(swap.output).length === 0) return false;
+  return kubeletSwapConfig(cfg.output)?.failSwapOn === false;
+}
+
+/**
+ * Cluster nodes absent from the inventory: kupgrade would never upgrade them, and an omitted
+ * control plane also keeps CoreDNS and kube-proxy at the old version (kubeadm upgrades the addons
+ * once every control plane is upgraded), so the version skew grows with each run.
+ */
+export function unlistedNodes(
+  inventory: Inventory,
+  nodes: NodeInfo[],
+): { name: 'unlisted-nodes'; message: string } | null {
+  const listed = new Set(inventory.nodes.map((n) => n.name));
+  const missing = nodes.filter((n) => !listed.has(n.name));
+  if (missing.length === 0) return null;
+  const names = missing.map((n) => (n.controlPlane ? `${n.name} (control plane)` : n.name));
+  const cp = missing.some((n) => n.controlPlane)
+    ? ' An unlisted control plane keeps its old kube-apiserver and etcd, and CoreDNS and kube-proxy are never upgraded.'
+    : '';
+  return {
+    name: 'unlisted-nodes',
+    message: `${missing.length} node(s) in the cluster are not in the inventory and would not be upgraded: ${names.join(', ')}; their kubelets fall behind the control plane (version skew).${cp} Add them to nodes: in the inventory, or pass --allow-unlisted to upgrade without them.`,
+  };
+}
 
 /** `swapon --show` prints nothing at all when swap is off; a header and rows when on. */
 export function swapDevices(output: string): string[] {
@@ -237,6 +280,8 @@ export function createPreflightActivities(run: Runner, concurrency = 32) {
     const sections = [
       { name: 'kubeadm', command: cmd('kubeadm', 'version', '-o', 'short') },
       { name: 'swap', command: cmd('swapon', '--show') },
+      { name: 'kubelet-config', command: cmd('cat', KUBELET_CONFIG) },
+      { name: 'identity', command: nodeIdentityCommand() },
       { name: 'kubelet', command: cmd('systemctl', 'is-active', 'kubelet') },
       { name: 'repo', command: locateRepoCommand(manager) },
     ];
@@ -255,17 +300,8 @@ export function createPreflightActivities(run: Runner, concurrency = 32) {
         { name: 'pods', command: kubectl('get', 'pods', '--all-namespaces', '-o', 'json') },
         {
           name: 'etcd',
-          command: sh`if [ ! -f /etc/kubernetes/manifests/etcd.yaml ]; then echo 'external etcd'; elif command -v etcdctl >/dev/null 2>&1; then ${cmd(
-            'env',
-            'ETCDCTL_API=3',
-            'etcdctl',
-            '--endpoints=https://127.0.0.1:2379',
-            '--cacert=/etc/kubernetes/pki/etcd/ca.crt',
-            '--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt',
-            '--key=/etc/kubernetes/pki/etcd/healthcheck-client.key',
-            'endpoint',
-            'health',
-          )}; else echo 'no etcdctl'; fi`,
+          // the host's etcdctl, else the etcd pod's (etcdctl.ts)
+          command: sh`if [ ! -f ${ETCD_MANIFEST} ]; then echo 'external etcd'; else ${etcdctlAnywhere(node.name, [...ETCD_TLS, 'endpoint', 'health'])}; fi`,
         },
       );
     }
@@ -334,8 +370,14 @@ export function createPreflightActivities(run: Runner, concurrency = 32) {
     return facts;
   }
 
-  async function preflight(input: { inventory: Inventory; hops: ResolvedHop[] }): Promise<PreflightReport> {
+  async function preflight(input: {
+    inventory: Inventory;
+    hops: ResolvedHop[];
+    allowUnlisted?: boolean;
+  }): Promise<PreflightReport> {
     const { inventory, hops } = input;
+    // exactly `true`: the worker does not take a truthy string from a workflow input for a yes
+    const allowUnlisted = input.allowUnlisted === true;
     const cluster = clusterContext(inventory);
     const api = cluster.apiNode;
     let done = 0;
@@ -383,6 +425,17 @@ export function createPreflightActivities(run: Runner, concurrency = 32) {
     let nodes: NodeInfo[] = [];
     let pdbs: PdbBlocker[] = [];
     let apiServerVersion: string | undefined;
+    /** the cluster-wide KubeletConfiguration kubeadm upgrade writes back to every node (null: unknown) */
+    let clusterKubelet: KubeletSwapConfig | null = null;
+    if (s && facts.some((f) => swapAllowedOnNode(f.sections))) {
+      // read only when a node runs with swap allowed: one more command on the first control plane
+      const r = await run.exec(
+        targetOf(cluster.inventory, api),
+        kubectl('-n', 'kube-system', 'get', 'configmap', 'kubelet-config', '-o', 'json'),
+        { step: 'preflight' },
+      );
+      if (r.exitCode === 0) clusterKubelet = kubeletConfigMapSwap(r.stdout);
+    }
     if (s) {
       const admin = s.get('admin-conf')?.output.trim();
       if (admin === 'present') pass('admin-conf');
@@ -420,21 +473,22 @@ export function createPreflightActivities(run: Runner, concurrency = 32) {
           status: 'fail',
           message: `cannot list kube-system pods: ${ks?.output.split('\n').pop() ?? ''}`,
         });
+      const unlisted = unlistedNodes(inventory, parsed.nodes ?? []);
+      if (unlisted) add({ ...unlisted, status: allowUnlisted ? 'warn' : 'fail' });
       const etcd = s.get('etcd');
       const etcdOut = etcd?.output ?? '';
+      const h = etcdHealth(etcdOut);
       if (/external etcd/.test(etcdOut))
         add({ name: 'etcd-health', status: 'pass', message: 'external etcd (not checked here)' });
-      else if (/no etcdctl/.test(etcdOut)) {
+      else if (h.healthy.length + h.unhealthy.length === 0 && ETCDCTL_UNAVAILABLE.test(etcdOut)) {
         add({
           name: 'etcd-health',
           node: api.name,
           status: 'warn',
-          message:
-            'etcdctl is not installed on the first control plane; etcd health read from its pod status only',
+          message: `cannot run etcdctl on the first control plane (no host etcdctl, and in the etcd pod: ${etcdOut.split('\n').filter(Boolean).pop() ?? ''}); etcd health read from its pod status only`,
         });
       } else {
-        const h = etcdHealth(etcdOut);
-        if (etcd?.exitCode === 0 && h.unhealthy.length === 0) pass('etcd-health');
+        if (etcd?.exitCode === 0 && h.unhealthy.length === 0 && h.healthy.length > 0) pass('etcd-health');
         else
           add({
             name: 'etcd-health',
@@ -477,15 +531,37 @@ export function createPreflightActivities(run: Runner, concurrency = 32) {
         add({ name: 'node-ready', node: name, status: 'fail', message: 'node is not Ready' });
       else if (seen) pass('node-ready');
       if (!f.sections) continue;
+      const identity = f.sections.get('identity');
+      const who = identityVerdict(name, f.node.address, parseNodeIdentity(identity?.output ?? ''));
+      if (who.status === 'pass') pass('node-identity');
+      else add({ name: 'node-identity', node: name, ...who });
       const swap = f.sections.get('swap');
       const devices = swap ? swapDevices(swap.output) : [];
+      const kcfg = f.sections.get('kubelet-config');
+      const swapCfg = kcfg?.exitCode === 0 ? kubeletSwapConfig(kcfg.output) : null;
       if (swap && swap.exitCode === 0 && devices.length === 0) pass('swap');
-      else if (devices.length)
+      else if (devices.length && swapCfg && !swapCfg.failSwapOn) {
+        const on = `swap is on (${devices.join(', ')}) and the kubelet runs with failSwapOn: false (memorySwap.swapBehavior: ${swapCfg.swapBehavior ?? 'NoSwap, the default'})`;
+        if (clusterKubelet?.failSwapOn === true)
+          add({
+            name: 'swap',
+            node: name,
+            status: 'warn',
+            message: `${on}, but the kubelet-config ConfigMap does not set failSwapOn: false: kubeadm upgrade apply|node rewrites ${KUBELET_CONFIG} from it, and the kubelet then refuses to start with swap on. Set failSwapOn: false (and memorySwap) in the ConfigMap (kubectl -n kube-system edit cm kubelet-config) or in a kubeletconfiguration patch, or swapoff -a, before upgrading`,
+          });
+        else
+          add({
+            name: 'swap',
+            node: name,
+            status: 'pass',
+            message: `${on}, supported with NodeSwap since 1.28; ${clusterKubelet ? 'the kubelet-config ConfigMap, which kubeadm upgrade writes back, sets it too' : `kubeadm upgrade rewrites ${KUBELET_CONFIG} from the kubelet-config ConfigMap, so keep failSwapOn: false there (or in a kubeletconfiguration patch)`}`,
+          });
+      } else if (devices.length)
         add({
           name: 'swap',
           node: name,
           status: 'fail',
-          message: `swap is on (${devices.join(', ')}); run swapoff -a and remove it from /etc/fstab`,
+          message: `swap is on (${devices.join(', ')}) and the kubelet's ${KUBELET_CONFIG} ${swapCfg ? 'does not set failSwapOn: false' : 'could not be read'}: run swapoff -a and remove it from /etc/fstab, or run the kubelet with failSwapOn: false (NodeSwap, 1.28+)`,
         });
       else
         add({

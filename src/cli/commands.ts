@@ -23,6 +23,7 @@ import {
   type DecisionRecord,
   type GateName,
   type PauseRequest,
+  type PlanInput,
   type UpgradeInput,
   type UpgradePlan,
   type UpgradeState,
@@ -134,10 +135,11 @@ const plan: Command = {
   help: {
     name: 'plan',
     summary: 'Read-only: versions, the resolved target, hops, preflight, and the ordered steps.',
-    usage: 'kupgrade plan -f cluster.yaml --to VERSION [-o json|yaml]',
+    usage: 'kupgrade plan -f cluster.yaml --to VERSION [--allow-unlisted] [-o json|yaml]',
     flags: [
       ['-f, --file FILE', 'the inventory (docs/inventory.md)'],
       ['--to VERSION', 'target: 1.30 (newest patch in the repo) or 1.30.4'],
+      ['--allow-unlisted', 'cluster nodes missing from the inventory only warn (they are not upgraded)'],
       ['-o, --output FORMAT', 'json|yaml (default: text)'],
       ...CONN_FLAGS,
     ],
@@ -150,6 +152,7 @@ const plan: Command = {
     file: { type: 'string', short: 'f' },
     to: { type: 'string' },
     output: { type: 'string', short: 'o' },
+    'allow-unlisted': { type: 'boolean' },
   },
   async run(p, io) {
     const inventory = loadInventoryOrExplain(
@@ -161,12 +164,16 @@ const plan: Command = {
     checkKeyFilesOrExplain(inventory);
     // The plan runs as a short workflow so the worker, not the CLI, holds the SSH keys.
     const result = await withCli(p, (cli) =>
-      cli.client.workflow.execute<
-        (i: { inventory: typeof inventory; target: string }) => Promise<UpgradePlan>
-      >(WORKFLOW_TYPES.plan, {
+      cli.client.workflow.execute<(i: PlanInput) => Promise<UpgradePlan>>(WORKFLOW_TYPES.plan, {
         taskQueue: cli.settings.taskQueue,
         workflowId: planWorkflowId(inventory.metadata.name, randomUUID().slice(0, 8)),
-        args: [{ inventory, target }],
+        args: [
+          {
+            inventory,
+            target,
+            ...(p.values['allow-unlisted'] === true ? { options: { allowUnlisted: true } } : {}),
+          },
+        ],
         staticSummary: `plan ${inventory.metadata.name} → ${target}`,
         workflowExecutionTimeout: '30 minutes',
       }),
@@ -189,6 +196,7 @@ const start: Command = {
       ['--max-unavailable N|P%', 'workers upgraded at once (overrides rollout.maxUnavailable)'],
       ['--gates LIST', `comma list of ${GATES.join(', ')}, or none (overrides rollout.gates)`],
       ['--dry-run', 'preflight and plan only; nothing on any node changes'],
+      ['--allow-unlisted', 'upgrade although the cluster has nodes the inventory does not list'],
       ['--by NAME', 'who starts the run (default: $USER)'],
       ['-o, --output FORMAT', 'json|yaml'],
       ...CONN_FLAGS,
@@ -205,6 +213,7 @@ const start: Command = {
     'max-unavailable': { type: 'string' },
     gates: { type: 'string' },
     'dry-run': { type: 'boolean' },
+    'allow-unlisted': { type: 'boolean' },
     by: { type: 'string' },
     output: { type: 'string', short: 'o' },
   },
@@ -223,6 +232,7 @@ const start: Command = {
         gates: parseGates(str(p, 'gates')),
         dryRun: p.values['dry-run'] === true,
         startedBy: identityOf(p),
+        ...(p.values['allow-unlisted'] === true ? { allowUnlisted: true } : {}),
       },
     };
     outputFormat(p);

@@ -87,7 +87,7 @@ export interface ClusterState {
 export type CheckStatus = 'pass' | 'warn' | 'fail';
 
 export interface PreflightCheck {
-  /** Stable id: ssh, host-key, admin-conf, node-ready, control-plane-health, etcd-health, swap, kubeadm-config, versions, packages, pdb, skew. */
+  /** Stable id: ssh, host-key, admin-conf, node-ready, unlisted-nodes, node-identity, control-plane-health, etcd-health, swap, kubeadm-config, versions, packages, pdb, skew. */
   name: string;
   node?: string;
   status: CheckStatus;
@@ -175,7 +175,12 @@ export interface UpgradeActivities {
    * the hop packages available on every node, PDBs that would block a drain. Never throws for a
    * failed check (reports it); throws only for transport trouble or HostKeyMismatch.
    */
-  preflight(input: { inventory: Inventory; hops: ResolvedHop[] }): Promise<PreflightReport>;
+  preflight(input: {
+    inventory: Inventory;
+    hops: ResolvedHop[];
+    /** Cluster nodes absent from the inventory only warn (`--allow-unlisted`); exactly `true`. */
+    allowUnlisted?: boolean;
+  }): Promise<PreflightReport>;
 
   /** etcd snapshot (when kubeadm.etcdBackup) and a copy of /etc/kubernetes on `node`; `label` names the folder. */
   backupControlPlane(input: NodeInput & { label: string }): Promise<BackupResult>;

@@ -101,6 +101,11 @@ export interface UpgradeOptions {
    * drain (`drain`, default above): fewer workflow tasks and events in the parent for big clusters.
    */
   progress?: 'steps' | 'drain';
+  /**
+   * Upgrade although the cluster has nodes the inventory does not list (`--allow-unlisted`):
+   * preflight then only warns. The worker's preflight takes nothing but `true` for a yes.
+   */
+  allowUnlisted?: boolean;
 }
 
 export interface UpgradeInput {
@@ -116,7 +121,7 @@ export interface PlanInput {
   inventory: Inventory;
   target: string;
   /** The same overrides `start` would use, so the plan shows the real window and gates. */
-  options?: Pick<UpgradeOptions, 'maxUnavailable' | 'gates'>;
+  options?: Pick<UpgradeOptions, 'maxUnavailable' | 'gates' | 'allowUnlisted'>;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -84,7 +84,7 @@ export async function planUpgrade(input: PlanInput): Promise<UpgradePlan> {
       return { hop, nodes, window, gates: [...gates] };
     });
     const report = await acts.preflight.executeWithOptions({ summary: `preflight ${plan.cluster}` }, [
-      { inventory: inv, hops },
+      { inventory: inv, hops, ...(input.options?.allowUnlisted === true ? { allowUnlisted: true } : {}) },
     ]);
     plan.preflight = report;
     if (!report.ok) {

@@ -702,7 +702,13 @@ class UpgradeRun {
         upsertSearchAttributes([{ key: SA_TARGET, value: s.target }]);
         const report = await this.readActs.preflight.executeWithOptions(
           { summary: `preflight ${s.cluster}` },
-          [{ inventory: this.inventory, hops }],
+          [
+            {
+              inventory: this.inventory,
+              hops,
+              ...(options.allowUnlisted === true ? { allowUnlisted: true } : {}),
+            },
+          ],
         );
         s.preflight = report;
         this.refresh();

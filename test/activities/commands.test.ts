@@ -209,9 +209,18 @@ describe('isolated repository listing', () => {
 describe('backup script', () => {
   test('snapshots etcd with the kubeadm PKI, copies /etc/kubernetes, then marks completion', () => {
     const c = backupCommand('/var/lib/kupgrade/backups/run 1', 'cp-1', true, '2026-11-28T08:00:00.000Z');
+    const tls =
+      '--endpoints=https://127.0.0.1:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt --cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt --key=/etc/kubernetes/pki/etcd/healthcheck-client.key';
+    // the host's etcdctl (PATH or a usual place outside sudo's secure_path) ...
+    expect(c).toContain('/opt/etcd/bin/etcdctl');
     expect(c).toContain(
-      "env ETCDCTL_API=3 etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt --cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt --key=/etc/kubernetes/pki/etcd/healthcheck-client.key snapshot save '/var/lib/kupgrade/backups/run 1/etcd-snapshot.db'",
+      `ETCDCTL_API=3 "$etcdctl" ${tls} snapshot save '/var/lib/kupgrade/backups/run 1/etcd-snapshot.db'`,
     );
+    // ... else the distroless etcd pod's etcdctl, no `env`, into the data dir it mounts, moved on the host
+    expect(c).toContain(
+      `exec etcd-cp-1 -- etcdctl ${tls} snapshot save "$etcd_data/kupgrade-snapshot.db" && mv -f "$etcd_data/kupgrade-snapshot.db" '/var/lib/kupgrade/backups/run 1/etcd-snapshot.db'`,
+    );
+    expect(c).not.toMatch(/-- env\b/);
     expect(c).toContain("cp -a /etc/kubernetes '/var/lib/kupgrade/backups/run 1/etc-kubernetes'");
     expect(c.indexOf('snapshot save')).toBeLessThan(c.indexOf('cp -a'));
     expect(c.lastIndexOf('.complete')).toBeGreaterThan(c.indexOf('cp -a'));

@@ -113,6 +113,7 @@ export const MUTATING = [
   /^kubectl (?:-\S+ )*(drain|cordon|uncordon)\b/,
   /^systemctl restart kubelet\b/,
   /^etcdctl .*snapshot save\b/,
+  /^kubectl\b.* exec \S+ -- etcdctl .*snapshot save\b/,
 ];
 
 export function isMutating(cmd: string): boolean {

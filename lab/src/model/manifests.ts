@@ -117,7 +117,11 @@ export function kubeconfig(user: string, server: string): string {
   ].join('\n');
 }
 
-export function kubeletConfig(version: string): string {
+/**
+ * /var/lib/kubelet/config.yaml. `swap`: the node runs with swap on, as KubeletConfiguration allows
+ * since the NodeSwap feature (beta from 1.28): `failSwapOn: false` and `memorySwap.swapBehavior`.
+ */
+export function kubeletConfig(version: string, swap?: { swapBehavior: string }): string {
   return [
     'apiVersion: kubelet.config.k8s.io/v1beta1',
     'authentication:',
@@ -127,7 +131,9 @@ export function kubeletConfig(version: string): string {
     'clusterDNS:',
     '- 10.96.0.10',
     'clusterDomain: cluster.local',
+    ...(swap ? ['failSwapOn: false'] : []),
     'kind: KubeletConfiguration',
+    ...(swap ? ['memorySwap:', `  swapBehavior: ${swap.swapBehavior}`] : []),
     'rotateCertificates: true',
     'staticPodPath: /etc/kubernetes/manifests',
     `# written by kubeadm v${version.replace(/^v/, '')}`,

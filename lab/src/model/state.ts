@@ -37,6 +37,12 @@ export interface LabOptions {
   podsPerWorker: number;
   emptyDirPods: number;
   unmanagedPods: number;
+  /** nodes in the cluster that `up` leaves out of cluster.yaml (`--unlisted`) */
+  unlisted?: string[];
+  /** nodes whose kubelet runs with swap on and `failSwapOn: false` (`--swap-allowed`) */
+  swapAllowed?: string[];
+  /** where control planes have a host etcdctl: a path, or 'none' (default: on PATH, /usr/local/bin) */
+  hostEtcdctl?: string;
 }
 
 export interface InstalledPackage {

@@ -25,6 +25,7 @@ import {
 } from '../model/versions';
 import { tabwrite, goDuration } from '../model/format';
 import { CP_COMPONENTS, manifestImageTag, retag, kubeletConfig } from '../model/manifests';
+import { clusterSwap } from './kubelet-configmap';
 import { parseFlags, str, bool, type FlagDef, type Parsed } from './argv';
 import type { Effect, ExecResult, ToolCall } from './types';
 import { ok, fail } from './types';
@@ -755,7 +756,7 @@ function kubeletConfigPhase(c: ToolCall, version: string): { text: string; effec
       { op: 'mkdir', path: '/etc/kubernetes/tmp', mode: 0o700 },
       { op: 'mkdir', path: tmp, mode: 0o700 },
       { op: 'copy', from: '/var/lib/kubelet/config.yaml', to: `${tmp}/config.yaml` },
-      { op: 'write', path: '/var/lib/kubelet/config.yaml', content: kubeletConfig(version) },
+      { op: 'write', path: '/var/lib/kubelet/config.yaml', content: kubeletConfig(version, clusterSwap(c)) },
     ],
   };
 }

@@ -1,5 +1,5 @@
 /**
- * kubectl: get nodes|pods|pdb|cm, cordon, uncordon, drain, version. Texts follow
+ * kubectl: get nodes|pods|pdb|cm, cordon, uncordon, drain, version, exec (pod-exec.ts). Texts follow
  * shared/reference/nodes.md §1. JSON output goes through unstructured maps in real kubectl, so
  * keys are sorted and indented by 4 spaces.
  */
@@ -12,6 +12,8 @@ import { goDuration, humanDuration, kubectlTable, parseGoDuration } from '../mod
 import { parseFlags, splitCommand, str, bool, type FlagDef, type Parsed } from './argv';
 import type { ExecResult, ToolCall } from './types';
 import { ok, fail } from './types';
+import { podExec } from './pod-exec';
+import { kubeletConfigMap } from './kubelet-configmap';
 
 const GLOBAL: FlagDef[] = [
   { name: 'namespace', short: 'n', type: 'string' },
@@ -89,6 +91,8 @@ export async function kubectl(c: ToolCall): Promise<ExecResult> {
       return cordon(c, verb, rest);
     case 'drain':
       return drain(c, rest);
+    case 'exec':
+      return podExec(c, rest, (p) => kubeconfigOk(c, p));
     default:
       return fail(1, `error: unknown command "${verb}" for "kubectl"\n`);
   }
@@ -615,6 +619,7 @@ function getConfigMap(c: ToolCall, ns: string | null, names: string[], out: stri
     createdAt: st.createdAt,
   });
   const inNs = ns === 'kube-system' || ns === null;
+  if (names.length === 1 && names[0] === 'kubelet-config' && inNs) return kubeletConfigMap(c, out, sortKeys);
   if (names.length) {
     const missing = names.filter((n) => n !== 'kubeadm-config' || !inNs);
     if (missing.length)
