@@ -62,4 +62,5 @@ export const LAB_TOOLS = [
   'etcdctl',
   'rpm',
   'dpkg-query',
+  'dpkg',
 ] as const;
