@@ -125,7 +125,11 @@ describe('dnf (EL8+): versionlock and a dead third-party repository', () => {
     expect(kubeadm.changed).toBe(true);
     const r = await run(() => s.acts.ensureKubeletPackages({ cluster, node: w, hop }));
     expect(r.changed).toBe(true);
-    const isolated = execs(s.lab, 'w-1', /^dnf --disablerepo=\* --enablerepo=kubernetes install -y kubelet-/);
+    const isolated = execs(
+      s.lab,
+      'w-1',
+      /^dnf '?--disablerepo=\*'? --enablerepo=kubernetes install -y kubelet-/,
+    );
     expect(isolated.map((e) => e.exit)).toEqual([0]);
     // the node's configuration is left as it was
     expect((await s.on('w-1', 'cat /etc/yum.repos.d/docker-ce.repo')).stdout).toBe(DEAD_REPO);
@@ -176,6 +180,12 @@ describe('EL7 (yum 3): listing, versionlock, dead repository', () => {
     );
     expect((await run(() => s.acts.ensureKubeadmPackage({ cluster, node: w, hop }))).changed).toBe(true);
     expect((await run(() => s.acts.ensureKubeletPackages({ cluster, node: w, hop }))).changed).toBe(true);
+    const isolated = execs(
+      s.lab,
+      'w-1',
+      /^yum '?--disablerepo=\*'? --enablerepo=kubernetes install -y kubelet-/,
+    );
+    expect(isolated.map((e) => e.exit)).toEqual([0]);
     const again = await run(() => s.acts.ensureKubeletPackages({ cluster, node: w, hop }));
     expect(again.changed).toBe(false);
   });

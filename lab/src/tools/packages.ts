@@ -914,11 +914,12 @@ export async function dpkgQuery(c: ToolCall): Promise<ExecResult> {
       continue;
     }
     const unpacked = c.node.dpkgUnpacked?.includes(n as K8sPackage) ?? false;
+    const held = c.node.holds.includes(n as K8sPackage);
     const fields: Record<string, string> = {
       Package: n,
       Version: p.full,
-      Status: unpacked ? 'install ok unpacked' : 'install ok installed',
-      'db:Status-Abbrev': unpacked ? 'iU ' : 'ii ',
+      Status: `${held ? 'hold' : 'install'} ok ${unpacked ? 'unpacked' : 'installed'}`,
+      'db:Status-Abbrev': `${held ? 'h' : 'i'}${unpacked ? 'U' : 'i'} `,
       Architecture: 'amd64',
     };
     out += fmt
