@@ -83,6 +83,19 @@ describe('dnf (EL8+): versionlock and a dead third-party repository', () => {
   });
   afterAll(() => teardown(s));
 
+  test('preflight fails on the locked nodes before anything changes, naming the lock and the command', async () => {
+    const hop = await s.hop();
+    const report = await run(() => s.acts.preflight({ inventory: s.inv, hops: [hop] }));
+    const locks = report.checks.filter((c) => c.name === 'versionlock');
+    expect(locks.map((c) => [c.node, c.status])).toEqual([
+      ['cp-1', 'fail'],
+      ['w-1', 'fail'],
+    ]);
+    expect(locks[0].message).toContain('kubeadm-0:1.29.6-150500.1.1.*');
+    expect(locks[0].message).toContain('dnf versionlock delete kubeadm kubelet kubectl');
+    expect(report.ok).toBe(false);
+  });
+
   test('a versionlock blocks the kubeadm install: a classified failure naming the lock and the commands', async () => {
     const hop = await s.hop();
     const cluster = clusterContext(s.inv);
