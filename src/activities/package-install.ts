@@ -184,3 +184,20 @@ async function versionlockFailure(
     extra: { versionlocks: locks.map((l) => l.entry) },
   });
 }
+
+/**
+ * Preflight: the versionlock plugin holds kubernetes packages on a node → the failure message
+ * (nothing installed can pass the lock); 'pass' when nothing is locked; undefined when unknown.
+ */
+export function versionlockCheck(
+  manager: Manager,
+  section: { output: string; exitCode: number } | undefined,
+): string | 'pass' | undefined {
+  if (manager === 'apt' || !section || section.exitCode !== 0) return undefined;
+  const ours = parseVersionlockList(section.output).filter((l) =>
+    (K8S_PACKAGES as readonly string[]).includes(l.name),
+  );
+  if (ours.length === 0) return 'pass';
+  const names = K8S_PACKAGES.filter((p) => ours.some((l) => l.name === p)).join(' ');
+  return `the versionlock plugin holds ${ours.map((l) => l.entry).join(', ')}; kupgrade does not lift a lock (--disableexcludes does not either): run \`${manager} versionlock delete ${names}\` first and \`${manager} versionlock add ${names}\` after the upgrade`;
+}

@@ -20,10 +20,11 @@ import {
   parseClusterSections,
   type NodeInfo,
 } from './kubectl';
-import { locateRepoCommand, parseLocatedRepo } from './repo';
+import { locateRepoCommand, parseLocatedRepo, readVersionlocksCommand } from './repo';
 import { ErrorTypes, heartbeat, logger, mapLimit, type Runner } from './runtime';
 import { batch, jsonIn, parseBatch, targetOf, type SectionResult } from './script';
 import { listMinor } from './target';
+import { versionlockCheck } from './package-install';
 import { ApplicationFailure } from '@temporalio/common';
 
 /** `swapon --show` prints nothing at all when swap is off; a header and rows when on. */
@@ -166,6 +167,7 @@ export function createPreflightActivities(run: Runner, concurrency = 32) {
       { name: 'swap', command: cmd('swapon', '--show') },
       { name: 'kubelet', command: cmd('systemctl', 'is-active', 'kubelet') },
       { name: 'repo', command: locateRepoCommand(manager) },
+      ...(manager === 'apt' ? [] : [{ name: 'versionlock', command: readVersionlocksCommand() }]),
     ];
     if (first) {
       sections.push(
@@ -430,6 +432,9 @@ export function createPreflightActivities(run: Runner, concurrency = 32) {
           });
         } else pass('skew');
       }
+      const locks = versionlockCheck(inventory.packages.manager, f.sections.get('versionlock'));
+      if (locks === 'pass') pass('versionlock');
+      else if (locks) add({ name: 'versionlock', node: name, status: 'fail', message: locks });
       for (const p of f.packages) {
         if (p.status === 'pass') pass('packages');
         else add({ name: 'packages', node: name, status: p.status, message: p.message });
