@@ -202,6 +202,19 @@ describe('EL7 (yum 3): listing, versionlock, dead repository', () => {
     const again = await run(() => s.acts.ensureKubeletPackages({ cluster, node: w, hop }));
     expect(again.changed).toBe(false);
   });
+  test('an unmanaged repository with a long id: yum 3 wraps the newest patches, the target still finds them', async () => {
+    const longId = 'kubernetes-aliyun-new-core-stable-v1.30-rpm-x86';
+    const file = `[${longId}]\nname=Kubernetes\nbaseurl=https://pkgs.k8s.io/core:/stable:/v1.30/rpm/\nenabled=1\ngpgcheck=1\n`;
+    expect((await s.on('cp-1', `printf '%s' '${file}' > /etc/yum.repos.d/kubernetes.repo`)).exitCode).toBe(0);
+    const listing = await s.on('cp-1', 'yum list --showduplicates kubeadm --disableplugin=versionlock');
+    expect(listing.stdout).toContain(`kubeadm.x86_64 1.30.14-150500.1.1\n${' '.repeat(33)}${longId}\n`);
+    const inv: Inventory = { ...s.inv, packages: { ...s.inv.packages, repository: { mode: 'unmanaged' } } };
+    const hops = await run(() =>
+      s.acts.resolveTarget({ cluster: clusterContext(inv), hops: computeHops(['v1.29.6'], '1.30') }),
+    );
+    expect(hops.map((h) => h.version)).toEqual(['v1.30.14']);
+    expect(hops[0].packages.kubelet).toBe('1.30.14-150500.1.1');
+  });
 });
 
 describe('apt: dpkg was interrupted', () => {

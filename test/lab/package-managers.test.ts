@@ -115,6 +115,7 @@ describe('EL7 yum 3', () => {
     // widest values: kubeadm.x86_64 (14), 1.29.10-150500.1.1 (18), @kubernetes (11): 80 - 2 - 43 = 35
     // spare columns, 17 to the name, 18 to the version
     const l = await on('yum', 'list', '--showduplicates', 'kubeadm', '--disableexcludes=kubernetes');
+    const repoFile = fs.readFileSync(nodeFile(lab.dir, 'w-1', 'etc/yum.repos.d/kubernetes.repo'), 'utf8');
     const rows = l.stdout.split('\n');
     expect(rows.slice(0, 3)).toEqual([
       'Loaded plugins: fastestmirror',
@@ -124,6 +125,18 @@ describe('EL7 yum 3', () => {
     expect(rows[3]).toBe(`${'kubeadm.x86_64'.padEnd(31)} ${'1.29.6-150500.1.1'.padEnd(36)} @kubernetes`);
     expect(rows[4]).toBe('Available Packages');
     expect(rows[5]).toBe(`${'kubeadm.x86_64'.padEnd(31)} ${'1.29.0-150500.1.1'.padEnd(36)} kubernetes `);
+    // a repository id too long for 80 columns: the 18-character versions (1.30.10+) overflow, the
+    // repo id goes below
+    const longId = 'kubernetes-aliyun-new-core-stable-v1.30-rpm-x86';
+    fs.writeFileSync(
+      nodeFile(lab.dir, 'w-1', 'etc/yum.repos.d/kubernetes.repo'),
+      `[${longId}]\nname=Kubernetes\nbaseurl=https://pkgs.k8s.io/core:/stable:/v1.30/rpm/\nenabled=1\n`,
+    );
+    const wrapped = await on('yum', 'list', '--showduplicates', 'kubelet');
+    expect(wrapped.stdout).toContain(
+      `kubelet.x86_64 1.30.9-150500.1.1 ${longId}\nkubelet.x86_64 1.30.10-150500.1.1\n${' '.repeat(33)}${longId}\n`,
+    );
+    fs.writeFileSync(nodeFile(lab.dir, 'w-1', 'etc/yum.repos.d/kubernetes.repo'), repoFile);
     const miss = await on(
       'yum',
       'install',

@@ -30,19 +30,28 @@ kubeadm.x86_64                       1.28.1-0                        kubernetes
 `;
 
 /**
- * yum 3 when the widest values do not fit 80 columns (a long installed-from repo id): the version
- * overflows its column, the repository goes on the next line under its column; a name that
- * overflows puts the version and repository on the next line.
+ * yum 3 when the widest values do not fit 80 columns (an unmanaged repository with a long id): the
+ * columns come out 14/18/47, so the one 18-character version overflows and the repository goes on
+ * the next line under its column. Laid out by calcColumns/fmtColumns as yum 3 does (the lab's
+ * yum3Rows), not copied from a terminal.
  */
-const YUM3_WRAPPED = `Loaded plugins: fastestmirror
+const YUM3_WRAPPED_VERSION = `Loaded plugins: fastestmirror
+Loading mirror speeds from cached hostfile
 Installed Packages
-kubelet.x86_64      1.29.6-150500.1.1
-                                        @kubernetes-new-core-stable-v1.29-rpm-mirror-internal
+kubelet.x86_64 1.29.6-150500.1.1 @kubernetes-aliyun-new-core-stable-v1.30-rpm-x86
 Available Packages
-kubelet.x86_64      1.30.14-150500.1.1
-                                        kubernetes                                           
+kubelet.x86_64 1.30.0-150500.1.1 kubernetes-aliyun-new-core-stable-v1.30-rpm-x86
+kubelet.x86_64 1.30.1-150500.1.1 kubernetes-aliyun-new-core-stable-v1.30-rpm-x86
+kubelet.x86_64 1.30.14-150500.1.1
+                                 kubernetes-aliyun-new-core-stable-v1.30-rpm-x86
+`;
+
+/** The name overflows its column (a longer name among short ones): version and repository go below. */
+const YUM3_WRAPPED_NAME = `Available Packages
+kubelet.x86_64   1.30.0-150500.1.1  kubernetes-aliyun-new-core-stable-v1.30-rpm 
+kubelet.x86_64   1.30.14-150500.1.1 kubernetes-aliyun-new-core-stable-v1.30-rpm 
 kubernetes-cni.x86_64
-                    1.4.0-150500.1.1    kubernetes                                           
+                 1.4.0-150500.1.1   kubernetes-aliyun-new-core-stable-v1.30-rpm 
 `;
 
 describe('parseYumShowDuplicates on yum 3 (EL7)', () => {
@@ -60,21 +69,31 @@ describe('parseYumShowDuplicates on yum 3 (EL7)', () => {
     ]);
   });
 
-  test('rows wrapped after the version or after the name are joined back', () => {
-    const r = parseYumShowDuplicates(YUM3_WRAPPED);
-    expect(r.installed).toEqual([
-      {
-        name: 'kubelet',
-        arch: 'x86_64',
-        version: '1.29.6-150500.1.1',
-        upstream: '1.29.6',
-        repo: '@kubernetes-new-core-stable-v1.29-rpm-mirror-internal',
-        installed: true,
-      },
+  test('a row wrapped after the version is joined back (the newest patch is not lost)', () => {
+    const r = parseYumShowDuplicates(YUM3_WRAPPED_VERSION);
+    expect(r.installed.map((p) => `${p.name} ${p.version} ${p.repo}`)).toEqual([
+      'kubelet 1.29.6-150500.1.1 @kubernetes-aliyun-new-core-stable-v1.30-rpm-x86',
     ]);
-    expect(r.available.map((p) => `${p.name} ${p.version} ${p.repo}`)).toEqual([
-      'kubelet 1.30.14-150500.1.1 kubernetes',
-      'kubernetes-cni 1.4.0-150500.1.1 kubernetes',
+    expect(r.available.map((p) => p.version)).toEqual([
+      '1.30.0-150500.1.1',
+      '1.30.1-150500.1.1',
+      '1.30.14-150500.1.1',
+    ]);
+    expect(r.available[2]).toEqual({
+      name: 'kubelet',
+      arch: 'x86_64',
+      version: '1.30.14-150500.1.1',
+      upstream: '1.30.14',
+      repo: 'kubernetes-aliyun-new-core-stable-v1.30-rpm-x86',
+      installed: false,
+    });
+  });
+
+  test('a row wrapped after the name is joined back', () => {
+    expect(parseYumShowDuplicates(YUM3_WRAPPED_NAME).available.map((p) => `${p.name} ${p.version}`)).toEqual([
+      'kubelet 1.30.0-150500.1.1',
+      'kubelet 1.30.14-150500.1.1',
+      'kubernetes-cni 1.4.0-150500.1.1',
     ]);
   });
 });

@@ -214,24 +214,73 @@ export function deadRepoSkipped(f: YumFlavour, r: YumRepo, host: string): string
 // ---- yum 3 listing and transactions -------------------------------------------------------------
 
 /**
- * yum 3's `list` rows: three columns sized for an 80-column line (calcColumns: each column as wide
- * as its widest value, the rest split between the first two, the odd space to the version), a
- * value wider than its column followed by a newline and the next column's indent (fmtColumns),
- * the last column padded to its width.
+ * yum 3's column widths (output.py calcColumns, remainder column 1, no indent): every column but
+ * the last starts at 1, the last at 0; the spare width goes, step by step, to the column where it
+ * lets the most values fit (the last column only when it helps at least twice as many); what is
+ * left when nothing more fits is shared among the columns that still overflow, then among the
+ * first two, the odd space to the version.
+ */
+export function yum3Columns(values: string[][], width = 80): number[] {
+  const cols = values.length;
+  const data = values.map((vs) => {
+    const counts = new Map<number, number>();
+    for (const v of vs) counts.set(v.length, (counts.get(v.length) ?? 0) + 1);
+    return [...counts.entries()].sort((a, b) => a[0] - b[0]);
+  });
+  const columns = [...Array<number>(cols - 1).fill(1), 0];
+  let left = width - (cols - 1 + (cols - 1));
+  left += 1; // the last column starts at 0: its space is taken when it grows
+  const helps = (cur: number, tups: [number, number][], room: number) => {
+    let n = 0;
+    for (const [len, count] of tups) {
+      if (room < len - cur) break;
+      n += count;
+    }
+    return n;
+  };
+  while (left > 0) {
+    let best = 0;
+    let val = 0;
+    for (let d = 0; d < cols; d++) {
+      const h = helps(columns[d]!, data[d]!, left);
+      if (!h) continue;
+      if (best && d === cols - 1 && h / 2 < best) continue;
+      if (h < best) continue;
+      best = h;
+      val = d;
+    }
+    if (best) {
+      const diff = data[val]!.shift()![0] - columns[val]!;
+      if (!columns[val] && val === cols - 1) left -= 1;
+      columns[val] = columns[val]! + diff;
+      left -= diff;
+      continue;
+    }
+    const overflowed = data.filter((d) => d.length > 0).length;
+    if (overflowed) {
+      const norm = Math.floor(left / overflowed);
+      for (let d = 0; d < cols; d++) {
+        if (!data[d]!.length) continue;
+        columns[d] = columns[d]! + norm;
+        left -= norm;
+      }
+    }
+    const first = cols - 1;
+    const norm = Math.floor(left / first);
+    for (let d = 0; d < first; d++) columns[d] = columns[d]! + norm;
+    columns[1] = columns[1]! + (left - first * norm);
+    left = 0;
+  }
+  return columns;
+}
+
+/**
+ * yum 3's `list` rows in those columns (output.py fmtColumns): a value wider than its column is
+ * followed by a newline and the indent of the next column; the last column is padded to its width.
  */
 export function yum3Rows(rows: { na: string; ver: string; rid: string }[], width = 80): string[] {
   if (!rows.length) return [];
-  const w = [
-    Math.max(...rows.map((r) => r.na.length)),
-    Math.max(...rows.map((r) => r.ver.length)),
-    Math.max(...rows.map((r) => r.rid.length)),
-  ];
-  const rest = width - 2 - w[0]! - w[1]! - w[2]!;
-  if (rest > 0) {
-    const norm = Math.floor(rest / 2);
-    w[0] = w[0]! + norm;
-    w[1] = w[1]! + norm + (rest - 2 * norm);
-  }
+  const w = yum3Columns([rows.map((r) => r.na), rows.map((r) => r.ver), rows.map((r) => r.rid)], width);
   const out: string[] = [];
   for (const r of rows) {
     let line = '';
