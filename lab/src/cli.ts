@@ -4,6 +4,7 @@
  *          [--speed S] [--seed X] [--repo pkgs.k8s.io|mirror|legacy] [--legacy-repo] [--name NAME] [--cordoned a,b]
  *          [--pods-per-worker N] [--emptydir-pods N] [--unmanaged-pods N] [--no-ssh]
  *          [--unlisted NODE[,NODE]] [--swap-allowed NODE[,NODE]] [--host-etcdctl none|PATH]
+ *          [--os el7] [--versionlock]
  *   down   --dir DIR
  *   status --dir DIR [-o json]
  *   fault  --dir DIR fail|hang|drop|pdb-block|kubelet-not-ready|package-missing|swap-on|node-down|node-up|list|clear ...
@@ -25,6 +26,7 @@ const USAGE = `usage:
                   [--speed S] [--seed X] [--repo pkgs.k8s.io|mirror|legacy] [--legacy-repo] [--name NAME] [--cordoned NODE[,NODE]]
                   [--pods-per-worker N] [--emptydir-pods N] [--unmanaged-pods N] [--no-ssh]
                   [--unlisted NODE[,NODE]] [--swap-allowed NODE[,NODE]] [--host-etcdctl none|PATH]
+                  [--os el7] [--versionlock]
   kupgrade-lab down --dir DIR
   kupgrade-lab status --dir DIR [-o json]
   kupgrade-lab fault --dir DIR fail --match TEXT [--node N] [--times N] [--exit CODE] [--message TEXT]
@@ -33,6 +35,7 @@ const USAGE = `usage:
   kupgrade-lab fault --dir DIR pdb-block [--node N] [--for DURATION]
   kupgrade-lab fault --dir DIR kubelet-not-ready|swap-on|node-down|node-up --node N
   kupgrade-lab fault --dir DIR package-missing --node N --version 1.30.4 [--package kubeadm|kubelet|kubectl]
+  kupgrade-lab fault --dir DIR dpkg-interrupt --node N
   kupgrade-lab fault --dir DIR list | clear [--id N]
   kupgrade-lab check --dir DIR --target v1.x.y [--max-unavailable N|P%]
 `;
@@ -42,7 +45,7 @@ interface Args {
   opts: Map<string, string>;
 }
 
-const BOOL_OPTS = new Set(['no-ssh', 'help', 'legacy-repo']);
+const BOOL_OPTS = new Set(['no-ssh', 'help', 'legacy-repo', 'versionlock']);
 
 export function parseArgs(argv: string[]): Args {
   const pos: string[] = [];
@@ -122,12 +125,21 @@ async function cmdUp(a: Args): Promise<number> {
     'unlisted',
     'swap-allowed',
     'host-etcdctl',
+    'os',
+    'versionlock',
   ]);
   const pk = need(a, 'packages');
   if (!['yum', 'dnf', 'apt'].includes(pk)) throw new UsageError('--packages must be yum, dnf or apt');
   const repo = a.opts.has('legacy-repo') ? 'legacy' : (a.opts.get('repo') ?? 'pkgs.k8s.io');
   if (repo !== 'pkgs.k8s.io' && repo !== 'mirror' && repo !== 'legacy')
     throw new UsageError('--repo must be pkgs.k8s.io, mirror or legacy');
+  const os = a.opts.get('os');
+  if (os !== undefined && os !== 'el7')
+    throw new UsageError('--os must be el7 (yum 3); leave it out for dnf 4');
+  if (os === 'el7' && pk !== 'yum')
+    throw new UsageError('--os el7 needs --packages yum (EL7 has yum 3, no dnf)');
+  if (a.opts.has('versionlock') && pk === 'apt')
+    throw new UsageError('--versionlock is a yum/dnf plugin; apt holds are the apt counterpart');
   const speed = Number(a.opts.get('speed') ?? '1');
   if (!(speed > 0)) throw new UsageError('--speed must be a positive number');
   const r = await lab.up({
@@ -148,6 +160,8 @@ async function cmdUp(a: Args): Promise<number> {
     swapAllowed: a.opts.get('swap-allowed')?.split(',').filter(Boolean),
     hostEtcdctl: a.opts.get('host-etcdctl'),
     ssh: !a.opts.has('no-ssh'),
+    os: os as 'el7' | undefined,
+    versionlock: a.opts.has('versionlock'),
   });
   const s = r.spec;
   const first = s.nodes[0]!;
@@ -253,6 +267,10 @@ async function cmdFault(a: Args): Promise<number> {
       spec = { kind, node, forMs: dur(a, 'for') };
       break;
     case 'kubelet-not-ready':
+      checkKnown(a, ['dir', 'node']);
+      spec = { kind, node: need(a, 'node') };
+      break;
+    case 'dpkg-interrupt':
       checkKnown(a, ['dir', 'node']);
       spec = { kind, node: need(a, 'node') };
       break;

@@ -9,7 +9,16 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as YAML from 'yaml';
 import type { FaultSpec, LabNodeSpec, LabSpec, Fault } from './model/state';
-import { armoredKey, dearmor, parseAptList, repoKeyFingerprint, type PackageManager } from './model/packages';
+import {
+  armoredKey,
+  dearmor,
+  fullVersionFor,
+  K8S_PACKAGES,
+  parseAptList,
+  repoKeyFingerprint,
+  type PackageManager,
+} from './model/packages';
+import { lockEntry, versionlockConf, versionlockConfPath, versionlockListPath } from './model/versionlock';
 import { etcdFor, LAST_PATCH, parseVer, withV } from './model/versions';
 import {
   aptListFile,
@@ -51,6 +60,10 @@ export interface UpOptions {
    * /etc and /var (e.g. /opt/etcd/bin/etcdctl) = only there, off PATH and off sudo's secure_path.
    */
   hostEtcdctl?: string;
+  /** el7: the nodes' yum is yum 3 (needs packages yum) */
+  os?: 'el7';
+  /** the versionlock plugin installed, kubeadm/kubelet/kubectl locked at the initial version (yum/dnf) */
+  versionlock?: boolean;
   /** start the sshd module (default true); tests of the shims alone pass false */
   ssh?: boolean;
   /** run the controller inside this process instead of detached (tests); close it with result.controller */
@@ -145,6 +158,17 @@ export function writeNodeRoot(dir: string, spec: LabSpec, n: LabNodeSpec, pki?: 
     const source = parseAptList(aptListFile(spec.repo, minor))[0]!;
     w(source.signedBy!.slice(1), dearmor(armoredKey(repoKeyFingerprint(source.source)))!);
   } else w('etc/yum.repos.d/kubernetes.repo', yumRepoFile(spec.repo, minor));
+  if (spec.options.versionlock && spec.packages !== 'apt') {
+    // the operator locked the packages after installing them (`versionlock add kubeadm kubelet kubectl`)
+    const f = spec.options.os === 'el7' ? 'yum3' : 'dnf';
+    const full = fullVersionFor(spec.version, { kind: 'pkgs', minor: null, url: '' }, 'rpm');
+    w(versionlockConfPath(f).slice(1), versionlockConf(f));
+    w(
+      versionlockListPath(f).slice(1),
+      '\n# Added lock on Mon Jan  6 10:00:00 2025\n' +
+        K8S_PACKAGES.map((n) => `${lockEntry(f, n, full)}\n`).join(''),
+    );
+  }
   w('etc/kubernetes/kubelet.conf', kubeconfig(`system:node:${n.name}`, server), 0o600);
   w('etc/kubernetes/pki/ca.crt', PEM('CERTIFICATE'));
   const swap = spec.options.swapAllowed?.includes(n.name) ? { swapBehavior: 'LimitedSwap' } : undefined;
@@ -285,6 +309,8 @@ export async function up(o: UpOptions): Promise<UpResult> {
   if (!Number.isInteger(o.workers) || o.workers < 0) throw new LabError('--workers must be 0 or more');
   if (o.controlPlanes + o.workers > 1000) throw new LabError('a lab has at most 1,000 nodes');
   if (!['yum', 'dnf', 'apt'].includes(o.packages)) throw new LabError('--packages must be yum, dnf or apt');
+  if (o.os === 'el7' && o.packages !== 'yum') throw new LabError('--os el7 needs --packages yum');
+  if (o.versionlock && o.packages === 'apt') throw new LabError('--versionlock needs --packages yum or dnf');
   if (controllerPid(dir))
     throw new LabError(`a lab is already up in ${dir}; run kupgrade-lab down --dir ${dir} first`);
   const names = nodeNames(o.controlPlanes, o.workers);
@@ -353,6 +379,8 @@ export async function up(o: UpOptions): Promise<UpResult> {
       ...(o.unlisted?.length ? { unlisted: o.unlisted } : {}),
       ...(o.swapAllowed?.length ? { swapAllowed: o.swapAllowed } : {}),
       ...(he !== undefined ? { hostEtcdctl: he } : {}),
+      ...(o.os ? { os: o.os } : {}),
+      ...(o.versionlock ? { versionlock: true } : {}),
     },
   };
   if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(spec.name)) spec.name = 'lab';

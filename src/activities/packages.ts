@@ -44,6 +44,8 @@ import {
 } from './runtime';
 import { batch, parseBatch, targetOf } from './script';
 import { ensureRepoKey } from './repo-key';
+import { runPackageInstall } from './package-install';
+import { installCommandWith } from './repo';
 import type { RunResult, SshTarget } from '../ssh/types';
 
 const INSTALL_TIMEOUT_MS = 20 * 60_000;
@@ -108,7 +110,7 @@ export async function installedVersions(
 ): Promise<{ versions: Partial<Record<K8sPackage, string>>; marker: string }> {
   const query =
     manager === 'apt'
-      ? sh`dpkg-query -W -f='\${Package} \${Version}\\n' kubeadm kubelet kubectl`
+      ? sh`dpkg-query -W -f='\${Package} \${Version} \${db:Status-Abbrev}\\n' kubeadm kubelet kubectl`
       : sh`rpm -q --qf '%{NAME} %{VERSION}-%{RELEASE}\\n' kubeadm kubelet kubectl`;
   const sections = [
     { name: 'db', command: query },
@@ -121,10 +123,16 @@ export async function installedVersions(
   const parsed = parseBatch(r.stdout);
   const out: Partial<Record<K8sPackage, string>> = {};
   const db = parsed.get('db');
+  // dpkg: a package unpacked but not configured (`iU`, an install killed mid-way) is not installed
+  const unfinished = new Set<string>();
   if (db) {
     for (const line of db.output.split('\n')) {
-      const m = /^(kubeadm|kubelet|kubectl) (?:\d+:)?(\d+\.\d+\.\d+-\S+)$/.exec(line.trim());
-      if (m) out[m[1] as K8sPackage] = m[2];
+      const m = /^(kubeadm|kubelet|kubectl) (?:\d+:)?(\d+\.\d+\.\d+-\S+)(?: ([a-zA-Z]{2}\S?))?$/.exec(
+        line.trim(),
+      );
+      // `${db:Status-Abbrev}`: desired action (i, h for hold, ...), status (i = installed), error flag
+      if (m && m[3] !== undefined && (m[3][1] !== 'i' || m[3].length > 2)) unfinished.add(m[1]);
+      else if (m) out[m[1] as K8sPackage] = m[2];
     }
   }
   // yum/dnf list shows the installed rows (`@repo`); useful where rpm is not the package database.
@@ -142,7 +150,7 @@ export async function installedVersions(
       const head = /^(kubeadm|kubelet|kubectl):\s*$/.exec(line);
       if (head) pkg = head[1] as K8sPackage;
       const inst = /^\s+Installed:\s*(\d+\.\d+\.\d+-\S+)/.exec(line);
-      if (pkg && inst && out[pkg] === undefined) out[pkg] = inst[1];
+      if (pkg && inst && out[pkg] === undefined && !unfinished.has(pkg)) out[pkg] = inst[1];
     }
   }
   const marker = parsed.get('marker');
@@ -213,14 +221,25 @@ export function createPackageActivities(run: Runner) {
     if (have && /^v?\d+\.\d+\.\d+$/.test(have) && normalizeVersion(have) === want) {
       return { changed: false, detail: `kubeadm already ${want}`, version: want };
     }
-    const command =
-      manager === 'apt'
-        ? sh`${cmd('apt-get', 'update')} && ${installCommand(manager, [{ name: 'kubeadm', full: hop.packages.kubeadm }])}`
-        : installCommand(manager, [{ name: 'kubeadm', full: hop.packages.kubeadm }]);
+    const pkgs = [{ name: 'kubeadm' as const, full: hop.packages.kubeadm }];
     logger().info('installing kubeadm', { node: node.name, from: have, to: hop.packages.kubeadm });
-    const r = await run.exec(target, command, { step, progress: true, timeoutMs: INSTALL_TIMEOUT_MS });
-    if (r.exitCode !== 0)
-      packageFailure(node.name, step, r, command, `kubeadm ${hop.packages.kubeadm} install`);
+    const what = `kubeadm ${hop.packages.kubeadm} install`;
+    const {
+      result: r,
+      command,
+      notes,
+    } = await runPackageInstall(run, {
+      target,
+      manager,
+      step,
+      what,
+      packages: ['kubeadm'],
+      build: (opts) =>
+        manager === 'apt'
+          ? sh`${cmd('apt-get', 'update')} && ${installCommand(manager, pkgs)}`
+          : installCommandWith(manager, pkgs, opts),
+    });
+    if (r.exitCode !== 0) packageFailure(node.name, step, r, command, what);
     const after = await run.exec(target, cmd('kubeadm', 'version', '-o', 'short'), { step });
     const now = after.stdout.trim();
     if (after.exitCode !== 0 || !/^v?\d+\.\d+\.\d+$/.test(now) || normalizeVersion(now) !== want) {
@@ -236,7 +255,7 @@ export function createPackageActivities(run: Runner) {
     }
     return {
       changed: true,
-      detail: `kubeadm ${hop.packages.kubeadm} installed`,
+      detail: [`kubeadm ${hop.packages.kubeadm} installed`, ...notes].join('; '),
       version: want,
       outputTail: tail(outputOf(r)),
     };
@@ -277,18 +296,31 @@ export function createPackageActivities(run: Runner) {
         ],
       });
     }
-    const install =
+    const install = (opts: readonly string[]) =>
       manager === 'apt'
         ? sh`${cmd('apt-get', 'update')} && ${installCommand(manager, wanted)}`
-        : installCommand(manager, wanted);
-    const command = withMarker(install, 'kubelet-packages', hop.packages.kubelet);
+        : installCommandWith(manager, wanted, opts);
     logger().info('installing kubelet and kubectl', { node: node.name, version: hop.packages.kubelet });
-    const r = await run.exec(target, command, { step, progress: true, timeoutMs: INSTALL_TIMEOUT_MS });
-    if (r.exitCode !== 0)
-      packageFailure(node.name, step, r, command, `kubelet/kubectl ${hop.packages.kubelet} install`);
+    const what = `kubelet/kubectl ${hop.packages.kubelet} install`;
+    const {
+      result: r,
+      command,
+      notes,
+    } = await runPackageInstall(run, {
+      target,
+      manager,
+      step,
+      what,
+      packages: ['kubelet', 'kubectl'],
+      build: (opts) => withMarker(install(opts), 'kubelet-packages', hop.packages.kubelet),
+    });
+    if (r.exitCode !== 0) packageFailure(node.name, step, r, command, what);
     return {
       changed: true,
-      detail: `${missing.map((p) => p.name).join(' and ')} ${hop.packages.kubelet} installed`,
+      detail: [
+        `${missing.map((p) => p.name).join(' and ')} ${hop.packages.kubelet} installed`,
+        ...notes,
+      ].join('; '),
       version: normalizeVersion(hop.version),
       outputTail: tail(outputOf(r)),
     };

@@ -27,6 +27,7 @@ import {
   isLegacyRepoUrl,
   locateRepoCommand,
   parseLocatedRepo,
+  readVersionlocksCommand,
   repoKeyUrl,
   repoUrlFor,
 } from './repo';
@@ -34,6 +35,7 @@ import { ensureRepoKey } from './repo-key';
 import { ErrorTypes, heartbeat, logger, mapLimit, type Runner } from './runtime';
 import { batch, jsonIn, parseBatch, targetOf, type SectionResult } from './script';
 import { listMinor } from './target';
+import { versionlockCheck } from './package-install';
 import { ApplicationFailure } from '@temporalio/common';
 import { ETCD_MANIFEST, ETCD_TLS, etcdctlAnywhere } from './etcdctl';
 import {
@@ -284,6 +286,7 @@ export function createPreflightActivities(run: Runner, concurrency = 32) {
       { name: 'identity', command: nodeIdentityCommand() },
       { name: 'kubelet', command: cmd('systemctl', 'is-active', 'kubelet') },
       { name: 'repo', command: locateRepoCommand(manager) },
+      ...(manager === 'apt' ? [] : [{ name: 'versionlock', command: readVersionlocksCommand() }]),
     ];
     if (first) {
       sections.push(
@@ -599,6 +602,9 @@ export function createPreflightActivities(run: Runner, concurrency = 32) {
           });
         } else pass('skew');
       }
+      const locks = versionlockCheck(inventory.packages.manager, f.sections.get('versionlock'));
+      if (locks === 'pass') pass('versionlock');
+      else if (locks) add({ name: 'versionlock', node: name, status: 'fail', message: locks });
       for (const p of f.packages) {
         if (p.status === 'pass') pass('packages');
         else add({ name: 'packages', node: name, status: p.status, message: p.message });

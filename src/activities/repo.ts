@@ -158,7 +158,14 @@ export function parseLocatedRepo(manager: Manager, stdout: string): LocatedRepo 
 /** Lists the versions of the kubernetes packages from the node's configured repository. */
 export function listCommand(manager: Manager, packages: readonly string[] = K8S_PACKAGES): ShellCommand {
   if (manager === 'apt') return cmd('apt-cache', 'madison', ...packages);
-  return cmd(manager, 'list', '--showduplicates', ...packages, `--disableexcludes=${YUM_REPO_ID}`);
+  return cmd(
+    manager,
+    'list',
+    '--showduplicates',
+    ...packages,
+    `--disableexcludes=${YUM_REPO_ID}`,
+    LISTING_WITHOUT_LOCKS,
+  );
 }
 
 /**
@@ -184,7 +191,7 @@ export function probeCommand(
     const opts = raw_apt_opts();
     return sh`${prelude} && mkdir -p "$d/lists/partial" "$d/cache/archives/partial" && printf '%s' ${renderAptList(url)} > "$d/sources.list" && apt-get -q ${opts} update >/dev/null && ${cmd('apt-cache')} ${opts} ${cmd('madison', ...packages)}`;
   }
-  return sh`${prelude} && printf '%s' ${renderYumRepo(url)} > "$d/kubernetes.repo" && ${cmd(manager)} --setopt=reposdir="$d" --setopt=cachedir="$d/cache" ${cmd('list', '--showduplicates', ...packages, `--disableexcludes=${YUM_REPO_ID}`)}`;
+  return sh`${prelude} && printf '%s' ${renderYumRepo(url)} > "$d/kubernetes.repo" && ${cmd(manager)} --setopt=reposdir="$d" --setopt=cachedir="$d/cache" ${cmd('list', '--showduplicates', ...packages, `--disableexcludes=${YUM_REPO_ID}`, LISTING_WITHOUT_LOCKS)}`;
 }
 
 function raw_apt_opts(): ShellCommand {
@@ -257,6 +264,51 @@ export function installCommand(manager: Manager, pkgs: { name: K8sPackage; full:
     ...pkgs.map((p) => `${p.name}-${p.full}`),
     `--disableexcludes=${YUM_REPO_ID}`,
   );
+}
+
+/**
+ * Listings show what the repository offers, whatever the versionlock plugin holds back (yum 3
+ * applies the locks to `list` too); an install does not lift a lock (see packages.ts).
+ */
+export const LISTING_WITHOUT_LOCKS = '--disableplugin=versionlock';
+
+/** yum/dnf options that leave only the kubernetes repository enabled (a third-party one is dead). */
+export const KUBERNETES_REPO_ONLY: readonly string[] = ['--disablerepo=*', `--enablerepo=${YUM_REPO_ID}`];
+
+/** installCommand for yum/dnf with options before the verb (KUBERNETES_REPO_ONLY); apt as installCommand. */
+export function installCommandWith(
+  manager: Manager,
+  pkgs: { name: K8sPackage; full: string }[],
+  options: readonly string[],
+): ShellCommand {
+  if (manager === 'apt' || options.length === 0) return installCommand(manager, pkgs);
+  return cmd(
+    manager,
+    ...options,
+    'install',
+    '-y',
+    ...pkgs.map((p) => `${p.name}-${p.full}`),
+    `--disableexcludes=${YUM_REPO_ID}`,
+  );
+}
+
+/** listCommand for yum/dnf with options before the verb. */
+export function listCommandWith(manager: Manager, options: readonly string[]): ShellCommand {
+  if (manager === 'apt' || options.length === 0) return listCommand(manager);
+  return cmd(
+    manager,
+    ...options,
+    'list',
+    '--showduplicates',
+    ...K8S_PACKAGES,
+    `--disableexcludes=${YUM_REPO_ID}`,
+    LISTING_WITHOUT_LOCKS,
+  );
+}
+
+/** The lock lists of the versionlock plugins that are enabled (dnf, then yum 3); read-only. */
+export function readVersionlocksCommand(): ShellCommand {
+  return sh`for d in /etc/dnf/plugins /etc/yum/pluginconf.d; do if grep -qsE '^[[:space:]]*enabled[[:space:]]*=[[:space:]]*(1|[Tt]rue)' "$d/versionlock.conf"; then cat "$d/versionlock.list" 2>/dev/null; fi; done; true`;
 }
 
 /** Refreshes metadata after the repo file changed: the runbook's `yum clean all`, or `apt-get update`. */

@@ -44,6 +44,8 @@ import {
 } from './repo';
 import { ErrorTypes, failure, lastLine, logger, looksTransient, outputOf, type Runner } from './runtime';
 import { targetOf } from './script';
+import { unreachableRepos } from '../parsers/packages';
+import { KUBERNETES_REPO_ONLY, listCommandWith, YUM_REPO_ID } from './repo';
 
 export const PROBE_YUM_FILE = '/etc/yum.repos.d/kupgrade-probe.repo';
 export const PROBE_APT_FILE = '/etc/apt/sources.list.d/kupgrade-probe.list';
@@ -92,7 +94,11 @@ export async function listMinor(
   const has = (l: ListedVersion[]) => l.some((x) => x.version.startsWith(`${minor}.`));
 
   if (servesMinor) {
-    const r = await run.exec(target, listCommand(manager), { step });
+    let r = await run.exec(target, listCommand(manager), { step });
+    // a dead third-party repository fails every yum/dnf command: list from the kubernetes one only
+    const dead = manager === 'apt' || r.exitCode === 0 ? [] : unreachableRepos(outputOf(r));
+    if (dead.length > 0 && !dead.includes(YUM_REPO_ID))
+      r = await run.exec(target, listCommandWith(manager, KUBERNETES_REPO_ONLY), { step });
     const out = outputOf(r);
     if (r.exitCode !== 0 && looksTransient(out)) throw transient(target.name, step, r, 'package listing');
     return { how: 'configured', listed: parseListing(manager, r.stdout) };

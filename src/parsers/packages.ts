@@ -60,8 +60,13 @@ export function parseYumShowDuplicates(text: string): {
     pending = '';
     const m = /^(\S+)\.([A-Za-z0-9_]+)\s+((?:\d+:)?[^\s-]+-\S+)\s+(@?\S+)\s*$/.exec(joined);
     if (!m) {
-      // A lone `name.arch` is the first half of a wrapped row.
-      if (/^\S+\.(x86_64|aarch64|noarch|ppc64le|s390x|i686|armv7hl)$/.test(joined.trim()))
+      // A lone `name.arch` (the name overflowed its column), or `name.arch version` (yum 3: the
+      // version overflowed, the repository follows on the next line) is the first half of a row.
+      if (
+        /^\S+\.(x86_64|aarch64|noarch|ppc64le|s390x|i686|armv7hl)(\s+(?:\d+:)?[^\s-]+-\S+)?$/.test(
+          joined.trim(),
+        )
+      )
         pending = joined.trim();
       continue;
     }
@@ -160,4 +165,72 @@ export function yumPackageSpec(name: string, pkgVersion: string): string {
 /** `kubeadm=1.30.4-1.1` for apt-get install arguments. */
 export function aptPackageSpec(name: string, pkgVersion: string): string {
   return `${name}=${pkgVersion}`;
+}
+
+/**
+ * Repositories whose metadata could not be downloaded, in order: dnf 4 (`Failed to download
+ * metadata for repo 'ID'`, `Errors during downloading metadata for repository 'ID'`) and yum 3
+ * (`failure: repodata/repomd.xml from ID: [Errno 256] No more mirrors to try.`, `Cannot retrieve
+ * repository metadata (repomd.xml) for repository: ID`).
+ */
+export function unreachableRepos(text: string): string[] {
+  const ids: string[] = [];
+  const patterns = [
+    /Failed to download metadata for repo '([^']+)'/g,
+    /Errors during downloading metadata for repository '([^']+)'/g,
+    /failure: repodata\/repomd\.xml from ([^:\s]+): \[Errno 256\]/g,
+    /Cannot retrieve repository metadata \(repomd\.xml\) for repository: ([^.\s]+)\./g,
+  ];
+  for (const re of patterns) for (const m of text.matchAll(re)) if (!ids.includes(m[1]!)) ids.push(m[1]!);
+  return ids;
+}
+
+/** apt's `E: dpkg was interrupted, you must manually run '[sudo ]dpkg --configure -a' ...`. */
+export function dpkgWasInterrupted(text: string): boolean {
+  return /dpkg was interrupted, you must manually run '(?:sudo )?dpkg --configure -a'/.test(text);
+}
+
+/** `Setting up kubelet (1.30.4-1.1) ...` lines of dpkg/apt: the packages configured, in order. */
+export function packagesSetUp(text: string): string[] {
+  return [...text.matchAll(/^Setting up ([a-z0-9][a-z0-9+.-]*)(?::[a-z0-9]+)? \(/gm)].map((m) => m[1]!);
+}
+
+/**
+ * The install arguments yum/dnf could not satisfy because every match is excluded: dnf 4's `All
+ * matches were filtered out by exclude filtering for argument: SPEC`, yum 3's `No package SPEC
+ * available.` (yum 3 says the same for a version that does not exist).
+ */
+export function filteredSpecs(text: string): string[] {
+  return [
+    ...[...text.matchAll(/All matches were filtered out by exclude filtering for argument: (\S+)/g)].map(
+      (m) => m[1]!,
+    ),
+    ...[...text.matchAll(/^No package (\S+) available\.$/gm)].map((m) => m[1]!),
+  ];
+}
+
+export interface VersionLock {
+  /** the entry as the lock list has it: `kubelet-0:1.29.6-150500.1.1.*`, `0:kubelet-1.28.2-0.*` */
+  entry: string;
+  name: string;
+  /** `!entry`: an exclude rather than a lock */
+  exclude: boolean;
+}
+
+/**
+ * The versionlock plugin's list (dnf `/etc/dnf/plugins/versionlock.list`: `name-epoch:version-release.*`;
+ * yum 3 `/etc/yum/pluginconf.d/versionlock.list`: `epoch:name-version-release.*`). Comments and
+ * lines that name no package are skipped.
+ */
+export function parseVersionlockList(text: string): VersionLock[] {
+  const out: VersionLock[] = [];
+  for (const raw of lines(text)) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const exclude = line.startsWith('!');
+    const e = line.replace(/^!/, '');
+    const m = /^\d+:(.+?)-\d[^-]*-[^-]+$/.exec(e) ?? /^(.+?)-(?:\d+:)?\d[^-]*-[^-]+$/.exec(e);
+    if (m) out.push({ entry: line, name: m[1]!, exclude });
+  }
+  return out;
 }

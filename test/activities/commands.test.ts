@@ -137,7 +137,7 @@ describe('apt install with holds', () => {
       'yum install -y kubeadm-1.30.4-150500.1.1 --disableexcludes=kubernetes',
     );
     expect(listCommand('dnf')).toBe(
-      'dnf list --showduplicates kubeadm kubelet kubectl --disableexcludes=kubernetes',
+      'dnf list --showduplicates kubeadm kubelet kubectl --disableexcludes=kubernetes --disableplugin=versionlock',
     );
   });
 });
@@ -182,7 +182,7 @@ describe('isolated repository listing', () => {
     expect(r.stdout).toContain('baseurl=https://pkgs.k8s.io/core:/stable:/v1.31/rpm/');
     const call = logged()[0];
     expect(call).toMatch(
-      /^yum --setopt=reposdir=\S+ --setopt=cachedir=\S+\/cache list --showduplicates kubeadm kubelet kubectl --disableexcludes=kubernetes$/,
+      /^yum --setopt=reposdir=\S+ --setopt=cachedir=\S+\/cache list --showduplicates kubeadm kubelet kubectl --disableexcludes=kubernetes --disableplugin=versionlock$/,
     );
     const tmp = /DIR=(\S+)/.exec(r.stdout)?.[1] ?? '';
     expect(tmp.startsWith('/etc')).toBe(false);

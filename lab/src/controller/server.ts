@@ -18,7 +18,7 @@ import { shellJoin } from '../model/format';
 import type { ExecRequest, ExecResult, Tool } from '../tools/types';
 import { kubeadm } from '../tools/kubeadm';
 import { kubectl } from '../tools/kubectl';
-import { yum, aptGet, aptCache, aptMark, rpm, dpkgQuery } from '../tools/packages';
+import { yum, aptGet, aptCache, aptMark, rpm, dpkgQuery, dpkg } from '../tools/packages';
 import { systemctl, swapon, etcdctl } from '../tools/system';
 import { curl, gpg } from '../tools/keys';
 import { TIME } from '../model/time-model';
@@ -39,6 +39,7 @@ const TOOLS: Record<string, Tool> = {
   'dpkg-query': dpkgQuery,
   curl,
   gpg,
+  dpkg,
 };
 
 /** What a command prints when a `fail` fault hits it and no message was given: a realistic one. */
@@ -256,12 +257,27 @@ export async function startController(dir: string, opts: { port?: number } = {})
 }
 
 function validateFault(cl: Cluster, f: FaultSpec): string | null {
-  const kinds = ['fail', 'hang', 'drop', 'pdb-block', 'kubelet-not-ready', 'package-missing', 'swap'];
+  const kinds = [
+    'fail',
+    'hang',
+    'drop',
+    'pdb-block',
+    'kubelet-not-ready',
+    'package-missing',
+    'swap',
+    'dpkg-interrupt',
+  ];
   if (!f || !kinds.includes(f.kind)) return `kind must be one of ${kinds.join(', ')}`;
   if ('node' in f && f.node !== undefined && !cl.node(f.node)) return `no node ${f.node}`;
   if ((f.kind === 'fail' || f.kind === 'hang' || f.kind === 'drop') && !f.match)
     return `${f.kind} needs match`;
-  if ((f.kind === 'kubelet-not-ready' || f.kind === 'package-missing' || f.kind === 'swap') && !f.node)
+  if (
+    (f.kind === 'kubelet-not-ready' ||
+      f.kind === 'package-missing' ||
+      f.kind === 'swap' ||
+      f.kind === 'dpkg-interrupt') &&
+    !f.node
+  )
     return `${f.kind} needs node`;
   if (f.kind === 'package-missing' && !f.version) return 'package-missing needs version';
   return null;

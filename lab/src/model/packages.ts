@@ -26,6 +26,8 @@ export interface YumRepo {
   enabled: boolean;
   exclude: string[];
   source: RepoSource | null;
+  /** skip_if_unavailable= in the repo section (undefined: the default, False on dnf 4 and yum 3) */
+  skipIfUnavailable?: boolean;
 }
 
 export function classifyUrl(url: string, kind: 'rpm' | 'deb'): RepoSource | null {
@@ -66,6 +68,8 @@ export function parseYumRepoFile(text: string): YumRepo[] {
       cur.source = classifyUrl(cur.baseurl, 'rpm');
     } else if (key === 'name') cur.name = val;
     else if (key === 'enabled') cur.enabled = val === '1' || val.toLowerCase() === 'true';
+    else if (key === 'skip_if_unavailable')
+      cur.skipIfUnavailable = val === '1' || val.toLowerCase() === 'true';
     else if (key === 'exclude' || key === 'excludepkgs')
       cur.exclude.push(...val.split(/[\s,]+/).filter(Boolean));
   }

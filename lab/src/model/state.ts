@@ -43,6 +43,10 @@ export interface LabOptions {
   swapAllowed?: string[];
   /** where control planes have a host etcdctl: a path, or 'none' (default: on PATH, /usr/local/bin) */
   hostEtcdctl?: string;
+  /** `up --os el7`: the nodes' yum is yum 3 (CentOS/RHEL 7) instead of dnf 4 */
+  os?: 'el7';
+  /** `up --versionlock`: the versionlock plugin is installed and locks kubeadm/kubelet/kubectl */
+  versionlock?: boolean;
 }
 
 export interface InstalledPackage {
@@ -85,6 +89,8 @@ export interface NodeState {
   needsDaemonReload: boolean;
   down: boolean;
   kubeletActive: 'active' | 'activating' | 'inactive';
+  /** apt: packages dpkg unpacked but never configured (an install killed mid-way): dpkg was interrupted */
+  dpkgUnpacked?: K8sPackage[];
 }
 
 export interface Pod {
@@ -125,7 +131,9 @@ export type FaultSpec =
   | { kind: 'pdb-block'; node?: string; forMs?: number }
   | { kind: 'kubelet-not-ready'; node: string }
   | { kind: 'package-missing'; node: string; version: string; package?: K8sPackage }
-  | { kind: 'swap'; node: string };
+  | { kind: 'swap'; node: string }
+  /** the next apt-get install on the node is killed while dpkg runs (unpacked, not configured) */
+  | { kind: 'dpkg-interrupt'; node: string };
 
 export type Fault = FaultSpec & { id: number; createdAt: number; hits: number; until?: number };
 

@@ -84,6 +84,11 @@ export function gatherFiles(
       .flatMap((a) => a.slice(18).split(/[,\s]+/));
     for (const d of dirs.length ? dirs : ['/etc/yum.repos.d'])
       listDir(f, d, /\.repo$/).forEach((x) => want.add(x));
+    // the versionlock plugin (dnf and yum 3): its conf and its default lock list
+    for (const d of ['/etc/dnf/plugins', '/etc/yum/pluginconf.d']) {
+      want.add(`${d}/versionlock.conf`);
+      want.add(`${d}/versionlock.list`);
+    }
   }
   if (tool === 'apt-get' || tool === 'apt-cache') {
     // -o Dir::Etc::sourcelist=F / Dir::Etc::sourceparts=D|- replace the default sources

@@ -26,6 +26,19 @@ import {
 import { TIME, packageInstallMs } from '../model/time-model';
 import { cmpVer, LAST_PATCH } from '../model/versions';
 import type { ExecResult, ToolCall } from './types';
+import {
+  activeLocks,
+  deadRepoFailure,
+  deadRepoSkipped,
+  flavourOf,
+  unreachableHost,
+  versionlockCommand,
+  yum3LockHint,
+  yum3Plugins,
+  yum3Rows,
+  yum3Transaction,
+} from './yum-flavours';
+import { lockExcludes } from '../model/versionlock';
 import { ok, fail } from './types';
 
 const SIZES: Record<string, string> = { kubeadm: '10 M', kubelet: '15 M', kubectl: '10 M' };
@@ -54,6 +67,11 @@ interface YumOpts {
   reposdirs: string[];
   /** --disablerepo / --enablerepo in command-line order */
   repoToggles: { enable: boolean; pattern: string }[];
+  /** --disableplugin=NAME[,NAME] (versionlock) */
+  disablePlugins: string[];
+  /** --setopt=skip_if_unavailable=B (undefined: not given) and --setopt=ID.skip_if_unavailable=B */
+  skipUnavailable?: boolean;
+  skipUnavailableRepo: Record<string, boolean>;
   positionals: string[];
   error: string | null;
 }
@@ -87,6 +105,8 @@ const YUM_VALUE = new Set([
   '--exclude',
   '-x',
   '--releasever',
+  '--disableplugin',
+  '--enableplugin',
 ]);
 
 export function parseYumArgs(argv: string[]): YumOpts {
@@ -96,6 +116,8 @@ export function parseYumArgs(argv: string[]): YumOpts {
     disableExcludes: [],
     reposdirs: [],
     repoToggles: [],
+    disablePlugins: [],
+    skipUnavailableRepo: {},
     positionals: [],
     error: null,
   };
@@ -125,6 +147,13 @@ export function parseYumArgs(argv: string[]): YumOpts {
             .split(/[,\s]+/)
             .filter(Boolean),
         );
+      if (name === '--disableplugin') o.disablePlugins.push(...v.split(','));
+      const skip = /^(?:([^=]+)\.)?skip_if_unavailable=(.*)$/.exec(name === '--setopt' ? v : '');
+      if (skip) {
+        const on = skip[2] === '1' || skip[2]!.toLowerCase() === 'true';
+        if (skip[1]) o.skipUnavailableRepo[skip[1]] = on;
+        else o.skipUnavailable = on;
+      }
       if (name === '--disablerepo' || name === '--enablerepo') {
         for (const pattern of v.split(',')) o.repoToggles.push({ enable: name === '--enablerepo', pattern });
       }
@@ -149,6 +178,41 @@ function yumRepos(c: ToolCall, o: YumOpts): YumRepo[] {
   return repos.filter((r) => r.enabled && r.source);
 }
 
+/** Every enabled repository, ours or not (a third-party one may be unreachable). */
+function enabledYumRepos(c: ToolCall, o: YumOpts): YumRepo[] {
+  const dirs = (o.reposdirs.length ? o.reposdirs : ['/etc/yum.repos.d']).map((d) => d.replace(/\/+$/, ''));
+  const repos: YumRepo[] = [];
+  for (const [f, text] of Object.entries(c.ctx.files)) {
+    if (text && f.endsWith('.repo') && dirs.includes(f.slice(0, f.lastIndexOf('/'))))
+      repos.push(...parseYumRepoFile(text));
+  }
+  for (const t of o.repoToggles) {
+    const re = globToRegExp(t.pattern);
+    for (const r of repos) if (re.test(r.id)) r.enabled = t.enable;
+  }
+  return repos.filter((r) => r.enabled);
+}
+
+/**
+ * Unreachable third-party repositories: the failure to print (skip_if_unavailable False, the
+ * default of dnf 4 and yum 3) or the warnings of the skipped ones.
+ */
+function deadRepos(c: ToolCall, o: YumOpts): { failure: ExecResult | null; warnings: string } {
+  let warnings = '';
+  for (const r of enabledYumRepos(c, o)) {
+    const host = unreachableHost(r);
+    if (!host) continue;
+    const skip = o.skipUnavailableRepo[r.id] ?? r.skipIfUnavailable ?? o.skipUnavailable ?? false;
+    if (skip) {
+      warnings += deadRepoSkipped(flavourOf(c), r, host);
+      continue;
+    }
+    const d = deadRepoFailure(flavourOf(c), r, host);
+    return { failure: fail(1, d.stderr, d.stdout), warnings };
+  }
+  return { failure: null, warnings };
+}
+
 /** A repo whose minor does not exist on pkgs.k8s.io fails to download its metadata (404). */
 function brokenRepo(r: YumRepo): string | null {
   if (r.source?.kind === 'pkgs' && (r.source.minor === null || LAST_PATCH[r.source.minor] === undefined)) {
@@ -167,10 +231,13 @@ interface Candidate {
   full: string;
   repo: string;
   excluded: boolean;
+  /** excluded by the versionlock plugin (not lifted by --disableexcludes) */
+  locked?: boolean;
 }
 
-function yumCandidates(c: ToolCall, o: YumOpts): Candidate[] {
+function yumCandidates(c: ToolCall, o: YumOpts, resolving = false): Candidate[] {
   const out: Candidate[] = [];
+  const locks = activeLocks(c, o.disablePlugins, resolving);
   for (const r of yumRepos(c, o)) {
     const lifted = o.disableExcludes.includes(r.id) || o.disableExcludes.includes('all');
     for (const name of K8S_PACKAGES) {
@@ -182,6 +249,7 @@ function yumCandidates(c: ToolCall, o: YumOpts): Candidate[] {
           full: v.full,
           repo: r.id,
           excluded: !lifted && isExcluded(name, r.exclude),
+          locked: locks !== null && lockExcludes(locks, name, v.full),
         });
       }
     }
@@ -215,10 +283,27 @@ export async function yum(c: ToolCall): Promise<ExecResult> {
   }
   const [cmd, ...specs] = o.positionals;
   if (!cmd) return fail(1, `usage: ${tool} [options] COMMAND\n`);
+  const yum3 = flavourOf(c) === 'yum3';
+  const header = yum3 ? yum3Plugins(c, o.disablePlugins) : '';
   if (cmd === 'clean') {
     await c.cl.sleep(TIME.trivialMs);
+    if (yum3) {
+      const ids = enabledYumRepos(c, o).map((r) => r.id);
+      return ok(
+        `${header.split('\n')[0]}\nCleaning repos: ${ids.join(' ')}\nCleaning up everything\nMaybe you want: rm -rf /var/cache/yum, to also free up space taken by orphaned data from disabled or removed repos\nCleaning up list of fastest mirrors\n`,
+      );
+    }
     return ok(`${specs[0] === 'all' ? 24 : 0} files removed\n`);
   }
+  if (cmd === 'versionlock' && ['list', 'delete', 'del', 'clear'].includes(specs[0] ?? 'list'))
+    return versionlockCommand(c, tool, specs, header);
+  const dead = deadRepos(c, o);
+  if (dead.failure) {
+    await c.cl.sleep(TIME.repoRefreshMs);
+    return { ...dead.failure, stdout: header + dead.failure.stdout };
+  }
+  const warned = (r: ExecResult): ExecResult =>
+    dead.warnings ? { ...r, stderr: dead.warnings + r.stderr } : r;
   for (const r of yumRepos(c, o)) {
     const b = brokenRepo(r);
     if (b) {
@@ -236,10 +321,11 @@ export async function yum(c: ToolCall): Promise<ExecResult> {
     const names = yumRepos(c, o).map((r) => `${(r.name || r.id).padEnd(48)}  45 kB/s |  9.4 kB     00:00\n`);
     return ok(names.join('') + 'Metadata cache created.\n');
   }
-  if (cmd === 'list') return yumList(c, o, specs);
+  if (cmd === 'list') return warned(await yumList(c, o, specs, header));
   if (cmd === 'install' || cmd === 'upgrade' || cmd === 'update' || cmd === 'downgrade')
-    return yumInstall(c, o, specs, tool);
-  if (cmd === 'versionlock' || cmd === 'info' || cmd === 'remove' || cmd === 'search') {
+    return warned(await yumInstall(c, o, specs, tool, header));
+  if (cmd === 'versionlock') return warned(await versionlockCommand(c, tool, specs, header));
+  if (cmd === 'info' || cmd === 'remove' || cmd === 'search') {
     return fail(1, `kupgrade-lab: "${tool} ${cmd}" is not simulated by the lab\n`);
   }
   // RECON: dnf 4's unknown command
@@ -249,13 +335,15 @@ export async function yum(c: ToolCall): Promise<ExecResult> {
   );
 }
 
-async function yumList(c: ToolCall, o: YumOpts, specs: string[]): Promise<ExecResult> {
+async function yumList(c: ToolCall, o: YumOpts, specs: string[], header = ''): Promise<ExecResult> {
+  const yum3 = flavourOf(c) === 'yum3';
   await c.cl.sleep(TIME.repoQueryMs);
   const pats = specs.length ? specs : ['*'];
   const match = (name: string, full: string) => pats.some((s) => yumSpecMatches(s, name, full));
   // dnf applies a repo's excludes to installed packages from that repo too (hence the well-known
   // "No matching Packages to list" without --disableexcludes)
   const hidden = (name: string, repo: string) =>
+    !yum3 &&
     yumRepos(c, o).some(
       (r) =>
         r.id === repo &&
@@ -266,7 +354,10 @@ async function yumList(c: ToolCall, o: YumOpts, specs: string[]): Promise<ExecRe
   const installed = K8S_PACKAGES.map((n) => ({ name: n, ...c.node.packages[n] })).filter(
     (p) => match(p.name, p.full) && !hidden(p.name, p.repo),
   );
-  let avail = yumCandidates(c, o).filter((x) => !x.excluded && match(x.name, x.full));
+  const cands = yumCandidates(c, o);
+  let avail = cands.filter((x) => !x.excluded && !x.locked && match(x.name, x.full));
+  // yum 3 lists an installed version under Installed Packages only
+  if (yum3) avail = avail.filter((x) => c.node.packages[x.name as K8sPackage].full !== x.full);
   if (!o.showDuplicates) {
     // without --showduplicates: only the newest of each name, and only if newer than installed
     const best = new Map<string, Candidate>();
@@ -277,6 +368,22 @@ async function yumList(c: ToolCall, o: YumOpts, specs: string[]): Promise<ExecRe
     );
   }
   avail.sort((a, b) => (a.name === b.name ? cmpVer(a.version, b.version) : a.name < b.name ? -1 : 1));
+  if (yum3) {
+    const held = cands.filter(
+      (x) => x.locked && !x.excluded && cmpVer(x.version, c.node.packages[x.name as K8sPackage].version) > 0,
+    ).length;
+    const head = header + yum3LockHint(held);
+    if (!installed.length && !avail.length) return fail(1, 'Error: No matching Packages to list\n', head);
+    const rows = [
+      ...installed.map((p) => ({ na: `${p.name}.x86_64`, ver: p.full, rid: `@${p.repo}` })),
+      ...avail.map((a) => ({ na: `${a.name}.x86_64`, ver: a.full, rid: a.repo })),
+    ];
+    const text = yum3Rows(rows).map((l) => `${l}\n`);
+    let out3 = head;
+    if (installed.length) out3 += 'Installed Packages\n' + text.slice(0, installed.length).join('');
+    if (avail.length) out3 += 'Available Packages\n' + text.slice(installed.length).join('');
+    return ok(out3);
+  }
   if (!installed.length && !avail.length)
     return fail(1, 'Error: No matching Packages to list\n', metadataLine());
   let out = metadataLine();
@@ -312,10 +419,17 @@ function rpmTable(rows: { section: string; name: string; full: string; repo: str
   return out + '\n';
 }
 
-async function yumInstall(c: ToolCall, o: YumOpts, specs: string[], tool: string): Promise<ExecResult> {
+async function yumInstall(
+  c: ToolCall,
+  o: YumOpts,
+  specs: string[],
+  tool: string,
+  header = '',
+): Promise<ExecResult> {
   if (!specs.length) return fail(1, `Error: Need to pass a list of pkgs to install\n`); // RECON
   await c.cl.sleep(TIME.repoQueryMs);
-  const cands = yumCandidates(c, o);
+  const cands = yumCandidates(c, o, true);
+  if (flavourOf(c) === 'yum3') return yum3Install(c, o, specs, cands, header);
   const chosen: Candidate[] = [];
   let out = metadataLine();
   let err = '';
@@ -323,7 +437,7 @@ async function yumInstall(c: ToolCall, o: YumOpts, specs: string[], tool: string
   for (const spec of specs) {
     const name = yumSpecName(spec);
     const all = name ? cands.filter((x) => x.name === name && yumSpecMatches(spec, x.name, x.full)) : [];
-    const usable = all.filter((x) => !x.excluded);
+    const usable = all.filter((x) => !x.excluded && !x.locked);
     if (!usable.length) {
       if (all.length) err += `All matches were filtered out by exclude filtering for argument: ${spec}\n`;
       else out += `No match for argument: ${spec}\n`;
@@ -370,6 +484,75 @@ async function yumInstall(c: ToolCall, o: YumOpts, specs: string[], tool: string
   if (down.length) out += '\nDowngraded:\n' + down.map((r) => `  ${r.name}-${r.full}.x86_64\n`).join('');
   void tool;
   return ok(out + '\nComplete!\n');
+}
+
+/** yum 3 (EL7): missing names are skipped (skip_missing_names_on_install), `install` never downgrades. */
+async function yum3Install(
+  c: ToolCall,
+  o: YumOpts,
+  specs: string[],
+  cands: Candidate[],
+  header: string,
+): Promise<ExecResult> {
+  const held = cands.filter(
+    (x) => x.locked && !x.excluded && cmpVer(x.version, c.node.packages[x.name as K8sPackage].version) > 0,
+  );
+  let out = header + yum3LockHint(held.length);
+  const chosen: Candidate[] = [];
+  for (const spec of specs) {
+    const name = yumSpecName(spec);
+    const usable = name
+      ? cands.filter(
+          (x) => x.name === name && yumSpecMatches(spec, x.name, x.full) && !x.excluded && !x.locked,
+        )
+      : [];
+    if (!usable.length) {
+      out += `No package ${spec} available.\n`;
+      continue;
+    }
+    chosen.push(usable.reduce((a, b) => (cmpVer(a.version, b.version) >= 0 ? a : b)));
+  }
+  if (!chosen.length) return fail(1, 'Error: Nothing to do\n', out);
+  const rows: { section: string; name: string; full: string; from: string; repo: string; size: string }[] =
+    [];
+  for (const x of chosen) {
+    const cur = c.node.packages[x.name as K8sPackage];
+    if (cur.full === x.full) {
+      out += `Package ${x.name}-${x.full}.x86_64 already installed and latest version\n`;
+      continue;
+    }
+    if (cmpVer(x.version, cur.version) <= 0) {
+      out += `Package matching ${x.name}-${x.full}.x86_64 already installed. Checking for update.\n`;
+      continue;
+    }
+    rows.push({
+      section: 'Upgrading',
+      name: x.name,
+      full: x.full,
+      from: cur.full,
+      repo: x.repo,
+      size: SIZES[x.name] ?? '1 M',
+    });
+  }
+  if (!rows.length) return ok(out + 'Nothing to do\n');
+  if (!o.yes) {
+    const t = yum3Transaction(rows);
+    return fail(
+      1,
+      '',
+      out + t.slice(0, t.indexOf('\nDownloading')) + '\nIs this ok [y/d/N]: Exiting on user command\n',
+    ); // RECON
+  }
+  await c.cl.sleep(packageInstallMs(rows.length));
+  for (const r of rows) {
+    const p = c.node.packages[r.name as K8sPackage];
+    p.version = splitFull(r.full)[0];
+    p.full = r.full;
+    p.repo = r.repo;
+    if (r.name === 'kubelet') c.node.needsDaemonReload = true;
+  }
+  c.cl.changed(c.node.name);
+  return ok(out + yum3Transaction(rows));
 }
 
 // ---- apt ------------------------------------------------------------------------------------
@@ -440,6 +623,10 @@ function aptCandidates(
   }
   return out;
 }
+
+/** apt's text when dpkg left work unfinished (the 'sudo ' before the command is apt's own when run by sudo). */
+const DPKG_INTERRUPTED =
+  "dpkg was interrupted, you must manually run 'dpkg --configure -a' to correct the problem. ";
 
 const APT_HEAD = 'Reading package lists...\nBuilding dependency tree...\nReading state information...\n';
 
@@ -556,6 +743,9 @@ async function aptInstall(
   opts: Map<string, string>,
 ): Promise<ExecResult> {
   await c.cl.sleep(TIME.repoQueryMs);
+  // apt takes the dpkg lock before reading anything and refuses while dpkg left packages
+  // unconfigured (apt-pkg/deb/debsystem.cc: files in /var/lib/dpkg/updates)
+  if (c.node.dpkgUnpacked?.length) return fail(100, `E: ${DPKG_INTERRUPTED}\n`);
   let out = APT_HEAD;
   const cands = aptCandidates(c, opts);
   const chosen: { name: K8sPackage; full: string; version: string }[] = [];
@@ -613,6 +803,20 @@ async function aptInstall(
   });
   for (const x of changes) {
     out += `(Reading database ... 72713 files and directories currently installed.)\nPreparing to unpack .../${x.name}_${x.full}_amd64.deb ...\nUnpacking ${x.name} (${x.full}) over (${c.node.packages[x.name].full}) ...\n`;
+  }
+  const interrupt = c.cl.hasFault('dpkg-interrupt', c.node.name);
+  if (interrupt) {
+    // killed while dpkg runs: the new versions are unpacked (dpkg's database has them, status
+    // unpacked), nothing is configured, the session is gone
+    for (const x of changes) {
+      const p = c.node.packages[x.name];
+      p.version = x.version;
+      p.full = x.full;
+    }
+    c.node.dpkgUnpacked = changes.map((x) => x.name);
+    c.cl.clearFaults(interrupt.id);
+    c.cl.changed(c.node.name);
+    return { stdout: out, stderr: '', exit: 137, drop: true };
   }
   for (const x of changes) {
     out += `Setting up ${x.name} (${x.full}) ...\n`;
@@ -739,10 +943,13 @@ export async function dpkgQuery(c: ToolCall): Promise<ExecResult> {
       err += `dpkg-query: no packages found matching ${n}\n`;
       continue;
     }
+    const unpacked = c.node.dpkgUnpacked?.includes(n as K8sPackage) ?? false;
+    const held = c.node.holds.includes(n as K8sPackage);
     const fields: Record<string, string> = {
       Package: n,
       Version: p.full,
-      Status: 'install ok installed',
+      Status: `${held ? 'hold' : 'install'} ok ${unpacked ? 'unpacked' : 'installed'}`,
+      'db:Status-Abbrev': `${held ? 'h' : 'i'}${unpacked ? 'U' : 'i'} `,
       Architecture: 'amd64',
     };
     out += fmt
@@ -778,4 +985,41 @@ export async function aptMark(c: ToolCall): Promise<ExecResult> {
   }
   c.cl.persist();
   return ok(out);
+}
+
+/** dpkg --configure -a | --configure --pending | --audit (-C); the rest is not simulated. */
+export async function dpkg(c: ToolCall): Promise<ExecResult> {
+  const a = c.argv;
+  await c.cl.sleep(TIME.trivialMs);
+  const pending = c.node.dpkgUnpacked ?? [];
+  if (a[0] === '--configure' && (a[1] === '-a' || a[1] === '--pending') && a.length === 2) {
+    if (!pending.length) return ok('');
+    await c.cl.sleep(packageInstallMs(pending.length));
+    let out = '';
+    for (const n of pending) {
+      out += `Setting up ${n} (${c.node.packages[n].full}) ...\n`;
+      if (n === 'kubelet') c.node.needsDaemonReload = true;
+    }
+    c.node.dpkgUnpacked = [];
+    c.cl.changed(c.node.name);
+    c.cl.persist();
+    return ok(out);
+  }
+  if ((a[0] === '--audit' || a[0] === '-C') && a.length === 1) {
+    if (!pending.length) return ok('');
+    const what: Record<string, string> = {
+      kubeadm: 'Command-line utility for administering a Kubernetes cluster',
+      kubelet: 'Node agent for Kubernetes clusters',
+      kubectl: 'Command-line utility for interacting with a Kubernetes cluster',
+    };
+    return {
+      stdout:
+        'The following packages have been unpacked but not yet configured.\nThey must be configured using dpkg --configure or the configure\nmenu option in dselect for them to work:\n' +
+        pending.map((n) => ` ${n.padEnd(20)} ${what[n] ?? ''}\n`).join(''),
+      stderr: '',
+      exit: 1,
+    };
+  }
+  if (a[0] === '--print-architecture' && a.length === 1) return ok('amd64\n');
+  return fail(2, `kupgrade-lab: "dpkg ${a.join(' ')}" is not simulated by the lab\n`);
 }

@@ -64,4 +64,5 @@ export const LAB_TOOLS = [
   'dpkg-query',
   'curl',
   'gpg',
+  'dpkg',
 ] as const;

@@ -1,0 +1,203 @@
+/**
+ * Runs one of kupgrade's own package installs and handles what package managers really do on
+ * nodes that have lived (issue 12 item 5, docs/operations.md "Package managers"):
+ *
+ * - dnf/yum cannot download the metadata of a THIRD-PARTY repository (skip_if_unavailable=False,
+ *   the default of dnf 4 and yum 3, after `yum clean all` or metadata expiry): the same install
+ *   runs once more with `--disablerepo=* --enablerepo=kubernetes`. Nothing on the node changes; the
+ *   OS repositories are used whenever they work (a new dependency comes from them), and only
+ *   kupgrade's own command skips the dead one. A dead kubernetes repository is not worked around.
+ * - apt says `dpkg was interrupted` (an install was killed, very likely kupgrade's own after a lost
+ *   SSH session): `dpkg --configure -a` finishes what dpkg had unpacked — it downloads nothing and
+ *   picks no version —, the kubernetes packages it set up get their hold back (kupgrade's install
+ *   unholds only for the install), then the install runs once more.
+ * - the versionlock plugin holds kubeadm/kubelet/kubectl: not lifted. A lock is an operator's
+ *   decision that kupgrade does not override; `--disableexcludes=kubernetes` does not lift it (the
+ *   plugin's excludes are not the repository's), so the failure names the lock and the commands.
+ */
+import { cmd, type ShellCommand } from '../ssh/command';
+import type { RunResult, SshTarget } from '../ssh/types';
+import {
+  dpkgWasInterrupted,
+  filteredSpecs,
+  packagesSetUp,
+  parseVersionlockList,
+  unreachableRepos,
+} from '../parsers/packages';
+import {
+  K8S_PACKAGES,
+  KUBERNETES_REPO_ONLY,
+  readVersionlocksCommand,
+  VERSION_MISSING_RE,
+  YUM_REPO_ID,
+  type Manager,
+} from './repo';
+import { ErrorTypes, failure, lastLine, logger, outputOf, tail, type Runner } from './runtime';
+
+const INSTALL_TIMEOUT_MS = 20 * 60_000;
+
+export interface InstallRun {
+  /** the last attempt's result (exit 0 unless the caller must classify it) */
+  result: RunResult;
+  /** the command of the last attempt */
+  command: ShellCommand;
+  /** what was done besides the install, for the step's detail */
+  notes: string[];
+}
+
+export interface InstallRequest {
+  target: SshTarget;
+  manager: Manager;
+  step: string;
+  /** `kubeadm 1.30.4-150500.1.1 install` */
+  what: string;
+  /** the packages asked for (for the versionlock check) */
+  packages: readonly string[];
+  /** the install command; yum/dnf options (before the verb) for a retry */
+  build: (yumOptions: readonly string[]) => ShellCommand;
+}
+
+export async function runPackageInstall(run: Runner, q: InstallRequest): Promise<InstallRun> {
+  const node = q.target.name;
+  const exec = (c: ShellCommand) =>
+    run.exec(q.target, c, { step: q.step, progress: true, timeoutMs: INSTALL_TIMEOUT_MS });
+  let command = q.build([]);
+  let result = await exec(command);
+  const notes: string[] = [];
+  if (result.exitCode === 0) return { result, command, notes };
+  const out = outputOf(result);
+
+  if (q.manager !== 'apt') {
+    const dead = unreachableRepos(out);
+    if (dead.length > 0 && !dead.includes(YUM_REPO_ID)) {
+      logger().warn(
+        'a third-party repository cannot be reached; installing from the kubernetes repository only',
+        {
+          node,
+          repositories: dead,
+        },
+      );
+      command = q.build(KUBERNETES_REPO_ONLY);
+      result = await exec(command);
+      notes.push(
+        `repository ${dead.join(', ')} unreachable: installed with ${KUBERNETES_REPO_ONLY.join(' ')}`,
+      );
+      const again = outputOf(result);
+      // a missing version, a lock or a dead kubernetes repository is classified as usual
+      const classified =
+        filteredSpecs(again).length > 0 ||
+        VERSION_MISSING_RE.test(again) ||
+        unreachableRepos(again).includes(YUM_REPO_ID);
+      if (result.exitCode !== 0 && !classified) {
+        throw failure({
+          type: ErrorTypes.PackageFailed,
+          message: `${q.what} failed with only the kubernetes repository enabled (${dead.join(', ')} cannot be reached): ${lastLine(outputOf(result))}`,
+          node,
+          step: q.step,
+          result,
+          command,
+          nonRetryable: true,
+          hints: [
+            `Repository ${dead.join(', ')} cannot be reached (skip_if_unavailable=False makes every ${q.manager} command fail). Fix its baseurl, or disable it (${q.manager === 'dnf' ? 'dnf config-manager --set-disabled' : 'yum-config-manager --disable'} ${dead.join(' ')}), or set skip_if_unavailable=True in its .repo file, then retry.`,
+            'kupgrade already retried with --disablerepo=* --enablerepo=kubernetes; what failed then is in the output (a dependency from an OS repository?).',
+          ],
+        });
+      }
+    }
+  }
+
+  if (q.manager === 'apt' && dpkgWasInterrupted(out)) {
+    logger().warn('dpkg was interrupted on this node; running dpkg --configure -a before the install', {
+      node,
+    });
+    const configure = cmd('dpkg', '--configure', '-a');
+    const c = await exec(configure);
+    if (c.exitCode !== 0) {
+      throw failure({
+        type: ErrorTypes.PackageFailed,
+        message: `dpkg was interrupted and dpkg --configure -a failed (exit ${c.exitCode}): ${lastLine(outputOf(c))}`,
+        node,
+        step: q.step,
+        result: c,
+        command: configure,
+        nonRetryable: true,
+        hints: [
+          'Run `dpkg --configure -a` on the node and fix what it reports (`dpkg --audit` lists the packages left half-done), then retry.',
+        ],
+      });
+    }
+    const ours = packagesSetUp(c.stdout).filter((p) => (K8S_PACKAGES as readonly string[]).includes(p));
+    notes.push(
+      `dpkg was interrupted: ran dpkg --configure -a${ours.length ? ` (set up ${ours.join(', ')})` : ''}`,
+    );
+    if (ours.length) {
+      // kupgrade's apt install unholds only for its duration; a killed one never put the hold back
+      const hold = cmd('apt-mark', 'hold', ...ours);
+      const h = await exec(hold);
+      if (h.exitCode !== 0)
+        logger().warn('could not hold the packages dpkg set up', {
+          node,
+          packages: ours,
+          output: tail(outputOf(h), 300),
+        });
+    }
+    command = q.build([]);
+    result = await exec(command);
+  }
+
+  if (result.exitCode !== 0 && q.manager !== 'apt') {
+    const filtered = filteredSpecs(outputOf(result));
+    if (filtered.length > 0) await versionlockFailure(run, q, result, command);
+  }
+  return { result, command, notes };
+}
+
+/** Throws the versionlock failure when the enabled plugin locks one of the packages asked for. */
+async function versionlockFailure(
+  run: Runner,
+  q: InstallRequest,
+  result: RunResult,
+  command: ShellCommand,
+): Promise<void> {
+  const r = await run.exec(q.target, readVersionlocksCommand(), { step: q.step });
+  const ours = parseVersionlockList(r.exitCode === 0 ? r.stdout : '').filter((l) =>
+    (K8S_PACKAGES as readonly string[]).includes(l.name),
+  );
+  const locks = ours.filter((l) => q.packages.includes(l.name));
+  if (locks.length === 0) return;
+  const tool = q.manager;
+  // every locked kubernetes package: the next steps install the others
+  const names = K8S_PACKAGES.filter((p) => ours.some((l) => l.name === p));
+  throw failure({
+    type: ErrorTypes.PackageFailed,
+    message: `${q.what}: the versionlock plugin holds ${locks.map((l) => l.entry).join(', ')}; --disableexcludes=${YUM_REPO_ID} does not lift a plugin's excludes (${lastLine(outputOf(result))})`,
+    node: q.target.name,
+    step: q.step,
+    result,
+    command,
+    nonRetryable: true,
+    hints: [
+      `The packages are version-locked on this node (${tool} versionlock list). kupgrade does not override a lock.`,
+      `To upgrade: \`${tool} versionlock delete ${names.join(' ')}\`, retry, and lock the new version afterwards with \`${tool} versionlock add ${names.join(' ')}\`.`,
+      `Or install once past the lock by hand: \`${tool} --disableplugin=versionlock install ...\`.`,
+    ],
+    extra: { versionlocks: locks.map((l) => l.entry) },
+  });
+}
+
+/**
+ * Preflight: the versionlock plugin holds kubernetes packages on a node → the failure message
+ * (nothing installed can pass the lock); 'pass' when nothing is locked; undefined when unknown.
+ */
+export function versionlockCheck(
+  manager: Manager,
+  section: { output: string; exitCode: number } | undefined,
+): string | 'pass' | undefined {
+  if (manager === 'apt' || !section || section.exitCode !== 0) return undefined;
+  const ours = parseVersionlockList(section.output).filter((l) =>
+    (K8S_PACKAGES as readonly string[]).includes(l.name),
+  );
+  if (ours.length === 0) return 'pass';
+  const names = K8S_PACKAGES.filter((p) => ours.some((l) => l.name === p)).join(' ');
+  return `the versionlock plugin holds ${ours.map((l) => l.entry).join(', ')}; kupgrade does not lift a lock (--disableexcludes does not either): run \`${manager} versionlock delete ${names}\` first and \`${manager} versionlock add ${names}\` after the upgrade`;
+}
