@@ -6,6 +6,7 @@
  * and, for the bash shims and the node shell, the plain TCP exec port (lab/src/shim/exec-port.ts)
  * whose address it writes to DIR/controller.addr.
  *   GET  /status, GET /state, GET /faults, POST /fault, POST /faults/clear {id?},
+ *   POST /cordon {node, cordon} (an operator's cordon/uncordon, recorded as an `operator` event),
  *   POST /node   {node, down}
  */
 import * as fs from 'node:fs';
@@ -212,6 +213,12 @@ export async function startController(dir: string, opts: { port?: number } = {})
           const b = (await readBody(req)) as { id?: number };
           return send(res, 200, { removed: cl.clearFaults(b.id) });
         }
+        if (req.method === 'POST' && url === '/cordon') {
+          const b = (await readBody(req)) as { node: string; cordon: boolean };
+          if (!cl.node(b.node)) return send(res, 404, { error: `no node ${b.node}` });
+          cl.operatorCordon(b.node, !!b.cordon);
+          return send(res, 200, { ok: true });
+        }
         if (req.method === 'POST' && url === '/node') {
           const b = (await readBody(req)) as { node: string; down: boolean };
           if (!cl.node(b.node)) return send(res, 404, { error: `no node ${b.node}` });
@@ -253,13 +260,32 @@ export async function startController(dir: string, opts: { port?: number } = {})
 }
 
 function validateFault(cl: Cluster, f: FaultSpec): string | null {
-  const kinds = ['fail', 'hang', 'drop', 'pdb-block', 'kubelet-not-ready', 'package-missing', 'swap'];
+  const kinds = [
+    'fail',
+    'hang',
+    'drop',
+    'pdb-block',
+    'kubelet-not-ready',
+    'package-missing',
+    'swap',
+    'pod-slow-ready',
+    'manifest-rollback',
+  ];
   if (!f || !kinds.includes(f.kind)) return `kind must be one of ${kinds.join(', ')}`;
   if ('node' in f && f.node !== undefined && !cl.node(f.node)) return `no node ${f.node}`;
   if ((f.kind === 'fail' || f.kind === 'hang' || f.kind === 'drop') && !f.match)
     return `${f.kind} needs match`;
-  if ((f.kind === 'kubelet-not-ready' || f.kind === 'package-missing' || f.kind === 'swap') && !f.node)
+  if (
+    (f.kind === 'kubelet-not-ready' ||
+      f.kind === 'package-missing' ||
+      f.kind === 'swap' ||
+      f.kind === 'pod-slow-ready' ||
+      f.kind === 'manifest-rollback') &&
+    !f.node
+  )
     return `${f.kind} needs node`;
+  if (f.kind === 'manifest-rollback' && !cl.node(f.node)?.cp) return `${f.node} is not a control plane`;
+  if (f.kind === 'pod-slow-ready' && !(f.forMs > 0)) return 'pod-slow-ready needs forMs > 0';
   if (f.kind === 'package-missing' && !f.version) return 'package-missing needs version';
   return null;
 }
