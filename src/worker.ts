@@ -30,6 +30,8 @@ export interface WorkerConfig {
   pollIntervalMs?: number;
   /** How long wait-ready waits for a node to be Ready after the kubelet restart (default 10 min). */
   readyTimeoutMs?: number;
+  /** How long verify waits for kube-system to settle after the last node (default 5 min). */
+  verifyTimeoutMs?: number;
   workerOptions?: Partial<WorkerOptions>;
 }
 
@@ -44,6 +46,7 @@ export async function createWorker(config: WorkerConfig = {}) {
       ssh,
       pollIntervalMs: config.pollIntervalMs,
       readyTimeoutMs: config.readyTimeoutMs,
+      verifyTimeoutMs: config.verifyTimeoutMs,
     }),
   );
   const worker = await Worker.create({
@@ -74,6 +77,9 @@ export async function runWorker(config: WorkerConfig = {}): Promise<void> {
     pollIntervalMs: process.env.KUPGRADE_POLL_MS ? Number(process.env.KUPGRADE_POLL_MS) : undefined,
     readyTimeoutMs: process.env.KUPGRADE_READY_TIMEOUT_MS
       ? Number(process.env.KUPGRADE_READY_TIMEOUT_MS)
+      : undefined,
+    verifyTimeoutMs: process.env.KUPGRADE_VERIFY_TIMEOUT_MS
+      ? Number(process.env.KUPGRADE_VERIFY_TIMEOUT_MS)
       : undefined,
     ...config,
   });

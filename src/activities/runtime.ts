@@ -47,6 +47,8 @@ export interface ActivityDeps {
   heartbeatIntervalMs?: number;
   /** How long wait-ready waits for a restarted kubelet's node to be Ready. Default 10 min. */
   readyTimeoutMs?: number;
+  /** How long verify waits for kube-system to settle after the last node. Default 5 min. */
+  verifyTimeoutMs?: number;
 }
 
 export interface Logger {
@@ -214,6 +216,7 @@ export class Runner {
   readonly now: () => Date;
   readonly pollIntervalMs: number;
   readonly readyTimeoutMs: number;
+  readonly verifyTimeoutMs: number;
   readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   private readonly ssh: SshExecutor;
   private readonly timeoutMs: number;
@@ -225,6 +228,7 @@ export class Runner {
     this.now = deps.now ?? (() => new Date());
     this.pollIntervalMs = deps.pollIntervalMs ?? 5000;
     this.readyTimeoutMs = deps.readyTimeoutMs ?? 10 * 60_000;
+    this.verifyTimeoutMs = deps.verifyTimeoutMs ?? 5 * 60_000;
     this.sleep = deps.sleep ?? abortableSleep;
     this.timeoutMs = deps.commandTimeoutMs ?? 10 * 60_000;
   }

@@ -79,6 +79,8 @@ export interface ClusterState {
   /** kubernetesVersion in the kubeadm-config ConfigMap, when readable. */
   kubeadmConfigVersion?: string;
   nodes: ObservedNode[];
+  /** `kube-system/name` of the kube-system pods in phase Failed (evicted, crashed) when read. */
+  failedPods?: string[];
   /** ISO time of the observation. */
   observedAt: string;
 }
@@ -134,8 +136,23 @@ export interface NodeReadyResult {
 export interface VerifyReport {
   ok: boolean;
   nodes: ObservedNode[];
-  /** Human-readable problems (node not Ready, wrong version, kube-system pod not running). */
+  /** Human-readable problems (node not Ready, wrong version, control-plane image, kube-system pod not running). */
   problems: string[];
+  /** How long verify waited for kube-system to settle. */
+  waitedMs?: number;
+}
+
+export interface VerifyInput {
+  inventory: Inventory;
+  version: string;
+  /** Nodes left out (skipped workers). */
+  exclude: string[];
+  /** `kube-system/name` of pods already Failed before the run (recorded at preflight): not problems. */
+  failedBefore?: string[];
+  /** ISO start of the run: a pod that failed before it is not a problem either. */
+  since?: string;
+  /** How long to wait for kube-system to settle (default: the worker's verify timeout, 5 min). */
+  settleTimeoutMs?: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -210,8 +227,12 @@ export interface UpgradeActivities {
   /** Uncordon (no-op when schedulable). The workflow calls it only for nodes this run cordoned. */
   ensureUncordoned(input: NodeInput): Promise<StepResult>;
 
-  /** Read-only: every node (except `exclude`) Ready at `version`; kube-system pods healthy. */
-  verifyCluster(input: { inventory: Inventory; version: string; exclude: string[] }): Promise<VerifyReport>;
+  /**
+   * Read-only: every node (except `exclude`) Ready at `version`, the control-plane pods' images at
+   * `version`, kube-system pods healthy (waiting, heartbeating, up to a bound for them to settle;
+   * pods Failed before the run ignored).
+   */
+  verifyCluster(input: VerifyInput): Promise<VerifyReport>;
 }
 
 export type ActivityName = keyof UpgradeActivities;

@@ -128,7 +128,8 @@ export interface ApproveRequest {
   comment?: string;
 }
 
-export type DecisionAction = 'retry' | 'skip' | 'abort';
+/** `accept`: only for a failed verify — a person takes the cluster as it is (comment required); the run ends done. */
+export type DecisionAction = 'retry' | 'skip' | 'abort' | 'accept';
 
 export interface DecideRequest {
   action: DecisionAction;
@@ -257,6 +258,8 @@ export interface UpgradeState {
   ignoredSignals: IgnoredSignal[];
   preflight?: { ok: boolean; checks: PreflightCheck[]; pdbs: PdbBlocker[] };
   backup?: BackupResult;
+  /** `kube-system/name` of pods already Failed at preflight: verify does not count them. */
+  failedBefore?: string[];
   timings: { startedAt: string; finishedAt?: string; phases: PhaseTiming[] };
   /** Final message (why it failed / was aborted). */
   message?: string;

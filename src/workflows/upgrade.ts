@@ -278,10 +278,10 @@ class UpgradeRun {
 
   private validateDecide(req: DecideRequest | undefined): void {
     this.validateRunning();
-    if (!req || !['retry', 'skip', 'abort'].includes(req.action)) {
+    if (!req || !['retry', 'skip', 'abort', 'accept'].includes(req.action)) {
       throw failure(
         ErrorType.InvalidInput,
-        `unknown action ${JSON.stringify(req?.action)}; actions are retry, skip, abort`,
+        `unknown action ${JSON.stringify(req?.action)}; actions are retry, skip, abort, accept`,
       );
     }
     if (req.action === 'abort') return;
@@ -299,6 +299,18 @@ class UpgradeRun {
           ? `node ${req.node} is not blocked; blocked: ${pending.map(keyOf).join(', ')}`
           : `several nodes are blocked (${pending.map(keyOf).join(', ')}); name one with node`,
       );
+    }
+    if (req.action === 'accept') {
+      if (targets.some((t) => t.step !== 'verify'))
+        throw failure(
+          ErrorType.InvalidInput,
+          `only a failed verify can be accepted; blocked: ${targets.map(keyOf).join(', ')} (retry, skip or abort)`,
+        );
+      if (typeof req.comment !== 'string' || !req.comment.trim())
+        throw failure(
+          ErrorType.InvalidInput,
+          'accept needs a comment saying why the cluster is accepted as it is',
+        );
     }
     if (req.action === 'skip') {
       for (const t of targets) {
@@ -501,14 +513,28 @@ class UpgradeRun {
     this.stage('verify');
     const last = s.hops[s.hops.length - 1];
     const exclude = s.nodes.filter((n) => n.status === 'skipped').map((n) => n.name);
-    await this.clusterStep('verify', async () => {
-      const report = await this.readActs.verifyCluster.executeWithOptions(
-        { summary: `verify ${s.cluster} at ${last.version}` },
-        [{ inventory: this.inventory, version: last.version, exclude }],
-      );
-      if (!report.ok) throw failure('VerifyFailed', report.problems.join('; ') || 'verification failed');
-      return report;
-    });
+    await this.clusterStep(
+      'verify',
+      async () => {
+        const report = await this.readActs.verifyCluster.executeWithOptions(
+          { summary: `verify ${s.cluster} at ${last.version}` },
+          [
+            {
+              inventory: this.inventory,
+              version: last.version,
+              exclude,
+              failedBefore: s.failedBefore ?? [],
+              since: s.timings.startedAt,
+            },
+          ],
+        );
+        if (!report.ok) throw failure('VerifyFailed', report.problems.join('; ') || 'verification failed');
+        return report;
+      },
+      (by) => {
+        s.message = `verified with problems, accepted by ${by.by}: ${by.comment ?? ''}`;
+      },
+    );
   }
 
   /** Preflight, hops, target resolution; returns false when there is nothing more to do (dry run, up to date). */
@@ -545,6 +571,7 @@ class UpgradeRun {
           [{ inventory: this.inventory }],
         );
         s.apiServerVersion = state.apiServerVersion;
+        if (state.failedPods) s.failedBefore = state.failedPods;
         for (const o of state.nodes) {
           const n = this.nodes.get(o.name);
           if (!n) continue;
@@ -625,7 +652,12 @@ class UpgradeRun {
   }
 
   /** A cluster-level step (backup, verify) that blocks on failure until retry or abort. */
-  private async clusterStep<T>(step: 'backup' | 'verify', fn: () => Promise<T>): Promise<T> {
+  private async clusterStep<T>(
+    step: 'backup' | 'verify',
+    fn: () => Promise<T>,
+    /** verify only: a person accepted the failure (the decision names who and why). */
+    onAccept?: (by: DecisionRecord) => void,
+  ): Promise<T | undefined> {
     for (let attempt = 1; ; attempt++) {
       this.checkAbort();
       try {
@@ -639,7 +671,9 @@ class UpgradeRun {
           message: d.message,
           hints: [
             ...(d.details.hints ?? []),
-            'Fix the cause, then `kupgrade retry <cluster>`, or `kupgrade abort <cluster>`.',
+            onAccept
+              ? 'Fix the cause, then `kupgrade retry <cluster>`; or take the cluster as it is: `kupgrade accept <cluster> --comment WHY` (the run ends done).'
+              : 'Fix the cause, then `kupgrade retry <cluster>`, or `kupgrade abort <cluster>`.',
           ],
           at: now(),
           attempt,
@@ -649,6 +683,12 @@ class UpgradeRun {
         if (d.details.command) info.command = d.details.command;
         const action = await this.block(info);
         if (action === 'abort') throw new RunAborted();
+        if (action === 'accept' && onAccept) {
+          const by = [...this.s.decisions].reverse().find((x) => x.action === 'accept');
+          if (by) onAccept(by);
+          this.refresh();
+          return undefined;
+        }
       }
     }
   }
