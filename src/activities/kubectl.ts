@@ -306,7 +306,10 @@ export function createKubectlActivities(run: Runner) {
       });
     }
     const before = nodesFromJson(nodeSec.output)[0];
-    const wasCordoned = before.unschedulable;
+    // A retry of this activity (a worker lost mid-drain) finds the cordon its first attempt made:
+    // what the first attempt saw is kept in the heartbeat.
+    const prior = safeHeartbeatDetails() as { wasCordoned?: unknown } | undefined;
+    const wasCordoned = typeof prior?.wasCordoned === 'boolean' ? prior.wasCordoned : before.unschedulable;
     let left: string[] | null = null;
     const podsSec = sections.get('pods');
     if (podsSec?.exitCode === 0) {
@@ -316,7 +319,7 @@ export function createKubectlActivities(run: Runner) {
         left = null;
       }
     }
-    if (wasCordoned && left !== null && left.length === 0) {
+    if (before.unschedulable && left !== null && left.length === 0) {
       logger().info('node already cordoned and drained', { node: node.name });
       return { changed: false, wasCordoned, detail: `${node.name} already cordoned and drained` };
     }
@@ -329,10 +332,11 @@ export function createKubectlActivities(run: Runner) {
     args.push(`--timeout=${d.timeoutSeconds}s`);
     const command = kubectl(...args);
     logger().info('draining node', { node: node.name, wasCordoned, podsLeft: left?.length });
-    heartbeat({ node: node.name, step });
+    heartbeat({ node: node.name, step, wasCordoned });
     const r = await run.exec(api, command, {
       step,
       progress: true,
+      heartbeatDetails: { wasCordoned },
       // kubectl stops itself at --timeout; the SSH limit only catches a hung session.
       timeoutMs: (d.timeoutSeconds + 120) * 1000,
     });

@@ -209,6 +209,8 @@ export interface ExecOptions {
   /** Heartbeat while output streams (long commands). */
   progress?: boolean;
   maxOutputBytes?: number;
+  /** Kept in every progress heartbeat, so that a retried attempt can read it (heartbeatDetails). */
+  heartbeatDetails?: Record<string, unknown>;
 }
 
 /** Runs commands for the activities: cancellation, heartbeats and error translation. */
@@ -245,7 +247,10 @@ export class Runner {
     let result: RunResult;
     // Long commands heartbeat on output and on a timer (kubectl drain or kubeadm may be silent
     // for minutes), so the activity's heartbeat timeout only fires when the worker is gone.
-    const beat = o.progress && ctx ? () => ctx.heartbeat({ node: target.name, step: o.step }) : undefined;
+    const beat =
+      o.progress && ctx
+        ? () => ctx.heartbeat({ node: target.name, step: o.step, ...o.heartbeatDetails })
+        : undefined;
     const timer = beat ? setInterval(beat, this.heartbeatIntervalMs) : undefined;
     try {
       result = await this.ssh.run(target, command, {

@@ -191,6 +191,8 @@ export interface FailureInfo {
   attempt: number;
   /** Set when an operator decided on it. */
   resolution?: DecisionAction;
+  /** The node's drain in this try found it already unschedulable (set once a drain ran). */
+  wasCordoned?: boolean;
 }
 
 export interface NodeState {
@@ -212,6 +214,11 @@ export interface NodeState {
   cordonedBefore: boolean;
   /** This run cordoned it and has not uncordoned it yet. */
   cordonedByRun: boolean;
+  /**
+   * What the first drain of hop `hop` found (`wasCordoned`: already unschedulable, e.g. an operator
+   * cordoned it after preflight): such a cordon is never lifted by the run or by abort.
+   */
+  firstDrain?: { hop: number; wasCordoned: boolean };
   /** Hop whose steps before the drain are done (a worker prepared ahead of its turn). */
   preparedHop?: number;
 }

@@ -361,13 +361,30 @@ class UpgradeRun {
     const n = this.nodes.get(p.node);
     if (!n || n.hop !== p.hop || n.attempts !== p.attempt) return; // stale report of an older attempt
     n.step = p.step;
-    // Conservative: from the moment a drain starts, the run owns the cordon (unless it was there before).
-    if (p.step === 'drain' && !n.cordonedBefore) n.cordonedByRun = true;
+    // Conservative: from the moment a drain starts, the run owns the cordon (unless it was there
+    // before, or this hop's first drain found someone else's).
+    if (p.step === 'drain' && !n.cordonedBefore && !this.cordonedByOther(n, p.hop)) n.cordonedByRun = true;
     this.refresh();
   }
 
   // -------------------------------------------------------------------------------------------
   // State helpers
+
+  /** This hop's first drain found the node cordoned by someone else (after preflight). */
+  private cordonedByOther(n: NodeState, hop: number): boolean {
+    return n.firstDrain?.hop === hop && n.firstDrain.wasCordoned;
+  }
+
+  /**
+   * Records what the first drain of hop i found. A node someone cordoned after preflight is theirs:
+   * the run drops its claim (taken when the drain started) and never uncordons it.
+   */
+  private noteDrain(n: NodeState, i: number, wasCordoned: boolean | undefined): void {
+    if (wasCordoned === undefined || n.firstDrain?.hop === i || n.cordonedBefore) return;
+    if (wasCordoned && !patched('keep-operator-cordon')) return;
+    n.firstDrain = { hop: i, wasCordoned };
+    if (wasCordoned) n.cordonedByRun = false;
+  }
 
   private refresh(): void {
     const s = this.s;
@@ -921,7 +938,7 @@ class UpgradeRun {
       // the cordon changes nothing).
       const claimsCordon =
         todo[0] === 'drain' && !this.reportAllSteps() && patched('drain-child-claims-cordon');
-      if (claimsCordon && !n.cordonedBefore) n.cordonedByRun = true;
+      if (claimsCordon && !n.cordonedBefore && !this.cordonedByOther(n, i)) n.cordonedByRun = true;
       this.refresh();
       const scope = new CancellationScope();
       this.scopes.set(node.name, scope);
@@ -938,6 +955,7 @@ class UpgradeRun {
                 hop,
                 steps: todo,
                 attempt: n.attempts,
+                ...(n.firstDrain?.hop === i ? { firstDrainWasCordoned: n.firstDrain.wasCordoned } : {}),
                 ...(this.reportAllSteps()
                   ? {}
                   : claimsCordon
@@ -947,7 +965,8 @@ class UpgradeRun {
             ],
           }),
         );
-        if (result.cordonedByRun && !n.cordonedBefore) n.cordonedByRun = true;
+        if (result.cordonedByRun !== undefined) this.noteDrain(n, i, !result.cordonedByRun);
+        if (result.cordonedByRun && !n.cordonedBefore && !this.cordonedByOther(n, i)) n.cordonedByRun = true;
         if (result.uncordoned) n.cordonedByRun = false;
         if (result.version) n.version = result.version;
         n.step = todo[todo.length - 1];
@@ -970,7 +989,12 @@ class UpgradeRun {
           ];
         }
         const failedStep = info.step as NodeStep;
-        if (!n.cordonedBefore && NODE_STEPS.indexOf(failedStep) >= NODE_STEPS.indexOf('drain'))
+        this.noteDrain(n, i, info.wasCordoned);
+        if (
+          !n.cordonedBefore &&
+          !this.cordonedByOther(n, i) &&
+          NODE_STEPS.indexOf(failedStep) >= NODE_STEPS.indexOf('drain')
+        )
           n.cordonedByRun = true;
         // A failed drain changed nothing on the node but the cordon: give the node back to the
         // scheduler while a person decides (retry drains it again; skip leaves it as it is).
@@ -1030,6 +1054,8 @@ class UpgradeRun {
         { cluster: clusterContext(this.inventory), node },
       ]);
       n.cordonedByRun = false;
+      // the next drain finds the node as it is then (someone may cordon it meanwhile)
+      n.firstDrain = undefined;
     } catch (err) {
       const d = describeActivityError(err);
       this.s.failures.push({
