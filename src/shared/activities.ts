@@ -42,6 +42,8 @@ export interface ResolvedHop {
 
 export interface NodeHopInput extends NodeInput {
   hop: ResolvedHop;
+  /** The run (its first run id): completion markers are keyed by run and hop. */
+  run?: string;
 }
 
 // ---------------------------------------------------------------------------------------------

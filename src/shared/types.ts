@@ -272,6 +272,8 @@ export interface UpgradeState {
   message?: string;
   /** Number of continue-as-new so far. */
   generation: number;
+  /** The run's key (its first run id), kept across continue-as-new: completion markers carry it. */
+  runKey?: string;
 }
 
 export interface UpgradeResult {

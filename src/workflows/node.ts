@@ -28,6 +28,8 @@ export interface NodeUpgradeInput {
   hop: ResolvedHop;
   steps: NodeStep[];
   attempt: number;
+  /** The run, for the completion markers (keyed by run and hop). */
+  run?: string;
   /**
    * Steps whose start is signalled to the parent (default: every step). `drain` is always
    * reported: from then on the run owns the node's cordon. Large clusters report only `drain` to
@@ -114,7 +116,7 @@ export async function upgradeNode(input: NodeUpgradeInput): Promise<NodeUpgradeR
   const drainOpts = activityOptions('drain', cluster.inventory);
   const parent = input.parentId ? getExternalWorkflowHandle(input.parentId) : undefined;
   const result: NodeUpgradeResult = { node: node.name, hop: hop.index, steps: [], uncordoned: false };
-  const hopInput: NodeHopInput = { cluster, node, hop };
+  const hopInput: NodeHopInput = { cluster, node, hop, ...(input.run ? { run: input.run } : {}) };
 
   const report = async (p: Omit<NodeProgress, 'node' | 'hop' | 'attempt' | 'at'>): Promise<void> => {
     if (!parent) return;

@@ -150,6 +150,8 @@ class UpgradeRun {
       generation: 0,
     };
     for (const n of this.s.nodes) this.nodes.set(n.name, n);
+    // markers on the nodes are keyed by this (a run carried from before keeps its own)
+    this.s.runKey ??= workflowInfo().firstExecutionRunId;
     this.installHandlers();
   }
 
@@ -955,6 +957,7 @@ class UpgradeRun {
                 hop,
                 steps: todo,
                 attempt: n.attempts,
+                ...(s.runKey ? { run: s.runKey } : {}),
                 ...(n.firstDrain?.hop === i ? { firstDrainWasCordoned: n.firstDrain.wasCordoned } : {}),
                 ...(this.reportAllSteps()
                   ? {}
