@@ -176,7 +176,8 @@ class UpgradeRun {
 
     setHandler(decideUpdate, (req) => this.decide(req, 'update'), {
       validator: (req) => this.validateDecide(req),
-      description: 'Decide on a blocked run: {action: retry|skip|abort, node?, by?, comment?}',
+      description:
+        'Decide on a blocked run: {action: retry|skip|abort|accept (a failed verify, comment required), node?, by?, comment?}',
     });
     setHandler(decideSignal, (req) => {
       this.viaSignal(
