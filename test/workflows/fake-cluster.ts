@@ -60,6 +60,8 @@ export class FakeCluster {
   apiServer: string;
   readonly calls: Call[] = [];
   readonly faults: Fault[] = [];
+  /** Problems verify reports on top of the kubelet versions (e.g. a control-plane image rolled back). */
+  verifyProblems: string[] = [];
   /** Workers cordoned by this run at the same time (max seen). */
   maxWorkersUnavailable = 0;
   /** Control planes unschedulable at the same time (max seen, cordoned-before ones included). */
@@ -319,6 +321,7 @@ export class FakeCluster {
         const problems = [...this.nodes.values()]
           .filter((n) => !exclude.includes(n.name) && n.kubelet !== version)
           .map((n) => `${n.name} at ${n.kubelet}`);
+        problems.push(...this.verifyProblems);
         return { ok: problems.length === 0, nodes: [], problems };
       },
     };
