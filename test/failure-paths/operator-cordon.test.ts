@@ -81,4 +81,35 @@ describe('a node cordoned by an operator during the run', () => {
       expect(check.stdout).not.toMatch(/left-cordoned|unschedulable/);
     });
   });
+
+  describe('the run is aborted while the node is being upgraded', () => {
+    let s: Setup;
+    beforeAll(async () => {
+      s = await setUp('opcordoncancel', { controlPlanes: 1, workers: 2, version: '1.29.6', packages: 'yum' });
+      // w-2's kubelet install hangs: its node child is still running (after its drain) at the abort
+      await injectFault(s.lab.dir, { kind: 'hang', match: 'kubelet-1.30.14', node: 'w-2' });
+    });
+    afterAll(async () => {
+      await s?.stop();
+    });
+
+    it('stays cordoned after the abort', async () => {
+      await start(s.lab.inventory);
+      await approve(s.cluster, 'preflight');
+      await operatorCordon(s.lab.dir, 'w-2', true);
+      await approve(s.cluster, 'control-plane');
+      await approve(s.cluster, 'workers');
+      await until(
+        s.cluster,
+        (x) => x.nodes.some((n) => n.name === 'w-2' && n.step === 'kubelet-packages'),
+        'w-2 to reach its kubelet install',
+      );
+      const abort = await kupgrade('abort', s.cluster, '--by', 'alice');
+      expect(abort.code).toBe(0);
+      const end = await until(s.cluster, (x) => x.phase === 'aborted', 'the abort to finish');
+      expect(end.nodes.find((n) => n.name === 'w-2')?.cordonedByRun).toBe(false);
+      expect(cordoned(s.lab)).toEqual(['w-2']);
+      expect(s.lab.check('v1.30.14').stdout).not.toMatch(/left-cordoned|unschedulable/);
+    });
+  });
 });
