@@ -188,6 +188,15 @@ export async function upgradeNode(input: NodeUpgradeInput): Promise<NodeUpgradeR
       if (step === 'drain' && 'wasCordoned' in out) {
         drainWasCordoned = (out as { wasCordoned: boolean }).wasCordoned;
         result.cordonedByRun = !drainWasCordoned;
+        // Someone else's cordon (the run meant to uncordon the node): tell the parent at once, so
+        // that an abort cancelling this child before its end leaves the cordon alone.
+        if (
+          drainWasCordoned &&
+          input.steps.includes('uncordon') &&
+          input.firstDrainWasCordoned === undefined &&
+          patched('report-operator-cordon')
+        )
+          await report({ step, event: 'finished', cordonedByRun: false });
       }
       if (step === 'wait-ready' && out.version) result.version = out.version;
       if (step === 'uncordon') result.uncordoned = true;

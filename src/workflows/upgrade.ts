@@ -364,6 +364,12 @@ class UpgradeRun {
     const n = this.nodes.get(p.node);
     if (!n || n.hop !== p.hop || n.attempts !== p.attempt) return; // stale report of an older attempt
     n.step = p.step;
+    // The drain found someone else's cordon (reported before the child ends).
+    if (p.step === 'drain' && p.event === 'finished' && p.cordonedByRun === false) {
+      this.noteDrain(n, p.hop, true);
+      this.refresh();
+      return;
+    }
     // Conservative: from the moment a drain starts, the run owns the cordon (unless it was there
     // before, or this hop's first drain found someone else's).
     if (p.step === 'drain' && !n.cordonedBefore && !this.cordonedByOther(n, p.hop)) n.cordonedByRun = true;
