@@ -33,6 +33,8 @@ export interface WorkerConfig {
   pollIntervalMs?: number;
   /** How long wait-ready waits for a node to be Ready after the kubelet restart (default 10 min). */
   readyTimeoutMs?: number;
+  /** How long verify waits for kube-system to settle after the last node (default 5 min). */
+  verifyTimeoutMs?: number;
   workerOptions?: Partial<WorkerOptions>;
   /**
    * The worker config (clusters, their SSH credentials, what their inventories may ask, approvers):
@@ -62,6 +64,7 @@ export async function createWorker(config: WorkerConfig = {}) {
       pollIntervalMs: config.pollIntervalMs,
       readyTimeoutMs: config.readyTimeoutMs,
       trust,
+      verifyTimeoutMs: config.verifyTimeoutMs,
     }),
   );
   const worker = await Worker.create({
@@ -92,6 +95,9 @@ export async function runWorker(config: WorkerConfig = {}): Promise<void> {
     pollIntervalMs: process.env.KUPGRADE_POLL_MS ? Number(process.env.KUPGRADE_POLL_MS) : undefined,
     readyTimeoutMs: process.env.KUPGRADE_READY_TIMEOUT_MS
       ? Number(process.env.KUPGRADE_READY_TIMEOUT_MS)
+      : undefined,
+    verifyTimeoutMs: process.env.KUPGRADE_VERIFY_TIMEOUT_MS
+      ? Number(process.env.KUPGRADE_VERIFY_TIMEOUT_MS)
       : undefined,
     ...config,
   });

@@ -17,11 +17,12 @@ import {
   clearFaults,
   listFaults,
   setNodeDown,
+  operatorCordon,
   readSpec,
   type UpOptions,
 } from './lab';
 
-export { injectFault, clearFaults, listFaults, setNodeDown, status as labStatus, readSpec };
+export { injectFault, clearFaults, listFaults, setNodeDown, operatorCordon, status as labStatus, readSpec };
 export { checkEvents, formatViolations } from './check/replay';
 export type { CheckOptions, CheckResult, Violation } from './check/replay';
 export type { FaultSpec, Fault, LabSpec } from './model/state';

@@ -2,10 +2,11 @@
  * kupgrade-lab: the lab CLI.
  *   up     --dir DIR --control-planes N --workers M --version 1.29.6 --packages yum|dnf|apt
  *          [--speed S] [--seed X] [--repo pkgs.k8s.io|mirror|legacy] [--legacy-repo] [--name NAME] [--cordoned a,b]
- *          [--pods-per-worker N] [--emptydir-pods N] [--unmanaged-pods N] [--no-ssh]
+ *          [--pods-per-worker N] [--emptydir-pods N] [--unmanaged-pods N] [--evicted-pods a,b] [--no-ssh]
  *          [--unlisted NODE[,NODE]] [--swap-allowed NODE[,NODE]] [--host-etcdctl none|PATH]
  *          [--os el7] [--versionlock]
  *   down   --dir DIR
+ *   cordon|uncordon --dir DIR NODE   (an operator's cordon, outside the upgrade)
  *   status --dir DIR [-o json]
  *   fault  --dir DIR fail|hang|drop|pdb-block|kubelet-not-ready|package-missing|swap-on|node-down|node-up|list|clear ...
  *   check  --dir DIR --target v1.x.y [--max-unavailable N]
@@ -24,10 +25,11 @@ class UsageError extends Error {}
 const USAGE = `usage:
   kupgrade-lab up --dir DIR --control-planes N --workers M --version 1.29.6 --packages yum|dnf|apt
                   [--speed S] [--seed X] [--repo pkgs.k8s.io|mirror|legacy] [--legacy-repo] [--name NAME] [--cordoned NODE[,NODE]]
-                  [--pods-per-worker N] [--emptydir-pods N] [--unmanaged-pods N] [--no-ssh]
+                  [--pods-per-worker N] [--emptydir-pods N] [--unmanaged-pods N] [--evicted-pods NODE[,NODE]] [--no-ssh]
                   [--unlisted NODE[,NODE]] [--swap-allowed NODE[,NODE]] [--host-etcdctl none|PATH]
                   [--os el7] [--versionlock]
   kupgrade-lab down --dir DIR
+  kupgrade-lab cordon|uncordon --dir DIR NODE
   kupgrade-lab status --dir DIR [-o json]
   kupgrade-lab fault --dir DIR fail --match TEXT [--node N] [--times N] [--exit CODE] [--message TEXT]
   kupgrade-lab fault --dir DIR hang --match TEXT [--node N] [--times N] [--for DURATION]
@@ -36,6 +38,8 @@ const USAGE = `usage:
   kupgrade-lab fault --dir DIR kubelet-not-ready|swap-on|node-down|node-up --node N
   kupgrade-lab fault --dir DIR package-missing --node N --version 1.30.4 [--package kubeadm|kubelet|kubectl]
   kupgrade-lab fault --dir DIR dpkg-interrupt --node N
+  kupgrade-lab fault --dir DIR pod-slow-ready --node N --for DURATION [--app calico-node]
+  kupgrade-lab fault --dir DIR manifest-rollback --node CONTROL-PLANE
   kupgrade-lab fault --dir DIR list | clear [--id N]
   kupgrade-lab check --dir DIR --target v1.x.y [--max-unavailable N|P%]
 `;
@@ -120,6 +124,7 @@ async function cmdUp(a: Args): Promise<number> {
     'pods-per-worker',
     'emptydir-pods',
     'unmanaged-pods',
+    'evicted-pods',
     'no-ssh',
     'legacy-repo',
     'unlisted',
@@ -153,6 +158,7 @@ async function cmdUp(a: Args): Promise<number> {
     repo,
     name: a.opts.get('name'),
     cordoned: a.opts.get('cordoned')?.split(',').filter(Boolean),
+    evictedPods: a.opts.get('evicted-pods')?.split(',').filter(Boolean),
     podsPerWorker: int(a, 'pods-per-worker', 3),
     emptyDirPods: int(a, 'emptydir-pods', 0),
     unmanagedPods: int(a, 'unmanaged-pods', 0),
@@ -278,6 +284,17 @@ async function cmdFault(a: Args): Promise<number> {
       checkKnown(a, ['dir', 'node']);
       spec = { kind: 'swap', node: need(a, 'node') };
       break;
+    case 'pod-slow-ready': {
+      checkKnown(a, ['dir', 'node', 'for', 'app']);
+      const forMs = dur(a, 'for');
+      if (!forMs) throw new UsageError('pod-slow-ready needs --for DURATION');
+      spec = { kind, node: need(a, 'node'), forMs, app: a.opts.get('app') };
+      break;
+    }
+    case 'manifest-rollback':
+      checkKnown(a, ['dir', 'node']);
+      spec = { kind, node: need(a, 'node') };
+      break;
     case 'package-missing': {
       checkKnown(a, ['dir', 'node', 'version', 'package']);
       const pkg = a.opts.get('package');
@@ -346,6 +363,15 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'status':
         return await cmdStatus(a);
+      case 'cordon':
+      case 'uncordon': {
+        checkKnown(a, ['dir']);
+        const [node] = a.pos;
+        if (!node || a.pos.length > 1) throw new UsageError(`${cmd}: name one node`);
+        await lab.operatorCordon(need(a, 'dir'), node, cmd === 'cordon');
+        process.stdout.write(`node/${node} ${cmd}ed (by an operator)\n`);
+        return 0;
+      }
       case 'fault':
         return await cmdFault(a);
       case 'check':

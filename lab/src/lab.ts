@@ -47,6 +47,8 @@ export interface UpOptions {
   repo?: 'pkgs.k8s.io' | 'mirror' | 'legacy';
   name?: string;
   cordoned?: string[];
+  /** nodes holding a kube-system pod evicted before the run (Failed, reason Evicted) */
+  evictedPods?: string[];
   podsPerWorker?: number;
   emptyDirPods?: number;
   unmanagedPods?: number;
@@ -336,6 +338,8 @@ export async function up(o: UpOptions): Promise<UpResult> {
     throw new LabError(
       `--host-etcdctl ${he}: want none or an absolute path ending in /etcdctl under /opt, /usr/local/bin, /root, /srv or /home`,
     );
+  for (const c of o.evictedPods ?? [])
+    if (!names.some((n) => n.name === c)) throw new LabError(`--evicted-pods ${c}: no such node`);
   fs.mkdirSync(dir, { recursive: true });
   for (const f of [
     'state.json',
@@ -373,6 +377,7 @@ export async function up(o: UpOptions): Promise<UpResult> {
     ssh: null,
     options: {
       cordoned: o.cordoned ?? [],
+      ...(o.evictedPods?.length ? { evictedPods: o.evictedPods } : {}),
       podsPerWorker: o.podsPerWorker ?? 3,
       emptyDirPods: o.emptyDirPods ?? 0,
       unmanagedPods: o.unmanagedPods ?? 0,
@@ -558,4 +563,9 @@ export async function setNodeDown(dir: string, node: string, down: boolean): Pro
   if (!spec.nodes.some((n) => n.name === node)) throw new LabError(`no node ${node}`);
   if (spec.ssh) await sshd.setNodeDown(dir, node, down);
   await request(dir, 'POST', '/node', { node, down });
+}
+
+/** An operator cordons (or uncordons) a node outside the upgrade; `check` treats it as someone else's cordon. */
+export async function operatorCordon(dir: string, node: string, cordon: boolean): Promise<void> {
+  await request(dir, 'POST', '/cordon', { node, cordon });
 }

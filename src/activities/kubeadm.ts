@@ -19,7 +19,7 @@ import { parseApplyResult } from '../parsers/kubeadm';
 import { normalizeVersion } from '../shared/versions';
 import type { RunResult } from '../ssh/types';
 import { kubectl, kubernetesVersionIn } from './kubectl';
-import { readMarker, withMarker } from './markers';
+import { markerKey, markerSays, readMarker, withMarker } from './markers';
 import {
   ErrorTypes,
   failure,
@@ -187,13 +187,13 @@ export function createKubeadmActivities(run: Runner) {
       return { changed: false, detail: 'image pre-pull disabled' };
     const target = targetOf(cluster.inventory, node);
     const marker = await run.exec(target, readMarker('images'), { step });
-    if (marker.exitCode === 0 && marker.stdout.trim() === want) {
+    if (marker.exitCode === 0 && markerSays(marker.stdout, markerKey(input, want))) {
       return { changed: false, detail: `images for ${want} already pulled` };
     }
     const args = ['kubeadm', 'config', 'images', 'pull', '--kubernetes-version', want];
     const repo = cluster.inventory.kubeadm.imageRepository;
     if (repo) args.push('--image-repository', repo);
-    const command = withMarker(cmd(...args), 'images', want);
+    const command = withMarker(cmd(...args), 'images', markerKey(input, want));
     const r = await run.exec(target, command, { step, progress: true, timeoutMs: KUBEADM_TIMEOUT_MS });
     if (r.exitCode !== 0) {
       const out = outputOf(r);
@@ -233,7 +233,7 @@ export function createKubeadmActivities(run: Runner) {
       { step },
     );
     const s = parseBatch(check.stdout);
-    if (s.get('marker')?.output.trim() === want) {
+    if (markerSays(s.get('marker')?.output, markerKey(input, want))) {
       return { changed: false, detail: `kubeadm upgrade apply ${want} already done`, version: want };
     }
     const tags = manifestTags(s.get('manifests')?.output ?? '');
@@ -256,7 +256,7 @@ export function createKubeadmActivities(run: Runner) {
     const args = ['kubeadm', 'upgrade', 'apply', want, '--yes'];
     if (!cluster.inventory.kubeadm.certificateRenewal) args.push('--certificate-renewal=false');
     if (!cluster.inventory.kubeadm.etcdUpgrade) args.push('--etcd-upgrade=false');
-    const command = withMarker(cmd(...args), 'upgrade-apply', want);
+    const command = withMarker(cmd(...args), 'upgrade-apply', markerKey(input, want));
     logger().info('kubeadm upgrade apply', {
       node: node.name,
       version: want,
@@ -279,7 +279,7 @@ export function createKubeadmActivities(run: Runner) {
     const want = normalizeVersion(hop.version);
     const target = targetOf(cluster.inventory, node);
     const marker = await run.exec(target, readMarker('upgrade-node'), { step });
-    if (marker.exitCode === 0 && marker.stdout.trim() === want) {
+    if (marker.exitCode === 0 && markerSays(marker.stdout, markerKey(input, want))) {
       return { changed: false, detail: `kubeadm upgrade node already done for ${want}`, version: want };
     }
     const args = ['kubeadm', 'upgrade', 'node'];
@@ -287,7 +287,7 @@ export function createKubeadmActivities(run: Runner) {
       if (!cluster.inventory.kubeadm.certificateRenewal) args.push('--certificate-renewal=false');
       if (!cluster.inventory.kubeadm.etcdUpgrade) args.push('--etcd-upgrade=false');
     }
-    const command = withMarker(cmd(...args), 'upgrade-node', want);
+    const command = withMarker(cmd(...args), 'upgrade-node', markerKey(input, want));
     logger().info('kubeadm upgrade node', { node: node.name, version: want });
     const r = await run.exec(target, command, { step, progress: true, timeoutMs: KUBEADM_TIMEOUT_MS });
     if (r.exitCode !== 0) throw kubeadmFailure(node.name, step, r, command, 'kubeadm upgrade node');
@@ -307,11 +307,11 @@ export function createKubeadmActivities(run: Runner) {
     if (!text) return { changed: false, detail: 'no CNI command configured' };
     const target = targetOf(cluster.inventory, node);
     const marker = await run.exec(target, readMarker('cni'), { step });
-    if (marker.exitCode === 0 && marker.stdout.trim() === want) {
+    if (marker.exitCode === 0 && markerSays(marker.stdout, markerKey(input, want))) {
       return { changed: false, detail: `CNI step already done for ${want}` };
     }
     // The operator's own command (inventory rollout.cni.command), run as written in a subshell.
-    const command = withMarker(sh`( ${raw(text)} )`, 'cni', want);
+    const command = withMarker(sh`( ${raw(text)} )`, 'cni', markerKey(input, want));
     const r = await run.exec(target, command, { step, progress: true, timeoutMs: KUBEADM_TIMEOUT_MS });
     if (r.exitCode !== 0) {
       const out = outputOf(r);

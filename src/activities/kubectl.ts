@@ -18,6 +18,7 @@ import type {
   NodeReadyResult,
   ObservedNode,
   StepResult,
+  VerifyInput,
   VerifyReport,
 } from '../shared/activities';
 import type { ClusterContext, Inventory } from '../shared/inventory';
@@ -36,6 +37,7 @@ import {
   type Runner,
 } from './runtime';
 import { batch, jsonIn, parseBatch, targetOf } from './script';
+import { failedPods, imageTag, verifyFindings, type VerifyScope } from './verify';
 
 export const ADMIN_CONF = '/etc/kubernetes/admin.conf';
 
@@ -117,11 +119,6 @@ export async function readNode(
     });
   }
   return nodesFromJson(r.stdout)[0];
-}
-
-function imageTag(image: string): string {
-  const i = image.lastIndexOf(':');
-  return i > image.lastIndexOf('/') ? image.slice(i + 1) : '';
 }
 
 /** kubernetesVersion in a ClusterConfiguration (YAML) text. */
@@ -214,6 +211,21 @@ export function parseClusterSections(
   return res;
 }
 
+const kubeSystemPodsSection = {
+  name: 'kube-system',
+  command: kubectl('-n', 'kube-system', 'get', 'pods', '-o', 'json'),
+};
+
+/** The Failed kube-system pods of a cluster-state read (absent when the list could not be read). */
+function failedBeforeIn(sec: { exitCode: number; output: string } | undefined): { failedPods?: string[] } {
+  if (sec?.exitCode !== 0) return {};
+  try {
+    return { failedPods: failedPods(sec.output) };
+  } catch {
+    return {};
+  }
+}
+
 function lowest(versions: string[]): string {
   return [...versions].sort(compareVersions)[0];
 }
@@ -223,11 +235,13 @@ export function createKubectlActivities(run: Runner) {
     const cluster = clusterContext(input.inventory);
     const api = targetOf(cluster.inventory, cluster.apiNode);
     const c = clusterSections;
-    const r = await run.exec(api, batch([c.nodes, c.apiserver, c.kubeadmConfig, c.version]), {
-      step: 'cluster-state',
-      maxOutputBytes: CLUSTER_READ_MAX_BYTES,
-    });
-    const parsed = parseClusterSections(parseBatch(r.stdout));
+    const r = await run.exec(
+      api,
+      batch([c.nodes, c.apiserver, c.kubeadmConfig, c.version, kubeSystemPodsSection]),
+      { step: 'cluster-state', maxOutputBytes: CLUSTER_READ_MAX_BYTES },
+    );
+    const sections = parseBatch(r.stdout);
+    const parsed = parseClusterSections(sections);
     if (!parsed.nodes || parsed.apiServerVersions.length === 0) {
       const out = outputOf(r);
       throw failure({
@@ -248,6 +262,7 @@ export function createKubectlActivities(run: Runner) {
         ready,
         unschedulable,
       })),
+      ...failedBeforeIn(sections.get('kube-system')),
       observedAt: run.now().toISOString(),
     };
   }
@@ -291,7 +306,10 @@ export function createKubectlActivities(run: Runner) {
       });
     }
     const before = nodesFromJson(nodeSec.output)[0];
-    const wasCordoned = before.unschedulable;
+    // A retry of this activity (a worker lost mid-drain) finds the cordon its first attempt made:
+    // what the first attempt saw is kept in the heartbeat.
+    const prior = safeHeartbeatDetails() as { wasCordoned?: unknown } | undefined;
+    const wasCordoned = typeof prior?.wasCordoned === 'boolean' ? prior.wasCordoned : before.unschedulable;
     let left: string[] | null = null;
     const podsSec = sections.get('pods');
     if (podsSec?.exitCode === 0) {
@@ -301,7 +319,7 @@ export function createKubectlActivities(run: Runner) {
         left = null;
       }
     }
-    if (wasCordoned && left !== null && left.length === 0) {
+    if (before.unschedulable && left !== null && left.length === 0) {
       logger().info('node already cordoned and drained', { node: node.name });
       return { changed: false, wasCordoned, detail: `${node.name} already cordoned and drained` };
     }
@@ -315,10 +333,11 @@ export function createKubectlActivities(run: Runner) {
     args.push(`--timeout=${d.timeoutSeconds}s`, '--', node.name);
     const command = kubectl(...args);
     logger().info('draining node', { node: node.name, wasCordoned, podsLeft: left?.length });
-    heartbeat({ node: node.name, step });
+    heartbeat({ node: node.name, step, wasCordoned });
     const r = await run.exec(api, command, {
       step,
       progress: true,
+      heartbeatDetails: { wasCordoned },
       // kubectl stops itself at --timeout; the SSH limit only catches a hung session.
       timeoutMs: (d.timeoutSeconds + 120) * 1000,
     });
@@ -446,88 +465,81 @@ export function createKubectlActivities(run: Runner) {
     });
   }
 
-  async function verifyCluster(input: {
-    inventory: Inventory;
-    version: string;
-    exclude: string[];
-  }): Promise<VerifyReport> {
+  /**
+   * Read-only, bounded: polls until nothing is left but problems waiting cannot fix (returned at
+   * once) or everything is fine; kube-system still settling (a pod Ready seconds after the last
+   * node) is waited for up to the settle timeout (the deadline survives retries, in the heartbeat).
+   */
+  async function verifyCluster(input: VerifyInput): Promise<VerifyReport> {
     const cluster = clusterContext(input.inventory);
     const api = targetOf(cluster.inventory, cluster.apiNode);
     const want = normalizeVersion(input.version);
-    const r = await run.exec(
-      api,
-      batch([
-        clusterSections.nodes,
-        { name: 'kube-system', command: kubectl('-n', 'kube-system', 'get', 'pods', '-o', 'json') },
-      ]),
-      { step: 'verify', maxOutputBytes: CLUSTER_READ_MAX_BYTES },
-    );
-    const sections = parseBatch(r.stdout);
-    const nodesSec = sections.get('nodes');
-    if (!nodesSec || nodesSec.exitCode !== 0) {
-      throw failure({
-        type: ErrorTypes.Transient,
-        message: `cannot list nodes: ${lastLine(nodesSec?.output ?? outputOf(r))}`,
-        node: cluster.apiNode.name,
-        step: 'verify',
-        result: r,
-        nonRetryable: false,
-      });
-    }
-    const nodes = nodesFromJson(nodesSec.output);
-    const problems: string[] = [];
-    const exclude = new Set(input.exclude);
-    const inInventory = new Set(input.inventory.nodes.map((n) => n.name));
-    for (const n of nodes) {
-      if (exclude.has(n.name) || !inInventory.has(n.name)) continue;
-      if (!n.ready) problems.push(`${n.name} is not Ready`);
-      if (!n.kubeletVersion || normalizeVersion(n.kubeletVersion) !== want) {
-        problems.push(`${n.name} runs kubelet ${n.kubeletVersion || '?'}, not ${want}`);
-      }
-    }
-    for (const name of inInventory) {
-      if (!exclude.has(name) && !nodes.some((n) => n.name === name))
-        problems.push(`${name} is not in the cluster`);
-    }
-    const ks = sections.get('kube-system');
-    if (ks?.exitCode === 0) problems.push(...unhealthyPods(ks.output));
-    else problems.push(`cannot list kube-system pods: ${lastLine(ks?.output ?? '')}`);
-    return {
-      ok: problems.length === 0,
-      nodes: nodes.map(({ name, kubeletVersion, ready, unschedulable }) => ({
-        name,
-        kubeletVersion,
-        ready,
-        unschedulable,
-      })),
-      problems,
+    const timeoutMs = input.settleTimeoutMs ?? run.verifyTimeoutMs;
+    const prior = safeHeartbeatDetails() as { startedAt?: number } | undefined;
+    const startedAt = typeof prior?.startedAt === 'number' ? prior.startedAt : run.now().getTime();
+    const deadline = startedAt + timeoutMs;
+    const scope: VerifyScope = {
+      want,
+      nodes: input.inventory.nodes.map((n) => ({ name: n.name, role: n.role })),
+      exclude: input.exclude,
+      failedBefore: input.failedBefore ?? [],
+      ...(input.since ? { since: input.since } : {}),
     };
+    for (;;) {
+      const r = await run.exec(api, batch([clusterSections.nodes, kubeSystemPodsSection]), {
+        step: 'verify',
+        maxOutputBytes: CLUSTER_READ_MAX_BYTES,
+      });
+      const sections = parseBatch(r.stdout);
+      const nodesSec = sections.get('nodes');
+      if (!nodesSec || nodesSec.exitCode !== 0) {
+        throw failure({
+          type: ErrorTypes.Transient,
+          message: `cannot list nodes: ${lastLine(nodesSec?.output ?? outputOf(r))}`,
+          node: cluster.apiNode.name,
+          step: 'verify',
+          result: r,
+          nonRetryable: false,
+        });
+      }
+      const nodes = nodesFromJson(nodesSec.output);
+      const ks = sections.get('kube-system');
+      const found =
+        ks?.exitCode === 0
+          ? verifyFindings(nodes, ks.output, scope)
+          : {
+              final: [],
+              settling: [`cannot list kube-system pods: ${lastLine(ks?.output ?? '')}`],
+            };
+      const waited = run.now().getTime() - startedAt;
+      const settled = found.settling.length === 0;
+      if (
+        (settled && found.final.length === 0) ||
+        found.final.length > 0 ||
+        run.now().getTime() >= deadline
+      ) {
+        const problems = [...found.final, ...found.settling];
+        if (!settled && found.final.length === 0)
+          problems.push(`kube-system did not settle within ${Math.round(timeoutMs / 1000)}s`);
+        return {
+          ok: problems.length === 0,
+          nodes: nodes.map(({ name, kubeletVersion, ready, unschedulable }) => ({
+            name,
+            kubeletVersion,
+            ready,
+            unschedulable,
+          })),
+          problems,
+          waitedMs: waited,
+        };
+      }
+      heartbeat({ startedAt, step: 'verify', settling: found.settling.length });
+      logger().info('waiting for the cluster to settle', { settling: found.settling.slice(0, 5) });
+      await run.sleep(run.pollIntervalMs, currentSignal());
+    }
   }
 
   return { getClusterState, ensureDrained, ensureUncordoned, waitNodeReady, verifyCluster };
-}
-
-/** kube-system pods that are neither Running with every container ready nor Succeeded. */
-export function unhealthyPods(text: string): string[] {
-  const o = jsonIn(text) as {
-    items?: {
-      metadata?: { name?: string; deletionTimestamp?: string };
-      status?: { phase?: string; containerStatuses?: { ready?: boolean }[] };
-    }[];
-  };
-  const out: string[] = [];
-  for (const p of o.items ?? []) {
-    if (p.metadata?.deletionTimestamp) continue;
-    const phase = p.status?.phase ?? 'Unknown';
-    if (phase === 'Succeeded') continue;
-    const notReady = (p.status?.containerStatuses ?? []).some((c) => c.ready === false);
-    if (phase !== 'Running' || notReady) {
-      out.push(
-        `kube-system/${p.metadata?.name ?? '?'} is ${phase}${notReady ? ' (containers not ready)' : ''}`,
-      );
-    }
-  }
-  return out;
 }
 
 function safeHeartbeatDetails(): unknown {

@@ -11,7 +11,7 @@ import { cmd, sh } from '../ssh/command';
 import type { NodeHopInput, StepResult } from '../shared/activities';
 import { normalizeVersion } from '../shared/versions';
 import { readNode } from './kubectl';
-import { readMarker, withMarker } from './markers';
+import { markerKey, markerSays, readMarker, withMarker } from './markers';
 import {
   ErrorTypes,
   failure,
@@ -53,7 +53,12 @@ export function createKubeletActivities(run: Runner) {
       { step },
     );
     const s = parseBatch(local.stdout);
-    if (s.get('marker')?.output.trim() === want && s.get('active')?.output.trim() === 'active') {
+    // The node's reported version came first (above); then only this run's marker for this hop
+    // counts (a restart whose new version the API server has not reported yet), with the kubelet active.
+    if (
+      markerSays(s.get('marker')?.output, markerKey(input, want)) &&
+      s.get('active')?.output.trim() === 'active'
+    ) {
       return { changed: false, detail: `kubelet already restarted for ${want}`, version: want };
     }
     if (!state.unschedulable) {
@@ -66,7 +71,7 @@ export function createKubeletActivities(run: Runner) {
         hints: ['A kubelet is restarted only on a cordoned, drained node (the workflow drains first).'],
       });
     }
-    const command = withMarker(RESTART_KUBELET, 'kubelet-restart', want);
+    const command = withMarker(RESTART_KUBELET, 'kubelet-restart', markerKey(input, want));
     logger().info('restarting kubelet', { node: node.name, version: want });
     const r = await run.exec(target, command, { step, timeoutMs: 5 * 60_000 });
     if (r.exitCode !== 0) {

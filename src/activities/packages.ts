@@ -13,7 +13,7 @@ import { cmd, sh } from '../ssh/command';
 import type { NodeHopInput, StepResult } from '../shared/activities';
 import { normalizeVersion } from '../shared/versions';
 import { readNode } from './kubectl';
-import { readMarker, withMarker } from './markers';
+import { markerKey, markerSays, readMarker, withMarker } from './markers';
 import {
   desiredRepoFile,
   installCommand,
@@ -272,9 +272,16 @@ export function createPackageActivities(run: Runner) {
       { name: 'kubectl', full: hop.packages.kubectl },
     ];
     const missing = wanted.filter((p) => installed[p.name] !== p.full);
-    // Where the package database cannot be read (no rpm/dpkg-query for this user, a front end),
-    // the marker written with the install says it was done.
-    if (missing.length > 0 && marker === hop.packages.kubelet) missing.length = 0;
+    // Real state first: an installed version that is not the hop's is never overruled. Only where
+    // the package database shows nothing for them (no rpm/dpkg-query for this user, a front end)
+    // does this run's marker for this hop say the install was done.
+    const key = markerKey(input, hop.packages.kubelet);
+    if (
+      missing.length > 0 &&
+      missing.every((p) => installed[p.name] === undefined) &&
+      markerSays(marker, key)
+    )
+      missing.length = 0;
     if (missing.length === 0) {
       return {
         changed: false,
@@ -312,7 +319,7 @@ export function createPackageActivities(run: Runner) {
       step,
       what,
       packages: ['kubelet', 'kubectl'],
-      build: (opts) => withMarker(install(opts), 'kubelet-packages', hop.packages.kubelet),
+      build: (opts) => withMarker(install(opts), 'kubelet-packages', key),
     });
     if (r.exitCode !== 0) packageFailure(node.name, step, r, command, what);
     return {

@@ -50,6 +50,8 @@ export interface ActivityDeps {
   readyTimeoutMs?: number;
   /** The worker's config check (src/worker-trust.ts): the `checkUpgradeInput` activity. */
   trust?: { checkUpgradeInput(req: CheckInputRequest): CheckInputResult };
+  /** How long verify waits for kube-system to settle after the last node. Default 5 min. */
+  verifyTimeoutMs?: number;
 }
 
 export interface Logger {
@@ -210,6 +212,8 @@ export interface ExecOptions {
   /** Heartbeat while output streams (long commands). */
   progress?: boolean;
   maxOutputBytes?: number;
+  /** Kept in every progress heartbeat, so that a retried attempt can read it (heartbeatDetails). */
+  heartbeatDetails?: Record<string, unknown>;
 }
 
 /** Runs commands for the activities: cancellation, heartbeats and error translation. */
@@ -217,6 +221,7 @@ export class Runner {
   readonly now: () => Date;
   readonly pollIntervalMs: number;
   readonly readyTimeoutMs: number;
+  readonly verifyTimeoutMs: number;
   readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   private readonly ssh: SshExecutor;
   private readonly timeoutMs: number;
@@ -228,6 +233,7 @@ export class Runner {
     this.now = deps.now ?? (() => new Date());
     this.pollIntervalMs = deps.pollIntervalMs ?? 5000;
     this.readyTimeoutMs = deps.readyTimeoutMs ?? 10 * 60_000;
+    this.verifyTimeoutMs = deps.verifyTimeoutMs ?? 5 * 60_000;
     this.sleep = deps.sleep ?? abortableSleep;
     this.timeoutMs = deps.commandTimeoutMs ?? 10 * 60_000;
   }
@@ -244,7 +250,10 @@ export class Runner {
     let result: RunResult;
     // Long commands heartbeat on output and on a timer (kubectl drain or kubeadm may be silent
     // for minutes), so the activity's heartbeat timeout only fires when the worker is gone.
-    const beat = o.progress && ctx ? () => ctx.heartbeat({ node: target.name, step: o.step }) : undefined;
+    const beat =
+      o.progress && ctx
+        ? () => ctx.heartbeat({ node: target.name, step: o.step, ...o.heartbeatDetails })
+        : undefined;
     const timer = beat ? setInterval(beat, this.heartbeatIntervalMs) : undefined;
     try {
       result = await this.ssh.run(target, command, {

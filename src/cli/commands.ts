@@ -398,8 +398,10 @@ const approve: Command = {
   },
 };
 
-function decision(name: 'retry' | 'skip' | 'abort'): Command {
+function decision(name: 'retry' | 'skip' | 'abort' | 'accept'): Command {
   const summaries = {
+    accept:
+      'Accept a failed verify: the cluster is taken as it is, the run ends done (who and why recorded; --comment required).',
     retry: 'Retry the blocked node(s) of an upgrade.',
     skip: 'Skip a blocked worker (it stays at its version); control planes cannot be skipped.',
     abort: 'Abort the upgrade safely: nodes this run cordoned are uncordoned, others stay as they are.',
@@ -408,14 +410,28 @@ function decision(name: 'retry' | 'skip' | 'abort'): Command {
     help: {
       name,
       summary: summaries[name],
-      usage: `kupgrade ${name} CLUSTER${name === 'skip' ? ' --node NODE' : ' [--node NODE]'} [--by NAME] [--comment TEXT]`,
+      usage:
+        name === 'accept'
+          ? 'kupgrade accept CLUSTER --comment TEXT [--by NAME]'
+          : `kupgrade ${name} CLUSTER${name === 'skip' ? ' --node NODE' : ' [--node NODE]'} [--by NAME] [--comment TEXT]`,
       flags: [
-        ['--node NODE', name === 'skip' ? 'the blocked worker to skip' : 'the blocked node (default: all)'],
+        ...(name === 'accept'
+          ? []
+          : [
+              [
+                '--node NODE',
+                name === 'skip' ? 'the blocked worker to skip' : 'the blocked node (default: all)',
+              ] as [string, string],
+            ]),
         ['--by NAME', 'who decides (default: $USER)'],
-        ['--comment TEXT', 'why'],
+        ['--comment TEXT', name === 'accept' ? 'why the cluster is accepted as it is (required)' : 'why'],
         ...CONN_FLAGS,
       ],
-      examples: [`kupgrade ${name} prod-bj${name === 'skip' ? ' --node w-3' : ''} --by alice`],
+      examples: [
+        name === 'accept'
+          ? 'kupgrade accept prod-bj --by alice --comment "CAB-1234: metrics-server CrashLoop is known"'
+          : `kupgrade ${name} prod-bj${name === 'skip' ? ' --node w-3' : ''} --by alice`,
+      ],
     },
     flags: { node: { type: 'string' }, by: { type: 'string' }, comment: { type: 'string' } },
     async run(p, io) {
@@ -423,6 +439,10 @@ function decision(name: 'retry' | 'skip' | 'abort'): Command {
       const node = str(p, 'node');
       if (name === 'skip' && !node)
         throw new UsageError(`kupgrade skip needs --node NODE (the blocked worker to skip)`);
+      if (name === 'accept' && !str(p, 'comment')?.trim())
+        throw new UsageError(
+          'kupgrade accept needs --comment TEXT: why the cluster is accepted as it is (recorded with --by)',
+        );
       const rec = await withCli(
         p,
         (cli) =>
@@ -730,6 +750,7 @@ export const COMMANDS: Record<string, Command> = {
   retry: decision('retry'),
   skip: decision('skip'),
   abort: decision('abort'),
+  accept: decision('accept'),
   pause: pauseResume('pause'),
   resume: pauseResume('resume'),
   list,

@@ -43,6 +43,8 @@ export interface ResolvedHop {
 
 export interface NodeHopInput extends NodeInput {
   hop: ResolvedHop;
+  /** The run (its first run id): completion markers are keyed by run and hop. */
+  run?: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -80,6 +82,8 @@ export interface ClusterState {
   /** kubernetesVersion in the kubeadm-config ConfigMap, when readable. */
   kubeadmConfigVersion?: string;
   nodes: ObservedNode[];
+  /** `kube-system/name` of the kube-system pods in phase Failed (evicted, crashed) when read. */
+  failedPods?: string[];
   /** ISO time of the observation. */
   observedAt: string;
 }
@@ -135,8 +139,23 @@ export interface NodeReadyResult {
 export interface VerifyReport {
   ok: boolean;
   nodes: ObservedNode[];
-  /** Human-readable problems (node not Ready, wrong version, kube-system pod not running). */
+  /** Human-readable problems (node not Ready, wrong version, control-plane image, kube-system pod not running). */
   problems: string[];
+  /** How long verify waited for kube-system to settle. */
+  waitedMs?: number;
+}
+
+export interface VerifyInput {
+  inventory: Inventory;
+  version: string;
+  /** Nodes left out (skipped workers). */
+  exclude: string[];
+  /** `kube-system/name` of pods already Failed before the run (recorded at preflight): not problems. */
+  failedBefore?: string[];
+  /** ISO start of the run: a pod that failed before it is not a problem either. */
+  since?: string;
+  /** How long to wait for kube-system to settle (default: the worker's verify timeout, 5 min). */
+  settleTimeoutMs?: number;
 }
 
 /** Input of `checkUpgradeInput`: what a starter handed the workflow. */
@@ -237,6 +256,12 @@ export interface UpgradeActivities {
    * Throws InputRefused (non-retryable) naming the fix; returns the cluster's approval policy.
    */
   checkUpgradeInput(input: CheckInputRequest): Promise<CheckInputResult>;
+  /**
+   * Read-only: every node (except `exclude`) Ready at `version`, the control-plane pods' images at
+   * `version`, kube-system pods healthy (waiting, heartbeating, up to a bound for them to settle;
+   * pods Failed before the run ignored).
+   */
+  verifyCluster(input: VerifyInput): Promise<VerifyReport>;
 }
 
 export type ActivityName = keyof UpgradeActivities;

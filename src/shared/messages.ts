@@ -4,8 +4,9 @@
  *
  * Updates (validated synchronously; a refused update leaves no history event):
  * - `approve` {gate, by?, comment?} → ApprovalRecord. Refused (GateNotOpen) unless `gate` is the open gate.
- * - `decide` {action: retry|skip|abort, node?, by?, comment?} → DecisionRecord. retry/skip need a
- *   blocked node (NothingBlocked); skip only a worker (SkipRefused); refused once the run finished (RunFinished).
+ * - `decide` {action: retry|skip|abort|accept, node?, by?, comment?} → DecisionRecord. retry/skip need a
+ *   blocked node (NothingBlocked); skip only a worker (SkipRefused); accept only a failed verify,
+ *   with a comment (the run ends done, the problems recorded); refused once the run finished (RunFinished).
  * - `pause` / `resume` {by?, comment?} → DecisionRecord. Pause stops starting new nodes; running ones finish their step list.
  *
  * Signals (for tools that can only signal): the same payloads. One that cannot apply is recorded in

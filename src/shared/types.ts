@@ -133,7 +133,8 @@ export interface ApproveRequest {
   comment?: string;
 }
 
-export type DecisionAction = 'retry' | 'skip' | 'abort';
+/** `accept`: only for a failed verify — a person takes the cluster as it is (comment required); the run ends done. */
+export type DecisionAction = 'retry' | 'skip' | 'abort' | 'accept';
 
 export interface DecideRequest {
   action: DecisionAction;
@@ -212,6 +213,8 @@ export interface FailureInfo {
   attempt: number;
   /** Set when an operator decided on it. */
   resolution?: DecisionAction;
+  /** The node's drain in this try found it already unschedulable (set once a drain ran). */
+  wasCordoned?: boolean;
 }
 
 export interface NodeState {
@@ -233,6 +236,11 @@ export interface NodeState {
   cordonedBefore: boolean;
   /** This run cordoned it and has not uncordoned it yet. */
   cordonedByRun: boolean;
+  /**
+   * What the first drain of hop `hop` found (`wasCordoned`: already unschedulable, e.g. an operator
+   * cordoned it after preflight): such a cordon is never lifted by the run or by abort.
+   */
+  firstDrain?: { hop: number; wasCordoned: boolean };
   /** Hop whose steps before the drain are done (a worker prepared ahead of its turn). */
   preparedHop?: number;
 }
@@ -279,6 +287,8 @@ export interface UpgradeState {
   ignoredSignals: IgnoredSignal[];
   preflight?: { ok: boolean; checks: PreflightCheck[]; pdbs: PdbBlocker[] };
   backup?: BackupResult;
+  /** `kube-system/name` of pods already Failed at preflight: verify does not count them. */
+  failedBefore?: string[];
   timings: { startedAt: string; finishedAt?: string; phases: PhaseTiming[] };
   /** Final message (why it failed / was aborted). */
   message?: string;
@@ -286,6 +296,8 @@ export interface UpgradeState {
   generation: number;
   /** The approval policy the worker config gave this cluster (checkUpgradeInput). */
   approvalPolicy?: ApprovalPolicy;
+  /** The run's key (its first run id), kept across continue-as-new: completion markers carry it. */
+  runKey?: string;
 }
 
 export interface UpgradeResult {

@@ -8,6 +8,7 @@ import {
   ApplicationFailure,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
 } from '@temporalio/workflow';
@@ -27,6 +28,8 @@ export interface NodeUpgradeInput {
   hop: ResolvedHop;
   steps: NodeStep[];
   attempt: number;
+  /** The run, for the completion markers (keyed by run and hop). */
+  run?: string;
   /**
    * Steps whose start is signalled to the parent (default: every step). `drain` is always
    * reported: from then on the run owns the node's cordon. Large clusters report only `drain` to
@@ -39,6 +42,13 @@ export interface NodeUpgradeInput {
    * per node.
    */
   reportDrain?: boolean;
+  /**
+   * What the first drain of this hop (in an earlier child) found: true, the node was already
+   * cordoned (an operator's cordon made after preflight) and the uncordon step leaves it so; false,
+   * this run cordoned it (a later drain finding the run's own cordon changes nothing). Absent: this
+   * child's own drain decides.
+   */
+  firstDrainWasCordoned?: boolean;
 }
 
 export interface NodeStepRecord {
@@ -106,7 +116,7 @@ export async function upgradeNode(input: NodeUpgradeInput): Promise<NodeUpgradeR
   const drainOpts = activityOptions('drain', cluster.inventory);
   const parent = input.parentId ? getExternalWorkflowHandle(input.parentId) : undefined;
   const result: NodeUpgradeResult = { node: node.name, hop: hop.index, steps: [], uncordoned: false };
-  const hopInput: NodeHopInput = { cluster, node, hop };
+  const hopInput: NodeHopInput = { cluster, node, hop, ...(input.run ? { run: input.run } : {}) };
 
   const report = async (p: Omit<NodeProgress, 'node' | 'hop' | 'attempt' | 'at'>): Promise<void> => {
     if (!parent) return;
@@ -140,8 +150,24 @@ export async function upgradeNode(input: NodeUpgradeInput): Promise<NodeUpgradeR
     );
   };
 
+  // what this child's drain found: an operator's cordon is theirs to lift
+  let drainWasCordoned: boolean | undefined;
   for (const step of input.steps) {
     const startedAt = now();
+    if (
+      step === 'uncordon' &&
+      (input.firstDrainWasCordoned ?? drainWasCordoned) === true &&
+      patched('keep-operator-cordon')
+    ) {
+      result.steps.push({
+        step,
+        changed: false,
+        detail: `${node.name} was cordoned before this run's drain: left cordoned`,
+        startedAt,
+        finishedAt: now(),
+      });
+      continue;
+    }
     render(step);
     const options = {
       ...(step === 'drain' ? drainOpts : activityOptions(STEP_GROUP[step])),
@@ -159,8 +185,19 @@ export async function upgradeNode(input: NodeUpgradeInput): Promise<NodeUpgradeR
       const record: NodeStepRecord = { step, changed: out.changed, startedAt, finishedAt: now() };
       if (out.detail) record.detail = out.detail;
       result.steps.push(record);
-      if (step === 'drain' && 'wasCordoned' in out)
-        result.cordonedByRun = !(out as { wasCordoned: boolean }).wasCordoned;
+      if (step === 'drain' && 'wasCordoned' in out) {
+        drainWasCordoned = (out as { wasCordoned: boolean }).wasCordoned;
+        result.cordonedByRun = !drainWasCordoned;
+        // Someone else's cordon (the run meant to uncordon the node): tell the parent at once, so
+        // that an abort cancelling this child before its end leaves the cordon alone.
+        if (
+          drainWasCordoned &&
+          input.steps.includes('uncordon') &&
+          input.firstDrainWasCordoned === undefined &&
+          patched('report-operator-cordon')
+        )
+          await report({ step, event: 'finished', cordonedByRun: false });
+      }
       if (step === 'wait-ready' && out.version) result.version = out.version;
       if (step === 'uncordon') result.uncordoned = true;
     } catch (err) {
@@ -179,6 +216,9 @@ export async function upgradeNode(input: NodeUpgradeInput): Promise<NodeUpgradeR
       };
       if (details.command) info.command = details.command;
       if (details.outputTail) info.outputTail = details.outputTail;
+      // the parent decides from the drain's own finding whose cordon the node carries
+      const found = step === 'drain' ? (details as { wasCordoned?: unknown }).wasCordoned : drainWasCordoned;
+      if (typeof found === 'boolean') info.wasCordoned = found;
       render(step);
       throw ApplicationFailure.create({
         type: ErrorType.NodeStepFailed,

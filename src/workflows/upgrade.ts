@@ -209,6 +209,8 @@ class UpgradeRun {
       generation: 0,
     };
     for (const n of this.s.nodes) this.nodes.set(n.name, n);
+    // markers on the nodes are keyed by this (a run carried from before keeps its own)
+    this.s.runKey ??= workflowInfo().firstExecutionRunId;
     this.installHandlers();
   }
 
@@ -242,7 +244,8 @@ class UpgradeRun {
 
     setHandler(decideUpdate, (req) => this.decide(req, 'update'), {
       validator: (req) => this.validateDecide(req),
-      description: 'Decide on a blocked run: {action: retry|skip|abort, node?, by?, comment?}',
+      description:
+        'Decide on a blocked run: {action: retry|skip|abort|accept (a failed verify, comment required), node?, by?, comment?}',
     });
     setHandler(decideSignal, (req) => {
       this.viaSignal(
@@ -390,10 +393,10 @@ class UpgradeRun {
     this.validateRunning();
     const bad = payloadProblem(req, DECIDE_KEYS);
     if (bad) throw failure(ErrorType.InvalidInput, `refused: ${bad}`);
-    if (!req || !['retry', 'skip', 'abort'].includes(req.action)) {
+    if (!req || !['retry', 'skip', 'abort', 'accept'].includes(req.action)) {
       throw failure(
         ErrorType.InvalidInput,
-        `unknown action ${JSON.stringify(req?.action)}; actions are retry, skip, abort`,
+        `unknown action ${JSON.stringify(req?.action)}; actions are retry, skip, abort, accept`,
       );
     }
     if (req.action === 'abort') return;
@@ -411,6 +414,18 @@ class UpgradeRun {
           ? `node ${req.node} is not blocked; blocked: ${pending.map(keyOf).join(', ')}`
           : `several nodes are blocked (${pending.map(keyOf).join(', ')}); name one with node`,
       );
+    }
+    if (req.action === 'accept') {
+      if (targets.some((t) => t.step !== 'verify'))
+        throw failure(
+          ErrorType.InvalidInput,
+          `only a failed verify can be accepted; blocked: ${targets.map(keyOf).join(', ')} (retry, skip or abort)`,
+        );
+      if (typeof req.comment !== 'string' || !req.comment.trim())
+        throw failure(
+          ErrorType.InvalidInput,
+          'accept needs a comment saying why the cluster is accepted as it is',
+        );
     }
     if (req.action === 'skip') {
       for (const t of targets) {
@@ -461,13 +476,36 @@ class UpgradeRun {
     const n = this.nodes.get(p.node);
     if (!n || n.hop !== p.hop || n.attempts !== p.attempt) return; // stale report of an older attempt
     n.step = p.step;
-    // Conservative: from the moment a drain starts, the run owns the cordon (unless it was there before).
-    if (p.step === 'drain' && !n.cordonedBefore) n.cordonedByRun = true;
+    // The drain found someone else's cordon (reported before the child ends).
+    if (p.step === 'drain' && p.event === 'finished' && p.cordonedByRun === false) {
+      this.noteDrain(n, p.hop, true);
+      this.refresh();
+      return;
+    }
+    // Conservative: from the moment a drain starts, the run owns the cordon (unless it was there
+    // before, or this hop's first drain found someone else's).
+    if (p.step === 'drain' && !n.cordonedBefore && !this.cordonedByOther(n, p.hop)) n.cordonedByRun = true;
     this.refresh();
   }
 
   // -------------------------------------------------------------------------------------------
   // State helpers
+
+  /** This hop's first drain found the node cordoned by someone else (after preflight). */
+  private cordonedByOther(n: NodeState, hop: number): boolean {
+    return n.firstDrain?.hop === hop && n.firstDrain.wasCordoned;
+  }
+
+  /**
+   * Records what the first drain of hop i found. A node someone cordoned after preflight is theirs:
+   * the run drops its claim (taken when the drain started) and never uncordons it.
+   */
+  private noteDrain(n: NodeState, i: number, wasCordoned: boolean | undefined): void {
+    if (wasCordoned === undefined || n.firstDrain?.hop === i || n.cordonedBefore) return;
+    if (wasCordoned && !patched('keep-operator-cordon')) return;
+    n.firstDrain = { hop: i, wasCordoned };
+    if (wasCordoned) n.cordonedByRun = false;
+  }
 
   private refresh(): void {
     const s = this.s;
@@ -614,14 +652,28 @@ class UpgradeRun {
     this.stage('verify');
     const last = s.hops[s.hops.length - 1];
     const exclude = s.nodes.filter((n) => n.status === 'skipped').map((n) => n.name);
-    await this.clusterStep('verify', async () => {
-      const report = await this.readActs.verifyCluster.executeWithOptions(
-        { summary: `verify ${s.cluster} at ${last.version}` },
-        [{ inventory: this.inventory, version: last.version, exclude }],
-      );
-      if (!report.ok) throw failure('VerifyFailed', report.problems.join('; ') || 'verification failed');
-      return report;
-    });
+    await this.clusterStep(
+      'verify',
+      async () => {
+        const report = await this.readActs.verifyCluster.executeWithOptions(
+          { summary: `verify ${s.cluster} at ${last.version}` },
+          [
+            {
+              inventory: this.inventory,
+              version: last.version,
+              exclude,
+              failedBefore: s.failedBefore ?? [],
+              since: s.timings.startedAt,
+            },
+          ],
+        );
+        if (!report.ok) throw failure('VerifyFailed', report.problems.join('; ') || 'verification failed');
+        return report;
+      },
+      (by) => {
+        s.message = `verified with problems, accepted by ${by.by}: ${by.comment ?? ''}`;
+      },
+    );
   }
 
   /**
@@ -677,6 +729,7 @@ class UpgradeRun {
           [{ inventory: this.inventory }],
         );
         s.apiServerVersion = state.apiServerVersion;
+        if (state.failedPods) s.failedBefore = state.failedPods;
         for (const o of state.nodes) {
           const n = this.nodes.get(o.name);
           if (!n) continue;
@@ -763,7 +816,12 @@ class UpgradeRun {
   }
 
   /** A cluster-level step (backup, verify) that blocks on failure until retry or abort. */
-  private async clusterStep<T>(step: 'backup' | 'verify', fn: () => Promise<T>): Promise<T> {
+  private async clusterStep<T>(
+    step: 'backup' | 'verify',
+    fn: () => Promise<T>,
+    /** verify only: a person accepted the failure (the decision names who and why). */
+    onAccept?: (by: DecisionRecord) => void,
+  ): Promise<T | undefined> {
     for (let attempt = 1; ; attempt++) {
       this.checkAbort();
       try {
@@ -777,7 +835,9 @@ class UpgradeRun {
           message: d.message,
           hints: [
             ...(d.details.hints ?? []),
-            'Fix the cause, then `kupgrade retry <cluster>`, or `kupgrade abort <cluster>`.',
+            onAccept
+              ? 'Fix the cause, then `kupgrade retry <cluster>`; or take the cluster as it is: `kupgrade accept <cluster> --comment WHY` (the run ends done).'
+              : 'Fix the cause, then `kupgrade retry <cluster>`, or `kupgrade abort <cluster>`.',
           ],
           at: now(),
           attempt,
@@ -787,6 +847,12 @@ class UpgradeRun {
         if (d.details.command) info.command = d.details.command;
         const action = await this.block(info);
         if (action === 'abort') throw new RunAborted();
+        if (action === 'accept' && onAccept) {
+          const by = [...this.s.decisions].reverse().find((x) => x.action === 'accept');
+          if (by) onAccept(by);
+          this.refresh();
+          return undefined;
+        }
       }
     }
   }
@@ -1019,7 +1085,7 @@ class UpgradeRun {
       // the cordon changes nothing).
       const claimsCordon =
         todo[0] === 'drain' && !this.reportAllSteps() && patched('drain-child-claims-cordon');
-      if (claimsCordon && !n.cordonedBefore) n.cordonedByRun = true;
+      if (claimsCordon && !n.cordonedBefore && !this.cordonedByOther(n, i)) n.cordonedByRun = true;
       this.refresh();
       const scope = new CancellationScope();
       this.scopes.set(node.name, scope);
@@ -1036,6 +1102,8 @@ class UpgradeRun {
                 hop,
                 steps: todo,
                 attempt: n.attempts,
+                ...(s.runKey ? { run: s.runKey } : {}),
+                ...(n.firstDrain?.hop === i ? { firstDrainWasCordoned: n.firstDrain.wasCordoned } : {}),
                 ...(this.reportAllSteps()
                   ? {}
                   : claimsCordon
@@ -1045,7 +1113,8 @@ class UpgradeRun {
             ],
           }),
         );
-        if (result.cordonedByRun && !n.cordonedBefore) n.cordonedByRun = true;
+        if (result.cordonedByRun !== undefined) this.noteDrain(n, i, !result.cordonedByRun);
+        if (result.cordonedByRun && !n.cordonedBefore && !this.cordonedByOther(n, i)) n.cordonedByRun = true;
         if (result.uncordoned) n.cordonedByRun = false;
         if (result.version) n.version = result.version;
         n.step = todo[todo.length - 1];
@@ -1068,7 +1137,12 @@ class UpgradeRun {
           ];
         }
         const failedStep = info.step as NodeStep;
-        if (!n.cordonedBefore && NODE_STEPS.indexOf(failedStep) >= NODE_STEPS.indexOf('drain'))
+        this.noteDrain(n, i, info.wasCordoned);
+        if (
+          !n.cordonedBefore &&
+          !this.cordonedByOther(n, i) &&
+          NODE_STEPS.indexOf(failedStep) >= NODE_STEPS.indexOf('drain')
+        )
           n.cordonedByRun = true;
         // A failed drain changed nothing on the node but the cordon: give the node back to the
         // scheduler while a person decides (retry drains it again; skip leaves it as it is).
@@ -1128,6 +1202,8 @@ class UpgradeRun {
         { cluster: clusterContext(this.inventory), node },
       ]);
       n.cordonedByRun = false;
+      // the next drain finds the node as it is then (someone may cordon it meanwhile)
+      n.firstDrain = undefined;
     } catch (err) {
       const d = describeActivityError(err);
       this.s.failures.push({

@@ -259,13 +259,36 @@ describe('cluster state and verification', () => {
   test('verifyCluster lists nodes at the wrong version and unhealthy kube-system pods', async () => {
     const { ssh, acts, inv } = setup();
     ssh.on(/get nodes -o json/, { stdout: nodeListJson(nodes) });
+    const cpPods = JSON.parse(
+      podListJson(
+        ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'].map((c) => ({
+          ns: 'kube-system',
+          name: `${c}-cp-1`,
+          owner: 'Node' as const,
+          node: 'cp-1',
+          labels: { component: c, tier: 'control-plane' },
+        })),
+      ),
+    ) as { items: { metadata: { name: string }; spec: Record<string, unknown> }[] };
+    // the mirror pods show the images the kubelet runs: the scheduler is still the old one
+    for (const p of cpPods.items)
+      p.spec.containers = [
+        {
+          image: `registry.k8s.io/${p.metadata.name.replace(/-cp-1$/, '')}:${p.metadata.name.startsWith('kube-scheduler') ? 'v1.29.6' : 'v1.30.4'}`,
+        },
+      ];
+    const coredns = JSON.parse(podListJson([{ ns: 'kube-system', name: 'coredns-1', phase: 'Pending' }])) as {
+      items: unknown[];
+    };
     ssh.on(/-n kube-system get pods -o json/, {
-      stdout: podListJson([{ ns: 'kube-system', name: 'coredns-1', phase: 'Pending' }]),
+      stdout: JSON.stringify({ kind: 'List', items: [...cpPods.items, ...coredns.items] }),
     });
     const r = await inActivity(() => acts.verifyCluster({ inventory: inv, version: 'v1.30.4', exclude: [] }));
     expect(r.value.ok).toBe(false);
+    // what waiting cannot fix first; the pod still settling after it
     expect(r.value.problems).toEqual([
       'w-1 runs kubelet v1.29.6, not v1.30.4',
+      'kube-system/kube-scheduler-cp-1 runs registry.k8s.io/kube-scheduler:v1.29.6, not v1.30.4',
       'kube-system/coredns-1 is Pending (containers not ready)',
     ]);
     const skipped = await inActivity(() =>

@@ -108,6 +108,45 @@ describe('check', () => {
     expect(r.violations).toEqual([]);
   });
 
+  test('a node an operator cordons during the run is theirs: not counted, may stay cordoned', () => {
+    const op = (node: string, action: 'cordon' | 'uncordon'): Row => ({
+      ts: '2026-01-01T00:00:00.000Z',
+      node,
+      type: 'operator',
+      action,
+    });
+    // w-2 cordoned by an operator while w-1 is drained (window 1); w-2 ends cordoned
+    const rows = [
+      ...UP,
+      op('w-2', 'cordon'),
+      st('w-2', { u: true, p: 3 }),
+      ...upgradeNode('cp-1', true, 2),
+      ...upgradeNode('cp-2', true, 1),
+      ...upgradeNode('w-1', false, 3),
+      ...upgradeNode('w-2', false, 3).slice(0, -1),
+    ];
+    expect(run(rows, 1).violations).toEqual([]);
+    // the same cordon made by the run (no operator line) is flagged twice
+    const rules = run(
+      rows.filter((r) => r.type !== 'operator'),
+      1,
+    ).violations.map((v) => v.rule);
+    expect(rules).toEqual(expect.arrayContaining(['workers-unschedulable', 'left-cordoned']));
+    // once the operator uncordons it, it is counted again
+    const back = [
+      ...UP,
+      op('w-2', 'cordon'),
+      st('w-2', { u: true, p: 3 }),
+      op('w-2', 'uncordon'),
+      st('w-2', { p: 3 }),
+    ];
+    expect(
+      run([...back, st('w-1', { u: true, p: 3 }), st('w-2', { u: true, p: 3 })], 1).violations.map(
+        (v) => v.rule,
+      ),
+    ).toContain('workers-unschedulable');
+  });
+
   test('kubelet changed while schedulable (restart before drain)', () => {
     const rows = [
       ...UP,

@@ -180,3 +180,57 @@ test('up --cordoned: a node cordoned by someone else before the upgrade; mirror 
     await stopLab(lab);
   }
 });
+
+test('pods evicted before the run: Failed/Evicted as the kubelet reports them; a drain deletes them without a replacement', async () => {
+  const lab = await startLab({
+    controlPlanes: 1,
+    workers: 2,
+    version: '1.30.4',
+    packages: 'yum',
+    speed: 1000,
+    evictedPods: ['w-1'],
+    podsPerWorker: 0,
+  });
+  try {
+    const admin = { ...ctx, files: { '/etc/kubernetes/admin.conf': 'x' } };
+    const kubectl = async (...argv: string[]) =>
+      (await post(lab.controller!.port, { node: 'cp-1', tool: 'kubectl', argv, ctx: admin })).json;
+    const list = JSON.parse((await kubectl('-n', 'kube-system', 'get', 'pods', '-o', 'json')).stdout) as {
+      items: {
+        metadata: { name: string };
+        spec: { nodeName: string };
+        status: { phase: string; reason?: string; containerStatuses?: { ready: boolean }[] };
+      }[];
+    };
+    const evicted = list.items.filter((p) => p.status.phase === 'Failed');
+    expect(evicted).toHaveLength(1);
+    expect(evicted[0]).toMatchObject({ spec: { nodeName: 'w-1' }, status: { reason: 'Evicted' } });
+    expect(evicted[0].metadata.name).toMatch(/^metrics-server-[a-z0-9]{10}-[a-z0-9]{5}$/);
+    // every running pod reports its containers' readiness
+    expect(
+      list.items
+        .filter((p) => p.status.phase === 'Running')
+        .every((p) => p.status.containerStatuses?.[0]?.ready),
+    ).toBe(true);
+    const table = (await kubectl('-n', 'kube-system', 'get', 'pods')).stdout;
+    expect(table).toMatch(new RegExp(`${evicted[0].metadata.name}\\s+0/1\\s+Evicted`));
+    const drain = await kubectl('drain', 'w-1', '--ignore-daemonsets', '--timeout=60s');
+    expect(drain.exit).toBe(0);
+    expect(drain.stdout).toContain(`evicting pod kube-system/${evicted[0].metadata.name}\n`);
+    const after = JSON.parse((await kubectl('-n', 'kube-system', 'get', 'pods', '-o', 'json')).stdout) as {
+      items: { metadata: { name: string } }[];
+    };
+    expect(after.items.filter((p) => p.metadata.name.startsWith('metrics-server-'))).toEqual([]);
+    // an operator's cordon is recorded as theirs before the node's state line
+    await request(lab.dir, 'POST', '/cordon', { node: 'w-2', cordon: true });
+    const ev = events(lab.dir);
+    const i = ev.findIndex((e) => e.type === 'operator');
+    expect(ev[i]).toMatchObject({ node: 'w-2', action: 'cordon' });
+    expect(ev.slice(i + 1).find((e) => e.node === 'w-2')).toMatchObject({
+      type: 'state',
+      unschedulable: true,
+    });
+  } finally {
+    await stopLab(lab);
+  }
+});

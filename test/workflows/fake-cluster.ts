@@ -63,6 +63,8 @@ export class FakeCluster {
   readonly faults: Fault[] = [];
   /** What the worker config grants this cluster (checkUpgradeInput's answer). */
   approvals: CheckInputResult['approvals'];
+  /** Problems verify reports on top of the kubelet versions (e.g. a control-plane image rolled back). */
+  verifyProblems: string[] = [];
   /** Workers cordoned by this run at the same time (max seen). */
   maxWorkersUnavailable = 0;
   /** Control planes unschedulable at the same time (max seen, cordoned-before ones included). */
@@ -326,6 +328,7 @@ export class FakeCluster {
         const problems = [...this.nodes.values()]
           .filter((n) => !exclude.includes(n.name) && n.kubelet !== version)
           .map((n) => `${n.name} at ${n.kubelet}`);
+        problems.push(...this.verifyProblems);
         return { ok: problems.length === 0, nodes: [], problems };
       },
     };

@@ -301,6 +301,43 @@ describe('upgradeCluster', () => {
     expect(fake.node('w-2').kubelet).toBe('v1.30.14');
   });
 
+  it('a failed verify blocks; accept (a verify only, with a comment) ends the run done with who and why', async () => {
+    const inp = input(uniqueCluster('accept'), 1, 1, '1.30', { autoApprove: true });
+    const fake = new FakeCluster(inp.inventory, 'v1.29.10');
+    fake.faults.push({ activity: 'waitNodeReady', node: 'w-1', times: 1, type: ErrorType.NodeNotReady });
+    fake.verifyProblems = ['kube-system/kube-apiserver-cp-1 runs registry.k8s.io/kube-apiserver:v1.29.10'];
+    const result = await withWorker(h, fake, async (tq) => {
+      const handle = await startUpgrade(h, tq, inp);
+      await waitFor(handle, (x) => x.blocked[0]?.node === 'w-1', 'w-1 blocked');
+      const onNode = await rejection(
+        handle.executeUpdate(decideUpdate, { args: [{ action: 'accept', by: 'bob', comment: 'x' }] }),
+      );
+      expect(onNode.type).toBe(ErrorType.InvalidInput);
+      expect(onNode.message).toMatch(/only a failed verify can be accepted/);
+      await handle.executeUpdate(decideUpdate, { args: [{ action: 'retry' }] });
+      const s = await waitFor(handle, (x) => x.blocked[0]?.step === 'verify', 'verify blocked');
+      expect(s.blocked[0]).toMatchObject({ type: 'VerifyFailed' });
+      expect(s.blocked[0].hints.join('\n')).toMatch(/kupgrade accept/);
+      const bare = await rejection(
+        handle.executeUpdate(decideUpdate, { args: [{ action: 'accept', by: 'bob' }] }),
+      );
+      expect(bare.message).toMatch(/accept needs a comment/);
+      await handle.executeUpdate(decideUpdate, {
+        args: [{ action: 'accept', by: 'bob', comment: 'CAB-9: apiserver pinned on purpose' }],
+      });
+      return handle.result();
+    });
+    expect(result.phase).toBe('done');
+    expect(result.state.decisions.find((d) => d.action === 'accept')).toMatchObject({
+      by: 'bob',
+      comment: 'CAB-9: apiserver pinned on purpose',
+    });
+    expect(result.state.failures.find((f) => f.step === 'verify')?.resolution).toBe('accept');
+    expect(result.state.message).toBe(
+      'verified with problems, accepted by bob: CAB-9: apiserver pinned on purpose',
+    );
+  });
+
   it('refuses to skip a control plane, skips a worker (uncordoned, left at its version)', async () => {
     const inp = input(uniqueCluster('skip'), 2, 2, '1.30', { autoApprove: true });
     const fake = new FakeCluster(inp.inventory, 'v1.29.10');

@@ -5,7 +5,8 @@
  * The first `state` line of a node is its state at `up`. `pods` counts the pods a drain must
  * remove (not DaemonSet pods, not static/mirror pods), so "drained" means `pods == 0`.
  * Nodes already unschedulable at `up` (cordoned by someone else) are left out of the
- * unschedulable counts and of the "left cordoned" rule.
+ * unschedulable counts and of the "left cordoned" rule; so is a node an operator cordoned during
+ * the run (an `operator` line, `kupgrade-lab cordon`), until an operator uncordons it.
  */
 import { cmpVer, parseVer } from '../model/versions';
 
@@ -58,6 +59,7 @@ interface Ev {
   kubeadm?: string;
   apiserver?: string | null;
   pods?: number;
+  action?: string;
 }
 
 const minorOf = (v: string) => parseVer(v)?.minor ?? -1;
@@ -118,6 +120,12 @@ export function checkEvents(lines: string[], opts: CheckOptions): CheckResult {
           );
         } else if (!prev) applyByMinor.set(minor, { node: e.node, line });
       }
+      return;
+    }
+    if (e.type === 'operator' && e.node) {
+      // someone else's cordon from here on (the node's next `state` line shows it)
+      const n = nodes.get(e.node);
+      if (n) n.cordonedAtUp = e.action === 'cordon';
       return;
     }
     if (e.type !== 'state' || !e.node) return;

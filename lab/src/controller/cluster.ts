@@ -216,7 +216,7 @@ export class Cluster {
 
   healthy(p: Pod): boolean {
     const n = p.node ? this.state.nodes[p.node] : undefined;
-    return !!n && p.terminatingUntil === null && p.readyAt <= this.now();
+    return !!n && !p.failed && p.terminatingUntil === null && p.readyAt <= this.now();
   }
 
   disruptionsAllowed(b: Pdb): number {
@@ -235,7 +235,8 @@ export class Cluster {
     // node is back (so a drain of a down node runs into its --timeout, as it does for real)
     const down = p.node ? this.state.nodes[p.node]?.down : false;
     p.terminatingUntil = down ? UNCONFIRMED : this.after(graceModelMs);
-    if (p.owner === 'ReplicaSet' || p.owner === 'StatefulSet') {
+    // a finished pod was replaced when it failed: deleting it creates nothing
+    if (!p.failed && (p.owner === 'ReplicaSet' || p.owner === 'StatefulSet')) {
       const repl: Pod = {
         ...p,
         name: this.newPodName(p),
@@ -345,7 +346,25 @@ export class Cluster {
     n.kubeletActive = never ? 'activating' : 'active';
     n.readyAt = never ? null : this.after(TIME.kubeletReadyMs);
     if (n.readyAt) this.wakeAt(n.readyAt);
+    const slow = this.state.faults.find((f) => f.kind === 'pod-slow-ready' && f.node === name);
+    if (slow?.kind === 'pod-slow-ready' && n.readyAt) {
+      slow.hits++;
+      for (const p of this.podsOn(name)) {
+        if (p.app !== (slow.app ?? 'calico-node') || p.failed || p.terminatingUntil !== null) continue;
+        p.readyAt = n.readyAt + scaled(slow.forMs, this.speed);
+        this.wakeAt(p.readyAt);
+      }
+    }
     this.changed(name);
+  }
+
+  /**
+   * An operator (not the upgrade) cordons or uncordons a node: an `operator` line goes to
+   * events.jsonl before the node's `state` line, so `check` knows whose cordon it is.
+   */
+  operatorCordon(name: string, cordon: boolean): void {
+    this.write({ node: name, type: 'operator', action: cordon ? 'cordon' : 'uncordon' });
+    this.setUnschedulable(name, cordon);
   }
 
   setDown(name: string, down: boolean): void {

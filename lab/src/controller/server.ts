@@ -6,6 +6,7 @@
  * and, for the bash shims and the node shell, the plain TCP exec port (lab/src/shim/exec-port.ts)
  * whose address it writes to DIR/controller.addr.
  *   GET  /status, GET /state, GET /faults, POST /fault, POST /faults/clear {id?},
+ *   POST /cordon {node, cordon} (an operator's cordon/uncordon, recorded as an `operator` event),
  *   POST /node   {node, down}
  */
 import * as fs from 'node:fs';
@@ -216,6 +217,12 @@ export async function startController(dir: string, opts: { port?: number } = {})
           const b = (await readBody(req)) as { id?: number };
           return send(res, 200, { removed: cl.clearFaults(b.id) });
         }
+        if (req.method === 'POST' && url === '/cordon') {
+          const b = (await readBody(req)) as { node: string; cordon: boolean };
+          if (!cl.node(b.node)) return send(res, 404, { error: `no node ${b.node}` });
+          cl.operatorCordon(b.node, !!b.cordon);
+          return send(res, 200, { ok: true });
+        }
         if (req.method === 'POST' && url === '/node') {
           const b = (await readBody(req)) as { node: string; down: boolean };
           if (!cl.node(b.node)) return send(res, 404, { error: `no node ${b.node}` });
@@ -266,6 +273,8 @@ function validateFault(cl: Cluster, f: FaultSpec): string | null {
     'package-missing',
     'swap',
     'dpkg-interrupt',
+    'pod-slow-ready',
+    'manifest-rollback',
   ];
   if (!f || !kinds.includes(f.kind)) return `kind must be one of ${kinds.join(', ')}`;
   if ('node' in f && f.node !== undefined && !cl.node(f.node)) return `no node ${f.node}`;
@@ -275,10 +284,14 @@ function validateFault(cl: Cluster, f: FaultSpec): string | null {
     (f.kind === 'kubelet-not-ready' ||
       f.kind === 'package-missing' ||
       f.kind === 'swap' ||
-      f.kind === 'dpkg-interrupt') &&
+      f.kind === 'dpkg-interrupt' ||
+      f.kind === 'pod-slow-ready' ||
+      f.kind === 'manifest-rollback') &&
     !f.node
   )
     return `${f.kind} needs node`;
+  if (f.kind === 'manifest-rollback' && !cl.node(f.node)?.cp) return `${f.node} is not a control plane`;
+  if (f.kind === 'pod-slow-ready' && !(f.forMs > 0)) return 'pod-slow-ready needs forMs > 0';
   if (f.kind === 'package-missing' && !f.version) return 'package-missing needs version';
   return null;
 }

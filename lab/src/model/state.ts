@@ -47,6 +47,8 @@ export interface LabOptions {
   os?: 'el7';
   /** `up --versionlock`: the versionlock plugin is installed and locks kubeadm/kubelet/kubectl */
   versionlock?: boolean;
+  /** nodes holding a kube-system pod the kubelet evicted before the run (phase Failed, reason Evicted) */
+  evictedPods?: string[];
 }
 
 export interface InstalledPackage {
@@ -107,6 +109,12 @@ export interface Pod {
   /** evicted, terminating until then (epoch ms) */
   terminatingUntil: number | null;
   ip: string;
+  /**
+   * A finished pod (phase Failed): the kubelet evicted it (reason Evicted) or it failed. It stays
+   * in the API, with its nodeName, until deleted (a drain of its node deletes finished pods; the
+   * ReplicaSet has already replaced it and never deletes it).
+   */
+  failed?: { reason: string; message: string; at: number };
 }
 
 export interface Pdb {
@@ -133,7 +141,18 @@ export type FaultSpec =
   | { kind: 'package-missing'; node: string; version: string; package?: K8sPackage }
   | { kind: 'swap'; node: string }
   /** the next apt-get install on the node is killed while dpkg runs (unpacked, not configured) */
-  | { kind: 'dpkg-interrupt'; node: string };
+  | { kind: 'dpkg-interrupt'; node: string }
+  /**
+   * After the node's next kubelet restart, its `app` pods (default calico-node) report Ready only
+   * `forMs` after the node itself is Ready (a CNI agent waiting for its BGP peers).
+   */
+  | { kind: 'pod-slow-ready'; node: string; app?: string; forMs: number }
+  /**
+   * Once, right after a successful `kubeadm upgrade apply` on the node: an out-of-band tool
+   * (config management) writes the kube-apiserver manifest back with the image tag it had before;
+   * the kubelet restarts the old kube-apiserver.
+   */
+  | { kind: 'manifest-rollback'; node: string };
 
 export type Fault = FaultSpec & { id: number; createdAt: number; hits: number; until?: number };
 
@@ -342,6 +361,28 @@ export function buildInitialState(spec: LabSpec, now: number): ClusterState {
       });
     }
   }
+  for (const name of spec.options.evictedPods ?? []) {
+    const at = now - 3 * 86400_000;
+    pods.push({
+      ns: 'kube-system',
+      name: `metrics-server-${randSuffix(r, 10)}-${randSuffix(r, 5)}`,
+      owner: 'ReplicaSet',
+      app: 'metrics-server',
+      emptyDir: true,
+      tolerateCP: false,
+      node: name,
+      createdAt: created,
+      readyAt: created,
+      terminatingUntil: null,
+      ip: ip(),
+      failed: {
+        reason: 'Evicted',
+        message:
+          'The node was low on resource: ephemeral-storage. Threshold quantity: 4281126156, available: 3954520Ki. Container metrics-server was using 1284Ki, request is 0, has larger consumption of ephemeral-storage. ',
+        at,
+      },
+    });
+  }
   return {
     name: spec.name,
     createdAt: created,
@@ -365,5 +406,6 @@ export function buildInitialState(spec: LabSpec, now: number): ClusterState {
 
 /** Pods that `kubectl drain` would have to remove: not DaemonSet-managed, not mirror pods. */
 export function isEvictable(p: Pod): boolean {
-  return p.owner !== 'DaemonSet' && p.owner !== 'Node';
+  // a finished pod is deleted by a drain too, but it runs nothing: not counted as still to drain
+  return p.owner !== 'DaemonSet' && p.owner !== 'Node' && !p.failed;
 }

@@ -917,8 +917,27 @@ async function apply(c: ToolCall, argv: string[]): Promise<ExecResult> {
   } else {
     out += `\n[upgrade/successful] SUCCESS! Your cluster was upgraded to "${withV(target)}". Enjoy!\n\n[upgrade/kubelet] Now that your control plane is upgraded, please proceed with upgrading your kubelets if you haven't already done so.\n`;
   }
-  if (!dryRun) c.cl.changed(c.node.name);
+  if (!dryRun) {
+    outOfBandRollback(c, effects);
+    c.cl.changed(c.node.name);
+  }
   return { stdout: out, stderr, exit: 0, effects };
+}
+
+/**
+ * Fault `manifest-rollback`: once, right after this apply, an out-of-band tool writes the
+ * kube-apiserver manifest back as it was before the apply; the kubelet runs the old image again.
+ */
+function outOfBandRollback(c: ToolCall, effects: Effect[]): void {
+  const f = c.cl.hasFault('manifest-rollback', c.node.name);
+  if (!f || f.hits > 0) return;
+  const file = '/etc/kubernetes/manifests/kube-apiserver.yaml';
+  const before = c.ctx.files[file];
+  const tag = before ? manifestImageTag(before) : null;
+  if (!before || !tag) return;
+  f.hits++;
+  effects.push({ op: 'write', path: file, content: before, mode: 0o600 });
+  c.node.cp!.apiserver = tag.replace(/^v/, '');
 }
 
 // ---- upgrade node ---------------------------------------------------------------------------

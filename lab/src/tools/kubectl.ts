@@ -352,6 +352,8 @@ function getNodes(c: ToolCall, names: string[], out: string, p: Parsed): ExecRes
 
 function podPhase(c: ToolCall, p: Pod): { ready: string; status: string } {
   const now = Date.now();
+  // kubectl prints status.reason of a finished pod (Evicted), else its phase
+  if (p.failed) return { ready: '0/1', status: p.failed.reason || 'Error' };
   if (p.terminatingUntil !== null) return { ready: '1/1', status: 'Terminating' };
   if (!p.node) return { ready: '0/1', status: 'Pending' };
   if (p.readyAt > now) return { ready: '0/1', status: 'Running' };
@@ -376,9 +378,13 @@ function podImage(c: ToolCall, p: Pod): string {
   const cp = p.node ? c.cl.node(p.node)?.cp : undefined;
   switch (p.app) {
     case 'kube-apiserver':
-    case 'kube-controller-manager':
-    case 'kube-scheduler':
       return `${repo}/${p.app}:${withV(cp?.apiserver ?? st.kubernetesVersion)}`;
+    case 'kube-controller-manager':
+      return `${repo}/${p.app}:${withV(cp?.controllerManager ?? st.kubernetesVersion)}`;
+    case 'kube-scheduler':
+      return `${repo}/${p.app}:${withV(cp?.scheduler ?? st.kubernetesVersion)}`;
+    case 'metrics-server':
+      return `${repo}/metrics-server/metrics-server:v0.7.1`;
     case 'etcd':
       return `${repo}/etcd:${cp?.etcd ?? ''}`;
     case 'kube-proxy':
@@ -447,11 +453,72 @@ function podObject(c: ToolCall, p: Pod): Record<string, unknown> {
       nodeName: p.node ?? undefined,
       volumes: p.emptyDir ? [{ emptyDir: {}, name: 'cache' }] : undefined,
     },
-    status: {
-      phase: ph.status === 'Pending' ? 'Pending' : 'Running',
-      podIP: p.node ? p.ip : undefined,
-      conditions: [{ status: ph.ready === '1/1' ? 'True' : 'False', type: 'Ready' }],
-    },
+    status: podStatus(c, p, ph),
+  };
+}
+
+/**
+ * status as the kubelet reports it: phase, the Ready condition with its lastTransitionTime, and
+ * containerStatuses (ready, running since); a finished pod: phase Failed with reason and message
+ * (an evicted pod: reason Evicted, no container left running).
+ */
+function podStatus(c: ToolCall, p: Pod, ph: { ready: string; status: string }): Record<string, unknown> {
+  const name = p.app || 'debug';
+  const image = podImage(c, p);
+  if (p.failed) {
+    return {
+      conditions: [{ lastTransitionTime: iso(p.failed.at), status: 'False', type: 'Ready' }],
+      containerStatuses: [
+        {
+          image,
+          name,
+          ready: false,
+          restartCount: 0,
+          started: false,
+          state: {
+            terminated: {
+              exitCode: 137,
+              finishedAt: iso(p.failed.at),
+              reason: 'ContainerStatusUnknown',
+              startedAt: iso(p.createdAt),
+            },
+          },
+        },
+      ],
+      message: p.failed.message,
+      phase: 'Failed',
+      reason: p.failed.reason,
+      startTime: iso(p.createdAt),
+    };
+  }
+  if (ph.status === 'Pending')
+    return {
+      conditions: [{ lastTransitionTime: iso(p.createdAt), status: 'False', type: 'PodScheduled' }],
+      phase: 'Pending',
+    };
+  const ready = ph.ready === '1/1';
+  const since = Math.min(p.readyAt, Date.now());
+  return {
+    conditions: [
+      {
+        lastTransitionTime: iso(ready ? since : p.createdAt),
+        status: ready ? 'True' : 'False',
+        type: 'Ready',
+      },
+    ],
+    containerStatuses: [
+      {
+        image,
+        name,
+        ready,
+        restartCount: 0,
+        started: true,
+        state: { running: { startedAt: iso(p.createdAt) } },
+      },
+    ],
+    phase: 'Running',
+    podIP: p.ip,
+    startTime: iso(p.createdAt),
   };
 }
 
@@ -749,6 +816,11 @@ async function drain(c: ToolCall, argv: string[]): Promise<ExecResult> {
     const warn: Record<string, string[]> = {};
     const toEvict: Pod[] = [];
     for (const pod of pods) {
+      // kubectl drain's filters: any finished pod can be removed (DaemonSet, emptyDir, no controller alike)
+      if (pod.failed) {
+        if (pod.owner !== 'Node') toEvict.push(pod);
+        continue;
+      }
       if (pod.owner === 'DaemonSet') {
         if (ignoreDS) (warn['ignoring DaemonSet-managed Pods'] ??= []).push(podRef(pod));
         else (fatal[`cannot delete ${DS_FATAL}`] ??= []).push(podRef(pod));
@@ -782,7 +854,8 @@ async function drain(c: ToolCall, argv: string[]): Promise<ExecResult> {
         for (;;) {
           if (gone(pod) || pod.terminatingUntil !== null) break;
           stdout += `evicting pod ${podRef(pod)}\n`;
-          const b = c.cl.pdbFor(pod);
+          // the eviction API does not check a PDB for a pod that is not running
+          const b = pod.failed ? undefined : c.cl.pdbFor(pod);
           // the pdb-block fault makes every PDB on this node refuse (as a PDB with minAvailable = replicas would)
           const blocked =
             b !== undefined &&
