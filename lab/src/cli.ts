@@ -3,6 +3,7 @@
  *   up     --dir DIR --control-planes N --workers M --version 1.29.6 --packages yum|dnf|apt
  *          [--speed S] [--seed X] [--repo pkgs.k8s.io|mirror] [--name NAME] [--cordoned a,b]
  *          [--pods-per-worker N] [--emptydir-pods N] [--unmanaged-pods N] [--no-ssh]
+ *          [--image-repository R] [--cri-socket S] [--patches] [--old-kubelet-config]
  *   down   --dir DIR
  *   status --dir DIR [-o json]
  *   fault  --dir DIR fail|hang|drop|pdb-block|kubelet-not-ready|package-missing|swap-on|node-down|node-up|list|clear ...
@@ -23,6 +24,7 @@ const USAGE = `usage:
   kupgrade-lab up --dir DIR --control-planes N --workers M --version 1.29.6 --packages yum|dnf|apt
                   [--speed S] [--seed X] [--repo pkgs.k8s.io|mirror] [--name NAME] [--cordoned NODE[,NODE]]
                   [--pods-per-worker N] [--emptydir-pods N] [--unmanaged-pods N] [--no-ssh]
+                  [--image-repository R] [--cri-socket S] [--patches] [--old-kubelet-config]
   kupgrade-lab down --dir DIR
   kupgrade-lab status --dir DIR [-o json]
   kupgrade-lab fault --dir DIR fail --match TEXT [--node N] [--times N] [--exit CODE] [--message TEXT]
@@ -40,7 +42,7 @@ interface Args {
   opts: Map<string, string>;
 }
 
-const BOOL_OPTS = new Set(['no-ssh', 'help']);
+const BOOL_OPTS = new Set(['no-ssh', 'help', 'patches', 'old-kubelet-config']);
 
 export function parseArgs(argv: string[]): Args {
   const pos: string[] = [];
@@ -116,6 +118,10 @@ async function cmdUp(a: Args): Promise<number> {
     'emptydir-pods',
     'unmanaged-pods',
     'no-ssh',
+    'image-repository',
+    'cri-socket',
+    'patches',
+    'old-kubelet-config',
   ]);
   const pk = need(a, 'packages');
   if (!['yum', 'dnf', 'apt'].includes(pk)) throw new UsageError('--packages must be yum, dnf or apt');
@@ -139,6 +145,10 @@ async function cmdUp(a: Args): Promise<number> {
     emptyDirPods: int(a, 'emptydir-pods', 0),
     unmanagedPods: int(a, 'unmanaged-pods', 0),
     ssh: !a.opts.has('no-ssh'),
+    imageRepository: a.opts.get('image-repository'),
+    criSocket: a.opts.get('cri-socket'),
+    patches: a.opts.has('patches'),
+    oldKubeletConfig: a.opts.has('old-kubelet-config'),
   });
   const s = r.spec;
   const first = s.nodes[0]!;

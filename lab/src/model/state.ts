@@ -36,6 +36,14 @@ export interface LabOptions {
   podsPerWorker: number;
   emptyDirPods: number;
   unmanagedPods: number;
+  /** kubeadm-config imageRepository (default registry.k8s.io) */
+  imageRepository?: string;
+  /** the nodes' CRI socket; a non-default one means containerd's socket is there too (cri-dockerd) */
+  criSocket?: string;
+  /** control planes carry /etc/kubernetes/patches with a kube-apiserver patch (kubeadm init --patches) */
+  patches?: boolean;
+  /** the kubelet-config ConfigMap holds kubelet.config.k8s.io/v1alpha1: kubeadm asks for a manual upgrade */
+  oldKubeletConfig?: boolean;
 }
 
 export interface InstalledPackage {
@@ -78,6 +86,8 @@ export interface NodeState {
   needsDaemonReload: boolean;
   down: boolean;
   kubeletActive: 'active' | 'activating' | 'inactive';
+  /** the container runtime's image store: images pulled by kubeadm (repository/name:tag) */
+  images?: string[];
 }
 
 export interface Pod {
@@ -133,6 +143,10 @@ export interface ClusterState {
   /** the apiVersion the kubeadm that last uploaded the config wrote */
   configApiVersion: string;
   imageRepository: string;
+  /** apiVersion of the kubelet-config ConfigMap's KubeletConfiguration when it is not the current one */
+  kubeletConfigApi?: string;
+  /** CRI socket of every node when not containerd's default */
+  criSocket?: string;
   coredns: string;
   kubeProxy: string;
   nodes: Record<string, NodeState>;
@@ -331,7 +345,9 @@ export function buildInitialState(spec: LabSpec, now: number): ClusterState {
     seed: spec.seed,
     kubernetesVersion: spec.version,
     configApiVersion: configApiVersionFor(spec.version),
-    imageRepository: 'registry.k8s.io',
+    imageRepository: spec.options.imageRepository ?? 'registry.k8s.io',
+    ...(spec.options.oldKubeletConfig ? { kubeletConfigApi: 'kubelet.config.k8s.io/v1alpha1' } : {}),
+    ...(spec.options.criSocket ? { criSocket: spec.options.criSocket } : {}),
     coredns: corednsFor(spec.version),
     kubeProxy: spec.version,
     nodes,
