@@ -9,12 +9,13 @@
  * - a component config that needs a manual upgrade blocks with a classified error and hints, and
  *   the operator's config file (inventory kubeadm.configFile) gets the upgrade through.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createNodeActivities } from '../../src/activities';
 import { loadInventory } from '../../src/inventory';
 import type { Inventory } from '../../src/inventory/schema';
 import { createSshPool } from '../../src/ssh/pool';
+import { cmd } from '../../src/ssh/command';
 import type { SshExecutor } from '../../src/ssh/types';
 import { clusterContext } from '../../src/shared/inventory';
 import { computeHops } from '../../src/shared/versions';
@@ -57,8 +58,23 @@ async function setupLab(extra: string[]) {
   await run(() => acts.ensureRepoMinor(cpIn));
   await run(() => acts.ensureKubeadmPackage(cpIn));
   const file = (rel: string) => path.join(lab.dir, 'nodes', cp.name, rel);
-  const labState = () => JSON.parse(readFileSync(path.join(lab.dir, 'state.json'), 'utf8')) as LabState;
-  return { lab, inv, ssh, acts, cluster, cp, cpIn, hop: hops[0]!, file, labState };
+  /** state.json once the controller has written it (it debounces its writes by 50 ms). */
+  const labState = async (ready: (st: LabState) => boolean): Promise<LabState> => {
+    for (let i = 0; ; i++) {
+      const st = JSON.parse(readFileSync(path.join(lab.dir, 'state.json'), 'utf8')) as LabState;
+      if (ready(st) || i >= 50) return st;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  /** Writes a file on the node over SSH (its /root is an overlay of the node's namespace). */
+  const writeOnNode = async (file: string, content: string) => {
+    const r = await ssh.run(
+      { name: cp.name, host: cp.address, port: cp.port, user: inv.ssh.user, sudo: false },
+      cmd('sh', '-c', 'printf "%s" "$1" > "$2"', 'sh', content, file),
+    );
+    if (r.exitCode !== 0) throw new Error(`writing ${file} on ${cp.name}: ${r.stderr}`);
+  };
+  return { lab, inv, ssh, acts, cluster, cp, cpIn, hop: hops[0]!, file, labState, writeOnNode };
 }
 
 describe('the seed cluster: imageRepository, cri-dockerd, patches', () => {
@@ -75,7 +91,8 @@ describe('the seed cluster: imageRepository, cri-dockerd, patches', () => {
     expect(s.inv.kubeadm.imageRepository).toBeUndefined();
     const r = await run(() => s.acts.ensureImagesPulled(s.cpIn));
     expect(r.changed).toBe(true);
-    const images = s.labState().nodes[s.cp.name]?.images ?? [];
+    const st = await s.labState((x) => (x.nodes[s.cp.name]?.images ?? []).length > 0);
+    const images = st.nodes[s.cp.name]?.images ?? [];
     expect(images).toContain(`${REPO}/kube-apiserver:${s.hop.version}`);
     expect(images.filter((i) => !i.startsWith(`${REPO}/`))).toEqual([]);
     const cmd = s.lab
@@ -141,9 +158,8 @@ describe('a component config that needs a manual upgrade', () => {
     expect(detail(f).hints.join('\n')).toContain('kubeadm.configFile');
     expect(detail(f).hints.join('\n')).toContain('kubelet.config.k8s.io/v1beta1');
     // what the runbook says: a config file with the current KubeletConfiguration, passed as --config
-    mkdirSync(s.file('root'), { recursive: true });
-    writeFileSync(
-      s.file('root/kubeadm-upgrade.yaml'),
+    await s.writeOnNode(
+      '/root/kubeadm-upgrade.yaml',
       'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: systemd\n',
     );
     const kubeadm = { ...s.inv.kubeadm, configFile: '/root/kubeadm-upgrade.yaml' };
