@@ -51,6 +51,7 @@ export const NODE_STEPS = [
   'repo',
   'kubeadm-package',
   'upgrade-plan',
+  'rehearsal',
   'images',
   'upgrade-apply',
   'upgrade-node',
@@ -257,6 +258,8 @@ export interface UpgradeState {
   ignoredSignals: IgnoredSignal[];
   preflight?: { ok: boolean; checks: PreflightCheck[]; pdbs: PdbBlocker[] };
   backup?: BackupResult;
+  /** The first control plane's rehearsal of the last hop (kubeadm upgrade diff + apply --dry-run). */
+  rehearsal?: { node: string; hop: number; detail?: string; outputTail?: string };
   timings: { startedAt: string; finishedAt?: string; phases: PhaseTiming[] };
   /** Final message (why it failed / was aborted). */
   message?: string;
