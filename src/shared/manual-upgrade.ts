@@ -16,7 +16,7 @@ export function manualUpgradeHints(groups: { group: string; to?: string }[]): st
     .join(' and ');
   return [
     `kubeadm cannot convert the cluster's ${what} itself: write a kubeadm config file on the first control plane holding it at the preferred version (the "PREFERRED VERSION" column of 'kubeadm upgrade plan'), or reset it to kubeadm's defaults.`,
-    "Set kubeadm.configFile in the inventory to that file: kupgrade passes it as --config to kubeadm upgrade plan, diff, apply --dry-run and apply (the runbook's config-file path); then retry the node.",
+    "Set kubeadm.configFile in the inventory to that file (kupgrade passes it as --config to kubeadm upgrade plan, diff, apply --dry-run and apply: the runbook's config-file path), then `kupgrade abort` and `kupgrade start` again with that inventory: the control plane has not changed yet (only the repository and the kubeadm package), and steps already done are skipped.",
     'Check it first on the node: kubeadm upgrade diff --config <file>; kubeadm upgrade apply --config <file> --dry-run.',
   ];
 }
