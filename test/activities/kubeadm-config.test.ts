@@ -42,9 +42,9 @@ interface LabState {
   nodes: Record<string, { images?: string[] }>;
 }
 
-async function setupLab(extra: string[]) {
+async function setupLab(extra: string[], controlPlanes = 1) {
   if (!existsSync(LAB_CLI)) throw new Error(`${LAB_CLI} is missing: run 'npm run build' first`);
-  const lab = Lab.up({ controlPlanes: 1, workers: 1, version: '1.31.2', packages: 'yum', speed: 200, extra });
+  const lab = Lab.up({ controlPlanes, workers: 1, version: '1.31.2', packages: 'yum', speed: 200, extra });
   const inv: Inventory = loadInventory(lab.inventory);
   const ssh: SshExecutor = createSshPool(poolConfigOf(inv.ssh, {}));
   const acts = createNodeActivities({ ssh, pollIntervalMs: 200 });
@@ -57,7 +57,7 @@ async function setupLab(extra: string[]) {
   const cpIn: NodeHopInput = { cluster, node: cp, hop: hops[0]! };
   await run(() => acts.ensureRepoMinor(cpIn));
   await run(() => acts.ensureKubeadmPackage(cpIn));
-  const file = (rel: string) => path.join(lab.dir, 'nodes', cp.name, rel);
+  const file = (rel: string, node = cp.name) => path.join(lab.dir, 'nodes', node, rel);
   /** state.json once the controller has written it (it debounces its writes by 50 ms). */
   const labState = async (ready: (st: LabState) => boolean): Promise<LabState> => {
     for (let i = 0; ; i++) {
@@ -80,7 +80,7 @@ async function setupLab(extra: string[]) {
 describe('the seed cluster: imageRepository, cri-dockerd, patches', () => {
   let s: Awaited<ReturnType<typeof setupLab>>;
   beforeAll(async () => {
-    s = await setupLab(['--image-repository', REPO, '--cri-socket', CRI, '--patches']);
+    s = await setupLab(['--image-repository', REPO, '--cri-socket', CRI, '--patches'], 2);
   });
   afterAll(async () => {
     await s?.ssh.close();
@@ -135,6 +135,18 @@ describe('the seed cluster: imageRepository, cri-dockerd, patches', () => {
     expect(after).toContain(`image: ${REPO}/kube-apiserver:${s.hop.version}`);
     expect(after).toContain('cpu: 500m');
     expect(after).toContain('memory: 512Mi');
+  });
+
+  test('kubeadm upgrade node on the other control plane keeps its patches too', async () => {
+    const cp2 = s.inv.nodes.find((n) => n.name === 'cp-2')!;
+    const in2: NodeHopInput = { ...s.cpIn, node: cp2 };
+    await run(() => s.acts.ensureRepoMinor(in2));
+    await run(() => s.acts.ensureKubeadmPackage(in2));
+    const r = await run(() => s.acts.ensureKubeadmUpgradeNode(in2));
+    expect(r.changed).toBe(true);
+    const after = readFileSync(s.file('etc/kubernetes/manifests/kube-apiserver.yaml', 'cp-2'), 'utf8');
+    expect(after).toContain(`image: ${REPO}/kube-apiserver:${s.hop.version}`);
+    expect(after).toContain('cpu: 500m');
   });
 });
 
