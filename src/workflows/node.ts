@@ -68,7 +68,7 @@ const STEP_GROUP: Record<NodeStep, ActivityGroup> = {
   repo: 'quick',
   'kubeadm-package': 'package',
   'upgrade-plan': 'read',
-  rehearsal: 'read',
+  rehearsal: 'kubeadm',
   images: 'package',
   'upgrade-apply': 'kubeadm',
   'upgrade-node': 'kubeadm',
