@@ -944,7 +944,8 @@ async function apply(c: ToolCall, argv: string[]): Promise<ExecResult> {
     fmt >= 32
       ? `[upgrade/control-plane] Upgrading your static Pod-hosted control plane to version "${withV(target)}" (timeout: ${goDuration(300_000)})...\n`
       : `[upgrade/apply] Upgrading your Static Pod-hosted control plane to version "${withV(target)}" (timeout: ${goDuration(300_000)})...\n`;
-  await c.cl.sleep(applyMs(etcdUp) - TIME.applyPreflightMs);
+  // a dry run pulls nothing and waits for no static pod: its preflight is all the time it takes
+  if (!dryRun) await c.cl.sleep(applyMs(etcdUp) - TIME.applyPreflightMs);
   const sp = upgradeStaticPods(c, target, { etcd: etcdUp, renew, fmt, patches: patches.files });
   out += sp.text;
   let effects: Effect[] = [];
