@@ -65,7 +65,12 @@ export function watchScreen(state: UpgradeState, now = Date.now()): string {
   if (state.rehearsal) {
     lines.push(`Rehearsal on ${state.rehearsal.node}: ${state.rehearsal.detail ?? 'done'}`);
     if (state.rehearsal.outputTail)
-      lines.push(...state.rehearsal.outputTail.split('\n').slice(0, 20).map((l) => `  | ${l}`));
+      lines.push(
+        ...state.rehearsal.outputTail
+          .split('\n')
+          .slice(0, 20)
+          .map((l) => `  | ${l}`),
+      );
   }
   lines.push('');
   lines.push(
