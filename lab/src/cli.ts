@@ -4,7 +4,7 @@
  *          [--speed S] [--seed X] [--repo pkgs.k8s.io|mirror|legacy] [--legacy-repo] [--name NAME] [--cordoned a,b]
  *          [--pods-per-worker N] [--emptydir-pods N] [--unmanaged-pods N] [--evicted-pods a,b] [--no-ssh]
  *          [--unlisted NODE[,NODE]] [--swap-allowed NODE[,NODE]] [--host-etcdctl none|PATH]
- *          [--os el7] [--versionlock]
+ *          [--os el7] [--versionlock] [--image-repository R] [--cri-socket S] [--patches] [--old-kubelet-config]
  *   down   --dir DIR
  *   cordon|uncordon --dir DIR NODE   (an operator's cordon, outside the upgrade)
  *   status --dir DIR [-o json]
@@ -27,7 +27,7 @@ const USAGE = `usage:
                   [--speed S] [--seed X] [--repo pkgs.k8s.io|mirror|legacy] [--legacy-repo] [--name NAME] [--cordoned NODE[,NODE]]
                   [--pods-per-worker N] [--emptydir-pods N] [--unmanaged-pods N] [--evicted-pods NODE[,NODE]] [--no-ssh]
                   [--unlisted NODE[,NODE]] [--swap-allowed NODE[,NODE]] [--host-etcdctl none|PATH]
-                  [--os el7] [--versionlock]
+                  [--os el7] [--versionlock] [--image-repository R] [--cri-socket S] [--patches] [--old-kubelet-config]
   kupgrade-lab down --dir DIR
   kupgrade-lab cordon|uncordon --dir DIR NODE
   kupgrade-lab status --dir DIR [-o json]
@@ -49,7 +49,7 @@ interface Args {
   opts: Map<string, string>;
 }
 
-const BOOL_OPTS = new Set(['no-ssh', 'help', 'legacy-repo', 'versionlock']);
+const BOOL_OPTS = new Set(['no-ssh', 'help', 'legacy-repo', 'versionlock', 'patches', 'old-kubelet-config']);
 
 export function parseArgs(argv: string[]): Args {
   const pos: string[] = [];
@@ -132,6 +132,10 @@ async function cmdUp(a: Args): Promise<number> {
     'host-etcdctl',
     'os',
     'versionlock',
+    'image-repository',
+    'cri-socket',
+    'patches',
+    'old-kubelet-config',
   ]);
   const pk = need(a, 'packages');
   if (!['yum', 'dnf', 'apt'].includes(pk)) throw new UsageError('--packages must be yum, dnf or apt');
@@ -168,6 +172,10 @@ async function cmdUp(a: Args): Promise<number> {
     ssh: !a.opts.has('no-ssh'),
     os: os as 'el7' | undefined,
     versionlock: a.opts.has('versionlock'),
+    imageRepository: a.opts.get('image-repository'),
+    criSocket: a.opts.get('cri-socket'),
+    patches: a.opts.has('patches'),
+    oldKubeletConfig: a.opts.has('old-kubelet-config'),
   });
   const s = r.spec;
   const first = s.nodes[0]!;

@@ -30,6 +30,7 @@ import {
   yumRepoFile,
 } from './model/manifests';
 import { LAB_TOOLS } from './tools/types';
+import { applyPatches, LAB_PATCH } from './model/patches';
 import { shimScript } from './shim/script';
 import { kubeletClientFileName, labPki, type LabPki } from './model/pki';
 import { OVERLAID_DIRS } from './sshd/paths';
@@ -66,6 +67,14 @@ export interface UpOptions {
   os?: 'el7';
   /** the versionlock plugin installed, kubeadm/kubelet/kubectl locked at the initial version (yum/dnf) */
   versionlock?: boolean;
+  /** kubeadm-config imageRepository (e.g. registry.cn-hangzhou.aliyuncs.com/google_containers) */
+  imageRepository?: string;
+  /** the nodes' CRI socket (e.g. unix:///var/run/cri-dockerd.sock; containerd's is there too) */
+  criSocket?: string;
+  /** control planes carry a kube-apiserver patch in /etc/kubernetes/patches */
+  patches?: boolean;
+  /** the kubelet-config ConfigMap is of an old API version: kubeadm wants a manual config upgrade */
+  oldKubeletConfig?: boolean;
   /** start the sshd module (default true); tests of the shims alone pass false */
   ssh?: boolean;
   /** run the controller inside this process instead of detached (tests); close it with result.controller */
@@ -184,16 +193,20 @@ export function writeNodeRoot(dir: string, spec: LabSpec, n: LabNodeSpec, pki?: 
   }
   w(
     'var/lib/kubelet/kubeadm-flags.env',
-    'KUBELET_KUBEADM_ARGS="--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock --pod-infra-container-image=registry.k8s.io/pause:3.9"\n',
+    `KUBELET_KUBEADM_ARGS="--container-runtime-endpoint=${spec.options.criSocket ?? 'unix:///var/run/containerd/containerd.sock'} --pod-infra-container-image=${spec.options.imageRepository ?? 'registry.k8s.io'}/pause:3.9"\n`,
   );
   if (n.role !== 'control-plane') return;
   w('etc/kubernetes/admin.conf', kubeconfig('kubernetes-admin', server), 0o600);
   if (minor >= 29) w('etc/kubernetes/super-admin.conf', kubeconfig('kubernetes-super-admin', server), 0o600);
   w('etc/kubernetes/controller-manager.conf', kubeconfig('system:kube-controller-manager', server), 0o600);
   w('etc/kubernetes/scheduler.conf', kubeconfig('system:kube-scheduler', server), 0o600);
+  const patches = spec.options.patches ? [LAB_PATCH] : [];
+  for (const p of patches) w(`etc/kubernetes/patches/${p.name}`, p.content, 0o644);
+  const repo = spec.options.imageRepository ?? 'registry.k8s.io';
   for (const c of CP_COMPONENTS) {
     const tag = c === 'etcd' ? etcdFor(spec.version) : withV(spec.version);
-    w(`etc/kubernetes/manifests/${c}.yaml`, manifest(c, n.address, image('registry.k8s.io', c, tag)), 0o600);
+    const text = applyPatches(c, manifest(c, n.address, image(repo, c, tag)), patches).text;
+    w(`etc/kubernetes/manifests/${c}.yaml`, text, 0o600);
   }
   w('etc/kubernetes/pki/ca.key', PEM('RSA PRIVATE KEY'), 0o600);
   for (const f of [
@@ -386,6 +399,10 @@ export async function up(o: UpOptions): Promise<UpResult> {
       ...(he !== undefined ? { hostEtcdctl: he } : {}),
       ...(o.os ? { os: o.os } : {}),
       ...(o.versionlock ? { versionlock: true } : {}),
+      ...(o.imageRepository ? { imageRepository: o.imageRepository } : {}),
+      ...(o.criSocket ? { criSocket: o.criSocket } : {}),
+      ...(o.patches ? { patches: true } : {}),
+      ...(o.oldKubeletConfig ? { oldKubeletConfig: true } : {}),
     },
   };
   if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(spec.name)) spec.name = 'lab';

@@ -31,6 +31,14 @@ import {
   type Runner,
 } from './runtime';
 import { batch, jsonIn, parseBatch, targetOf } from './script';
+import { manualUpgradeHints } from '../shared/manual-upgrade';
+import {
+  manualConversionIn,
+  settingsFrom,
+  settingsSections,
+  upgradeFlags,
+  type KubeadmSettings,
+} from './kubeadm-settings';
 
 const KUBEADM_TIMEOUT_MS = 30 * 60_000;
 const CONTROL_PLANE = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const;
@@ -65,6 +73,17 @@ export function kubeadmFailure(node: string, step: string, r: RunResult, command
   const out = outputOf(r);
   const recovery = step === 'upgrade-apply' || step === 'upgrade-node';
   const base = { node, step, result: r, command, kubeadmRecovery: recovery };
+  const manual = manualConversionIn(out);
+  if (manual.length) {
+    return failure({
+      ...base,
+      type: ErrorTypes.KubeadmFailed,
+      message: `${what} refused: kubeadm needs a manual upgrade of its component config ${manual.map((m) => `${m.group} (${m.from} → ${m.to})`).join(', ')}`,
+      nonRetryable: true,
+      kubeadmRecovery: false,
+      hints: manualUpgradeHints(manual.map((m) => ({ group: m.group, to: m.to }))),
+    });
+  }
   const res = parseApplyResult(out);
   const error = res.ok ? { kind: 'unknown' as const, message: lastLine(out) } : res.error;
   switch (error.kind) {
@@ -159,13 +178,106 @@ export function manualUpgradesIn(planOutput: string): string[] {
   return out;
 }
 
+function configFileMissing(node: string, step: string, file: string) {
+  return failure({
+    type: ErrorTypes.KubeadmFailed,
+    message: `kubeadm.configFile: ${file} is not readable on ${node}`,
+    node,
+    step,
+    nonRetryable: true,
+    hints: [
+      `Copy the kubeadm config file to ${file} on ${node} (the first control plane), or fix kubeadm.configFile in the inventory.`,
+    ],
+  });
+}
+
+/** Lines of a rehearsal worth showing: the diff, then kubeadm's own log lines of the dry run (no file contents). */
+export function rehearsalTail(diff: string, dryRun: string, max = 3000): string {
+  const secret = /-data:|PRIVATE KEY|password|token:|secret/i;
+  const keep = (t: string) =>
+    t
+      .split('\n')
+      .filter((l) => !secret.test(l))
+      .join('\n');
+  const log = dryRun
+    .split('\n')
+    .filter((l) => /^\[[a-z/-]+\]/.test(l) && !secret.test(l))
+    .slice(-12)
+    .join('\n');
+  const d = keep(diff).trim() || '(no manifest would change)';
+  const head = d.length > max ? d.slice(0, max) + '\n…' : d;
+  return `${head}\n---\n${log}`;
+}
+
 export function createKubeadmActivities(run: Runner) {
+  async function readSettings(
+    input: NodeHopInput,
+    step: string,
+    opts: { cluster: boolean; configFile: boolean },
+  ): Promise<KubeadmSettings> {
+    const { cluster, node } = input;
+    const r = await run.exec(
+      targetOf(cluster.inventory, node),
+      batch(settingsSections(cluster.inventory, opts)),
+      {
+        step,
+      },
+    );
+    const s = settingsFrom(cluster.inventory, parseBatch(r.stdout));
+    if (s.configFileMissing) throw configFileMissing(node.name, step, s.configFileMissing);
+    return s;
+  }
+
+  /**
+   * Read-only rehearsal on the first control plane: `kubeadm upgrade diff` (what the manifests
+   * would become) and `kubeadm upgrade apply --dry-run` with the flags apply will get. Skipped
+   * when apply is already done for the version. A refusal is classified like apply's.
+   */
+  async function kubeadmRehearsal(input: NodeHopInput): Promise<StepResult> {
+    const { cluster, node, hop } = input;
+    const step = 'rehearsal';
+    const want = normalizeVersion(hop.version);
+    const target = targetOf(cluster.inventory, node);
+    const check = await run.exec(
+      target,
+      batch([
+        { name: 'marker', command: readMarker('upgrade-apply') },
+        ...settingsSections(cluster.inventory, { cluster: false, configFile: true }),
+      ]),
+      { step },
+    );
+    const got = parseBatch(check.stdout);
+    if (got.get('marker')?.exitCode === 0 && got.get('marker')?.output.trim() === want) {
+      return { changed: false, detail: `kubeadm upgrade apply ${want} already done: nothing to rehearse` };
+    }
+    const settings = settingsFrom(cluster.inventory, got);
+    if (settings.configFileMissing) throw configFileMissing(node.name, step, settings.configFileMissing);
+    const diffCmd = cmd('kubeadm', 'upgrade', 'diff', want, ...upgradeFlags(settings, 'diff'));
+    const diff = await run.exec(target, diffCmd, { step, progress: true, timeoutMs: 10 * 60_000 });
+    if (diff.exitCode !== 0)
+      throw kubeadmFailure(node.name, step, diff, diffCmd, `kubeadm upgrade diff ${want}`);
+    const args = ['kubeadm', 'upgrade', 'apply', want, '--dry-run', ...upgradeFlags(settings, 'apply')];
+    if (!cluster.inventory.kubeadm.certificateRenewal) args.push('--certificate-renewal=false');
+    if (!cluster.inventory.kubeadm.etcdUpgrade) args.push('--etcd-upgrade=false');
+    const dryCmd = cmd(...args);
+    const dry = await run.exec(target, dryCmd, { step, progress: true, timeoutMs: KUBEADM_TIMEOUT_MS });
+    if (dry.exitCode !== 0)
+      throw kubeadmFailure(node.name, step, dry, dryCmd, `kubeadm upgrade apply ${want} --dry-run`);
+    const changes = (diff.stdout.match(/^\+\+\+ /gm) ?? []).length;
+    return {
+      changed: false,
+      detail: `rehearsed ${want}: ${changes} manifest(s) would change, apply --dry-run OK${settings.patchesDir ? ` (patches ${settings.patchesDir})` : ''}${settings.configFile ? ` (config ${settings.configFile})` : ''}`,
+      outputTail: rehearsalTail(diff.stdout, outputOf(dry)),
+    };
+  }
+
   async function kubeadmUpgradePlan(input: NodeHopInput): Promise<UpgradePlanResult> {
     const { cluster, node, hop } = input;
     const step = 'upgrade-plan';
     const want = normalizeVersion(hop.version);
     const target = targetOf(cluster.inventory, node);
-    const command = cmd('kubeadm', 'upgrade', 'plan', want);
+    const settings = await readSettings(input, step, { cluster: false, configFile: true });
+    const command = cmd('kubeadm', 'upgrade', 'plan', want, ...upgradeFlags(settings, 'plan'));
     const r = await run.exec(target, command, { step, progress: true, timeoutMs: 10 * 60_000 });
     const out = outputOf(r);
     if (r.exitCode !== 0) {
@@ -186,13 +298,25 @@ export function createKubeadmActivities(run: Runner) {
     if (!cluster.inventory.kubeadm.prePullImages)
       return { changed: false, detail: 'image pre-pull disabled' };
     const target = targetOf(cluster.inventory, node);
-    const marker = await run.exec(target, readMarker('images'), { step });
-    if (marker.exitCode === 0 && markerSays(marker.stdout, markerKey(input, want))) {
+    const check = await run.exec(
+      target,
+      batch([
+        { name: 'marker', command: readMarker('images') },
+        ...settingsSections(cluster.inventory, { cluster: true, configFile: false }),
+      ]),
+      { step },
+    );
+    const got = parseBatch(check.stdout);
+    const marker = got.get('marker');
+    if (marker?.exitCode === 0 && markerSays(marker.output, markerKey(input, want))) {
       return { changed: false, detail: `images for ${want} already pulled` };
     }
+    const settings = settingsFrom(cluster.inventory, got);
     const args = ['kubeadm', 'config', 'images', 'pull', '--kubernetes-version', want];
-    const repo = cluster.inventory.kubeadm.imageRepository;
+    // kubeadm-config's imageRepository (or the inventory's): what apply will run
+    const repo = settings.imageRepository;
     if (repo) args.push('--image-repository', repo);
+    if (settings.criSocket) args.push('--cri-socket', settings.criSocket);
     const command = withMarker(cmd(...args), 'images', markerKey(input, want));
     const r = await run.exec(target, command, { step, progress: true, timeoutMs: KUBEADM_TIMEOUT_MS });
     if (r.exitCode !== 0) {
@@ -209,7 +333,11 @@ export function createKubeadmActivities(run: Runner) {
         result: r,
         command,
         nonRetryable: /not found|manifest unknown/i.test(out) && !looksTransient(out),
-        hints: repo ? [`Images come from ${repo} (kubeadm.imageRepository).`] : [],
+        hints: repo
+          ? [
+              `Images come from ${repo} (${cluster.inventory.kubeadm.imageRepository ? 'kubeadm.imageRepository in the inventory' : "kubeadm-config's imageRepository"}).`,
+            ]
+          : [],
       });
     }
     return { changed: true, detail: `images for ${want} pulled`, outputTail: tail(outputOf(r)) };
@@ -229,10 +357,12 @@ export function createKubeadmActivities(run: Runner) {
           name: 'config',
           command: kubectl('-n', 'kube-system', 'get', 'configmap', 'kubeadm-config', '-o', 'json'),
         },
+        ...settingsSections(cluster.inventory, { cluster: false, configFile: true }),
       ]),
       { step },
     );
     const s = parseBatch(check.stdout);
+    const settings = settingsFrom(cluster.inventory, s);
     if (markerSays(s.get('marker')?.output, markerKey(input, want))) {
       return { changed: false, detail: `kubeadm upgrade apply ${want} already done`, version: want };
     }
@@ -253,7 +383,8 @@ export function createKubeadmActivities(run: Runner) {
     if (manifestsAtWant && configVersion === want) {
       return { changed: false, detail: `control plane already at ${want}`, version: want };
     }
-    const args = ['kubeadm', 'upgrade', 'apply', want, '--yes'];
+    if (settings.configFileMissing) throw configFileMissing(node.name, step, settings.configFileMissing);
+    const args = ['kubeadm', 'upgrade', 'apply', want, '--yes', ...upgradeFlags(settings, 'apply')];
     if (!cluster.inventory.kubeadm.certificateRenewal) args.push('--certificate-renewal=false');
     if (!cluster.inventory.kubeadm.etcdUpgrade) args.push('--etcd-upgrade=false');
     const command = withMarker(cmd(...args), 'upgrade-apply', markerKey(input, want));
@@ -278,11 +409,25 @@ export function createKubeadmActivities(run: Runner) {
     const step = 'upgrade-node';
     const want = normalizeVersion(hop.version);
     const target = targetOf(cluster.inventory, node);
-    const marker = await run.exec(target, readMarker('upgrade-node'), { step });
-    if (marker.exitCode === 0 && markerSays(marker.stdout, markerKey(input, want))) {
+    const check = await run.exec(
+      target,
+      batch([
+        { name: 'marker', command: readMarker('upgrade-node') },
+        ...settingsSections(cluster.inventory, { cluster: false, configFile: false }),
+      ]),
+      { step },
+    );
+    const got = parseBatch(check.stdout);
+    const marker = got.get('marker');
+    if (marker?.exitCode === 0 && markerSays(marker.output, markerKey(input, want))) {
       return { changed: false, detail: `kubeadm upgrade node already done for ${want}`, version: want };
     }
-    const args = ['kubeadm', 'upgrade', 'node'];
+    const args = [
+      'kubeadm',
+      'upgrade',
+      'node',
+      ...upgradeFlags(settingsFrom(cluster.inventory, got), 'node'),
+    ];
     if (node.role === 'control-plane') {
       if (!cluster.inventory.kubeadm.certificateRenewal) args.push('--certificate-renewal=false');
       if (!cluster.inventory.kubeadm.etcdUpgrade) args.push('--etcd-upgrade=false');
@@ -331,7 +476,14 @@ export function createKubeadmActivities(run: Runner) {
     return { changed: true, detail: 'CNI step done', outputTail: tail(outputOf(r)) };
   }
 
-  return { kubeadmUpgradePlan, ensureImagesPulled, ensureKubeadmApply, ensureKubeadmUpgradeNode, runCniStep };
+  return {
+    kubeadmUpgradePlan,
+    kubeadmRehearsal,
+    ensureImagesPulled,
+    ensureKubeadmApply,
+    ensureKubeadmUpgradeNode,
+    runCniStep,
+  };
 }
 
 function normalizeSafe(v: string): string {

@@ -62,6 +62,16 @@ export function watchScreen(state: UpgradeState, now = Date.now()): string {
       `  decide:  kupgrade retry ${state.cluster}  |  kupgrade skip ${state.cluster} --node ${b.node ?? '?'}  |  kupgrade abort ${state.cluster}`,
     );
   }
+  if (state.rehearsal) {
+    lines.push(`Rehearsal on ${state.rehearsal.node}: ${state.rehearsal.detail ?? 'done'}`);
+    if (state.rehearsal.outputTail)
+      lines.push(
+        ...state.rehearsal.outputTail
+          .split('\n')
+          .slice(0, 20)
+          .map((l) => `  | ${l}`),
+      );
+  }
   lines.push('');
   lines.push(
     table(
@@ -133,6 +143,15 @@ export function planText(plan: UpgradePlan): string {
         `  ${String(step++).padStart(3)}. ${n.name} (${n.kind})${n.upToDate ? ' already at the version' : `: ${n.steps.join(' → ')}`}`,
       );
     }
+  }
+  const rehearsed = plan.hops
+    .flatMap((h) => h.nodes)
+    .find((n) => !n.upToDate && n.steps.includes('rehearsal'));
+  if (rehearsed) {
+    out.push(
+      '',
+      `rehearsal: on ${rehearsed.name}, read-only, before any image is pulled or applied: kubeadm upgrade diff <version> and kubeadm upgrade apply <version> --dry-run (with --config/--patches as apply gets them); the diff is shown by kupgrade status and in the node's workflow.`,
+    );
   }
   return out.join('\n');
 }

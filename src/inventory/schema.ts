@@ -78,6 +78,10 @@ export interface Inventory {
   };
   kubeadm: {
     imageRepository?: string;
+    /** Operator's kubeadm config file on the first control plane, passed as `--config` (plan, diff, apply). */
+    configFile?: string;
+    /** Patches folder on the control planes, passed as `--patches` when it exists (default /etc/kubernetes/patches). */
+    patchesDir?: string;
     certificateRenewal: boolean;
     etcdUpgrade: boolean;
     etcdBackup: boolean;
@@ -170,11 +174,16 @@ const PackagesSchema = z.strictObject({
   allowInsecureRepo: z.boolean().default(false),
 });
 
+/** An absolute path on a node: no `..`, no spaces or shell characters. */
+const NODE_PATH = /^(?!.*\/\.\.(\/|$))\/[A-Za-z0-9._+/-]*$/;
+
 const KubeadmSchema = z.strictObject({
   imageRepository: z
     .string()
     .refine(isImageRepository, { message: 'not a valid image repository' })
     .optional(),
+  configFile: z.string().regex(NODE_PATH, { message: 'not an absolute path' }).optional(),
+  patchesDir: z.string().regex(NODE_PATH, { message: 'not an absolute path' }).optional(),
   certificateRenewal: z.boolean().default(true),
   etcdUpgrade: z.boolean().default(true),
   etcdBackup: z.boolean().default(true),
@@ -293,6 +302,9 @@ const FIXES: Record<string, string> = {
   kubeadm: 'make kubeadm a mapping (see docs/inventory.md)',
   'kubeadm.imageRepository':
     'use a registry path such as registry.cn-hangzhou.aliyuncs.com/google_containers',
+  'kubeadm.configFile':
+    'give the absolute path of a kubeadm config file on the first control plane, e.g. /root/kubeadm-upgrade.yaml',
+  'kubeadm.patchesDir': 'give the absolute path of the kubeadm patches folder, e.g. /etc/kubernetes/patches',
   'kubeadm.certificateRenewal': BOOL_FIX,
   'kubeadm.etcdUpgrade': BOOL_FIX,
   'kubeadm.etcdBackup': BOOL_FIX,
@@ -594,6 +606,8 @@ export function validateInventory(raw: unknown, opts: ResolveOptions): Inventory
     },
     kubeadm: {
       ...(v.kubeadm.imageRepository ? { imageRepository: v.kubeadm.imageRepository } : {}),
+      ...(v.kubeadm.configFile ? { configFile: v.kubeadm.configFile } : {}),
+      ...(v.kubeadm.patchesDir ? { patchesDir: v.kubeadm.patchesDir } : {}),
       certificateRenewal: v.kubeadm.certificateRenewal,
       etcdUpgrade: v.kubeadm.etcdUpgrade,
       etcdBackup: v.kubeadm.etcdBackup,

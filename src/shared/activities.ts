@@ -212,6 +212,8 @@ export interface UpgradeActivities {
 
   /** Read-only `kubeadm upgrade plan <version>` on the first control plane. */
   kubeadmUpgradePlan(input: NodeHopInput): Promise<UpgradePlanResult>;
+  /** Read-only: `kubeadm upgrade diff` + `kubeadm upgrade apply --dry-run` on the first control plane. */
+  kubeadmRehearsal(input: NodeHopInput): Promise<StepResult>;
 
   /** `kubeadm config images pull --kubernetes-version <v>` (with imageRepository) on a control plane. */
   ensureImagesPulled(input: NodeHopInput): Promise<StepResult>;

@@ -40,6 +40,12 @@ export function renderDetails(state: UpgradeState): string {
       `Backup on ${state.backup.node}: ${cell(state.backup.kubernetesCopy)} ${cell(state.backup.etcdSnapshot)}`,
     );
   }
+  if (state.rehearsal) {
+    lines.push(
+      '',
+      `Rehearsal on ${state.rehearsal.node} (kubeadm upgrade diff, apply --dry-run): ${cell(state.rehearsal.detail ?? 'done')} (output in its node workflow)`,
+    );
+  }
   const counts = new Map<string, number>();
   for (const n of state.nodes) counts.set(n.status, (counts.get(n.status) ?? 0) + 1);
   lines.push('', [...counts.entries()].map(([k, v]) => `${k}: ${v}`).join(' · '));

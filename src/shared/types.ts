@@ -51,6 +51,7 @@ export const NODE_STEPS = [
   'repo',
   'kubeadm-package',
   'upgrade-plan',
+  'rehearsal',
   'images',
   'upgrade-apply',
   'upgrade-node',
@@ -289,6 +290,8 @@ export interface UpgradeState {
   backup?: BackupResult;
   /** `kube-system/name` of pods already Failed at preflight: verify does not count them. */
   failedBefore?: string[];
+  /** The first control plane's rehearsal of the last hop (kubeadm upgrade diff + apply --dry-run). */
+  rehearsal?: { node: string; hop: number; detail?: string; outputTail?: string };
   timings: { startedAt: string; finishedAt?: string; phases: PhaseTiming[] };
   /** Final message (why it failed / was aborted). */
   message?: string;

@@ -14,6 +14,7 @@ import {
 } from '@temporalio/workflow';
 import type { NodeHopInput, ResolvedHop, StepResult, UpgradeActivities } from '../shared/activities';
 import { ErrorType, recoveryHints } from '../shared/errors';
+import { manualUpgradeHints } from '../shared/manual-upgrade';
 import type { ClusterContext, InventoryNode } from '../shared/inventory';
 import { nodeProgressSignal } from '../shared/messages';
 import type { FailureInfo, NodeProgress, NodeStep } from '../shared/types';
@@ -57,6 +58,8 @@ export interface NodeStepRecord {
   detail?: string;
   startedAt: string;
   finishedAt: string;
+  /** The rehearsal's diff and dry-run lines, for the operator. */
+  outputTail?: string;
 }
 
 export interface NodeUpgradeResult {
@@ -75,6 +78,7 @@ const STEP_GROUP: Record<NodeStep, ActivityGroup> = {
   repo: 'quick',
   'kubeadm-package': 'package',
   'upgrade-plan': 'read',
+  rehearsal: 'kubeadm',
   images: 'package',
   'upgrade-apply': 'kubeadm',
   'upgrade-node': 'kubeadm',
@@ -90,6 +94,7 @@ const VERB: Record<NodeStep, string> = {
   repo: 'switch repo',
   'kubeadm-package': 'install kubeadm',
   'upgrade-plan': 'kubeadm upgrade plan',
+  rehearsal: 'rehearse kubeadm upgrade (diff, apply --dry-run)',
   images: 'pull images',
   'upgrade-apply': 'kubeadm upgrade apply',
   'upgrade-node': 'kubeadm upgrade node',
@@ -146,6 +151,15 @@ export async function upgradeNode(input: NodeUpgradeInput): Promise<NodeUpgradeR
         '| step | status | detail |',
         '|---|---|---|',
         ...rows,
+        ...result.steps
+          .filter((r) => r.outputTail)
+          .flatMap((r) => [
+            '',
+            `**${r.step}** (kubeadm upgrade diff, apply --dry-run):`,
+            '```',
+            r.outputTail!,
+            '```',
+          ]),
       ].join('\n'),
     );
   };
@@ -184,6 +198,7 @@ export async function upgradeNode(input: NodeUpgradeInput): Promise<NodeUpgradeR
       ]);
       const record: NodeStepRecord = { step, changed: out.changed, startedAt, finishedAt: now() };
       if (out.detail) record.detail = out.detail;
+      if (step === 'rehearsal' && out.outputTail) record.outputTail = out.outputTail;
       result.steps.push(record);
       if (step === 'drain' && 'wasCordoned' in out) {
         drainWasCordoned = (out as { wasCordoned: boolean }).wasCordoned;
@@ -255,7 +270,15 @@ async function runStep(
             ? `kubeadm upgrade plan requires a manual config upgrade of ${plan.manualUpgradeRequired.join(', ')}`
             : `kubeadm upgrade plan refused ${input.hop.version}`,
           nonRetryable: true,
-          details: [{ node: input.node.name, outputTail: plan.outputTail }],
+          details: [
+            {
+              node: input.node.name,
+              outputTail: plan.outputTail,
+              ...(plan.manualUpgradeRequired.length
+                ? { hints: manualUpgradeHints(plan.manualUpgradeRequired.map((group) => ({ group }))) }
+                : {}),
+            },
+          ],
         });
       }
       return {
@@ -264,6 +287,8 @@ async function runStep(
         ...(plan.outputTail ? { outputTail: plan.outputTail } : {}),
       };
     }
+    case 'rehearsal':
+      return acts.kubeadmRehearsal.executeWithOptions(options, [input]);
     case 'images':
       return acts.ensureImagesPulled.executeWithOptions(options, [input]);
     case 'upgrade-apply':

@@ -7,11 +7,16 @@ export type NodeKind = 'first-control-plane' | 'control-plane' | 'worker';
 export interface StepOptions {
   /** The node was cordoned before the run: never uncordon it. */
   cordonedBefore: boolean;
+  /**
+   * The first control plane rehearses apply (`kubeadm upgrade diff` + `apply --dry-run`) after the
+   * plan (default true; the upgrade workflow passes its patched() answer so old histories replay).
+   */
+  rehearsal?: boolean;
 }
 
 /**
  * First control plane, split in two around the `cni` gate:
- * `before`: repo → kubeadm package → upgrade plan → images → upgrade apply;
+ * `before`: repo → kubeadm package → upgrade plan → rehearsal → images → upgrade apply;
  * `after`: cni → drain → kubelet+kubectl → restart → Ready → uncordon.
  */
 export function firstControlPlaneSteps(
@@ -21,6 +26,7 @@ export function firstControlPlaneSteps(
   const before: NodeStep[] = [];
   if (inventory.packages.repository.mode !== 'unmanaged') before.push('repo');
   before.push('kubeadm-package', 'upgrade-plan');
+  if (opts.rehearsal !== false) before.push('rehearsal');
   if (inventory.kubeadm.prePullImages) before.push('images');
   before.push('upgrade-apply');
   const after: NodeStep[] = [];

@@ -901,6 +901,7 @@ class UpgradeRun {
       if (k === 0) {
         const { before, after } = firstControlPlaneSteps(this.inventory, {
           cordonedBefore: n.cordonedBefore,
+          rehearsal: patched('kubeadm-rehearsal'),
         });
         outcome = await this.runNode(cp, i, before, false, 'apply');
         if (outcome === 'ok') {
@@ -1117,6 +1118,15 @@ class UpgradeRun {
         if (result.cordonedByRun && !n.cordonedBefore && !this.cordonedByOther(n, i)) n.cordonedByRun = true;
         if (result.uncordoned) n.cordonedByRun = false;
         if (result.version) n.version = result.version;
+        const rehearsal = result.steps.find((r) => r.step === 'rehearsal');
+        if (rehearsal) {
+          this.s.rehearsal = {
+            node: node.name,
+            hop: i,
+            ...(rehearsal.detail ? { detail: rehearsal.detail } : {}),
+            ...(rehearsal.outputTail ? { outputTail: rehearsal.outputTail } : {}),
+          };
+        }
         n.step = todo[todo.length - 1];
         if (finishes) this.finishNode(n, i);
         else this.refresh();

@@ -35,7 +35,8 @@ describe('kubeadm upgrade apply fails on the first control plane', () => {
     s = await setUp('apply-fails', { controlPlanes: 1, workers: 2, version: '1.29.6', packages: 'yum' });
     await injectFault(s.lab.dir, {
       kind: 'fail',
-      match: 'kubeadm upgrade apply',
+      // the apply itself, not the rehearsal's `kubeadm upgrade apply v1.30.14 --dry-run`
+      match: 'kubeadm upgrade apply v1.30.14 --yes',
       node: 'cp-1',
       exit: 1,
       message: KUBEADM_OUTPUT,
@@ -110,7 +111,9 @@ describe('kubeadm upgrade apply fails on the first control plane', () => {
     // The apply itself: failed twice (both runs), then ran once successfully.
     const applies = s.lab
       .events()
-      .filter((e) => e.type === 'exec' && /^kubeadm upgrade apply v1\.30\.14/.test(e.cmd ?? ''));
+      .filter(
+        (e) => e.type === 'exec' && /^kubeadm upgrade apply v1\.30\.14(?!.*--dry-run)/.test(e.cmd ?? ''),
+      );
     expect(applies.map((e) => e.exit)).toEqual([1, 1, 0]);
   });
 });

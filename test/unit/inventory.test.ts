@@ -159,6 +159,24 @@ nodes:
     for (const i of issues) expect(i.fix.length).toBeGreaterThan(10);
   });
 
+  test('kubeadm.configFile and kubeadm.patchesDir: absolute node paths, kept; bad ones named with a fix', () => {
+    const ok = parseInventory(
+      MINIMAL + 'kubeadm: {configFile: /root/kubeadm-upgrade.yaml, patchesDir: /etc/kubernetes/patches-v2}\n',
+      opts,
+    );
+    expect(ok.kubeadm.configFile).toBe('/root/kubeadm-upgrade.yaml');
+    expect(ok.kubeadm.patchesDir).toBe('/etc/kubernetes/patches-v2');
+    expect(parseInventory(MINIMAL, opts).kubeadm.configFile).toBeUndefined();
+    const issues = issuesOf(() =>
+      parseInventory(
+        MINIMAL + 'kubeadm: {configFile: "kubeadm.yaml; reboot", patchesDir: /etc/../root}\n',
+        opts,
+      ),
+    );
+    expect(issues.map((i) => i.field).sort()).toEqual(['kubeadm.configFile', 'kubeadm.patchesDir']);
+    expect(issues.find((i) => i.field === 'kubeadm.configFile')?.fix).toContain('absolute path');
+  });
+
   test('the error message lists fields and fixes on separate lines', () => {
     try {
       parseInventory(MINIMAL.replace('role: worker', 'role: master'), opts);

@@ -239,6 +239,17 @@ export class FakeCluster {
           outputTail: `You can now apply the upgrade by executing: kubeadm upgrade apply ${hop.version}`,
         };
       },
+      kubeadmRehearsal: async ({ node, hop }: NodeHopInput) => {
+        const call = await this.enter('kubeadmRehearsal', node.name, hop);
+        return {
+          ...this.step(
+            call,
+            false,
+            `rehearsed ${hop.version}: 3 manifest(s) would change, apply --dry-run OK`,
+          ),
+          outputTail: `+++ new manifest\n+    image: registry.k8s.io/kube-apiserver:${hop.version}`,
+        };
+      },
       ensureImagesPulled: async ({ node, hop }: NodeHopInput) => {
         const call = await this.enter('ensureImagesPulled', node.name, hop);
         return this.step(call, true);

@@ -80,9 +80,17 @@ describe('step lists', () => {
   const inv = makeInventory('steps', 2, 1);
   it('follow the runbook: apply on the first control plane, upgrade node elsewhere, kubelet only after drain', () => {
     expect(firstControlPlaneSteps(inv, { cordonedBefore: false })).toEqual({
-      before: ['repo', 'kubeadm-package', 'upgrade-plan', 'images', 'upgrade-apply'],
+      before: ['repo', 'kubeadm-package', 'upgrade-plan', 'rehearsal', 'images', 'upgrade-apply'],
       after: ['drain', 'kubelet-packages', 'kubelet-restart', 'wait-ready', 'uncordon'],
     });
+    // a run started before the rehearsal existed (patched('kubeadm-rehearsal') false on replay)
+    expect(firstControlPlaneSteps(inv, { cordonedBefore: false, rehearsal: false }).before).toEqual([
+      'repo',
+      'kubeadm-package',
+      'upgrade-plan',
+      'images',
+      'upgrade-apply',
+    ]);
     expect(nodeSteps(inv, { role: 'worker' }, { cordonedBefore: false })).toEqual([
       'repo',
       'kubeadm-package',

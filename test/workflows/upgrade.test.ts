@@ -94,6 +94,22 @@ describe('upgradeCluster', () => {
     ]);
     expect(fake.count('ensureKubeadmUpgradeNode', 'cp-2')).toBe(1);
     expect(fake.count('ensureKubeadmUpgradeNode', 'cp-1')).toBe(0);
+    // the read-only rehearsal on the first control plane, after the plan, before images and apply
+    const cp1 = fake.calls.filter((c) => c.node === 'cp-1').map((c) => c.activity);
+    const planAt = cp1.indexOf('kubeadmUpgradePlan');
+    expect(cp1.slice(planAt, planAt + 4)).toEqual([
+      'kubeadmUpgradePlan',
+      'kubeadmRehearsal',
+      'ensureImagesPulled',
+      'ensureKubeadmApply',
+    ]);
+    expect(fake.calls.filter((c) => c.activity === 'kubeadmRehearsal').map((c) => c.node)).toEqual(['cp-1']);
+    expect(result.state.rehearsal).toEqual({
+      node: 'cp-1',
+      hop: 0,
+      detail: 'rehearsed v1.30.14: 3 manifest(s) would change, apply --dry-run OK',
+      outputTail: '+++ new manifest\n+    image: registry.k8s.io/kube-apiserver:v1.30.14',
+    });
     // workers start only after every control plane finished (its uncordon)
     const lastCp = Math.max(...fake.calls.flatMap((c, i) => (c.node?.startsWith('cp-') ? [i] : [])));
     const firstWorker = fake.calls.findIndex((c) => c.node?.startsWith('w-'));

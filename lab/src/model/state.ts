@@ -49,6 +49,14 @@ export interface LabOptions {
   versionlock?: boolean;
   /** nodes holding a kube-system pod the kubelet evicted before the run (phase Failed, reason Evicted) */
   evictedPods?: string[];
+  /** kubeadm-config imageRepository (default registry.k8s.io) */
+  imageRepository?: string;
+  /** the nodes' CRI socket; a non-default one means containerd's socket is there too (cri-dockerd) */
+  criSocket?: string;
+  /** control planes carry /etc/kubernetes/patches with a kube-apiserver patch (kubeadm init --patches) */
+  patches?: boolean;
+  /** the kubelet-config ConfigMap holds kubelet.config.k8s.io/v1alpha1: kubeadm asks for a manual upgrade */
+  oldKubeletConfig?: boolean;
 }
 
 export interface InstalledPackage {
@@ -93,6 +101,8 @@ export interface NodeState {
   kubeletActive: 'active' | 'activating' | 'inactive';
   /** apt: packages dpkg unpacked but never configured (an install killed mid-way): dpkg was interrupted */
   dpkgUnpacked?: K8sPackage[];
+  /** the container runtime's image store: images pulled by kubeadm (repository/name:tag) */
+  images?: string[];
 }
 
 export interface Pod {
@@ -167,6 +177,10 @@ export interface ClusterState {
   /** the apiVersion the kubeadm that last uploaded the config wrote */
   configApiVersion: string;
   imageRepository: string;
+  /** apiVersion of the kubelet-config ConfigMap's KubeletConfiguration when it is not the current one */
+  kubeletConfigApi?: string;
+  /** CRI socket of every node when not containerd's default */
+  criSocket?: string;
   coredns: string;
   kubeProxy: string;
   nodes: Record<string, NodeState>;
@@ -391,7 +405,9 @@ export function buildInitialState(spec: LabSpec, now: number): ClusterState {
     seed: spec.seed,
     kubernetesVersion: spec.version,
     configApiVersion: configApiVersionFor(spec.version),
-    imageRepository: 'registry.k8s.io',
+    imageRepository: spec.options.imageRepository ?? 'registry.k8s.io',
+    ...(spec.options.oldKubeletConfig ? { kubeletConfigApi: 'kubelet.config.k8s.io/v1alpha1' } : {}),
+    ...(spec.options.criSocket ? { criSocket: spec.options.criSocket } : {}),
     coredns: corednsFor(spec.version),
     kubeProxy: spec.version,
     nodes,

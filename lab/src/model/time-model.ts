@@ -88,13 +88,25 @@ export function packageInstallMs(packages: number): number {
  * pod's grace period), kubelet+kubectl packages, daemon-reload, restart, Ready, uncordon.
  * Repo switching and `plan` are excluded (file edits and read-only checks that may overlap).
  */
+/**
+ * The first control plane's rehearsal (the runbook's config-file path: `kubeadm upgrade diff`,
+ * then `kubeadm upgrade apply --dry-run`, which pulls nothing and restarts nothing).
+ */
+export function rehearsalMs(): number {
+  return TIME.kubeadmLocalMs + TIME.applyPreflightMs;
+}
+
 export function nodeUpgradeMs(opts: {
   role: 'control-plane' | 'worker';
   first: boolean;
   pods: number;
 }): number {
   const kubeadmStep =
-    opts.role === 'worker' ? TIME.upgradeNodeWorkerMs : opts.first ? applyMs() : upgradeNodeCpMs();
+    opts.role === 'worker'
+      ? TIME.upgradeNodeWorkerMs
+      : opts.first
+        ? rehearsalMs() + applyMs()
+        : upgradeNodeCpMs();
   return (
     packageInstallMs(1) +
     kubeadmStep +

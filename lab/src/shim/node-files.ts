@@ -130,6 +130,21 @@ export function gatherFiles(
     }
     want.add('/var/lib/kubelet/config.yaml');
   }
+  const files: Record<string, string | null> = {};
+  if (tool === 'kubeadm') {
+    // --patches DIR: the patch files in it; `DIR/` is present (empty) when the folder exists
+    const i = argv.findIndex((a) => a === '--patches' || a.startsWith('--patches='));
+    const dir = i < 0 ? undefined : argv[i]!.includes('=') ? argv[i]!.slice(10) : argv[i + 1];
+    if (dir) {
+      const d = dir.replace(/\/+$/, '');
+      try {
+        if (fs.statSync(f.resolve(d)).isDirectory()) files[`${d}/`] = '';
+      } catch {
+        // no such folder: kubeadm says so
+      }
+      listDir(f, d, /\.(json|ya?ml)$/).forEach((x) => want.add(x));
+    }
+  }
   if (tool === 'kubectl' && kubeconfig) want.add(kubeconfig);
   const valueFlags = new Set(['--config', '--kubeconfig', '-f', '--filename', '--cacert', '--cert', '--key']);
   for (let i = 0; i < argv.length; i++) {
@@ -148,7 +163,6 @@ export function gatherFiles(
       want.add(v);
     }
   }
-  const files: Record<string, string | null> = {};
   for (const p of want) files[p] = readMaybe(f, p);
   return files;
 }

@@ -24,8 +24,9 @@ import {
   withV,
 } from '../model/versions';
 import { tabwrite, goDuration } from '../model/format';
-import { CP_COMPONENTS, manifestImageTag, retag, kubeletConfig } from '../model/manifests';
+import { CP_COMPONENTS, image, manifest, manifestImageTag, retag, kubeletConfig, type CpComponent } from '../model/manifests';
 import { clusterSwap } from './kubelet-configmap';
+import { applyPatches, type PatchFile } from '../model/patches';
 import { parseFlags, str, bool, type FlagDef, type Parsed } from './argv';
 import type { Effect, ExecResult, ToolCall } from './types';
 import { ok, fail } from './types';
@@ -90,13 +91,21 @@ function configHeader(fmtMinor: number, mode: 'plan' | 'apply' | 'node'): string
 }
 
 /** Reads `--config` (UpgradeConfiguration v1beta4, or a ClusterConfiguration as older guides use). */
-function readConfig(c: ToolCall, p: Parsed): { version?: string; imageRepository?: string; error?: string } {
+interface ConfigFile {
+  version?: string;
+  imageRepository?: string;
+  /** apiVersion of a KubeletConfiguration document in the file */
+  kubeletConfigApi?: string;
+  error?: string;
+}
+
+function readConfig(c: ToolCall, p: Parsed): ConfigFile {
   const f = str(p, 'config');
   if (!f) return {};
   const text = c.ctx.files[f];
   if (text === undefined || text === null)
     return { error: `unable to read config from "${f}" : open ${f}: no such file or directory` };
-  const out: { version?: string; imageRepository?: string } = {};
+  const out: ConfigFile = {};
   try {
     for (const d of parseAllDocuments(text)) {
       const o = d.toJSON() as Record<string, unknown> | null;
@@ -107,6 +116,8 @@ function readConfig(c: ToolCall, p: Parsed): { version?: string; imageRepository
       } else if (o.kind === 'ClusterConfiguration') {
         if (typeof o.kubernetesVersion === 'string') out.version = o.kubernetesVersion;
         if (typeof o.imageRepository === 'string') out.imageRepository = o.imageRepository;
+      } else if (o.kind === 'KubeletConfiguration' && typeof o.apiVersion === 'string') {
+        out.kubeletConfigApi = o.apiVersion;
       }
     }
   } catch (e) {
@@ -128,6 +139,46 @@ function missingKubeconfig(path: string): ExecResult {
 
 function missingManifests(c: ToolCall): string[] {
   return CP_COMPONENTS.map((m) => `/etc/kubernetes/manifests/${m}.yaml`).filter((f) => !c.ctx.files[f]);
+}
+
+const DEFAULT_CRI = 'unix:///var/run/containerd/containerd.sock';
+const KUBELET_CONFIG_API = 'kubelet.config.k8s.io/v1beta1';
+
+/**
+ * The component config kubeadm cannot convert (the cluster's kubelet-config is of an old API
+ * version): apply and node refuse until `--config` carries a current KubeletConfiguration.
+ */
+function manualConversion(c: ToolCall, cfg: ConfigFile, fmt: number): string | null {
+  const old = c.cl.state.kubeletConfigApi;
+  if (!old || cfg.kubeletConfigApi === KUBELET_CONFIG_API) return null;
+  const msg = `unsupported apiVersion ${JSON.stringify(old)}, you may have to do manual conversion to ${JSON.stringify(KUBELET_CONFIG_API)} and run kubeadm again`;
+  return fmt >= 32 ? `[upgrade] FATAL: ${msg}` : `[upgrade/config] FATAL: ${msg}`;
+}
+
+/** The patch files of `--patches DIR` (gathered by the shim), or kubeadm's error for a missing folder. */
+function patchFiles(c: ToolCall, p: Parsed): { files: PatchFile[]; error?: string } {
+  const dir = str(p, 'patches');
+  if (!dir) return { files: [] };
+  const d = dir.replace(/\/+$/, '');
+  if (c.ctx.files[`${d}/`] === undefined)
+    return {
+      files: [],
+      error: `could not list patch files for path ${JSON.stringify(d)}: open ${d}: no such file or directory`,
+    };
+  const files: PatchFile[] = [];
+  for (const [f, content] of Object.entries(c.ctx.files)) {
+    if (content === null || !f.startsWith(`${d}/`) || f === `${d}/`) continue;
+    files.push({ name: f.slice(d.length + 1), content });
+  }
+  return { files };
+}
+
+/** The runtime's image store of this node: what kubeadm pulled. */
+function recordImages(c: ToolCall, refs: string[]): void {
+  const have = new Set(c.node.images ?? []);
+  for (const r of refs) have.add(r);
+  c.node.images = [...have].sort();
+  c.cl.changed(c.node.name);
 }
 
 function imagesFor(repo: string, version: string): { name: string; ref: string }[] {
@@ -282,6 +333,8 @@ export interface PlanInput {
   nodes: { name: string; kubelet: string; cp: { apiserver: string; etcd: string } | null }[];
   kubeProxy: string;
   coredns: string;
+  /** the kubelet-config ConfigMap's old apiVersion, if any */
+  kubeletConfigApi?: string;
 }
 
 interface Upgrade {
@@ -360,6 +413,16 @@ const CONFIG_STATES = [
   },
 ];
 
+/** The component-config rows: kubelet wants a manual upgrade when its ConfigMap is of an old version. */
+function configStates(kubeletConfigApi?: string) {
+  if (!kubeletConfigApi) return CONFIG_STATES;
+  return CONFIG_STATES.map((s) =>
+    s.group === 'kubelet.config.k8s.io'
+      ? { ...s, currentVersion: kubeletConfigApi.split('/')[1] ?? '-', manualUpgradeRequired: true }
+      : s,
+  );
+}
+
 /** The plan's tables (text) — §2.2 of the reference, both the ≥1.30 and the older layout. */
 export function renderPlanText(i: PlanInput, fmtMinor: number): string {
   const ups = planUpgrades(i);
@@ -408,7 +471,7 @@ export function renderPlanText(i: PlanInput, fmtMinor: number): string {
     'upgrade to is denoted in the "PREFERRED VERSION" column.\n\n';
   out += tabwrite([
     ['API GROUP', 'CURRENT VERSION', 'PREFERRED VERSION', 'MANUAL UPGRADE REQUIRED'],
-    ...CONFIG_STATES.map((s) => [
+    ...configStates(i.kubeletConfigApi).map((s) => [
       s.group,
       s.currentVersion,
       s.preferredVersion,
@@ -430,7 +493,7 @@ export function planObject(i: PlanInput, fmtMinor: number): Record<string, unkno
         components: planComponents(i, u.newVersion, fmtMinor),
       }));
     }
-    o.configVersions = CONFIG_STATES;
+    o.configVersions = configStates(i.kubeletConfigApi);
     return o;
   }
   const last = ups[ups.length - 1];
@@ -439,7 +502,7 @@ export function planObject(i: PlanInput, fmtMinor: number): Record<string, unkno
     kind: 'UpgradePlan',
     apiVersion: 'output.kubeadm.k8s.io/v1alpha2',
     components: last ? planComponents(i, last.newVersion, fmtMinor) : [],
-    configVersions: CONFIG_STATES,
+    configVersions: configStates(i.kubeletConfigApi),
   };
 }
 
@@ -519,6 +582,9 @@ async function plan(c: ToolCall, argv: string[]): Promise<ExecResult> {
     })),
     kubeProxy: c.cl.state.kubeProxy,
     coredns: c.cl.state.coredns,
+    ...(c.cl.state.kubeletConfigApi && cfg.kubeletConfigApi !== KUBELET_CONFIG_API
+      ? { kubeletConfigApi: c.cl.state.kubeletConfigApi }
+      : {}),
   };
   if (output === 'text') {
     const ups = planUpgrades(input);
@@ -694,13 +760,22 @@ interface CpUpgrade {
 function upgradeStaticPods(
   c: ToolCall,
   target: string,
-  opts: { etcd: boolean; renew: boolean; fmt: number },
+  opts: { etcd: boolean; renew: boolean; fmt: number; patches: PatchFile[] },
 ): CpUpgrade {
   const repo = c.cl.state.imageRepository;
   const backup = `/etc/kubernetes/tmp/kubeadm-backup-manifests-${c.ctx.localTime}`;
   const etcdBackup = `/etc/kubernetes/tmp/kubeadm-backup-etcd-${c.ctx.localTime}`;
   const upgraded = `/etc/kubernetes/tmp/kubeadm-upgraded-manifests${tmpDigits()}`;
   let text = `[upgrade/staticpods] Writing new Static Pod manifests to "${upgraded}"\n`;
+  // kubeadm writes every manifest from the ClusterConfiguration, then the patches: a manifest's own
+  // edits (and an earlier patch not passed again) are gone
+  const fresh: Record<string, string> = {};
+  for (const comp of CP_COMPONENTS) {
+    const tag = comp === 'etcd' ? etcdFor(target) : withV(target);
+    const r = applyPatches(comp, manifest(comp, c.node.address, image(repo, comp, tag)), opts.patches);
+    fresh[comp] = r.text;
+    text += r.lines.join('');
+  }
   const effects: Effect[] = [
     { op: 'mkdir', path: '/etc/kubernetes/tmp', mode: 0o700 },
     { op: 'mkdir', path: backup, mode: 0o700 },
@@ -720,8 +795,7 @@ function upgradeStaticPods(
         continue;
       }
     }
-    const tag = comp === 'etcd' ? targetEtcd : withV(target);
-    const changed = manifestImageTag(cur) !== tag;
+    const changed = fresh[comp] !== cur;
     text += staticPodBlock(comp, opts.fmt, backup, upgraded, opts.renew, changed);
     if (changed) {
       changedAny = true;
@@ -730,7 +804,7 @@ function upgradeStaticPods(
         effects.push({ op: 'copydir', from: '/var/lib/etcd', to: etcdBackup });
       }
       effects.push({ op: 'copy', from: file, to: `${backup}/${comp}.yaml` });
-      effects.push({ op: 'write', path: file, content: retag(cur, comp, repo, tag), mode: 0o600 });
+      effects.push({ op: 'write', path: file, content: fresh[comp]!, mode: 0o600 });
     }
   }
   return { text, effects, changedEtcd, changedAny };
@@ -806,6 +880,10 @@ async function apply(c: ToolCall, argv: string[]): Promise<ExecResult> {
   else out += configHeader(fmt, 'apply') + '[preflight] Running pre-flight checks.\n';
   const tooNew = tooNewCheck(kv, cv, fmt);
   if (tooNew) return fatal(tooNew, out);
+  const manual = manualConversion(c, cfg, fmt);
+  if (manual) return fatal(manual, out);
+  const patches = patchFiles(c, p);
+  if (patches.error) return fatal(patches.error, out);
   const missing = missingManifests(c);
   if (missing.length) {
     return fatal(
@@ -867,8 +945,9 @@ async function apply(c: ToolCall, argv: string[]): Promise<ExecResult> {
     fmt >= 32
       ? `[upgrade/control-plane] Upgrading your static Pod-hosted control plane to version "${withV(target)}" (timeout: ${goDuration(300_000)})...\n`
       : `[upgrade/apply] Upgrading your Static Pod-hosted control plane to version "${withV(target)}" (timeout: ${goDuration(300_000)})...\n`;
-  await c.cl.sleep(applyMs(etcdUp) - TIME.applyPreflightMs);
-  const sp = upgradeStaticPods(c, target, { etcd: etcdUp, renew, fmt });
+  // a dry run pulls nothing and waits for no static pod: its preflight is all the time it takes
+  if (!dryRun) await c.cl.sleep(applyMs(etcdUp) - TIME.applyPreflightMs);
+  const sp = upgradeStaticPods(c, target, { etcd: etcdUp, renew, fmt, patches: patches.files });
   out += sp.text;
   let effects: Effect[] = [];
   if (!dryRun) {
@@ -878,7 +957,12 @@ async function apply(c: ToolCall, argv: string[]): Promise<ExecResult> {
     if (sp.changedEtcd) cp.etcd = etcdFor(target);
     c.cl.state.kubernetesVersion = target;
     c.cl.state.configApiVersion = configApiVersionFor(kv);
+    if (cfg.kubeletConfigApi === KUBELET_CONFIG_API) delete c.cl.state.kubeletConfigApi;
     c.node.kubeletConfig = target;
+    recordImages(
+      c,
+      imagesFor(c.cl.state.imageRepository, target).map((i) => i.ref),
+    );
     c.cl.changed(c.node.name);
   }
   if (fmt >= 32)
@@ -971,6 +1055,12 @@ async function upgradeNode(c: ToolCall, argv: string[]): Promise<ExecResult> {
   let out = configHeader(fmt, 'node');
   const tooNew = tooNewCheck(kv, cv, fmt);
   if (tooNew) return fatal(tooNew, out);
+  const cfg = readConfig(c, p);
+  if (cfg.error) return fatal(cfg.error, out);
+  const manual = manualConversion(c, cfg, fmt);
+  if (manual) return fatal(manual, out);
+  const patches = patchFiles(c, p);
+  if (patches.error) return fatal(patches.error, out);
   const pre = fmt >= 32 ? '[upgrade/preflight]' : '[preflight]';
   out += `${pre} Running pre-flight checks\n`;
   const effects: Effect[] = [];
@@ -1006,6 +1096,7 @@ async function upgradeNode(c: ToolCall, argv: string[]): Promise<ExecResult> {
       etcd: bool(p, 'etcd-upgrade', true),
       renew: bool(p, 'certificate-renewal', true),
       fmt,
+      patches: patches.files,
     });
     out += sp.text;
     if (!dryRun) {
@@ -1013,7 +1104,10 @@ async function upgradeNode(c: ToolCall, argv: string[]): Promise<ExecResult> {
       const cp = c.node.cp!;
       cp.apiserver = cp.controllerManager = cp.scheduler = target;
       if (sp.changedEtcd) cp.etcd = etcdFor(target);
-      c.cl.changed(c.node.name);
+      recordImages(
+        c,
+        imagesFor(c.cl.state.imageRepository, target).map((i) => i.ref),
+      );
     }
     out +=
       fmt >= 32
@@ -1104,7 +1198,8 @@ async function diff(c: ToolCall, argv: string[]): Promise<ExecResult> {
   for (const [comp, f] of files) {
     const cur = c.ctx.files[f];
     if (cur === null || cur === undefined) return fatal(`open ${f}: no such file or directory`);
-    out += unifiedDiff(cur, retag(cur, comp, repo, withV(target)), f, 'new manifest', ctxLines);
+    const fresh = manifest(comp as CpComponent, c.node.address, image(repo, comp, withV(target)));
+    out += unifiedDiff(cur, fresh, f, 'new manifest', ctxLines);
   }
   return ok(out);
 }
@@ -1137,6 +1232,20 @@ async function images(c: ToolCall, verb: 'pull' | 'list', argv: string[]): Promi
   const imgs = imagesFor(repo, version);
   if (verb === 'list')
     return { stdout: imgs.map((i) => i.ref + '\n').join(''), stderr: stderr.join(''), exit: 0 };
+  // the runtime: kubeadm detects the socket unless told; with cri-dockerd, containerd's is there too
+  const node = c.cl.state.criSocket ?? DEFAULT_CRI;
+  const sock = str(p, 'cri-socket');
+  if (!sock && node !== DEFAULT_CRI) {
+    return fatal(
+      `found multiple CRI endpoints on the host. Please define which one do you wish to use by setting the 'criSocket' field in the kubeadm configuration file: ${DEFAULT_CRI}, ${node}`,
+    );
+  }
+  if (sock && sock !== node && sock !== DEFAULT_CRI) {
+    // RECON: the CRI client's wording for a socket that does not exist
+    return fatal(
+      `failed to create new CRI image service: validate service connection: validate CRI v1 image API for endpoint ${JSON.stringify(sock)}: rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: dial unix ${sock.replace(/^unix:\/\//, '')}: connect: no such file or directory"`,
+    );
+  }
   let out = '';
   for (const img of imgs) {
     await c.cl.sleep(TIME.imagePullPerImageMs);
@@ -1148,6 +1257,12 @@ async function images(c: ToolCall, verb: 'pull' | 'list', argv: string[]): Promi
     }
     out += `[config/images] Pulled ${img.ref}\n`;
   }
+  // pulled into the runtime the kubelet uses only when kubeadm was pointed at it
+  if ((sock ?? node) === node)
+    recordImages(
+      c,
+      imgs.map((i) => i.ref),
+    );
   return { stdout: out, stderr: stderr.join(''), exit: 0 };
 }
 

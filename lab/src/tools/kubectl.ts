@@ -256,7 +256,8 @@ function nodeObject(c: ToolCall, n: NodeState): Record<string, unknown> {
     kind: 'Node',
     metadata: {
       annotations: {
-        'kubeadm.alpha.kubernetes.io/cri-socket': 'unix:///var/run/containerd/containerd.sock',
+        'kubeadm.alpha.kubernetes.io/cri-socket':
+          c.cl.state.criSocket ?? 'unix:///var/run/containerd/containerd.sock',
         'node.alpha.kubernetes.io/ttl': '0',
         'volumes.kubernetes.io/controller-managed-attach-detach': 'true',
       },
