@@ -78,6 +78,12 @@ export interface NodeState {
   needsDaemonReload: boolean;
   down: boolean;
   kubeletActive: 'active' | 'activating' | 'inactive';
+  /**
+   * A package transaction killed mid-way (its SSH session closed): apt — the packages are unpacked
+   * but not configured and dpkg refuses new work until `dpkg --configure -a`; rpm — the new
+   * packages are in the database next to the old ones (`previous`), whose erase never ran.
+   */
+  interruptedInstall?: { manager: 'apt' | 'rpm'; packages: K8sPackage[]; previous: Record<string, string> };
 }
 
 export interface Pod {

@@ -22,7 +22,7 @@ import {
 import { TIME, packageInstallMs } from '../model/time-model';
 import { cmpVer, LAST_PATCH } from '../model/versions';
 import type { ExecResult, ToolCall } from './types';
-import { ok, fail } from './types';
+import { ok, fail, killable, KILLED } from './types';
 
 const SIZES: Record<string, string> = { kubeadm: '10 M', kubelet: '15 M', kubectl: '10 M' };
 
@@ -347,7 +347,12 @@ async function yumInstall(c: ToolCall, o: YumOpts, specs: string[], tool: string
   out += rpmTable(rows);
   if (!o.yes) return fail(1, '', out + 'Is this ok [y/N]: Operation aborted.\n'); // RECON: no tty, EOF
   out += 'Downloading Packages:\n';
-  await c.cl.sleep(packageInstallMs(rows.length));
+  // the download is the first half; a kill in the rpm transaction (second half) leaves it half done
+  if (await killable(c, packageInstallMs(rows.length) / 2)) return KILLED;
+  if (await killable(c, packageInstallMs(rows.length) / 2)) {
+    interrupt(c, 'rpm', rows);
+    return KILLED;
+  }
   for (const r of rows)
     out += `${`${r.name}-${r.full}.x86_64.rpm`.padEnd(49)}24 MB/s | ${(SIZES[r.name] ?? '1 M').replace(' ', '')}B     00:00\n`;
   out +=
@@ -366,6 +371,29 @@ async function yumInstall(c: ToolCall, o: YumOpts, specs: string[], tool: string
   if (down.length) out += '\nDowngraded:\n' + down.map((r) => `  ${r.name}-${r.full}.x86_64\n`).join('');
   void tool;
   return ok(out + '\nComplete!\n');
+}
+
+/** apt-get's refusal after a dpkg run was killed (apt as root names the command without sudo). */
+export const DPKG_INTERRUPTED =
+  "E: dpkg was interrupted, you must manually run 'dpkg --configure -a' to correct the problem. \n";
+
+/**
+ * A package transaction killed in its install half: the new versions are unpacked (files and
+ * database entries), their configure (apt) or the old packages' erase (rpm) never ran.
+ */
+function interrupt(c: ToolCall, manager: 'apt' | 'rpm', changes: { name: string; full: string }[]): void {
+  const previous: Record<string, string> = { ...c.node.interruptedInstall?.previous };
+  const packages = new Set<K8sPackage>(c.node.interruptedInstall?.packages ?? []);
+  for (const x of changes) {
+    const p = c.node.packages[x.name as K8sPackage];
+    if (previous[x.name] === undefined) previous[x.name] = p.full;
+    p.full = x.full;
+    p.version = splitFull(x.full)[0];
+    packages.add(x.name as K8sPackage);
+    if (x.name === 'kubelet') c.node.needsDaemonReload = true;
+  }
+  c.node.interruptedInstall = { manager, packages: [...packages], previous };
+  c.cl.changed(c.node.name);
 }
 
 // ---- apt ------------------------------------------------------------------------------------
@@ -526,6 +554,7 @@ async function aptInstall(
   opts: Map<string, string>,
 ): Promise<ExecResult> {
   await c.cl.sleep(TIME.repoQueryMs);
+  if (c.node.interruptedInstall?.manager === 'apt') return fail(100, DPKG_INTERRUPTED);
   let out = APT_HEAD;
   const cands = aptCandidates(c, opts);
   const chosen: { name: K8sPackage; full: string; version: string }[] = [];
@@ -573,7 +602,12 @@ async function aptInstall(
   }
   if (!o.yes) return fail(1, '', out + 'Do you want to continue? [Y/n] Abort.\n');
   out += `Need to get ${changes.length * 10.4} MB of archives.\nAfter this operation, 0 B of additional disk space will be used.\n`;
-  await c.cl.sleep(packageInstallMs(changes.length));
+  // download first (a kill there leaves nothing), then dpkg unpacks and configures
+  if (await killable(c, packageInstallMs(changes.length) / 2)) return KILLED;
+  if (await killable(c, packageInstallMs(changes.length) / 2)) {
+    interrupt(c, 'apt', changes);
+    return KILLED;
+  }
   changes.forEach((x, i) => {
     out += `Get:${i + 1} ${
       aptCandidates(c, opts)
@@ -637,6 +671,22 @@ export async function aptCache(c: ToolCall): Promise<ExecResult> {
   return ok(out, err);
 }
 
+function rpmQueryLine(n: string, full: string, fmt: string | null): string {
+  if (fmt === null) return `${n}-${full}.x86_64\n`;
+  const [version, release] = splitFull(full);
+  const fields: Record<string, string> = {
+    NAME: n,
+    VERSION: version,
+    RELEASE: release,
+    ARCH: 'x86_64',
+    EPOCH: '(none)',
+  };
+  return fmt
+    .replace(/%\{(\w+)\}/g, (_m, k: string) => fields[k.toUpperCase()] ?? '(none)')
+    .replace(/\\n/g, '\n')
+    .replace(/\\t/g, '\t');
+}
+
 /** rpm -q [--qf FMT] NAME... (kupgrade reads installed versions from the rpm database) */
 export async function rpm(c: ToolCall): Promise<ExecResult> {
   let query = false;
@@ -670,6 +720,11 @@ export async function rpm(c: ToolCall): Promise<ExecResult> {
       ARCH: 'x86_64',
       EPOCH: '(none)',
     };
+    const prev =
+      c.node.interruptedInstall?.manager === 'rpm' ? c.node.interruptedInstall.previous[n] : undefined;
+    // a killed rpm transaction: the old package's erase never ran, both are in the database
+    const fulls = prev !== undefined ? [prev, p.full] : [p.full];
+    for (const full of fulls.slice(0, -1)) out += rpmQueryLine(n, full, fmt);
     out +=
       fmt === null
         ? `${n}-${p.full}.x86_64\n`
@@ -712,7 +767,9 @@ export async function dpkgQuery(c: ToolCall): Promise<ExecResult> {
     const fields: Record<string, string> = {
       Package: n,
       Version: p.full,
-      Status: 'install ok installed',
+      Status: c.node.interruptedInstall?.packages.includes(n as K8sPackage)
+        ? 'install ok half-configured'
+        : 'install ok installed',
       Architecture: 'amd64',
     };
     out += fmt
