@@ -10,6 +10,7 @@
  *   node must be cordoned (invariant 3) before anything is installed.
  */
 import { cmd, sh } from '../ssh/command';
+import { stepId } from '../ssh/detached';
 import type { NodeHopInput, StepResult } from '../shared/activities';
 import { normalizeVersion } from '../shared/versions';
 import { readNode } from './kubectl';
@@ -187,7 +188,10 @@ export function createPackageActivities(run: Runner) {
     const content = desiredRepoFile(manager, url, current);
     const command = sh`${writeFileCommand(file, content)} && ${refreshCommand(manager)}`;
     logger().info('switching package repository', { node: node.name, minor: hop.minor, url });
-    const r = await run.exec(target, command, { step, progress: true, timeoutMs: INSTALL_TIMEOUT_MS });
+    const r = await run.transaction(target, stepId(step, hop.minor), command, {
+      step,
+      timeoutMs: INSTALL_TIMEOUT_MS,
+    });
     if (r.exitCode !== 0) {
       // The file is written before the refresh: a retry sees the URL and skips; the install refreshes again.
       packageFailure(node.name, step, r, command, `repository switch to ${hop.minor}`);
@@ -211,7 +215,10 @@ export function createPackageActivities(run: Runner) {
         ? sh`${cmd('apt-get', 'update')} && ${installCommand(manager, [{ name: 'kubeadm', full: hop.packages.kubeadm }])}`
         : installCommand(manager, [{ name: 'kubeadm', full: hop.packages.kubeadm }]);
     logger().info('installing kubeadm', { node: node.name, from: have, to: hop.packages.kubeadm });
-    const r = await run.exec(target, command, { step, progress: true, timeoutMs: INSTALL_TIMEOUT_MS });
+    const r = await run.transaction(target, stepId(step, hop.packages.kubeadm), command, {
+      step,
+      timeoutMs: INSTALL_TIMEOUT_MS,
+    });
     if (r.exitCode !== 0)
       packageFailure(node.name, step, r, command, `kubeadm ${hop.packages.kubeadm} install`);
     const after = await run.exec(target, cmd('kubeadm', 'version', '-o', 'short'), { step });
@@ -276,7 +283,10 @@ export function createPackageActivities(run: Runner) {
         : installCommand(manager, wanted);
     const command = withMarker(install, 'kubelet-packages', hop.packages.kubelet);
     logger().info('installing kubelet and kubectl', { node: node.name, version: hop.packages.kubelet });
-    const r = await run.exec(target, command, { step, progress: true, timeoutMs: INSTALL_TIMEOUT_MS });
+    const r = await run.transaction(target, stepId(step, hop.packages.kubelet), command, {
+      step,
+      timeoutMs: INSTALL_TIMEOUT_MS,
+    });
     if (r.exitCode !== 0)
       packageFailure(node.name, step, r, command, `kubelet/kubectl ${hop.packages.kubelet} install`);
     return {

@@ -99,6 +99,7 @@ describe('a worker killed in the middle of a transaction', () => {
         session(lab!.dir, cp, /kubeadm upgrade apply/),
       );
       await new Promise((r) => setTimeout(r, 6_500));
+      const applyKilledAt = Date.now();
       await kill(workers.at(-1)!);
       workers.push(workerProcess(queue));
 
@@ -121,6 +122,7 @@ describe('a worker killed in the middle of a transaction', () => {
           ),
       );
       await new Promise((r) => setTimeout(r, 1_400));
+      const installKilledAt = Date.now();
       await kill(workers.at(-1)!);
       workers.push(workerProcess(queue));
 
@@ -147,6 +149,15 @@ describe('a worker killed in the middle of a transaction', () => {
         events.filter((e) => e.type === 'exec' && e.node === node && re.test(e.cmd ?? '')).length;
       expect(runs(/^kubeadm upgrade apply /, cp)).toBe(1);
       expect(runs(/^apt-get install .*kubelet=/, worker)).toBe(1);
+      // the kills did land while the transactions ran (an exec line is written at the end, with ms)
+      const ranAcross = (re: RegExp, node: string, at: number) =>
+        events.some((e) => {
+          const ms = (e as { ms?: number }).ms ?? 0;
+          const end = Date.parse(e.ts);
+          return e.type === 'exec' && e.node === node && re.test(e.cmd ?? '') && end - ms < at && end > at;
+        });
+      expect(ranAcross(/^kubeadm upgrade apply /, cp, applyKilledAt)).toBe(true);
+      expect(ranAcross(/^apt-get install .*kubelet=/, worker, installKilledAt)).toBe(true);
     } finally {
       await close();
     }
