@@ -43,7 +43,7 @@ describe('Runner.transaction on cancellation', () => {
       }),
     );
     await new Promise((r) => setTimeout(r, 100));
-    env.cancel('abort');
+    env.cancel('CANCELLED');
     const settled = await p.then(
       () => ({ ok: true, at: Date.now() }),
       (e: unknown) => ({ ok: false, at: Date.now(), e }),

@@ -45,9 +45,23 @@ describe('a command killed mid-way (speed 10)', () => {
   test('apt: dpkg is left interrupted and the next install refuses with apt’s text', async () => {
     expect(await run(dir, 'w-1', 'apt-get', ['update'])).toMatchObject({ code: 0 });
     // repo query 0.12 s, download 0.75 s, dpkg 0.75 s: killed in dpkg
-    await killAfter(dir, 'w-1', 'apt-get', ['install', '-y', '--allow-change-held-packages', 'kubelet=1.29.15-1.1'], 1_250);
-    expect(await killedLine(dir, /^apt-get install -y --allow-change-held-packages kubelet=/)).toMatchObject({ exit: 137, node: 'w-1' });
-    const again = await run(dir, 'w-1', 'apt-get', ['install', '-y', '--allow-change-held-packages', 'kubelet=1.29.15-1.1']);
+    await killAfter(
+      dir,
+      'w-1',
+      'apt-get',
+      ['install', '-y', '--allow-change-held-packages', 'kubelet=1.29.15-1.1'],
+      1_250,
+    );
+    expect(await killedLine(dir, /^apt-get install -y --allow-change-held-packages kubelet=/)).toMatchObject({
+      exit: 137,
+      node: 'w-1',
+    });
+    const again = await run(dir, 'w-1', 'apt-get', [
+      'install',
+      '-y',
+      '--allow-change-held-packages',
+      'kubelet=1.29.15-1.1',
+    ]);
     expect(again).toMatchObject({
       code: 100,
       stderr:
@@ -59,7 +73,14 @@ describe('a command killed mid-way (speed 10)', () => {
 
   test('kubeadm upgrade apply: some manifests new, the rest and kubeadm-config old', async () => {
     expect((await run(dir, 'cp-1', 'apt-get', ['update'])).code).toBe(0);
-    expect(await run(dir, 'cp-1', 'apt-get', ['install', '-y', '--allow-change-held-packages', 'kubeadm=1.29.15-1.1'])).toMatchObject({
+    expect(
+      await run(dir, 'cp-1', 'apt-get', [
+        'install',
+        '-y',
+        '--allow-change-held-packages',
+        'kubeadm=1.29.15-1.1',
+      ]),
+    ).toMatchObject({
       code: 0,
     });
     const manifest = (c: string) =>
