@@ -292,7 +292,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         const age = sessionAge(labDir, a.re);
         if (age !== undefined && age >= a.afterMs) {
           report.transactionKills[a.key] = Math.round(age);
-          killAll(`${Math.round(age)} ms into a ${a.key}`);
+          killAll(`${Math.round(age)} ms into an ${a.key}`);
         }
       }
       if (Date.now() - lastDescribe < 500) {

@@ -4,8 +4,10 @@
  * kubeadm-config still at the old version; apt with dpkg interrupted (the next install refuses);
  * and an exec line with `killed`, which `kupgrade-lab check` reports, with a rerun after it.
  */
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { checkEvents } from '../../lab/src/check/replay';
+import { clearFaults, injectFault } from '../../lab/src/lab';
 import { events, nodeFile, run, start, startLab, stopLab } from './helpers';
 
 jest.setTimeout(120_000);
@@ -102,6 +104,36 @@ describe('a command killed mid-way (speed 10)', () => {
     ]);
     expect(cm.stdout).toMatch(/kubernetesVersion: v1\.29\.6/);
   });
+});
+
+describe('the drop fault and a command detached from its session', () => {
+  let lab: Awaited<ReturnType<typeof startLab>>;
+  let dir: string;
+  beforeAll(async () => {
+    lab = await startLab({ controlPlanes: 1, workers: 1, version: '1.29.6', packages: 'yum', speed: 1000 });
+    dir = lab.dir;
+  });
+  afterAll(async () => {
+    await stopLab(lab);
+  });
+
+  test.each(['before', 'after'] as const)(
+    'drop %s: the connection goes, the detached command completes',
+    async (when) => {
+      await injectFault(dir, { kind: 'drop', match: 'kubeadm version', times: 1, when });
+      // the session's sshd is gone and its pid taken by another process: it is not killed
+      const other = spawn('sleep', ['30'], { stdio: 'ignore' });
+      const r = await run(dir, 'cp-1', 'kubeadm', ['version', '-o', 'short'], {
+        KUPGRADE_LAB_SESSION_PID: String(other.pid),
+        KUPGRADE_LAB_SID: '1', // not the shim's session: it was started with setsid
+      });
+      expect(r).toMatchObject({ code: 0, stdout: 'v1.29.6\n' });
+      expect(other.exitCode).toBeNull();
+      expect(other.signalCode).toBeNull();
+      other.kill();
+      await clearFaults(dir);
+    },
+  );
 });
 
 describe('kupgrade-lab check counts killed transactions and their reruns', () => {
