@@ -49,7 +49,8 @@ export interface ChaosReport {
   passed: boolean;
   reasons: string[];
   wallSeconds: number;
-  kills: { worker: number; server: number };
+  /** worker: the seeded kills; aimed: workers killed in the middle of a transaction (transactionKills) */
+  kills: { worker: number; server: number; aimed: number };
   faults: { injected: number; hits: number; byKind: Record<string, number> };
   /** activity attempts beyond the first (ActivityTaskStarted with attempt > 1) over `workflows` runs */
   retries: { activityAttempts: number; failuresRecorded: number; workflows: number };
@@ -130,7 +131,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     passed: false,
     reasons: [],
     wallSeconds: 0,
-    kills: { worker: 0, server: 0 },
+    kills: { worker: 0, server: 0, aimed: 0 },
     faults: { injected: 0, hits: 0, byKind: {} },
     retries: { activityAttempts: 0, failuresRecorded: 0, workflows: 0 },
     repeatedCommands: [],
@@ -228,7 +229,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       for (const w of workers.filter((x) => !killed.has(x) && x.exitCode === null && x.signalCode === null)) {
         w.kill('SIGKILL');
         killed.add(w);
-        report.kills.worker++;
+        report.kills.aimed++;
         spawnWorker();
       }
       log(`chaos: SIGKILL every worker ${why}`);
