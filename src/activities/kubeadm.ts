@@ -14,6 +14,7 @@
  * network trouble and the health checks (a control plane momentarily NotReady) are retried.
  */
 import { cmd, raw, sh } from '../ssh/command';
+import { stepId } from '../ssh/detached';
 import type { NodeHopInput, StepResult, UpgradePlanResult } from '../shared/activities';
 import { parseApplyResult } from '../parsers/kubeadm';
 import { normalizeVersion } from '../shared/versions';
@@ -394,7 +395,10 @@ export function createKubeadmActivities(run: Runner) {
       manifests: tags,
       configVersion,
     });
-    const r = await run.exec(target, command, { step, progress: true, timeoutMs: KUBEADM_TIMEOUT_MS });
+    const r = await run.transaction(target, stepId(step, want), command, {
+      step,
+      timeoutMs: KUBEADM_TIMEOUT_MS,
+    });
     if (r.exitCode !== 0) throw kubeadmFailure(node.name, step, r, command, `kubeadm upgrade apply ${want}`);
     return {
       changed: true,
@@ -434,7 +438,10 @@ export function createKubeadmActivities(run: Runner) {
     }
     const command = withMarker(cmd(...args), 'upgrade-node', markerKey(input, want));
     logger().info('kubeadm upgrade node', { node: node.name, version: want });
-    const r = await run.exec(target, command, { step, progress: true, timeoutMs: KUBEADM_TIMEOUT_MS });
+    const r = await run.transaction(target, stepId(step, want), command, {
+      step,
+      timeoutMs: KUBEADM_TIMEOUT_MS,
+    });
     if (r.exitCode !== 0) throw kubeadmFailure(node.name, step, r, command, 'kubeadm upgrade node');
     return {
       changed: true,
@@ -457,7 +464,10 @@ export function createKubeadmActivities(run: Runner) {
     }
     // The operator's own command (inventory rollout.cni.command), run as written in a subshell.
     const command = withMarker(sh`( ${raw(text)} )`, 'cni', markerKey(input, want));
-    const r = await run.exec(target, command, { step, progress: true, timeoutMs: KUBEADM_TIMEOUT_MS });
+    const r = await run.transaction(target, stepId(step, want), command, {
+      step,
+      timeoutMs: KUBEADM_TIMEOUT_MS,
+    });
     if (r.exitCode !== 0) {
       const out = outputOf(r);
       throw failure({

@@ -8,6 +8,7 @@
  * - otherwise the node must be cordoned (invariant 3) before the restart.
  */
 import { cmd, sh } from '../ssh/command';
+import { stepId } from '../ssh/detached';
 import type { NodeHopInput, StepResult } from '../shared/activities';
 import { normalizeVersion } from '../shared/versions';
 import { readNode } from './kubectl';
@@ -73,7 +74,7 @@ export function createKubeletActivities(run: Runner) {
     }
     const command = withMarker(RESTART_KUBELET, 'kubelet-restart', markerKey(input, want));
     logger().info('restarting kubelet', { node: node.name, version: want });
-    const r = await run.exec(target, command, { step, timeoutMs: 5 * 60_000 });
+    const r = await run.transaction(target, stepId(step, want), command, { step, timeoutMs: 5 * 60_000 });
     if (r.exitCode !== 0) {
       const out = outputOf(r);
       const transient = looksTransient(out);

@@ -16,6 +16,7 @@
  *   plugin's excludes are not the repository's), so the failure names the lock and the commands.
  */
 import { cmd, type ShellCommand } from '../ssh/command';
+import { stepId } from '../ssh/detached';
 import type { RunResult, SshTarget } from '../ssh/types';
 import {
   dpkgWasInterrupted,
@@ -55,14 +56,21 @@ export interface InstallRequest {
   packages: readonly string[];
   /** the install command; yum/dnf options (before the verb) for a retry */
   build: (yumOptions: readonly string[]) => ShellCommand;
+  /**
+   * The transaction id (src/ssh/detached.ts): the install and its recovery commands run detached
+   * on the node, each attempt under its own id, so a kill never cuts rpm/dpkg half way.
+   */
+  id?: string;
 }
 
 export async function runPackageInstall(run: Runner, q: InstallRequest): Promise<InstallRun> {
   const node = q.target.name;
-  const exec = (c: ShellCommand) =>
-    run.exec(q.target, c, { step: q.step, progress: true, timeoutMs: INSTALL_TIMEOUT_MS });
+  const exec = (c: ShellCommand, attempt: string) =>
+    q.id
+      ? run.transaction(q.target, attempt ? stepId(q.id, attempt) : q.id, c, { step: q.step, timeoutMs: INSTALL_TIMEOUT_MS })
+      : run.exec(q.target, c, { step: q.step, progress: true, timeoutMs: INSTALL_TIMEOUT_MS });
   let command = q.build([]);
-  let result = await exec(command);
+  let result = await exec(command, '');
   const notes: string[] = [];
   if (result.exitCode === 0) return { result, command, notes };
   const out = outputOf(result);
@@ -78,7 +86,7 @@ export async function runPackageInstall(run: Runner, q: InstallRequest): Promise
         },
       );
       command = q.build(KUBERNETES_REPO_ONLY);
-      result = await exec(command);
+      result = await exec(command, 'repo-only');
       notes.push(
         `repository ${dead.join(', ')} unreachable: installed with ${KUBERNETES_REPO_ONLY.join(' ')}`,
       );
@@ -111,7 +119,7 @@ export async function runPackageInstall(run: Runner, q: InstallRequest): Promise
       node,
     });
     const configure = cmd('dpkg', '--configure', '-a');
-    const c = await exec(configure);
+    const c = await exec(configure, 'dpkg-configure');
     if (c.exitCode !== 0) {
       throw failure({
         type: ErrorTypes.PackageFailed,
@@ -133,7 +141,7 @@ export async function runPackageInstall(run: Runner, q: InstallRequest): Promise
     if (ours.length) {
       // kupgrade's apt install unholds only for its duration; a killed one never put the hold back
       const hold = cmd('apt-mark', 'hold', ...ours);
-      const h = await exec(hold);
+      const h = await exec(hold, 'hold');
       if (h.exitCode !== 0)
         logger().warn('could not hold the packages dpkg set up', {
           node,
@@ -142,7 +150,7 @@ export async function runPackageInstall(run: Runner, q: InstallRequest): Promise
         });
     }
     command = q.build([]);
-    result = await exec(command);
+    result = await exec(command, 'after-dpkg-configure');
   }
 
   if (result.exitCode !== 0 && q.manager !== 'apt') {

@@ -10,6 +10,7 @@
  *   node must be cordoned (invariant 3) before anything is installed.
  */
 import { cmd, sh } from '../ssh/command';
+import { stepId } from '../ssh/detached';
 import type { NodeHopInput, StepResult } from '../shared/activities';
 import { normalizeVersion } from '../shared/versions';
 import { readNode } from './kubectl';
@@ -198,7 +199,10 @@ export function createPackageActivities(run: Runner) {
     const content = desiredRepoFile(manager, url, current, key);
     const command = sh`${writeFileCommand(file, content)} && ${refreshCommand(manager)}`;
     logger().info('switching package repository', { node: node.name, minor: hop.minor, url });
-    const r = await run.exec(target, command, { step, progress: true, timeoutMs: INSTALL_TIMEOUT_MS });
+    const r = await run.transaction(target, stepId(step, hop.minor), command, {
+      step,
+      timeoutMs: INSTALL_TIMEOUT_MS,
+    });
     if (r.exitCode !== 0) {
       // The file is written before the refresh: a retry sees the URL and skips; the install refreshes again.
       packageFailure(node.name, step, r, command, `repository switch to ${hop.minor}`);
@@ -234,6 +238,7 @@ export function createPackageActivities(run: Runner) {
       step,
       what,
       packages: ['kubeadm'],
+      id: stepId(step, hop.packages.kubeadm),
       build: (opts) =>
         manager === 'apt'
           ? sh`${cmd('apt-get', 'update')} && ${installCommand(manager, pkgs)}`
@@ -319,6 +324,7 @@ export function createPackageActivities(run: Runner) {
       step,
       what,
       packages: ['kubelet', 'kubectl'],
+      id: stepId(step, hop.packages.kubelet),
       build: (opts) => withMarker(install(opts), 'kubelet-packages', key),
     });
     if (r.exitCode !== 0) packageFailure(node.name, step, r, command, what);

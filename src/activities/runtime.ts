@@ -12,6 +12,7 @@ import { findBackupDirs } from '../parsers/kubeadm';
 import type { CheckInputRequest, CheckInputResult } from '../shared/activities';
 import { ErrorType } from '../shared/errors';
 import type { ShellCommand } from '../ssh/command';
+import { DETACH_ERROR_EXIT, detachedStep } from '../ssh/detached';
 import type { RunResult, SshExecutor, SshTarget } from '../ssh/types';
 
 /** The shared error types plus the SSH-level ones this layer adds (all non-retryable but Transient). */
@@ -284,6 +285,67 @@ export class Runner {
       ms: Date.now() - started,
     });
     return result;
+  }
+
+  /**
+   * Runs a transaction — a command that must never be killed half way (kubeadm upgrade
+   * apply/node, a package install, a kubelet restart) — detached on the node as step `id`
+   * (src/ssh/detached.ts): a timeout, an abort, a dropped connection or a dead worker kill only
+   * the wait, and the next attempt with the same id attaches to the running step instead of
+   * starting it again. Cancellation waits for the step to end (heartbeating), then rethrows.
+   * The result is the step's own stdout, stderr and exit code.
+   */
+  async transaction(
+    target: SshTarget,
+    id: string,
+    command: ShellCommand,
+    o: ExecOptions,
+  ): Promise<RunResult> {
+    const line = detachedStep(id, command);
+    const ctx = currentContext();
+    try {
+      const r = await this.exec(target, line, { ...o, progress: true });
+      const own = r.exitCode === DETACH_ERROR_EXIT ? /^kupgrade: (.*)$/m.exec(r.stderr) : null;
+      if (own) {
+        // the wrapper's own trouble, not the step's: a missing flock needs a person, the rest a retry
+        const missing = /is missing on this node/.test(own[1]);
+        throw failure({
+          type: missing ? ErrorTypes.CommandFailed : ErrorTypes.UnexpectedExit,
+          message: `${o.step}: ${own[1]}`,
+          node: target.name,
+          step: o.step,
+          result: r,
+          nonRetryable: missing,
+          hints: missing ? ['Install util-linux (flock, setsid) on the node.'] : [],
+        });
+      }
+      return r;
+    } catch (err) {
+      if (!ctx?.cancellationSignal.aborted) throw err;
+      // Cancelled: the step goes on without us; wait for its end so that whatever runs next
+      // (the abort's uncordon) never overlaps it, then report the cancellation.
+      logger().warn('cancelled while a transaction runs on the node: waiting for it to end', {
+        node: target.name,
+        step: o.step,
+        id,
+      });
+      const beat = setInterval(
+        () => ctx.heartbeat({ node: target.name, step: o.step, waiting: id }),
+        this.heartbeatIntervalMs,
+      );
+      try {
+        await this.ssh.run(target, line, { timeoutMs: o.timeoutMs ?? this.timeoutMs });
+      } catch (e) {
+        logger().warn('could not wait for the transaction after cancellation; it keeps running', {
+          node: target.name,
+          id,
+          error: e instanceof Error ? e.message : String(e),
+        });
+      } finally {
+        clearInterval(beat);
+      }
+      throw err;
+    }
   }
 
   /**

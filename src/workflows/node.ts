@@ -5,6 +5,7 @@
  * its retries. The parent decides what happens next (retry from the failed step, skip, abort).
  */
 import {
+  ActivityCancellationType,
   ApplicationFailure,
   getExternalWorkflowHandle,
   isCancellation,
@@ -89,6 +90,21 @@ const STEP_GROUP: Record<NodeStep, ActivityGroup> = {
   'wait-ready': 'ready',
   uncordon: 'quick',
 };
+
+/**
+ * Steps that run a transaction detached on the node (src/ssh/detached.ts): an abort waits for the
+ * activity to report its cancellation, which it does once the transaction has ended, so nothing
+ * the abort does next (uncordon) overlaps a kubeadm upgrade or a package install.
+ */
+const TRANSACTION_STEPS: readonly NodeStep[] = [
+  'repo',
+  'kubeadm-package',
+  'upgrade-apply',
+  'upgrade-node',
+  'cni',
+  'kubelet-packages',
+  'kubelet-restart',
+];
 
 const VERB: Record<NodeStep, string> = {
   repo: 'switch repo',
@@ -185,6 +201,9 @@ export async function upgradeNode(input: NodeUpgradeInput): Promise<NodeUpgradeR
     render(step);
     const options = {
       ...(step === 'drain' ? drainOpts : activityOptions(STEP_GROUP[step])),
+      ...(TRANSACTION_STEPS.includes(step) && patched('transaction-waits-on-cancel')
+        ? { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED }
+        : {}),
       summary: stepSummary(step, node.name, hop.version),
     };
     try {

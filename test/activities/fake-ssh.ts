@@ -5,6 +5,7 @@
  */
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { ShellCommand } from '../../src/ssh/command';
+import { unwrapDetached } from '../../src/ssh/detached';
 import type { RunOptions, RunResult, SshExecutor, SshTarget } from '../../src/ssh/types';
 import type { ClusterContext, Inventory, InventoryNode } from '../../src/shared/inventory';
 import { clusterContext } from '../../src/shared/inventory';
@@ -43,6 +44,8 @@ export const MUTATING =
 
 export class FakeSsh implements SshExecutor {
   readonly calls: Call[] = [];
+  /** The transactions run detached (step ids), in order. */
+  readonly detached: { node: string; id: string }[] = [];
   private readonly rules: Rule[] = [];
 
   /** Registers a rule; later rules win over earlier ones. `times` limits how often it answers. */
@@ -81,7 +84,10 @@ export class FakeSsh implements SshExecutor {
   }
 
   async run(target: SshTarget, command: ShellCommand, opts?: RunOptions): Promise<RunResult> {
-    const text = String(command);
+    // a transaction (src/ssh/detached.ts) is answered and recorded as the step it runs
+    const step = unwrapDetached(String(command));
+    if (step) this.detached.push({ node: target.name, id: step.id });
+    const text = step ? step.command : String(command);
     const sections = [...text.matchAll(SECTION_RE)];
     const parts = sections.length ? sections.map((m) => m[2]) : [text];
     this.calls.push({ node: target.name, command: text, parts, opts });

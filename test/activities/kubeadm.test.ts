@@ -54,6 +54,8 @@ describe('ensureKubeadmApply', () => {
       "kubeadm upgrade apply v1.30.4 --yes --certificate-renewal=false && mkdir -p /etc/kubernetes/tmp/kupgrade && printf '%s\\n' v1.30.4 > /etc/kubernetes/tmp/kupgrade/upgrade-apply",
     ]);
     expect(first.heartbeats.length).toBeGreaterThan(0);
+    // a transaction: run detached on the node as step upgrade-apply-v1.30.4 (src/ssh/detached.ts)
+    expect(ssh.detached).toEqual([{ node: 'cp-1', id: 'upgrade-apply-v1.30.4' }]);
     ssh.reset();
     const second = await inActivity(() => acts.ensureKubeadmApply(input));
     expect(second.value.changed).toBe(false);

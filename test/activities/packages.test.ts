@@ -147,6 +147,7 @@ describe('ensureKubeadmPackage', () => {
     });
     const first = await inActivity(() => acts.ensureKubeadmPackage(input));
     expect(first.value).toMatchObject({ changed: true, version: 'v1.30.4' });
+    expect(ssh.detached).toEqual([{ node: 'w-1', id: 'kubeadm-package-1.30.4-150500.1.1' }]);
     ssh.reset();
     const second = await inActivity(() => acts.ensureKubeadmPackage(input));
     expect(second.value.changed).toBe(false);

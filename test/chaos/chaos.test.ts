@@ -19,5 +19,9 @@ describe('chaos (short, seeded)', () => {
     expect(report.faults.hits).toBeGreaterThan(0);
     expect(report.finalPhase).toBe('done');
     expect(report.repeatedCommands).toEqual([]);
+    // every worker was killed in the middle of kubeadm upgrade apply; no transaction was killed
+    expect(report.transactionKills.apply).toBeDefined();
+    expect(report.kills.aimed).toBeGreaterThanOrEqual(2);
+    expect(report.transactions).toEqual({ killed: 0, reruns: 0 });
   });
 });

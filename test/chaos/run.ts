@@ -2,13 +2,16 @@
  * `npm run chaos`: a bounded, seeded soak. A 2-control-plane + 6-worker lab is upgraded two minors
  * with maxUnavailable 2 while the harness SIGKILLs workers, SIGKILLs the dev server twice (restarted
  * on the same SQLite file), runs two workers and injects lab faults. It passes when the run
- * completes, `kupgrade-lab check` passes, no node is left cordoned, and the lab's exec log shows no
- * mutating command of a completed step run again. Writes a JSON report.
+ * completes, `kupgrade-lab check` passes (it counts transactions killed mid-way and killed ones
+ * started again), no node is left cordoned, and the lab's exec log shows no mutating command of a
+ * completed step run again. Besides the seeded kills, every worker is SIGKILLed once in the middle
+ * of a `kubeadm upgrade apply` and once in the middle of a kubelet package install. Writes a JSON
+ * report.
  *
  *   node dist/test/chaos/run.js [--seed S] [--kills 10] [--server-kills 2] [--speed 40] [--out FILE]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -46,11 +49,16 @@ export interface ChaosReport {
   passed: boolean;
   reasons: string[];
   wallSeconds: number;
-  kills: { worker: number; server: number };
+  /** worker: the seeded kills; aimed: workers killed in the middle of a transaction (transactionKills) */
+  kills: { worker: number; server: number; aimed: number };
   faults: { injected: number; hits: number; byKind: Record<string, number> };
   /** activity attempts beyond the first (ActivityTaskStarted with attempt > 1) over `workflows` runs */
   retries: { activityAttempts: number; failuresRecorded: number; workflows: number };
   repeatedCommands: { node: string; cmd: string; count: number }[];
+  /** every worker SIGKILLed while a kubeadm upgrade apply / a kubelet package install ran (ms into it) */
+  transactionKills: { apply?: number; install?: number };
+  /** from `kupgrade-lab check`: transactions killed mid-way, and killed ones started again */
+  transactions: { killed: number; reruns: number };
   sshCommands: number;
   finalPhase?: string;
   target?: string;
@@ -80,6 +88,34 @@ function events(dir: string): LabEvent[] {
     : [];
 }
 
+/** How long (ms) the oldest live SSH session whose command matches has been running, if any. */
+function sessionAge(labDir: string, re: RegExp): number | undefined {
+  const root = path.join(labDir, 'ssh', 'sessions');
+  let oldest: number | undefined;
+  for (const node of existsSync(root) ? readdirSync(root) : []) {
+    let files: string[];
+    try {
+      files = readdirSync(path.join(root, node));
+    } catch {
+      continue;
+    }
+    for (const f of files) {
+      try {
+        const r = JSON.parse(readFileSync(path.join(root, node, f), 'utf8')) as {
+          cmd?: string;
+          started?: string;
+        };
+        if (!r.cmd || !r.started || !re.test(r.cmd)) continue;
+        const age = Date.now() - Date.parse(r.started);
+        if (oldest === undefined || age > oldest) oldest = age;
+      } catch {
+        // a record being written or removed
+      }
+    }
+  }
+  return oldest;
+}
+
 export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const log = o.log ?? ((s: string) => console.log(s));
   const rand = rng(o.seed);
@@ -95,10 +131,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     passed: false,
     reasons: [],
     wallSeconds: 0,
-    kills: { worker: 0, server: 0 },
+    kills: { worker: 0, server: 0, aimed: 0 },
     faults: { injected: 0, hits: 0, byKind: {} },
     retries: { activityAttempts: 0, failuresRecorded: 0, workflows: 0 },
     repeatedCommands: [],
+    transactionKills: {},
+    transactions: { killed: 0, reruns: 0 },
     sshCommands: 0,
   };
   let server = await startDevServer({ dbFile, port, uiPort, logFile: path.join(work, 'server.log') });
@@ -186,8 +224,25 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     plan.sort((a, b) => a.at - b.at);
     const downNode = pick(workerNodes.filter((n) => n !== slow));
 
+    // Kills aimed at transactions: every worker dies while `kubeadm upgrade apply` swaps the
+    // static pods, and again while a worker's kubelet package is being installed.
+    const killAll = (why: string) => {
+      for (const w of workers.filter((x) => !killed.has(x) && x.exitCode === null && x.signalCode === null)) {
+        w.kill('SIGKILL');
+        killed.add(w);
+        report.kills.aimed++;
+        spawnWorker();
+      }
+      log(`chaos: SIGKILL every worker ${why}`);
+    };
+    const aimed = [
+      { key: 'apply' as const, re: /kubeadm upgrade apply/, afterMs: (55_000 + 30_000) / o.speed },
+      { key: 'install' as const, re: /(yum|dnf) install .*kubelet-/, afterMs: (1_200 + 10_000) / o.speed },
+    ];
+
     let state: UpgradeState | undefined;
     let i = 0;
+    let lastDescribe = 0;
     const deadline = Date.now() + (o.timeoutMs ?? 30 * 60_000);
     for (;;) {
       const elapsed = Date.now() - started;
@@ -234,6 +289,19 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
           });
         }
       }
+      for (const a of aimed) {
+        if (report.transactionKills[a.key] !== undefined) continue;
+        const age = sessionAge(labDir, a.re);
+        if (age !== undefined && age >= a.afterMs) {
+          report.transactionKills[a.key] = Math.round(age);
+          killAll(`${Math.round(age)} ms into an ${a.key}`);
+        }
+      }
+      if (Date.now() - lastDescribe < 500) {
+        await sleep(50);
+        continue;
+      }
+      lastDescribe = Date.now();
       try {
         const desc = await client.workflow.getHandle(workflowId).describe();
         if (desc.status.name !== 'RUNNING') {
@@ -251,7 +319,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         report.reasons.push('timed out');
         break;
       }
-      await sleep(500);
+      await sleep(50);
     }
 
     // Judge.
@@ -276,6 +344,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     if (report.finalPhase !== 'done') report.reasons.push(`run ended ${report.finalPhase ?? 'unknown'}`);
     if (report.target) {
       const check = checkLab(labDir, { target: report.target, maxUnavailable: 2 });
+      report.transactions = { killed: check.killed, reruns: check.reruns };
       if (check.violations.length)
         report.reasons.push(
           `check: ${check.violations.length} violation(s): ${JSON.stringify(check.violations.slice(0, 3))}`,

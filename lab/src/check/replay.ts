@@ -34,6 +34,25 @@ export interface CheckResult {
   violations: Violation[];
   events: number;
   nodes: number;
+  /** mutating commands killed mid-way (exec lines with `killed`) */
+  killed: number;
+  /** mutating commands started again on the same node after a killed run of the same command */
+  reruns: number;
+}
+
+/**
+ * Transactions: commands that leave a node half changed when their process is killed mid-way
+ * (a kubeadm upgrade mid manifest swap, dpkg/rpm mid install, a kubelet restart).
+ */
+export const TRANSACTIONS: readonly RegExp[] = [
+  /^kubeadm upgrade (apply|node)\b(?!.*--dry-run)/,
+  /^(yum|dnf) (-\S+ )*(install|upgrade|update|downgrade)\b/,
+  /^apt-get (-\S+ )*install\b/,
+  /^systemctl (restart|start) kubelet\b/,
+];
+
+export function isTransaction(cmd: string): boolean {
+  return TRANSACTIONS.some((re) => re.test(cmd));
 }
 
 interface NodeView {
@@ -48,6 +67,7 @@ interface NodeView {
 }
 
 interface Ev {
+  killed?: boolean;
   ts?: string;
   node?: string;
   type?: string;
@@ -79,6 +99,10 @@ export function checkEvents(lines: string[], opts: CheckOptions): CheckResult {
   };
   const applyByMinor = new Map<number, { node: string; line: number }>();
   let events = 0;
+  let killed = 0;
+  let reruns = 0;
+  /** node + command line of a killed transaction -> its line */
+  const killedAt = new Map<string, number>();
 
   lines.forEach((raw, idx) => {
     const line = idx + 1;
@@ -93,6 +117,28 @@ export function checkEvents(lines: string[], opts: CheckOptions): CheckResult {
     events++;
     if (e.type === 'exec' && e.node && typeof e.cmd === 'string') {
       const n = nodes.get(e.node);
+      // never SIGKILL a transaction; and a killed one started again is the same step run twice
+      if (isTransaction(e.cmd)) {
+        const key = `${e.node}\u0000${e.cmd}`;
+        const before = killedAt.get(key);
+        if (before !== undefined) {
+          reruns++;
+          add(
+            line,
+            'transaction-rerun',
+            `${e.cmd} started again on ${e.node} after its run at line ${before} was killed`,
+          );
+        }
+        if (e.killed) {
+          killed++;
+          killedAt.set(key, line);
+          add(
+            line,
+            'transaction-killed',
+            `${e.cmd} on ${e.node} was killed mid-way (its session was closed)`,
+          );
+        } else killedAt.delete(key);
+      }
       // invariant 3: a kubelet is restarted only while its node is cordoned and drained
       if (
         /^systemctl\b.*\b(restart|start|try-restart)\b.*\bkubelet(\.service)?\b/.test(e.cmd) &&
@@ -222,7 +268,7 @@ export function checkEvents(lines: string[], opts: CheckOptions): CheckResult {
       );
   }
   out.sort((a, b) => a.line - b.line);
-  return { violations: out, events, nodes: nodes.size };
+  return { violations: out, events, nodes: nodes.size, killed, reruns };
 }
 
 export function formatViolations(file: string, r: CheckResult): string {

@@ -101,8 +101,12 @@ export class Cluster {
     fs.writeSync(this.eventsFd, JSON.stringify({ ts: new Date().toISOString(), ...obj }) + '\n');
   }
 
-  event(node: string, type: 'ssh' | 'exec', cmd: string, exit: number, ms?: number): void {
-    this.write(ms === undefined ? { node, type, cmd, exit } : { node, type, cmd, exit, ms });
+  /** `killed`: the command's process died before it finished (exit 137), its work half done. */
+  event(node: string, type: 'ssh' | 'exec', cmd: string, exit: number, ms?: number, killed?: boolean): void {
+    const e: Record<string, unknown> =
+      ms === undefined ? { node, type, cmd, exit } : { node, type, cmd, exit, ms };
+    if (killed) e.killed = true;
+    this.write(e);
   }
 
   fields(name: string): StateFields {

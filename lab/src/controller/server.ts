@@ -158,6 +158,7 @@ export async function execute(cl: Cluster, req: ExecRequest): Promise<ExecResult
         argv: req.argv,
         ctx: req.ctx ?? { files: {}, env: {}, localTime: '' },
         cmdline,
+        ...(req.killed ? { killed: req.killed } : {}),
       });
     } catch (e) {
       result = {
@@ -170,6 +171,11 @@ export async function execute(cl: Cluster, req: ExecRequest): Promise<ExecResult
   }
   // ms: how long the tool held the command (its modelled time, PDB waits included), so that a
   // benchmark can tell the orchestrator's own time from the cluster's
+  if (req.killed?.aborted) {
+    // the command's process died mid-way (its SSH session was killed): what it had done stays
+    cl.event(node.name, 'exec', cmdline, 137, Date.now() - started, true);
+    return result;
+  }
   cl.event(node.name, 'exec', cmdline, result.exit, Date.now() - started);
   return result;
 }

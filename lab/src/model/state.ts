@@ -103,6 +103,12 @@ export interface NodeState {
   dpkgUnpacked?: K8sPackage[];
   /** the container runtime's image store: images pulled by kubeadm (repository/name:tag) */
   images?: string[];
+  /**
+   * A package transaction killed mid-way (its SSH session closed): apt — the packages are unpacked
+   * but not configured and dpkg refuses new work until `dpkg --configure -a`; rpm — the new
+   * packages are in the database next to the old ones (`previous`), whose erase never ran.
+   */
+  interruptedInstall?: { manager: 'apt' | 'rpm'; packages: K8sPackage[]; previous: Record<string, string> };
 }
 
 export interface Pod {

@@ -12,7 +12,9 @@
  *   time), performs the file effects in the node's root, then answers; a hang fault never answers.
  * Response to KEVT1: "ok\n".
  */
+import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as path from 'node:path';
 import type { Cluster } from '../controller/cluster';
 import type { ExecRequest, ExecResult } from '../tools/types';
 import { applyEffects, checkRoot, gatherFiles, kubeadmTimestamp, nodeFiles } from './node-files';
@@ -51,7 +53,28 @@ function answer(r: ExecResult): Buffer {
   return Buffer.concat([Buffer.from(`${r.exit} ${r.drop ? 1 : 0} ${out.length} ${err.length}\n`), out, err]);
 }
 
-export async function handleExec(dir: string, f: string[], execute: Execute): Promise<ExecResult | null> {
+/**
+ * Where a killed command's file effects go: its own root died with it, so the node's namespace
+ * holder's root (DIR/ssh/ns/NODE.pid, the same mount namespace), or the node folder when there is
+ * no namespace (a shim run with KUPGRADE_LAB_ROOT).
+ */
+export function rootAfterKill(dir: string, node: string, root: string): string | null {
+  if (!root.startsWith('/proc/')) return root;
+  try {
+    const pid = fs.readFileSync(path.join(dir, 'ssh', 'ns', `${node}.pid`), 'utf8').trim();
+    const r = `/proc/${pid}/root`;
+    return /^\d+$/.test(pid) && checkRoot(r, dir) === null ? r : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function handleExec(
+  dir: string,
+  f: string[],
+  execute: Execute,
+  killed?: AbortSignal,
+): Promise<ExecResult | null> {
   const [, node, tool, root, cwd, kubeconfig, hasKubeconfig, stdinState, stdin] = f as [
     string,
     string,
@@ -78,8 +101,15 @@ export async function handleExec(dir: string, f: string[], execute: Execute): Pr
       localTime: kubeadmTimestamp(new Date()),
       stdin: stdinState === 'value' ? stdin : null,
     },
+    ...(killed ? { killed } : {}),
   });
   if (r === null) return null;
+  if (killed?.aborted) {
+    // the half-done work of a killed command stays on the node (nobody reads its output)
+    const after = rootAfterKill(dir, node, root);
+    if (after !== null) applyEffects(nodeFiles(after, cwd), r.effects ?? []);
+    return r;
+  }
   const errors = applyEffects(files, r.effects ?? []);
   return errors ? { ...r, stderr: r.stderr + errors } : r;
 }
@@ -115,7 +145,10 @@ export async function startExecPort(
         sock.end('ok\n');
         return;
       }
-      void handleExec(dir, f, execute)
+      // the shim's process dies with its SSH session: its socket closes before the answer
+      const kill = new AbortController();
+      sock.once('close', () => kill.abort());
+      void handleExec(dir, f, execute, kill.signal)
         .then((r) => {
           // hang fault: never answer; the socket stays open until the shim goes away
           if (r !== null) sock.end(answer(r));

@@ -65,8 +65,20 @@ if ! IFS=' ' read -r code drop olen elen <&3; then
 fi
 if [ "$drop" = 1 ]; then
   # the "drop" fault: the SSH session dies mid-command
-  [ "\${KUPGRADE_LAB_SESSION_PID:-0}" -gt 1 ] && kill -9 "$KUPGRADE_LAB_SESSION_PID" 2>/dev/null
-  kill -9 $$
+  spid=\${KUPGRADE_LAB_SESSION_PID:-0}
+  read -r -a me 2>/dev/null <"/proc/$$/stat"
+  if [ -n "\${KUPGRADE_LAB_SID-}" ] && [ "\${me[5]-}" != "$KUPGRADE_LAB_SID" ]; then
+    # detached from the session (setsid: another session id than the node shell's): the command
+    # lives on and completes; its session may be gone already (pid reused): kill only an sshd
+    scomm=
+    IFS= read -r scomm 2>/dev/null <"/proc/$spid/comm"
+    [ "$spid" -gt 1 ] && [[ $scomm == sshd* ]] && kill -9 "$spid" 2>/dev/null
+    # a drop "before" ran nothing (exit 255, no output): the command runs now after all
+    if [ "$code" = 255 ] && [ "$olen" = 0 ] && [ "$elen" = 0 ]; then exec 3>&-; exec "$0" "$@"; fi
+  else
+    [ "$spid" -gt 1 ] && kill -9 "$spid" 2>/dev/null
+    kill -9 $$
+  fi
 fi
 # bash reads a socket one byte per read(2): fine for the usual few KB, head/cat beyond that
 if [ "$olen" -gt 65536 ]; then

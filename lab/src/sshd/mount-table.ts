@@ -67,6 +67,10 @@ export function mountTable(dir: string, node: string, work: string, root: boolea
   };
   add('tmpfs', stageParent, 'tmpfs', 'mode=0755,size=64k');
   add(dir, stage, 'none', 'bind,X-mount.mkdir');
+  // a node has no systemd of its own (systemctl is the lab's stand-in): on a host booted with
+  // systemd, hide /run/systemd so that nothing on the node (kupgrade's detached steps test
+  // /run/systemd/system, as sd_booted does) hands a command to the HOST's systemd
+  if (fs.existsSync('/run/systemd/system')) add('tmpfs', '/run/systemd', 'tmpfs', 'mode=0755,size=64k');
   const ux = root ? '' : ',userxattr';
   let dirHidden = false;
   const overlaid = new Map<string, string>();

@@ -148,7 +148,9 @@ enter=(nsenter "--mount=/proc/$hp/ns/mnt")
 # without root: keep our uid, which the namespace maps to 0 (nsenter would setgroups, which unshare -r denied)
 [ "$EUID" = 0 ] || enter=(nsenter --preserve-credentials "--user=/proc/$hp/ns/user" "--mount=/proc/$hp/ns/mnt")
 
-export PATH="$DIR/bin:/usr/local/bin:/usr/bin:/bin" KUPGRADE_LAB_DIR="$DIR" KUPGRADE_LAB_NODE="$node" KUPGRADE_LAB_SESSION_PID="$spid"
+# KUPGRADE_LAB_SID: the session id of this SSH session's processes; a process started with setsid
+# (detached from the session) has another, and the "drop" fault does not kill it (see shim/script.ts)
+export PATH="$DIR/bin:/usr/local/bin:/usr/bin:/bin" KUPGRADE_LAB_DIR="$DIR" KUPGRADE_LAB_NODE="$node" KUPGRADE_LAB_SESSION_PID="$spid" KUPGRADE_LAB_SID="\${st[5]}"
 script=$cmd
 [ "$interactive" = 0 ] || script="export PS1='[$node] \\\\w\\\\$ '; exec /bin/bash --noprofile --norc -i"
 "\${enter[@]}" "--wdns=\${PWD:-/}" -- /bin/bash --noprofile --norc -c "$script" 0<&0 &

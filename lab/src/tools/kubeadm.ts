@@ -29,7 +29,7 @@ import { clusterSwap } from './kubelet-configmap';
 import { applyPatches, type PatchFile } from '../model/patches';
 import { parseFlags, str, bool, type FlagDef, type Parsed } from './argv';
 import type { Effect, ExecResult, ToolCall } from './types';
-import { ok, fail } from './types';
+import { ok, fail, killable, KILLED } from './types';
 
 const STACK = 'To see the stack trace of this error execute with --v=5 or higher\n';
 const SEP = '_'.repeat(69) + '\n\n';
@@ -760,7 +760,7 @@ interface CpUpgrade {
 function upgradeStaticPods(
   c: ToolCall,
   target: string,
-  opts: { etcd: boolean; renew: boolean; fmt: number; patches: PatchFile[] },
+  opts: { etcd: boolean; renew: boolean; fmt: number; patches: PatchFile[]; limit?: number },
 ): CpUpgrade {
   const repo = c.cl.state.imageRepository;
   const backup = `/etc/kubernetes/tmp/kubeadm-backup-manifests-${c.ctx.localTime}`;
@@ -785,6 +785,7 @@ function upgradeStaticPods(
   let changedAny = false;
   const targetEtcd = etcdFor(target);
   const cp = c.node.cp!;
+  let done = 0;
   for (const comp of CP_COMPONENTS) {
     const file = `/etc/kubernetes/manifests/${comp}.yaml`;
     const cur = c.ctx.files[file] ?? '';
@@ -795,7 +796,10 @@ function upgradeStaticPods(
         continue;
       }
     }
+    // limit: a killed apply swapped only the first `limit` manifests it meant to change
+    if (opts.limit !== undefined && done >= opts.limit) break;
     const changed = fresh[comp] !== cur;
+    if (changed) done++;
     text += staticPodBlock(comp, opts.fmt, backup, upgraded, opts.renew, changed);
     if (changed) {
       changedAny = true;
@@ -892,7 +896,8 @@ async function apply(c: ToolCall, argv: string[]): Promise<ExecResult> {
     );
   }
   out += '[upgrade] Running cluster health checks\n';
-  await c.cl.sleep(TIME.applyPreflightMs);
+  // killed in the preflight: nothing changed yet
+  if (await killable(c, TIME.applyPreflightMs)) return KILLED;
   const ignore = str(p, 'ignore-preflight-errors') ?? '';
   const notReady = cps.filter((n) => !n.ready).map((n) => n.name);
   if (notReady.length && !/all|ControlPlaneNodesReady/i.test(ignore)) return healthFatal(out, notReady);
@@ -946,7 +951,10 @@ async function apply(c: ToolCall, argv: string[]): Promise<ExecResult> {
       ? `[upgrade/control-plane] Upgrading your static Pod-hosted control plane to version "${withV(target)}" (timeout: ${goDuration(300_000)})...\n`
       : `[upgrade/apply] Upgrading your Static Pod-hosted control plane to version "${withV(target)}" (timeout: ${goDuration(300_000)})...\n`;
   // a dry run pulls nothing and waits for no static pod: its preflight is all the time it takes
-  if (!dryRun) await c.cl.sleep(applyMs(etcdUp) - TIME.applyPreflightMs);
+  if (!dryRun && c.killed) {
+    const half = await killedDuringApply(c, target, { etcd: etcdUp, renew, fmt, patches: patches.files });
+    if (half) return { ...KILLED, effects: half };
+  } else if (!dryRun) await c.cl.sleep(applyMs(etcdUp) - TIME.applyPreflightMs);
   const sp = upgradeStaticPods(c, target, { etcd: etcdUp, renew, fmt, patches: patches.files });
   out += sp.text;
   let effects: Effect[] = [];
@@ -1022,6 +1030,50 @@ function outOfBandRollback(c: ToolCall, effects: Effect[]): void {
   f.hits++;
   effects.push({ op: 'write', path: file, content: before, mode: 0o600 });
   c.node.cp!.apiserver = tag.replace(/^v/, '');
+}
+
+/**
+ * The modelled time of an apply after its preflight, step by step: the image pull, each static
+ * pod swapped and waited for (etcd, kube-apiserver, kube-controller-manager, kube-scheduler), then
+ * upload-config and the rest. A kill (the SSH session closed under it) stops it where it is, like
+ * a SIGKILLed kubeadm: the manifests swapped so far are new (and their components run the target),
+ * the rest stay old, kubeadm-config keeps the old version, the kubelet config is not written, and
+ * kubeadm's rollback never runs. Returns the half-done file effects when killed, else null.
+ */
+async function killedDuringApply(
+  c: ToolCall,
+  target: string,
+  opts: { etcd: boolean; renew: boolean; fmt: number; patches: PatchFile[] },
+): Promise<Effect[] | null> {
+  if (!c.killed) return null;
+  if (await killable(c, TIME.applyImagePullMs)) return [];
+  const pods = opts.etcd ? 4 : 3;
+  for (let i = 0; i < pods; i++) {
+    // killed while swapping pod i: its new manifest is in place, its pod not yet checked
+    if (await killable(c, TIME.staticPodUpgradeMs)) return halfApplied(c, target, opts, i + 1);
+  }
+  if (await killable(c, TIME.applyPostMs)) return halfApplied(c, target, opts, pods);
+  return null;
+}
+
+/** The first `swapped` manifests that differ are replaced and their components run the target. */
+function halfApplied(
+  c: ToolCall,
+  target: string,
+  opts: { etcd: boolean; renew: boolean; fmt: number; patches: PatchFile[] },
+  swapped: number,
+): Effect[] {
+  const sp = upgradeStaticPods(c, target, { ...opts, limit: swapped });
+  const cp = c.node.cp!;
+  for (const e of sp.effects) {
+    if (e.op !== 'write') continue;
+    if (e.path.endsWith('/etcd.yaml')) cp.etcd = etcdFor(target);
+    else if (e.path.endsWith('/kube-apiserver.yaml')) cp.apiserver = target;
+    else if (e.path.endsWith('/kube-controller-manager.yaml')) cp.controllerManager = target;
+    else if (e.path.endsWith('/kube-scheduler.yaml')) cp.scheduler = target;
+  }
+  c.cl.changed(c.node.name);
+  return sp.effects;
 }
 
 // ---- upgrade node ---------------------------------------------------------------------------

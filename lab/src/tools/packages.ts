@@ -39,7 +39,7 @@ import {
   yum3Transaction,
 } from './yum-flavours';
 import { lockExcludes } from '../model/versionlock';
-import { ok, fail } from './types';
+import { ok, fail, killable, KILLED } from './types';
 
 const SIZES: Record<string, string> = { kubeadm: '10 M', kubelet: '15 M', kubectl: '10 M' };
 
@@ -465,7 +465,12 @@ async function yumInstall(
   out += rpmTable(rows);
   if (!o.yes) return fail(1, '', out + 'Is this ok [y/N]: Operation aborted.\n'); // RECON: no tty, EOF
   out += 'Downloading Packages:\n';
-  await c.cl.sleep(packageInstallMs(rows.length));
+  // the download is the first half; a kill in the rpm transaction (second half) leaves it half done
+  if (await killable(c, packageInstallMs(rows.length) / 2)) return KILLED;
+  if (await killable(c, packageInstallMs(rows.length) / 2)) {
+    interrupt(c, 'rpm', rows);
+    return KILLED;
+  }
   for (const r of rows)
     out += `${`${r.name}-${r.full}.x86_64.rpm`.padEnd(49)}24 MB/s | ${(SIZES[r.name] ?? '1 M').replace(' ', '')}B     00:00\n`;
   out +=
@@ -553,6 +558,27 @@ async function yum3Install(
   }
   c.cl.changed(c.node.name);
   return ok(out + yum3Transaction(rows));
+}
+
+/**
+ * A package transaction killed in its install half: the new versions are unpacked (files and
+ * database entries), their configure (apt) or the old packages' erase (rpm) never ran.
+ */
+function interrupt(c: ToolCall, manager: 'apt' | 'rpm', changes: { name: string; full: string }[]): void {
+  const previous: Record<string, string> = { ...c.node.interruptedInstall?.previous };
+  const packages = new Set<K8sPackage>(c.node.interruptedInstall?.packages ?? []);
+  for (const x of changes) {
+    const p = c.node.packages[x.name as K8sPackage];
+    if (previous[x.name] === undefined) previous[x.name] = p.full;
+    p.full = x.full;
+    p.version = splitFull(x.full)[0];
+    packages.add(x.name as K8sPackage);
+    if (x.name === 'kubelet') c.node.needsDaemonReload = true;
+  }
+  c.node.interruptedInstall = { manager, packages: [...packages], previous };
+  // apt: what dpkg unpacked and never configured (the same state a dpkg-interrupt fault leaves)
+  if (manager === 'apt') c.node.dpkgUnpacked = [...new Set([...(c.node.dpkgUnpacked ?? []), ...packages])];
+  c.cl.changed(c.node.name);
 }
 
 // ---- apt ------------------------------------------------------------------------------------
@@ -793,7 +819,12 @@ async function aptInstall(
   }
   if (!o.yes) return fail(1, '', out + 'Do you want to continue? [Y/n] Abort.\n');
   out += `Need to get ${changes.length * 10.4} MB of archives.\nAfter this operation, 0 B of additional disk space will be used.\n`;
-  await c.cl.sleep(packageInstallMs(changes.length));
+  // download first (a kill there leaves nothing), then dpkg unpacks and configures
+  if (await killable(c, packageInstallMs(changes.length) / 2)) return KILLED;
+  if (await killable(c, packageInstallMs(changes.length) / 2)) {
+    interrupt(c, 'apt', changes);
+    return KILLED;
+  }
   changes.forEach((x, i) => {
     out += `Get:${i + 1} ${
       aptCandidates(c, opts)
@@ -804,8 +835,8 @@ async function aptInstall(
   for (const x of changes) {
     out += `(Reading database ... 72713 files and directories currently installed.)\nPreparing to unpack .../${x.name}_${x.full}_amd64.deb ...\nUnpacking ${x.name} (${x.full}) over (${c.node.packages[x.name].full}) ...\n`;
   }
-  const interrupt = c.cl.hasFault('dpkg-interrupt', c.node.name);
-  if (interrupt) {
+  const interruptFault = c.cl.hasFault('dpkg-interrupt', c.node.name);
+  if (interruptFault) {
     // killed while dpkg runs: the new versions are unpacked (dpkg's database has them, status
     // unpacked), nothing is configured, the session is gone
     for (const x of changes) {
@@ -814,7 +845,7 @@ async function aptInstall(
       p.full = x.full;
     }
     c.node.dpkgUnpacked = changes.map((x) => x.name);
-    c.cl.clearFaults(interrupt.id);
+    c.cl.clearFaults(interruptFault.id);
     c.cl.changed(c.node.name);
     return { stdout: out, stderr: '', exit: 137, drop: true };
   }
@@ -871,6 +902,22 @@ export async function aptCache(c: ToolCall): Promise<ExecResult> {
   return ok(out, err);
 }
 
+function rpmQueryLine(n: string, full: string, fmt: string | null): string {
+  if (fmt === null) return `${n}-${full}.x86_64\n`;
+  const [version, release] = splitFull(full);
+  const fields: Record<string, string> = {
+    NAME: n,
+    VERSION: version,
+    RELEASE: release,
+    ARCH: 'x86_64',
+    EPOCH: '(none)',
+  };
+  return fmt
+    .replace(/%\{(\w+)\}/g, (_m, k: string) => fields[k.toUpperCase()] ?? '(none)')
+    .replace(/\\n/g, '\n')
+    .replace(/\\t/g, '\t');
+}
+
 /** rpm -q [--qf FMT] NAME... (kupgrade reads installed versions from the rpm database) */
 export async function rpm(c: ToolCall): Promise<ExecResult> {
   let query = false;
@@ -904,6 +951,11 @@ export async function rpm(c: ToolCall): Promise<ExecResult> {
       ARCH: 'x86_64',
       EPOCH: '(none)',
     };
+    const prev =
+      c.node.interruptedInstall?.manager === 'rpm' ? c.node.interruptedInstall.previous[n] : undefined;
+    // a killed rpm transaction: the old package's erase never ran, both are in the database
+    const fulls = prev !== undefined ? [prev, p.full] : [p.full];
+    for (const full of fulls.slice(0, -1)) out += rpmQueryLine(n, full, fmt);
     out +=
       fmt === null
         ? `${n}-${p.full}.x86_64\n`
@@ -948,7 +1000,8 @@ export async function dpkgQuery(c: ToolCall): Promise<ExecResult> {
     const fields: Record<string, string> = {
       Package: n,
       Version: p.full,
-      Status: `${held ? 'hold' : 'install'} ok ${unpacked ? 'unpacked' : 'installed'}`,
+      // killed in its configure half (kupgrade's kill model) or left unpacked (fault dpkg-interrupt)
+      Status: `${held ? 'hold' : 'install'} ok ${unpacked ? (c.node.interruptedInstall?.manager === 'apt' && c.node.interruptedInstall.packages.includes(n as K8sPackage) ? 'half-configured' : 'unpacked') : 'installed'}`,
       'db:Status-Abbrev': `${held ? 'h' : 'i'}${unpacked ? 'U' : 'i'} `,
       Architecture: 'amd64',
     };
@@ -1001,6 +1054,7 @@ export async function dpkg(c: ToolCall): Promise<ExecResult> {
       if (n === 'kubelet') c.node.needsDaemonReload = true;
     }
     c.node.dpkgUnpacked = [];
+    if (c.node.interruptedInstall?.manager === 'apt') delete c.node.interruptedInstall;
     c.cl.changed(c.node.name);
     c.cl.persist();
     return ok(out);

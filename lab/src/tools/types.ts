@@ -18,6 +18,8 @@ export interface ExecRequest {
   tool: string;
   argv: string[];
   ctx: ExecCtx;
+  /** aborted when the process that ran the command died before the answer (its session was killed) */
+  killed?: AbortSignal;
 }
 
 /** File operations the shim performs in the node's root after the controller answers. */
@@ -42,9 +44,36 @@ export interface ToolCall {
   argv: string[];
   ctx: ExecCtx;
   cmdline: string;
+  /**
+   * Aborted when the command's process was killed mid-way (SSH channel closed, session killed):
+   * a tool that mutates checks it at its modelled steps and leaves the half-done state the real
+   * tool leaves (see killable()).
+   */
+  killed?: AbortSignal;
 }
 
 export type Tool = (c: ToolCall) => Promise<ExecResult>;
+
+/**
+ * Waits a modelled duration unless the command is killed first; true when it was killed (the
+ * tool then stops where it is, as a SIGKILLed process would).
+ */
+export async function killable(c: Pick<ToolCall, 'cl' | 'killed'>, modelMs: number): Promise<boolean> {
+  const k = c.killed;
+  if (!k) {
+    await c.cl.sleep(modelMs);
+    return false;
+  }
+  if (k.aborted) return true;
+  await Promise.race([
+    c.cl.sleep(modelMs),
+    new Promise<void>((r) => k.addEventListener('abort', () => r(), { once: true })),
+  ]);
+  return k.aborted;
+}
+
+/** What a killed command's process "printed" (nobody reads it): exit 137, SIGKILL. */
+export const KILLED: ExecResult = { stdout: '', stderr: '', exit: 137 };
 
 export const ok = (stdout = '', stderr = ''): ExecResult => ({ stdout, stderr, exit: 0 });
 export const fail = (exit: number, stderr: string, stdout = ''): ExecResult => ({ stdout, stderr, exit });
