@@ -67,7 +67,10 @@ export async function runPackageInstall(run: Runner, q: InstallRequest): Promise
   const node = q.target.name;
   const exec = (c: ShellCommand, attempt: string) =>
     q.id
-      ? run.transaction(q.target, attempt ? stepId(q.id, attempt) : q.id, c, { step: q.step, timeoutMs: INSTALL_TIMEOUT_MS })
+      ? run.transaction(q.target, attempt ? stepId(q.id, attempt) : q.id, c, {
+          step: q.step,
+          timeoutMs: INSTALL_TIMEOUT_MS,
+        })
       : run.exec(q.target, c, { step: q.step, progress: true, timeoutMs: INSTALL_TIMEOUT_MS });
   let command = q.build([]);
   let result = await exec(command, '');

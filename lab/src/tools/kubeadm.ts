@@ -24,7 +24,14 @@ import {
   withV,
 } from '../model/versions';
 import { tabwrite, goDuration } from '../model/format';
-import { CP_COMPONENTS, image, manifest, manifestImageTag, retag, kubeletConfig, type CpComponent } from '../model/manifests';
+import {
+  CP_COMPONENTS,
+  image,
+  manifest,
+  manifestImageTag,
+  kubeletConfig,
+  type CpComponent,
+} from '../model/manifests';
 import { clusterSwap } from './kubelet-configmap';
 import { applyPatches, type PatchFile } from '../model/patches';
 import { parseFlags, str, bool, type FlagDef, type Parsed } from './argv';
