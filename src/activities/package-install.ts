@@ -75,6 +75,13 @@ export async function runPackageInstall(run: Runner, q: InstallRequest): Promise
   let command = q.build([]);
   let result = await exec(command, '');
   const notes: string[] = [];
+  if (result.exitCode === 137 || result.exitCode === 143) {
+    // the install itself was killed (OOM killer, an operator's kill): run it once more; a dpkg it
+    // left interrupted is then reported by apt and handled below
+    logger().warn('the package install was killed; running it again', { node, exitCode: result.exitCode });
+    notes.push(`the install was killed (exit ${result.exitCode}): ran it again`);
+    result = await exec(command, 'after-kill');
+  }
   if (result.exitCode === 0) return { result, command, notes };
   const out = outputOf(result);
 

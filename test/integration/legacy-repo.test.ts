@@ -50,7 +50,7 @@ describe('the seed runbook repository (legacy aliyun el7)', () => {
     const queue = uniqueQueue('it-legacy');
     const before = process.env.KUPGRADE_TASK_QUEUE;
     process.env.KUPGRADE_TASK_QUEUE = queue;
-    const worker = await startWorker(queue);
+    const worker = await startWorker(queue, lab);
     try {
       const planned = await kupgrade('plan', '-f', lab.inventory, '--to', '1.29', '-o', 'json');
       expect(planned.stderr).toBe('');
@@ -118,7 +118,7 @@ describe('the seed runbook repository (legacy aliyun el7)', () => {
       readFileSync(path.join(apt.dir, 'nodes', node, 'etc/apt/sources.list.d/kubernetes.list'), 'utf8');
     expect(list('w-1')).toContain('https://apt.kubernetes.io/ kubernetes-xenial main');
     const queue = uniqueQueue('it-legacy-apt');
-    const worker = await startWorker(queue);
+    const worker = await startWorker(queue, apt);
     try {
       const inventory = loadInventory(apt.inventory);
       const handle = await c.workflow.start(WORKFLOW_TYPES.upgrade, {

@@ -70,7 +70,8 @@ describe('a command killed mid-way (speed 10)', () => {
         "E: dpkg was interrupted, you must manually run 'dpkg --configure -a' to correct the problem. \n",
     });
     const q = await run(dir, 'w-1', 'dpkg-query', ['-W', '-f=${Package} ${Version} ${Status}\\n', 'kubelet']);
-    expect(q.stdout).toBe('kubelet 1.29.15-1.1 install ok half-configured\n');
+    // kubelet is held (apt-mark hold), so dpkg's want flag reads hold
+    expect(q.stdout).toBe('kubelet 1.29.15-1.1 hold ok half-configured\n');
   });
 
   test('kubeadm upgrade apply: some manifests new, the rest and kubeadm-config old', async () => {
