@@ -236,7 +236,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       log(`chaos: SIGKILL every worker ${why}`);
     };
     const aimed = [
-      { key: 'apply' as const, re: /kubeadm upgrade apply/, afterMs: (55_000 + 30_000) / o.speed },
+      {
+        key: 'apply' as const,
+        re: /kubeadm upgrade apply (?!.*--dry-run)/,
+        afterMs: (55_000 + 30_000) / o.speed,
+      },
       { key: 'install' as const, re: /(yum|dnf) install .*kubelet-/, afterMs: (1_200 + 10_000) / o.speed },
     ];
 
