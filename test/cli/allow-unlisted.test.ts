@@ -35,7 +35,7 @@ describe('--allow-unlisted', () => {
       extra: ['--unlisted', 'w-2'],
     });
     cluster = loadInventory(lab.inventory).metadata.name;
-    worker = await startWorker(queue);
+    worker = await startWorker(queue, lab);
   });
   afterAll(async () => {
     await worker?.stop();
