@@ -86,8 +86,15 @@ describe('a node cordoned by an operator during the run', () => {
     let s: Setup;
     beforeAll(async () => {
       s = await setUp('opcordoncancel', { controlPlanes: 1, workers: 2, version: '1.29.6', packages: 'yum' });
-      // w-2's kubelet install hangs: its node child is still running (after its drain) at the abort
-      await injectFault(s.lab.dir, { kind: 'hang', match: 'kubelet-1.30.14', node: 'w-2' });
+      // w-2's kubelet install hangs: its node child is still running (after its drain) at the abort.
+      // Bounded (4,000 s of modelled time, ~20 s at the lab's speed 200): the install is a
+      // transaction, so the abort waits for it to end instead of killing it (issue 13.3).
+      await injectFault(s.lab.dir, {
+        kind: 'hang',
+        match: 'kubelet-1.30.14',
+        node: 'w-2',
+        forMs: 4_000_000,
+      });
     });
     afterAll(async () => {
       await s?.stop();
