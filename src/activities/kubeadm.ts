@@ -248,7 +248,9 @@ export function createKubeadmActivities(run: Runner) {
       { step },
     );
     const got = parseBatch(check.stdout);
-    if (got.get('marker')?.exitCode === 0 && got.get('marker')?.output.trim() === want) {
+    const marker = got.get('marker');
+    // apply's marker is keyed by run and hop (markers.ts): the same check apply itself makes
+    if (marker?.exitCode === 0 && markerSays(marker.output, markerKey(input, want))) {
       return { changed: false, detail: `kubeadm upgrade apply ${want} already done: nothing to rehearse` };
     }
     const settings = settingsFrom(cluster.inventory, got);
