@@ -14,6 +14,7 @@ command -v docker-compose >/dev/null || need+=(docker-compose)
 [[ -x /usr/bin/chromium ]] || need+=(chromium)
 command -v unshare >/dev/null || need+=(util-linux)
 [[ -e /usr/lib/bash/rm ]] || need+=(bash-builtins)
+command -v openssl >/dev/null || need+=(openssl)
 if ((${#need[@]})); then
   if [[ $(id -u) -ne 0 ]]; then
     die "missing Debian packages: ${need[*]}; install them as root: apt-get update && apt-get install -y ${need[*]}"
@@ -35,3 +36,7 @@ fi
 
 bin="$(bash scripts/temporal-cli.sh)"
 step "Temporal CLI ready: $("$bin" --version)"
+
+# Real Kubernetes binaries for the real-API lab (kupgrade-lab up --api real), built from Go modules.
+step "Real Kubernetes binaries (scripts/build-k8s.sh; cold about 20 min on 2 cores, then cached)"
+bash scripts/build-k8s.sh

@@ -5,6 +5,7 @@
  *          [--pods-per-worker N] [--emptydir-pods N] [--unmanaged-pods N] [--evicted-pods a,b] [--no-ssh]
  *          [--unlisted NODE[,NODE]] [--swap-allowed NODE[,NODE]] [--host-etcdctl none|PATH]
  *          [--os el7] [--versionlock] [--image-repository R] [--cri-socket S] [--patches] [--old-kubelet-config]
+ *          [--api real|emulated]
  *   down   --dir DIR
  *   cordon|uncordon --dir DIR NODE   (an operator's cordon, outside the upgrade)
  *   status --dir DIR [-o json]
@@ -28,6 +29,8 @@ const USAGE = `usage:
                   [--pods-per-worker N] [--emptydir-pods N] [--unmanaged-pods N] [--evicted-pods NODE[,NODE]] [--no-ssh]
                   [--unlisted NODE[,NODE]] [--swap-allowed NODE[,NODE]] [--host-etcdctl none|PATH]
                   [--os el7] [--versionlock] [--image-repository R] [--cri-socket S] [--patches] [--old-kubelet-config]
+                  [--api real|emulated]   real: kube-apiserver, etcd, controller-manager, scheduler and kubectl
+                                          built from Go modules (scripts/build-k8s.sh); the lab plays the kubelets
   kupgrade-lab down --dir DIR
   kupgrade-lab cordon|uncordon --dir DIR NODE
   kupgrade-lab status --dir DIR [-o json]
@@ -136,6 +139,7 @@ async function cmdUp(a: Args): Promise<number> {
     'cri-socket',
     'patches',
     'old-kubelet-config',
+    'api',
   ]);
   const pk = need(a, 'packages');
   if (!['yum', 'dnf', 'apt'].includes(pk)) throw new UsageError('--packages must be yum, dnf or apt');
@@ -149,6 +153,9 @@ async function cmdUp(a: Args): Promise<number> {
     throw new UsageError('--os el7 needs --packages yum (EL7 has yum 3, no dnf)');
   if (a.opts.has('versionlock') && pk === 'apt')
     throw new UsageError('--versionlock is a yum/dnf plugin; apt holds are the apt counterpart');
+  const api = a.opts.get('api') ?? 'emulated';
+  if (api !== 'real' && api !== 'emulated')
+    throw new UsageError('--api must be real (kube-apiserver, etcd and kubectl built from Go modules) or emulated');
   const speed = Number(a.opts.get('speed') ?? '1');
   if (!(speed > 0)) throw new UsageError('--speed must be a positive number');
   const r = await lab.up({
@@ -176,6 +183,7 @@ async function cmdUp(a: Args): Promise<number> {
     criSocket: a.opts.get('cri-socket'),
     patches: a.opts.has('patches'),
     oldKubeletConfig: a.opts.has('old-kubelet-config'),
+    api,
   });
   const s = r.spec;
   const first = s.nodes[0]!;

@@ -36,6 +36,9 @@ import { kubeletClientFileName, labPki, type LabPki } from './model/pki';
 import { OVERLAID_DIRS } from './sshd/paths';
 import { startController, type Controller, type NodeStatus } from './controller/server';
 import * as sshd from './sshd';
+import { missingBinaries } from './api/binaries';
+import { ensureApiPki, realKubeconfig } from './api/pki';
+import { apiDir } from './api/real-lab';
 
 export interface UpOptions {
   dir: string;
@@ -75,6 +78,11 @@ export interface UpOptions {
   patches?: boolean;
   /** the kubelet-config ConfigMap is of an old API version: kubeadm wants a manual config upgrade */
   oldKubeletConfig?: boolean;
+  /**
+   * 'real': the real kube-apiserver, etcd, controller-manager, scheduler and kubectl (built by
+   * scripts/build-k8s.sh) hold the cluster's API; the lab's node agent plays the kubelets.
+   */
+  api?: 'real' | 'emulated';
   /** start the sshd module (default true); tests of the shims alone pass false */
   ssh?: boolean;
   /** run the controller inside this process instead of detached (tests); close it with result.controller */
@@ -147,7 +155,14 @@ const PEM = (what: string) =>
   `-----BEGIN ${what}-----\nTUlJQ2xhYiBrdXBncmFkZS1sYWIgZmFrZSBtYXRlcmlhbAo=\n-----END ${what}-----\n`;
 
 /** Writes one node's root: /etc (repo file, /etc/kubernetes), /var/lib/kubelet, /var/lib/etcd. */
-export function writeNodeRoot(dir: string, spec: LabSpec, n: LabNodeSpec, pki?: LabPki): void {
+export function writeNodeRoot(
+  dir: string,
+  spec: LabSpec,
+  n: LabNodeSpec,
+  pki?: LabPki,
+  /** a real-API lab: the admin kubeconfig of the real apiserver, certificates embedded */
+  realConf?: string,
+): void {
   const root = path.join(dir, 'nodes', n.name);
   const minor = parseVer(spec.version)!.minor;
   const made = new Set<string>();
@@ -196,10 +211,11 @@ export function writeNodeRoot(dir: string, spec: LabSpec, n: LabNodeSpec, pki?: 
     `KUBELET_KUBEADM_ARGS="--container-runtime-endpoint=${spec.options.criSocket ?? 'unix:///var/run/containerd/containerd.sock'} --pod-infra-container-image=${spec.options.imageRepository ?? 'registry.k8s.io'}/pause:3.9"\n`,
   );
   if (n.role !== 'control-plane') return;
-  w('etc/kubernetes/admin.conf', kubeconfig('kubernetes-admin', server), 0o600);
-  if (minor >= 29) w('etc/kubernetes/super-admin.conf', kubeconfig('kubernetes-super-admin', server), 0o600);
-  w('etc/kubernetes/controller-manager.conf', kubeconfig('system:kube-controller-manager', server), 0o600);
-  w('etc/kubernetes/scheduler.conf', kubeconfig('system:kube-scheduler', server), 0o600);
+  w('etc/kubernetes/admin.conf', realConf ?? kubeconfig('kubernetes-admin', server), 0o600);
+  if (minor >= 29)
+    w('etc/kubernetes/super-admin.conf', realConf ?? kubeconfig('kubernetes-super-admin', server), 0o600);
+  w('etc/kubernetes/controller-manager.conf', realConf ?? kubeconfig('system:kube-controller-manager', server), 0o600);
+  w('etc/kubernetes/scheduler.conf', realConf ?? kubeconfig('system:kube-scheduler', server), 0o600);
   const patches = spec.options.patches ? [LAB_PATCH] : [];
   for (const p of patches) w(`etc/kubernetes/patches/${p.name}`, p.content, 0o644);
   const repo = spec.options.imageRepository ?? 'registry.k8s.io';
@@ -353,6 +369,14 @@ export async function up(o: UpOptions): Promise<UpResult> {
     );
   for (const c of o.evictedPods ?? [])
     if (!names.some((n) => n.name === c)) throw new LabError(`--evicted-pods ${c}: no such node`);
+  if (o.api === 'real') {
+    const version = `${v.major}.${v.minor}.${v.patch}`;
+    const missing = missingBinaries([version]);
+    if (missing) throw new LabError(`--api real --version ${o.version}: ${missing}`);
+    if (o.evictedPods?.length)
+      throw new LabError('--evicted-pods: not modelled with --api real (a Failed pod needs a kubelet to post it)');
+    if (o.ssh === false) throw new LabError('--api real needs the sshd module (the apiserver listens on cp-1\'s address)');
+  }
   fs.mkdirSync(dir, { recursive: true });
   for (const f of [
     'state.json',
@@ -403,11 +427,19 @@ export async function up(o: UpOptions): Promise<UpResult> {
       ...(o.criSocket ? { criSocket: o.criSocket } : {}),
       ...(o.patches ? { patches: true } : {}),
       ...(o.oldKubeletConfig ? { oldKubeletConfig: true } : {}),
+      ...(o.api === 'real' ? { api: 'real' as const } : {}),
     },
   };
   if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(spec.name)) spec.name = 'lab';
   const pki = labPki();
-  for (const n of spec.nodes) writeNodeRoot(dir, spec, n, pki);
+  let realConf: string | undefined;
+  if (o.api === 'real') {
+    fs.rmSync(apiDir(dir), { recursive: true, force: true });
+    const cp0 = spec.nodes.find((x) => x.role === 'control-plane')!;
+    const apiPki = ensureApiPki(path.join(apiDir(dir), 'pki'), cp0.address);
+    realConf = realKubeconfig(apiPki, `https://${cp0.address}:6443`);
+  }
+  for (const n of spec.nodes) writeNodeRoot(dir, spec, n, pki, realConf);
   fs.mkdirSync(path.join(dir, 'bin'), { recursive: true });
   for (const t of LAB_TOOLS) {
     // with --host-etcdctl the host's etcdctl is not on PATH (DIR/bin) at all
@@ -445,7 +477,8 @@ export async function up(o: UpOptions): Promise<UpResult> {
           return null;
         }
       },
-      20_000,
+      // a real-API lab's controller starts etcd and the apiserver and waits for its workloads
+      o.api === 'real' ? 300_000 : 20_000,
     );
   }
   spec.controller = { host: ctl.host, port: ctl.port };

@@ -75,9 +75,9 @@ test('apt, 1 control plane + 2 workers, 1.32 -> 1.33: the runbook upgrades and c
   const r = await sh(SCRIPT, ['--dir', dir, '--to', '1.33']);
   expect(r.code).toBe(0);
   expect(r.stdout).toContain(
-    '[upgrade] SUCCESS! A control plane node of your cluster was upgraded to "v1.33.6".',
+    '[upgrade] SUCCESS! A control plane node of your cluster was upgraded to "v1.33.13".',
   );
-  expect(checkLab(dir, { target: 'v1.33.6' }).violations).toEqual([]);
+  expect(checkLab(dir, { target: 'v1.33.13' }).violations).toEqual([]);
 });
 
 test('yum with the worker order broken (kubelet before drain): check fails naming the lines', async () => {

@@ -45,7 +45,7 @@ async function kubeadm133(node: string): Promise<void> {
   await key133(node);
   expect((await on(node, 'apt-get', 'update')).code).toBe(0);
   expect((await on(node, 'apt-mark', 'unhold', 'kubeadm')).code).toBe(0);
-  expect((await on(node, 'apt-get', 'install', '-y', 'kubeadm=1.33.6-*')).code).toBe(0);
+  expect((await on(node, 'apt-get', 'install', '-y', 'kubeadm=1.33.13-*')).code).toBe(0);
   expect((await on(node, 'apt-mark', 'hold', 'kubeadm')).code).toBe(0);
 }
 
@@ -61,8 +61,8 @@ describe('apt', () => {
 
   test('a changed sources list is not seen before apt-get update', async () => {
     editNodeFile(dir, 'cp-1', 'etc/apt/sources.list.d/kubernetes.list', (s) => s.replace('v1.32', 'v1.33'));
-    const r = await on('cp-1', 'apt-get', 'install', '-y', 'kubeadm=1.33.6-*');
-    expect(r).toMatchObject({ code: 100, stderr: "E: Version '1.33.6-*' for 'kubeadm' was not found\n" });
+    const r = await on('cp-1', 'apt-get', 'install', '-y', 'kubeadm=1.33.13-*');
+    expect(r).toMatchObject({ code: 100, stderr: "E: Version '1.33.13-*' for 'kubeadm' was not found\n" });
     await key133('cp-1');
     const u = await on('cp-1', 'apt-get', 'update');
     expect(u.code).toBe(0);
@@ -71,7 +71,7 @@ describe('apt', () => {
     );
     expect(u.stdout.endsWith('Reading package lists...\n')).toBe(true);
     expect((await on('cp-1', 'apt-cache', 'madison', 'kubeadm')).stdout.split('\n')[0]).toBe(
-      '   kubeadm | 1.33.6-1.1 | https://pkgs.k8s.io/core:/stable:/v1.33/deb  Packages',
+      '   kubeadm | 1.33.13-1.1 | https://pkgs.k8s.io/core:/stable:/v1.33/deb  Packages',
     );
   });
 
@@ -115,7 +115,7 @@ describe('apt', () => {
   });
 
   test('held packages need --allow-change-held-packages or apt-mark unhold', async () => {
-    const r = await on('cp-1', 'apt-get', 'install', '-y', 'kubeadm=1.33.6-*');
+    const r = await on('cp-1', 'apt-get', 'install', '-y', 'kubeadm=1.33.13-*');
     expect(r.code).toBe(100);
     expect(r.stdout).toContain('The following held packages will be changed:\n  kubeadm\n');
     expect(r.stderr).toBe(
@@ -125,12 +125,12 @@ describe('apt', () => {
     expect((await on('cp-1', 'apt-mark', 'unhold', 'kubeadm')).stdout).toBe(
       'kubeadm was already not on hold.\n',
     );
-    const ok = await on('cp-1', 'apt-get', 'install', '-y', 'kubeadm=1.33.6-*');
+    const ok = await on('cp-1', 'apt-get', 'install', '-y', 'kubeadm=1.33.13-*');
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toContain('Setting up kubeadm (1.33.6-1.1) ...\n');
+    expect(ok.stdout).toContain('Setting up kubeadm (1.33.13-1.1) ...\n');
     expect((await on('cp-1', 'apt-mark', 'hold', 'kubeadm')).stdout).toBe('kubeadm set on hold.\n');
-    const again = await on('cp-1', 'apt-get', 'install', '-y', 'kubeadm=1.33.6-1.1');
-    expect(again.stdout).toContain('kubeadm is already the newest version (1.33.6-1.1).\n');
+    const again = await on('cp-1', 'apt-get', 'install', '-y', 'kubeadm=1.33.13-1.1');
+    expect(again.stdout).toContain('kubeadm is already the newest version (1.33.13-1.1).\n');
     expect(await on('cp-1', 'apt-get', 'frobnicate')).toMatchObject({
       code: 100,
       stderr: 'E: Invalid operation frobnicate\n',
@@ -141,34 +141,34 @@ describe('apt', () => {
 describe('kubeadm v1.33', () => {
   test('version carries the emulation fields', async () => {
     expect((await on('cp-1', 'kubeadm', 'version')).stdout).toMatch(
-      /^kubeadm version: &version\.Info\{Major:"1", Minor:"33", EmulationMajor:"", EmulationMinor:"", MinCompatibilityMajor:"", MinCompatibilityMinor:"", GitVersion:"v1\.33\.6", /,
+      /^kubeadm version: &version\.Info\{Major:"1", Minor:"33", EmulationMajor:"", EmulationMinor:"", MinCompatibilityMajor:"", MinCompatibilityMinor:"", GitVersion:"v1\.33\.13", /,
     );
     expect((await on('cp-2', 'kubeadm', 'version')).stdout).not.toContain('Emulation');
   });
 
   test('plan: NODE column, Cluster version without v', async () => {
-    const r = await on('cp-1', 'kubeadm', 'upgrade', 'plan', 'v1.33.6');
+    const r = await on('cp-1', 'kubeadm', 'upgrade', 'plan', 'v1.33.13');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(
       '[preflight] Running pre-flight checks.\n[upgrade/config] Reading configuration from the "kubeadm-config" ConfigMap in namespace "kube-system"...\n' +
         "[upgrade/config] Use 'kubeadm init phase upload-config --config your-config-file' to re-upload it.\n[upgrade] Running cluster health checks\n",
     );
     expect(r.stdout).toContain(
-      '[upgrade/versions] Cluster version: 1.32.4\n[upgrade/versions] kubeadm version: v1.33.6\n[upgrade/versions] Target version: v1.33.6\n',
+      '[upgrade/versions] Cluster version: 1.32.4\n[upgrade/versions] kubeadm version: v1.33.13\n[upgrade/versions] Target version: v1.33.13\n',
     );
     expect(r.stdout).toContain(
-      'Upgrade to the latest stable version:\n\nCOMPONENT                 NODE      CURRENT    TARGET\nkube-apiserver            cp-1      v1.32.4    v1.33.6\nkube-apiserver            cp-2      v1.32.4    v1.33.6\n',
+      'Upgrade to the latest stable version:\n\nCOMPONENT                 NODE      CURRENT    TARGET\nkube-apiserver            cp-1      v1.32.4    v1.33.13\nkube-apiserver            cp-2      v1.32.4    v1.33.13\n',
     );
     expect(r.stdout).toContain(
-      'kube-proxy                          1.32.4     v1.33.6\nCoreDNS                             v1.11.3    v1.12.0\netcd                      cp-1      3.5.16-0   3.5.21-0\n',
+      'kube-proxy                          1.32.4     v1.33.13\nCoreDNS                             v1.11.3    v1.12.0\netcd                      cp-1      3.5.16-0   3.5.21-0\n',
     );
     expect(r.stdout).toContain(
-      'COMPONENT   NODE      CURRENT   TARGET\nkubelet     cp-1      v1.32.4   v1.33.6\n',
+      'COMPONENT   NODE      CURRENT   TARGET\nkubelet     cp-1      v1.32.4   v1.33.13\n',
     );
   });
 
   test('plan -o json: v1alpha3 with the kubeadm component', async () => {
-    const r = await on('cp-1', 'kubeadm', 'upgrade', 'plan', 'v1.33.6', '-o', 'json');
+    const r = await on('cp-1', 'kubeadm', 'upgrade', 'plan', 'v1.33.13', '-o', 'json');
     const o = JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))) as {
       apiVersion: string;
       availableUpgrades: {
@@ -180,13 +180,13 @@ describe('kubeadm v1.33', () => {
     const stable = o.availableUpgrades.find((u) => u.description === 'stable version')!;
     expect(stable.components).toContainEqual({
       name: 'kubeadm',
-      currentVersion: 'v1.33.6',
-      newVersion: 'v1.33.6',
+      currentVersion: 'v1.33.13',
+      newVersion: 'v1.33.13',
     });
     expect(stable.components).toContainEqual({
       name: 'kubelet',
       currentVersion: 'v1.32.4',
-      newVersion: 'v1.33.6',
+      newVersion: 'v1.33.13',
       nodeName: 'w-1',
     });
   });
@@ -203,20 +203,20 @@ describe('kubeadm v1.33', () => {
   });
 
   test('apply without -y and no answer on stdin aborts', async () => {
-    const r = await on('cp-1', 'kubeadm', 'upgrade', 'apply', 'v1.33.6');
+    const r = await on('cp-1', 'kubeadm', 'upgrade', 'apply', 'v1.33.13');
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('[upgrade] Are you sure you want to proceed? [y/N]: ');
     expect(r.stderr).toBe(`won't proceed; the user didn't answer (Y|y) in order to continue\n${STACK}`);
   });
 
   test('apply: v1.32+ phases, addons skipped until the last control plane', async () => {
-    const r = await on('cp-1', 'kubeadm', 'upgrade', 'apply', 'v1.33.6', '-y');
+    const r = await on('cp-1', 'kubeadm', 'upgrade', 'apply', 'v1.33.13', '-y');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(
-      '[upgrade/preflight] You have chosen to upgrade the cluster version to "v1.33.6"\n[upgrade/versions] Cluster version: v1.32.4\n',
+      '[upgrade/preflight] You have chosen to upgrade the cluster version to "v1.33.13"\n[upgrade/versions] Cluster version: v1.32.4\n',
     );
     expect(r.stdout).toContain(
-      '[upgrade/control-plane] Upgrading your static Pod-hosted control plane to version "v1.33.6" (timeout: 5m0s)...\n',
+      '[upgrade/control-plane] Upgrading your static Pod-hosted control plane to version "v1.33.13" (timeout: 5m0s)...\n',
     );
     expect(r.stdout).toContain(
       '[upgrade/control-plane] The control plane instance for this node was successfully upgraded!\n',
@@ -227,7 +227,7 @@ describe('kubeadm v1.33', () => {
     expect(r.stdout).not.toContain('[addons] Applied essential addon');
     expect(
       r.stdout.endsWith(
-        '\n[upgrade] SUCCESS! A control plane node of your cluster was upgraded to "v1.33.6".\n\n[upgrade] Now please proceed with upgrading the rest of the nodes by following the right order.\n',
+        '\n[upgrade] SUCCESS! A control plane node of your cluster was upgraded to "v1.33.13".\n\n[upgrade] Now please proceed with upgrading the rest of the nodes by following the right order.\n',
       ),
     ).toBe(true);
     expect(r.stderr).toMatch(
@@ -243,14 +243,14 @@ describe('kubeadm v1.33', () => {
     const r = await on('cp-2', 'kubeadm', 'upgrade', 'node');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(
-      '[upgrade/control-plane] Upgrading your static Pod-hosted control plane instance to version "v1.33.6"...\n',
+      '[upgrade/control-plane] Upgrading your static Pod-hosted control plane instance to version "v1.33.13"...\n',
     );
     expect(r.stdout).toContain(
       '[addons] Applied essential addon: CoreDNS\n[addons] Applied essential addon: kube-proxy\n',
     );
     const cm = await on('cp-1', 'kubectl', '-n', 'kube-system', 'get', 'cm', 'kubeadm-config', '-o', 'yaml');
     expect(cm.stdout).toContain('    apiVersion: kubeadm.k8s.io/v1beta4\n');
-    expect(cm.stdout).toContain('    kubernetesVersion: v1.33.6\n');
+    expect(cm.stdout).toContain('    kubernetesVersion: v1.33.13\n');
   });
 
   test('upgrade node on a worker', async () => {
@@ -308,7 +308,7 @@ describe('drain with emptyDir and unmanaged pods', () => {
 
   test('kubectl version of a 1.32 client against a 1.33 server', async () => {
     const v = await on('cp-1', 'kubectl', 'version');
-    expect(v.stdout).toBe('Client Version: v1.32.4\nKustomize Version: v5.5.0\nServer Version: v1.33.6\n');
+    expect(v.stdout).toBe('Client Version: v1.32.4\nKustomize Version: v5.5.0\nServer Version: v1.33.13\n');
   });
 });
 
@@ -325,7 +325,7 @@ describe("the commands kupgrade's activities use: dpkg-query, apt-cache policy, 
     );
     expect(r).toMatchObject({
       code: 0,
-      stdout: 'kubeadm 1.33.6-1.1\nkubelet 1.32.4-1.1\nkubectl 1.32.4-1.1\n',
+      stdout: 'kubeadm 1.33.13-1.1\nkubelet 1.32.4-1.1\nkubectl 1.32.4-1.1\n',
     });
     expect(await on('w-1', 'dpkg-query', '-W', 'nginx')).toMatchObject({
       code: 1,
@@ -336,7 +336,7 @@ describe("the commands kupgrade's activities use: dpkg-query, apt-cache policy, 
   test('apt-cache policy', async () => {
     const r = await on('w-1', 'apt-cache', 'policy', 'kubelet');
     expect(r.stdout).toMatch(
-      /^kubelet:\n {2}Installed: 1\.32\.4-1\.1\n {2}Candidate: 1\.33\.6-1\.1\n {2}Version table:\n {5}1\.33\.6-1\.1 500\n {8}500 https:\/\/pkgs\.k8s\.io\/core:\/stable:\/v1\.33\/deb {2}Packages\n/,
+      /^kubelet:\n {2}Installed: 1\.32\.4-1\.1\n {2}Candidate: 1\.33\.13-1\.1\n {2}Version table:\n {5}1\.33\.13-1\.1 500\n {8}500 https:\/\/pkgs\.k8s\.io\/core:\/stable:\/v1\.33\/deb {2}Packages\n/,
     );
     expect(r.stdout).toContain(' *** 1.32.4-1.1 100\n        100 /var/lib/dpkg/status\n');
   });
@@ -365,10 +365,10 @@ describe("the commands kupgrade's activities use: dpkg-query, apt-cache policy, 
     expect((await run(dir, 'w-1', 'apt-get', ['-q', ...o, 'update'])).code).toBe(0);
     const m = await run(dir, 'w-1', 'apt-cache', [...o, 'madison', 'kubeadm']);
     expect(m.stdout.split('\n')[0]).toBe(
-      '   kubeadm | 1.34.2-1.1 | https://pkgs.k8s.io/core:/stable:/v1.34/deb  Packages',
+      '   kubeadm | 1.34.4-1.1 | https://pkgs.k8s.io/core:/stable:/v1.34/deb  Packages',
     );
     expect((await on('w-1', 'apt-cache', 'madison', 'kubeadm')).stdout.split('\n')[0]).toBe(
-      '   kubeadm | 1.33.6-1.1 | https://pkgs.k8s.io/core:/stable:/v1.33/deb  Packages',
+      '   kubeadm | 1.33.13-1.1 | https://pkgs.k8s.io/core:/stable:/v1.33/deb  Packages',
     );
   });
 });

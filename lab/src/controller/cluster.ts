@@ -42,6 +42,12 @@ export class Cluster {
   private rand: () => number;
   private closed = false;
   private removed = new WeakSet<Pod>();
+  /**
+   * A real-API lab's node agent (lab/src/api/agent.ts): told of every change so that the API
+   * follows the model; the model's pods are then its projection of the API's, and the model's own
+   * scheduling and evictions stay off (the real control plane does them).
+   */
+  api: { markDirty(names: string[]): void; sync(): Promise<void> } | null = null;
 
   constructor(dir: string, spec: LabSpec, state: ClusterState, opts: { fresh: boolean }) {
     this.dir = dir;
@@ -133,7 +139,23 @@ export class Cluster {
 
   /** Call after any mutation: emits a `state` line for each named node whose fields changed. */
   changed(...names: (string | null | undefined)[]): void {
-    for (const n of new Set(names)) if (n && this.state.nodes[n]) this.emitState(n);
+    const touched: string[] = [];
+    for (const n of new Set(names))
+      if (n && this.state.nodes[n]) {
+        this.emitState(n);
+        touched.push(n);
+      }
+    this.api?.markDirty(touched);
+    this.persist();
+  }
+
+  /** A real-API lab: the API's pods replace the model's (the node agent's projection). */
+  setApiPods(pods: Pod[]): void {
+    const before = new Set(this.podsByNode.keys());
+    this.state.pods = pods;
+    this.podsByNode.clear();
+    for (const p of pods) this.index(p);
+    for (const n of this.state.order) if (before.has(n) || this.podsByNode.has(n)) this.emitState(n);
     this.persist();
   }
 
@@ -266,6 +288,7 @@ export class Cluster {
   }
 
   private schedulePending(): void {
+    if (this.api) return;
     for (const p of this.state.pods) if (p.node === null && p.owner !== 'none') this.schedule(p);
   }
 
@@ -411,6 +434,7 @@ export class Cluster {
       }
     }
     this.persist();
+    this.api?.markDirty([]);
     return f;
   }
 
@@ -429,6 +453,7 @@ export class Cluster {
       }
     }
     this.persist();
+    this.api?.markDirty([]);
     return before - this.state.faults.length;
   }
 

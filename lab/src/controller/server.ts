@@ -19,11 +19,13 @@ import { shellJoin } from '../model/format';
 import type { ExecRequest, ExecResult, Tool } from '../tools/types';
 import { kubeadm } from '../tools/kubeadm';
 import { kubectl } from '../tools/kubectl';
+import { kubectlReal } from '../tools/kubectl-real';
 import { yum, aptGet, aptCache, aptMark, rpm, dpkgQuery, dpkg } from '../tools/packages';
 import { systemctl, swapon, etcdctl } from '../tools/system';
 import { curl, gpg } from '../tools/keys';
 import { TIME } from '../model/time-model';
 import { startExecPort } from '../shim/exec-port';
+import { startRealApi, type RealApi } from '../api/real-lab';
 
 const TOOLS: Record<string, Tool> = {
   kubeadm,
@@ -131,7 +133,7 @@ export async function execute(cl: Cluster, req: ExecRequest): Promise<ExecResult
   const cmdline = shellJoin([req.tool, ...req.argv]);
   if (!node)
     return { stdout: '', stderr: `kupgrade-lab: unknown node ${JSON.stringify(req.node)}\n`, exit: 1 };
-  const tool = TOOLS[req.tool];
+  const tool = req.tool === 'kubectl' && cl.api ? kubectlReal : TOOLS[req.tool];
   if (!tool) return { stdout: '', stderr: `kupgrade-lab: ${req.tool}: not a lab command\n`, exit: 127 };
   const fault = cl.takeCommandFault(node.name, cmdline);
   const started = Date.now();
@@ -168,6 +170,9 @@ export async function execute(cl: Cluster, req: ExecRequest): Promise<ExecResult
       };
     }
     if (fault?.kind === 'drop') result = { ...result, drop: true };
+    // a real-API lab: what the command changed in the model is in the API before it returns
+    // (kubeadm apply returns once the new kube-apiserver answers, as the real one waits for it)
+    if (cl.api && req.tool !== 'kubectl') await cl.api.sync();
   }
   // ms: how long the tool held the command (its modelled time, PDB waits included), so that a
   // benchmark can tell the orchestrator's own time from the cluster's
@@ -184,6 +189,7 @@ export async function startController(dir: string, opts: { port?: number } = {})
   const spec = JSON.parse(fs.readFileSync(path.join(dir, 'lab.json'), 'utf8')) as LabSpec;
   const { state, fresh } = loadState(dir, spec);
   const cl = new Cluster(dir, spec, state, { fresh });
+  const real: RealApi | null = spec.options.api === 'real' ? await startRealApi(dir, cl, fresh) : null;
   const hanging = new Set<http.ServerResponse>();
   const server = http.createServer((req, res) => {
     void (async () => {
@@ -263,6 +269,7 @@ export async function startController(dir: string, opts: { port?: number } = {})
       await execPort.close();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
+      await real?.close();
       cl.close();
     },
   };

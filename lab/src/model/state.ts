@@ -57,6 +57,11 @@ export interface LabOptions {
   patches?: boolean;
   /** the kubelet-config ConfigMap holds kubelet.config.k8s.io/v1alpha1: kubeadm asks for a manual upgrade */
   oldKubeletConfig?: boolean;
+  /**
+   * `up --api real`: the Kubernetes API is the real kube-apiserver (with etcd, controller-manager
+   * and scheduler) built from Go modules, kubectl the real binary; default 'emulated'
+   */
+  api?: 'real' | 'emulated';
 }
 
 export interface InstalledPackage {

@@ -55,8 +55,8 @@ export const LAST_PATCH: Record<number, number> = {
   30: 14,
   31: 13,
   32: 10,
-  33: 6,
-  34: 2,
+  33: 13,
+  34: 4,
 };
 
 export const MIN_MINOR = 24;
