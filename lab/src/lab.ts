@@ -39,6 +39,7 @@ import * as sshd from './sshd';
 import { missingBinaries } from './api/binaries';
 import { ensureApiPki, realKubeconfig } from './api/pki';
 import { apiDir } from './api/real-lab';
+import { reapControlPlane } from './api/control-plane';
 
 export interface UpOptions {
   dir: string;
@@ -530,6 +531,7 @@ export async function down(dirArg: string): Promise<{ ms: number }> {
     while (isAlive(pid) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
     if (isAlive(pid)) process.kill(pid, 'SIGKILL');
   }
+  reapControlPlane(apiDir(dir));
   fs.rmSync(path.join(dir, 'controller.json'), { force: true });
   fs.rmSync(path.join(dir, 'controller.addr'), { force: true });
   return { ms: Date.now() - t0 };

@@ -71,13 +71,13 @@ export async function until(
 }
 
 /** `kupgrade start -f INVENTORY --to 1.30 --auto-approve --max-unavailable 1`; throws unless it exits 0. */
-export async function startRun(inventory: string): Promise<void> {
+export async function startRun(inventory: string, to = '1.30'): Promise<void> {
   const r = await kupgrade(
     'start',
     '-f',
     inventory,
     '--to',
-    '1.30',
+    to,
     '--auto-approve',
     '--max-unavailable',
     '1',

@@ -102,9 +102,12 @@ export class NodeAgent {
     for (const ns of w.namespaces)
       await api.ensure('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
     await this.pushCluster();
-    for (const d of w.daemonSets) await api.ensure(`/apis/apps/v1/namespaces/${d.metadata.namespace}/daemonsets`, d);
-    for (const d of w.deployments) await api.ensure(`/apis/apps/v1/namespaces/${d.metadata.namespace}/deployments`, d);
-    for (const b of w.pdbs) await api.ensure(`/apis/policy/v1/namespaces/${b.metadata.namespace}/poddisruptionbudgets`, b);
+    for (const d of w.daemonSets)
+      await api.ensure(`/apis/apps/v1/namespaces/${d.metadata.namespace}/daemonsets`, d);
+    for (const d of w.deployments)
+      await api.ensure(`/apis/apps/v1/namespaces/${d.metadata.namespace}/deployments`, d);
+    for (const b of w.pdbs)
+      await api.ensure(`/apis/policy/v1/namespaces/${b.metadata.namespace}/poddisruptionbudgets`, b);
     for (const p of w.barePods) await api.ensure(`/api/v1/namespaces/${p.metadata.namespace}/pods`, p);
     for (const n of this.cl.controlPlanes()) await this.pushMirrorPods(n);
   }
@@ -117,7 +120,10 @@ export class NodeAgent {
       const ds = await this.api.get<{ items: K8sObject[] }>('/apis/apps/v1/daemonsets');
       const dp = await this.api.get<{ items: K8sObject[] }>('/apis/apps/v1/deployments');
       const notYet = [
-        ...ds.items.filter((d) => !d.status?.desiredNumberScheduled || d.status.numberReady !== d.status.desiredNumberScheduled),
+        ...ds.items.filter(
+          (d) =>
+            !d.status?.desiredNumberScheduled || d.status.numberReady !== d.status.desiredNumberScheduled,
+        ),
         ...dp.items.filter((d) => (d.status?.availableReplicas ?? 0) !== d.spec.replicas),
       ].map((d) => `${d.metadata.namespace}/${d.metadata.name}`);
       if (!notYet.length) return;
@@ -131,8 +137,20 @@ export class NodeAgent {
 
   start(): void {
     for (const n of this.cl.nodes()) this.pushed.set(`cp/${n.name}`, JSON.stringify(n.cp));
-    this.stops.push(this.api.informer('/api/v1/pods', (e) => this.onPod(e), (e) => this.note(e)));
-    this.stops.push(this.api.informer('/api/v1/nodes', (e) => this.onNode(e), (e) => this.note(e)));
+    this.stops.push(
+      this.api.informer(
+        '/api/v1/pods',
+        (e) => this.onPod(e),
+        (e) => this.note(e),
+      ),
+    );
+    this.stops.push(
+      this.api.informer(
+        '/api/v1/nodes',
+        (e) => this.onNode(e),
+        (e) => this.note(e),
+      ),
+    );
     const beat = () => {
       void this.heartbeat().catch((e) => this.note(e));
       this.leaseTimer = setTimeout(beat, LEASE_EVERY_MS);
@@ -177,7 +195,12 @@ export class NodeAgent {
     if (o.metadata.deletionTimestamp) {
       if (this.deleting.has(uid)) return;
       this.deleting.add(uid);
-      const grace = Number(o.metadata.deletionTimestamp ? (o as { metadata: { deletionGracePeriodSeconds?: number } }).metadata.deletionGracePeriodSeconds ?? 30 : 30);
+      const grace = Number(
+        o.metadata.deletionTimestamp
+          ? ((o as { metadata: { deletionGracePeriodSeconds?: number } }).metadata
+              .deletionGracePeriodSeconds ?? 30)
+          : 30,
+      );
       const ms = Math.min(grace * 1000, scaled(TIME.podEvictMs, this.cl.speed));
       const finish = () => {
         const cur = this.pods.get(key);
@@ -277,11 +300,13 @@ export class NodeAgent {
 
   private taints(n: NodeState): Record<string, unknown>[] {
     const t: Record<string, unknown>[] = [];
-    if (n.role === 'control-plane') t.push({ effect: 'NoSchedule', key: 'node-role.kubernetes.io/control-plane' });
+    if (n.role === 'control-plane')
+      t.push({ effect: 'NoSchedule', key: 'node-role.kubernetes.io/control-plane' });
     // what the node lifecycle controller's taint-by-condition would add
     if (n.down) t.push({ effect: 'NoSchedule', key: 'node.kubernetes.io/unreachable' });
     else if (!n.ready) t.push({ effect: 'NoSchedule', key: 'node.kubernetes.io/not-ready' });
-    if (this.apiUnschedulable.get(n.name)) t.push({ effect: 'NoSchedule', key: 'node.kubernetes.io/unschedulable' });
+    if (this.apiUnschedulable.get(n.name))
+      t.push({ effect: 'NoSchedule', key: 'node.kubernetes.io/unschedulable' });
     return t;
   }
 
@@ -331,14 +356,22 @@ export class NodeAgent {
         }
       }
       if (!created) throw new Error(`mirror pod ${want.metadata.name}: still being deleted`);
-      await this.api.mergePatch(`${path}/status`, { status: runningStatus(created, n.address, true, Date.now()) });
+      await this.api.mergePatch(`${path}/status`, {
+        status: runningStatus(created, n.address, true, Date.now()),
+      });
     }
   }
 
   /** kubeadm's cluster-wide objects: its ConfigMaps and the addons' images. */
   private async pushCluster(): Promise<void> {
     const st = this.cl.state;
-    const key = JSON.stringify([st.kubernetesVersion, st.configApiVersion, st.imageRepository, st.coredns, st.kubeProxy]);
+    const key = JSON.stringify([
+      st.kubernetesVersion,
+      st.configApiVersion,
+      st.imageRepository,
+      st.coredns,
+      st.kubeProxy,
+    ]);
     if (this.pushed.get('cluster') === key) return;
     const seeded = this.pushed.has('cluster');
     await this.api.ensure('/api/v1/namespaces/kube-system/configmaps', kubeadmConfigMap(st, this.endpoint));
@@ -367,7 +400,9 @@ export class NodeAgent {
    */
   private async pushFaults(): Promise<void> {
     const now = Date.now();
-    const active = this.cl.state.faults.filter((f) => f.kind === 'pdb-block' && (f.until === undefined || f.until > now));
+    const active = this.cl.state.faults.filter(
+      (f) => f.kind === 'pdb-block' && (f.until === undefined || f.until > now),
+    );
     const key = active.length ? 'on' : 'off';
     if (this.pushed.get('pdb-block') === key) return;
     const path = '/apis/policy/v1/namespaces/prod/poddisruptionbudgets';
@@ -378,7 +413,9 @@ export class NodeAgent {
         metadata: { name: BLOCK_PDB, namespace: 'prod' },
         spec: {
           maxUnavailable: 0,
-          selector: { matchExpressions: [{ key: 'app', operator: 'In', values: ['web', 'api', 'worker', 'cache'] }] },
+          selector: {
+            matchExpressions: [{ key: 'app', operator: 'In', values: ['web', 'api', 'worker', 'cache'] }],
+          },
         },
       });
       const until = Math.min(...active.map((f) => f.until ?? Infinity));
@@ -388,7 +425,10 @@ export class NodeAgent {
   }
 
   private async heartbeat(): Promise<void> {
-    const now = new Date().toISOString().replace(/Z$/, '000Z').replace(/\.(\d{3})000Z$/, '.$1000Z');
+    const now = new Date()
+      .toISOString()
+      .replace(/Z$/, '000Z')
+      .replace(/\.(\d{3})000Z$/, '.$1000Z');
     for (const n of this.cl.nodes()) {
       if (n.down || this.closed) continue;
       const lease = {

@@ -87,7 +87,8 @@ export class ApiClient {
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
             const text = Buffer.concat(chunks).toString('utf8');
-            if ((res.statusCode ?? 0) >= 300) reject(new ApiError(res.statusCode ?? 0, text, `${method} ${path}`));
+            if ((res.statusCode ?? 0) >= 300)
+              reject(new ApiError(res.statusCode ?? 0, text, `${method} ${path}`));
             else {
               try {
                 resolve((text ? JSON.parse(text) : {}) as T);
@@ -153,7 +154,11 @@ export class ApiClient {
    * Lists then watches a collection from the list's resourceVersion, re-listing when the watch
    * ends or expires (410). `onEvent` gets synthetic ADDED events for the list. Returns a stopper.
    */
-  informer(path: string, onEvent: (e: WatchEvent) => void, onError: (e: Error) => void = () => {}): () => void {
+  informer(
+    path: string,
+    onEvent: (e: WatchEvent) => void,
+    onError: (e: Error) => void = () => {},
+  ): () => void {
     let stopped = false;
     let current: ReturnType<typeof https.request> | null = null;
     const loop = async () => {
@@ -161,7 +166,13 @@ export class ApiClient {
         try {
           const list = await this.get<{ metadata: { resourceVersion: string }; items: K8sObject[] }>(path);
           for (const o of list.items) onEvent({ type: 'ADDED', object: o });
-          await this.watchFrom(path, list.metadata.resourceVersion, onEvent, (r) => (current = r), () => stopped);
+          await this.watchFrom(
+            path,
+            list.metadata.resourceVersion,
+            onEvent,
+            (r) => (current = r),
+            () => stopped,
+          );
         } catch (e) {
           if (!stopped) onError(e as Error);
         }

@@ -51,7 +51,13 @@ export class ControlPlane {
     const child = spawn(bin, args, { stdio: ['ignore', fd, fd] });
     fs.closeSync(fd);
     const p: Proc = { child, version, exited: false };
-    child.on('exit', () => (p.exited = true));
+    // `kupgrade-lab down` kills what a controller killed by SIGKILL left behind (reapControlPlane)
+    const pidFile = path.join(this.o.dir, `${name}.pid`);
+    fs.writeFileSync(pidFile, `${child.pid} ${bin}\n`);
+    child.on('exit', () => {
+      p.exited = true;
+      fs.rmSync(pidFile, { force: true });
+    });
     this.procs.set(name, p);
     return p;
   }
@@ -79,16 +85,26 @@ export class ControlPlane {
       'etcd',
       etcdBinary(),
       [
-        '--name', 'lab',
-        '--data-dir', path.join(this.o.dir, 'etcd'),
-        '--listen-client-urls', `http://${a}:2379`,
-        '--advertise-client-urls', `http://${a}:2379`,
-        '--listen-peer-urls', `http://${a}:2380`,
-        '--initial-advertise-peer-urls', `http://${a}:2380`,
-        '--initial-cluster', `lab=http://${a}:2380`,
-        '--listen-metrics-urls', '',
-        '--quota-backend-bytes', String(2 * 1024 ** 3),
-        '--log-level', 'warn',
+        '--name',
+        'lab',
+        '--data-dir',
+        path.join(this.o.dir, 'etcd'),
+        '--listen-client-urls',
+        `http://${a}:2379`,
+        '--advertise-client-urls',
+        `http://${a}:2379`,
+        '--listen-peer-urls',
+        `http://${a}:2380`,
+        '--initial-advertise-peer-urls',
+        `http://${a}:2380`,
+        '--initial-cluster',
+        `lab=http://${a}:2380`,
+        '--listen-metrics-urls',
+        '',
+        '--quota-backend-bytes',
+        String(2 * 1024 ** 3),
+        '--log-level',
+        'warn',
       ],
       null,
     );
@@ -125,7 +141,12 @@ export class ControlPlane {
       const cur = this.procs.get('kube-apiserver');
       if (cur && !cur.exited && cur.version === version) return;
       await this.stopOne('kube-apiserver');
-      const p = this.start('kube-apiserver', binary(version, 'kube-apiserver'), this.apiserverArgs(), version);
+      const p = this.start(
+        'kube-apiserver',
+        binary(version, 'kube-apiserver'),
+        this.apiserverArgs(),
+        version,
+      );
       const c = new ApiClient(this.server, this.o.pki);
       try {
         await c.waitReady(120_000, () => !p.exited);
@@ -187,7 +208,8 @@ export class ControlPlane {
   async stop(): Promise<void> {
     this.stopping = true;
     await this.restarting;
-    for (const n of ['kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd']) await this.stopOne(n);
+    for (const n of ['kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd'])
+      await this.stopOne(n);
   }
 
   /** Synchronous last resort (process exit): SIGKILL whatever still runs. */
@@ -211,4 +233,31 @@ async function waitHttp(url: string, timeoutMs: number, alive: () => boolean): P
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`${url} not healthy after ${timeoutMs} ms: ${last}`);
+}
+
+/**
+ * Kills the control-plane processes whose pid files are still in DIR/api (their controller died
+ * without stopping them); a pid counts only if /proc says it still runs the recorded binary.
+ */
+export function reapControlPlane(dir: string): number {
+  let n = 0;
+  let files: string[];
+  try {
+    files = fs.readdirSync(dir).filter((f) => f.endsWith('.pid'));
+  } catch {
+    return 0;
+  }
+  for (const f of files) {
+    const [pid, bin] = fs.readFileSync(path.join(dir, f), 'utf8').trim().split(' ');
+    try {
+      if (fs.readlinkSync(`/proc/${pid}/exe`) === bin) {
+        process.kill(Number(pid), 'SIGKILL');
+        n++;
+      }
+    } catch {
+      // gone already
+    }
+    fs.rmSync(path.join(dir, f), { force: true });
+  }
+  return n;
 }

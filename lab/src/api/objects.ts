@@ -37,7 +37,8 @@ export function nodeObject(st: ClusterState, n: NodeState): K8sObject {
       name: n.name,
       labels: nodeLabels(n),
       annotations: {
-        'kubeadm.alpha.kubernetes.io/cri-socket': st.criSocket ?? 'unix:///var/run/containerd/containerd.sock',
+        'kubeadm.alpha.kubernetes.io/cri-socket':
+          st.criSocket ?? 'unix:///var/run/containerd/containerd.sock',
         'node.alpha.kubernetes.io/ttl': '0',
         'volumes.kubernetes.io/controller-managed-attach-detach': 'true',
       },
@@ -59,7 +60,11 @@ export function nodeStatus(st: ClusterState, n: NodeState, now: number): Record<
     ? { status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.' }
     : n.ready
       ? { status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' }
-      : { status: 'False', reason: 'KubeletNotReady', message: 'container runtime status check may not have completed yet' };
+      : {
+          status: 'False',
+          reason: 'KubeletNotReady',
+          message: 'container runtime status check may not have completed yet',
+        };
   const cond = (type: string, reason: string, message: string) => ({
     type,
     status: 'False',
@@ -119,7 +124,9 @@ export function appImage(st: ClusterState, app: string, cp?: NodeState['cp']): s
     case 'kube-proxy':
       return `${repo}/kube-proxy:${withV(st.kubeProxy)}`;
     case 'coredns':
-      return repo === 'registry.k8s.io' ? `${repo}/coredns/coredns:${st.coredns}` : `${repo}/coredns:${st.coredns}`;
+      return repo === 'registry.k8s.io'
+        ? `${repo}/coredns/coredns:${st.coredns}`
+        : `${repo}/coredns:${st.coredns}`;
     case 'calico-node':
     case 'calico-kube-controllers':
       return `docker.io/calico/${app.replace('calico-', '')}:v3.27.3`;
@@ -131,7 +138,8 @@ export function appImage(st: ClusterState, app: string, cp?: NodeState['cp']): s
 /** The selector labels of an app, as the usual manifests set them. */
 export function appLabels(app: string): Record<string, string> {
   if (app === 'coredns') return { 'k8s-app': 'kube-dns' };
-  if (app === 'kube-proxy' || app === 'calico-node' || app === 'calico-kube-controllers') return { 'k8s-app': app };
+  if (app === 'kube-proxy' || app === 'calico-node' || app === 'calico-kube-controllers')
+    return { 'k8s-app': app };
   return { app };
 }
 
@@ -145,7 +153,12 @@ export function appOf(labels: Record<string, string> | undefined): string {
 const TOLERATE_ALL = [{ operator: 'Exists' }];
 const TOLERATE_CP = [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }];
 
-function template(st: ClusterState, app: string, tolerations: unknown[], emptyDir: boolean): Record<string, unknown> {
+function template(
+  st: ClusterState,
+  app: string,
+  tolerations: unknown[],
+  emptyDir: boolean,
+): Record<string, unknown> {
   return {
     metadata: { labels: appLabels(app) },
     spec: {
@@ -167,7 +180,10 @@ export interface Workloads {
 
 /** The workloads behind the model's initial pods: one controller per (namespace, app). */
 export function workloads(st: ClusterState): Workloads {
-  const groups = new Map<string, { ns: string; app: string; owner: Pod['owner']; n: number; tolerateCP: boolean; emptyDir: boolean }>();
+  const groups = new Map<
+    string,
+    { ns: string; app: string; owner: Pod['owner']; n: number; tolerateCP: boolean; emptyDir: boolean }
+  >();
   const barePods: K8sObject[] = [];
   for (const p of st.pods) {
     if (p.owner === 'Node' || p.failed) continue;
@@ -176,12 +192,23 @@ export function workloads(st: ClusterState): Workloads {
         apiVersion: 'v1',
         kind: 'Pod',
         metadata: { name: p.name, namespace: p.ns, labels: { run: p.name } },
-        spec: { nodeName: p.node, containers: [{ name: 'debug', image: appImage(st, '') }], terminationGracePeriodSeconds: 30 },
+        spec: {
+          nodeName: p.node,
+          containers: [{ name: 'debug', image: appImage(st, '') }],
+          terminationGracePeriodSeconds: 30,
+        },
       });
       continue;
     }
     const k = `${p.ns}/${p.app}`;
-    const g = groups.get(k) ?? { ns: p.ns, app: p.app, owner: p.owner, n: 0, tolerateCP: p.tolerateCP, emptyDir: p.emptyDir };
+    const g = groups.get(k) ?? {
+      ns: p.ns,
+      app: p.app,
+      owner: p.owner,
+      n: 0,
+      tolerateCP: p.tolerateCP,
+      emptyDir: p.emptyDir,
+    };
     g.n++;
     groups.set(k, g);
   }
@@ -194,7 +221,10 @@ export function workloads(st: ClusterState): Workloads {
         apiVersion: 'apps/v1',
         kind: 'DaemonSet',
         metadata: meta,
-        spec: { selector: { matchLabels: appLabels(g.app) }, template: template(st, g.app, TOLERATE_ALL, false) },
+        spec: {
+          selector: { matchLabels: appLabels(g.app) },
+          template: template(st, g.app, TOLERATE_ALL, false),
+        },
       });
     } else {
       deployments.push({
@@ -210,9 +240,9 @@ export function workloads(st: ClusterState): Workloads {
     }
   }
   const pdbs = st.pdbs.map((b) => pdbObject(b));
-  const namespaces = [...new Set([...groups.values()].map((g) => g.ns).concat(barePods.map((p) => p.metadata.namespace!)))].filter(
-    (n) => n !== 'default' && n !== 'kube-system',
-  );
+  const namespaces = [
+    ...new Set([...groups.values()].map((g) => g.ns).concat(barePods.map((p) => p.metadata.namespace!))),
+  ].filter((n) => n !== 'default' && n !== 'kube-system');
   return { namespaces, daemonSets, deployments, pdbs, barePods };
 }
 
@@ -234,7 +264,11 @@ export const STATIC_PODS = ['etcd', 'kube-apiserver', 'kube-controller-manager',
 /** The mirror pod the kubelet posts for a static manifest; its config hash follows the image. */
 export function mirrorPod(st: ClusterState, n: NodeState, component: string, nodeUid: string): K8sObject {
   const image = appImage(st, component, n.cp);
-  const hash = crypto.createHash('sha256').update(`${n.name}/${component}/${image}`).digest('hex').slice(0, 32);
+  const hash = crypto
+    .createHash('sha256')
+    .update(`${n.name}/${component}/${image}`)
+    .digest('hex')
+    .slice(0, 32);
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -248,7 +282,9 @@ export function mirrorPod(st: ClusterState, n: NodeState, component: string, nod
         'kubernetes.io/config.source': 'file',
         'kubernetes.io/config.seen': iso(Date.now()),
       },
-      ownerReferences: [{ kind: 'Node', name: n.name, uid: nodeUid, controller: true, apiVersion: 'v1' } as never],
+      ownerReferences: [
+        { kind: 'Node', name: n.name, uid: nodeUid, controller: true, apiVersion: 'v1' } as never,
+      ],
     },
     spec: {
       nodeName: n.name,
@@ -269,7 +305,12 @@ export function kubeadmConfigMap(st: ClusterState, endpoint: string): K8sObject 
     endpoint,
     createdAt: st.createdAt,
   }).obj as { data: Record<string, string> };
-  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kubeadm-config', namespace: 'kube-system' }, data: o.data };
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'kubeadm-config', namespace: 'kube-system' },
+    data: o.data,
+  };
 }
 
 export function kubeletConfigMap(st: ClusterState, swap: boolean): K8sObject {
@@ -277,11 +318,21 @@ export function kubeletConfigMap(st: ClusterState, swap: boolean): K8sObject {
     .split('\n')
     .filter((l) => !l.startsWith('#'))
     .join('\n');
-  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kubelet-config', namespace: 'kube-system' }, data: { kubelet: data } };
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'kubelet-config', namespace: 'kube-system' },
+    data: { kubelet: data },
+  };
 }
 
 /** A running pod's status as the kubelet posts it. */
-export function runningStatus(pod: K8sObject, hostIP: string, ready: boolean, now: number): Record<string, unknown> {
+export function runningStatus(
+  pod: K8sObject,
+  hostIP: string,
+  ready: boolean,
+  now: number,
+): Record<string, unknown> {
   const c = (pod.spec?.containers ?? []) as { name: string; image: string }[];
   const t = iso(now);
   const start = pod.status?.startTime ?? t;
@@ -320,7 +371,9 @@ export function toModelPod(o: K8sObject, unconfirmed: number, notReady: number):
   const ref = o.metadata.ownerReferences?.find((r) => r.controller) ?? o.metadata.ownerReferences?.[0];
   const kind = ref?.kind;
   const owner: Pod['owner'] =
-    kind === 'DaemonSet' || kind === 'ReplicaSet' || kind === 'StatefulSet' || kind === 'Node' ? kind : 'none';
+    kind === 'DaemonSet' || kind === 'ReplicaSet' || kind === 'StatefulSet' || kind === 'Node'
+      ? kind
+      : 'none';
   const ready = ((o.status?.conditions ?? []) as { type: string; status: string }[]).some(
     (c) => c.type === 'Ready' && c.status === 'True',
   );
@@ -339,7 +392,13 @@ export function toModelPod(o: K8sObject, unconfirmed: number, notReady: number):
     terminatingUntil: o.metadata.deletionTimestamp ? unconfirmed : null,
     ip: (o.status?.podIP as string | undefined) ?? '',
     ...(phase === 'Failed' || phase === 'Succeeded'
-      ? { failed: { reason: (o.status?.reason as string) ?? '', message: (o.status?.message as string) ?? '', at: created } }
+      ? {
+          failed: {
+            reason: (o.status?.reason as string) ?? '',
+            message: (o.status?.message as string) ?? '',
+            at: created,
+          },
+        }
       : {}),
   };
 }

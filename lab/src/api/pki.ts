@@ -52,8 +52,22 @@ function sign(cwd: string, name: string, subject: string, ext: string): void {
   fs.writeFileSync(path.join(cwd, `${name}.ext`), ext);
   ssl(
     [
-      'x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
-      '-days', '3650', '-sha256', '-extfile', `${name}.ext`, '-out', `${name}.crt`,
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '3650',
+      '-sha256',
+      '-extfile',
+      `${name}.ext`,
+      '-out',
+      `${name}.crt`,
     ],
     cwd,
   );
@@ -67,7 +81,23 @@ export function ensureApiPki(dir: string, endpoint: string): ApiPki {
   if (fs.existsSync(p.adminCrt) && fs.existsSync(p.saPub)) return p;
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   ecKey(dir, 'ca.key');
-  ssl(['req', '-x509', '-new', '-key', 'ca.key', '-subj', '/CN=kubernetes', '-days', '3650', '-sha256', '-out', 'ca.crt'], dir);
+  ssl(
+    [
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      'ca.key',
+      '-subj',
+      '/CN=kubernetes',
+      '-days',
+      '3650',
+      '-sha256',
+      '-out',
+      'ca.crt',
+    ],
+    dir,
+  );
   sign(
     dir,
     'apiserver',
@@ -84,7 +114,12 @@ export function ensureApiPki(dir: string, endpoint: string): ApiPki {
     dir,
     'admin',
     '/O=system:masters/CN=kubernetes-admin',
-    ['basicConstraints=CA:FALSE', 'keyUsage=critical,digitalSignature,keyEncipherment', 'extendedKeyUsage=clientAuth', ''].join('\n'),
+    [
+      'basicConstraints=CA:FALSE',
+      'keyUsage=critical,digitalSignature,keyEncipherment',
+      'extendedKeyUsage=clientAuth',
+      '',
+    ].join('\n'),
   );
   ecKey(dir, 'sa.key');
   ssl(['pkey', '-in', 'sa.key', '-pubout', '-out', 'sa.pub'], dir);

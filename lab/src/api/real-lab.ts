@@ -31,7 +31,8 @@ export async function startRealApi(labDir: string, cl: Cluster, fresh: boolean):
   const killAll = () => cp.killAll();
   process.once('exit', killAll);
   const t0 = Date.now();
-  const say = (m: string) => process.stderr.write(`kupgrade-lab: ${m} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
+  const say = (m: string) =>
+    process.stderr.write(`kupgrade-lab: ${m} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
   await cp.startEtcd();
   say('etcd up');
   const version = newestApiserver(cl);

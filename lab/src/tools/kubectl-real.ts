@@ -33,7 +33,9 @@ export function kubectlRelease(pkgVersion: string, releases = realReleases()): s
   const minor = (v: string) => Number(v.split('.')[1]);
   const same = releases.filter((r) => minor(r) === minor(pkgVersion));
   if (same.length) return same[same.length - 1]!;
-  return [...releases].sort((a, b) => Math.abs(minor(a) - minor(pkgVersion)) - Math.abs(minor(b) - minor(pkgVersion)))[0]!;
+  return [...releases].sort(
+    (a, b) => Math.abs(minor(a) - minor(pkgVersion)) - Math.abs(minor(b) - minor(pkgVersion)),
+  )[0]!;
 }
 
 /** The node's kubeconfig content as a file the host process can open (content-addressed). */
@@ -49,7 +51,12 @@ export async function kubectlReal(c: ToolCall): Promise<ExecResult> {
   const { words } = splitCommand(c.argv, GLOBAL_STRING, 1);
   if (words[0] === 'exec') return emulated(c);
   const release = kubectlRelease(c.node.packages.kubectl.version);
-  if (!release) return { stdout: '', stderr: 'kupgrade-lab: no real kubectl build (run scripts/build-k8s.sh)\n', exit: 127 };
+  if (!release)
+    return {
+      stdout: '',
+      stderr: 'kupgrade-lab: no real kubectl build (run scripts/build-k8s.sh)\n',
+      exit: 127,
+    };
   const argv = [...c.argv];
   const env: Record<string, string> = { PATH: '/usr/bin:/bin', HOME: path.join(apiDir(c.cl.dir), 'home') };
   // the node's kubeconfig: --kubeconfig, else $KUBECONFIG, else root's ~/.kube/config (= admin.conf)
@@ -64,7 +71,8 @@ export async function kubectlReal(c: ToolCall): Promise<ExecResult> {
     const eq = argv[flagAt]!.startsWith('--kubeconfig=');
     const p = eq ? argv[flagAt]!.slice('--kubeconfig='.length) : argv[flagAt]!;
     const content = nodeFile(p);
-    if (typeof content === 'string') argv[flagAt] = eq ? `--kubeconfig=${hostCopy(c, content)}` : hostCopy(c, content);
+    if (typeof content === 'string')
+      argv[flagAt] = eq ? `--kubeconfig=${hostCopy(c, content)}` : hostCopy(c, content);
   } else {
     const p = c.ctx.env.KUBECONFIG ?? '/etc/kubernetes/admin.conf';
     const content = nodeFile(p);
