@@ -4,7 +4,7 @@
  *
  *   node dist/bench/run.js [--sizes 10,100,1000] [--speeds 10,100] [--out bench] [--runbook-max-nodes N]
  *                          [--budget-minutes 6] [--slow-max-nodes 100] [--run-timeout-minutes 45]
- *                          [--append] [--windows 1,10%]
+ *                          [--append] [--windows 1,10%] [--api real|emulated]
  *
  * A configuration whose critical-path bound alone exceeds --budget-minutes is not run (a serial
  * upgrade of 1,000 nodes at speed 10 is ~1.8 hours of modelled time); the table says so. Sizes above
@@ -34,8 +34,13 @@ import { startDevServer } from '../src/temporal/dev-server';
 import { timelineSvg, type TimelineEvent } from './timeline';
 
 const ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../..' : '..');
-const FROM = '1.29.6';
-const TO = '1.30';
+// `--api real`: the lab's API is the real kube-apiserver & co., which exist for v1.33.13/v1.34.4 only
+const API: 'real' | 'emulated' =
+  process.argv.includes('--api') && process.argv[process.argv.indexOf('--api') + 1] === 'real'
+    ? 'real'
+    : 'emulated';
+const FROM = API === 'real' ? '1.33.13' : '1.29.6';
+const TO = API === 'real' ? '1.34' : '1.30';
 
 export interface KupgradeRun {
   maxUnavailable: string;
@@ -158,7 +163,15 @@ async function runKupgrade(opts: {
 }): Promise<KupgradeRun> {
   const workers = opts.nodes - 3;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kupgrade-bench-'));
-  await labUp({ dir, controlPlanes: 3, workers, version: FROM, packages: 'yum', speed: opts.speed });
+  await labUp({
+    dir,
+    controlPlanes: 3,
+    workers,
+    version: FROM,
+    packages: 'yum',
+    speed: opts.speed,
+    api: API,
+  });
   const pdbs = labPdbLoads(dir);
   const queue = `bench-${path.basename(dir)}`;
   const statsFile = path.join(dir, 'worker-stats.json');
@@ -348,7 +361,7 @@ async function runRunbook(
   speed: number,
 ): Promise<{ wallSeconds: number; checkPassed: boolean }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kupgrade-bench-rb-'));
-  await labUp({ dir, controlPlanes: 3, workers: nodes - 3, version: FROM, packages: 'yum', speed });
+  await labUp({ dir, controlPlanes: 3, workers: nodes - 3, version: FROM, packages: 'yum', speed, api: API });
   try {
     const t0 = Date.now();
     const r = spawnSync('bash', [path.join(ROOT, 'lab/runbook/upgrade.sh'), '--dir', dir, '--to', TO], {
@@ -408,6 +421,7 @@ export async function runBench(opts: {
     machine: { cores: os.cpus().length, node: process.version, date: new Date().toISOString() },
     from: FROM,
     to: TO,
+    api: API,
     results,
   };
   let md = '';
@@ -494,7 +508,7 @@ export async function runBench(opts: {
 
 function markdown(cores: number, results: SizeResult[]): string {
   const rows = [
-    `Machine: ${cores} cores. Lab: 3 control planes + workers, yum, ${FROM} → ${TO}.`,
+    `Machine: ${cores} cores. Lab: 3 control planes + workers, yum, ${FROM} → ${TO}, Kubernetes API ${API === 'real' ? 'real (kube-apiserver, etcd, controller-manager, scheduler, kubectl built from Go modules)' : 'emulated'}.`,
     '',
     '| nodes | speed | run | wall s | bound s | kupgrade/bound | kupgrade/runbook | overhead/node median ms | p95 ms | ssh handshakes/node | ssh cmds/node | parent events (runs) | node events | worker RSS MiB | worker CPU s | server CPU s | check | commit |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
@@ -531,6 +545,7 @@ if (require.main === module) {
       'run-timeout-minutes': { type: 'string', default: '45' },
       append: { type: 'boolean', default: false },
       windows: { type: 'string', default: '1,10%' },
+      api: { type: 'string', default: 'emulated' },
     },
   });
   runBench({

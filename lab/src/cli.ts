@@ -155,7 +155,9 @@ async function cmdUp(a: Args): Promise<number> {
     throw new UsageError('--versionlock is a yum/dnf plugin; apt holds are the apt counterpart');
   const api = a.opts.get('api') ?? 'emulated';
   if (api !== 'real' && api !== 'emulated')
-    throw new UsageError('--api must be real (kube-apiserver, etcd and kubectl built from Go modules) or emulated');
+    throw new UsageError(
+      '--api must be real (kube-apiserver, etcd and kubectl built from Go modules) or emulated',
+    );
   const speed = Number(a.opts.get('speed') ?? '1');
   if (!(speed > 0)) throw new UsageError('--speed must be a positive number');
   const r = await lab.up({

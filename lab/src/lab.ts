@@ -215,7 +215,11 @@ export function writeNodeRoot(
   w('etc/kubernetes/admin.conf', realConf ?? kubeconfig('kubernetes-admin', server), 0o600);
   if (minor >= 29)
     w('etc/kubernetes/super-admin.conf', realConf ?? kubeconfig('kubernetes-super-admin', server), 0o600);
-  w('etc/kubernetes/controller-manager.conf', realConf ?? kubeconfig('system:kube-controller-manager', server), 0o600);
+  w(
+    'etc/kubernetes/controller-manager.conf',
+    realConf ?? kubeconfig('system:kube-controller-manager', server),
+    0o600,
+  );
   w('etc/kubernetes/scheduler.conf', realConf ?? kubeconfig('system:kube-scheduler', server), 0o600);
   const patches = spec.options.patches ? [LAB_PATCH] : [];
   for (const p of patches) w(`etc/kubernetes/patches/${p.name}`, p.content, 0o644);
@@ -375,8 +379,11 @@ export async function up(o: UpOptions): Promise<UpResult> {
     const missing = missingBinaries([version]);
     if (missing) throw new LabError(`--api real --version ${o.version}: ${missing}`);
     if (o.evictedPods?.length)
-      throw new LabError('--evicted-pods: not modelled with --api real (a Failed pod needs a kubelet to post it)');
-    if (o.ssh === false) throw new LabError('--api real needs the sshd module (the apiserver listens on cp-1\'s address)');
+      throw new LabError(
+        '--evicted-pods: not modelled with --api real (a Failed pod needs a kubelet to post it)',
+      );
+    if (o.ssh === false)
+      throw new LabError("--api real needs the sshd module (the apiserver listens on cp-1's address)");
   }
   fs.mkdirSync(dir, { recursive: true });
   for (const f of [

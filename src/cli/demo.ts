@@ -48,8 +48,9 @@ async function run(): Promise<number> {
       keep: { type: 'boolean' },
       'control-planes': { type: 'string', default: '2' },
       workers: { type: 'string', default: '3' },
-      from: { type: 'string', default: '1.29.6' },
-      to: { type: 'string', default: '1.30' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      api: { type: 'string', default: 'emulated' },
       packages: { type: 'string', default: 'yum' },
       speed: { type: 'string', default: '20' },
       dir: { type: 'string', default: path.join(ROOT, '.cache/demo') },
@@ -58,10 +59,19 @@ async function run(): Promise<number> {
   });
   if (values.help) {
     console.log(
-      'npm run demo -- [--yes] [--keep] [--control-planes 2] [--workers 3] [--from 1.29.6] [--to 1.30] [--packages yum|dnf|apt] [--speed 20]',
+      'npm run demo -- [--yes] [--keep] [--control-planes 2] [--workers 3] [--from 1.29.6] [--to 1.30] [--packages yum|dnf|apt] [--speed 20] [--api real|emulated]\n' +
+        '  --api real: the lab runs the real kube-apiserver, etcd, controller-manager, scheduler and kubectl\n' +
+        '              (built from Go modules by scripts/build-k8s.sh); --from defaults to 1.33.13, --to to 1.34',
     );
     return 0;
   }
+  if (values.api !== 'real' && values.api !== 'emulated') {
+    console.error(`--api ${values.api}: want real or emulated`);
+    return 2;
+  }
+  // the real API exists for the releases built from Go modules (v1.33.13, v1.34.4)
+  values.from ??= values.api === 'real' ? '1.33.13' : '1.29.6';
+  values.to ??= values.api === 'real' ? '1.34' : '1.30';
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !values.yes;
   // The in-process worker's logs would drown the watch screen; warnings and errors still show.
   Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -120,6 +130,8 @@ async function run(): Promise<number> {
         values.packages!,
         '--speed',
         values.speed!,
+        '--api',
+        values.api!,
       ]),
     );
     cleanups.push(() => {

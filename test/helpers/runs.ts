@@ -72,16 +72,7 @@ export async function until(
 
 /** `kupgrade start -f INVENTORY --to 1.30 --auto-approve --max-unavailable 1`; throws unless it exits 0. */
 export async function startRun(inventory: string, to = '1.30'): Promise<void> {
-  const r = await kupgrade(
-    'start',
-    '-f',
-    inventory,
-    '--to',
-    to,
-    '--auto-approve',
-    '--max-unavailable',
-    '1',
-  );
+  const r = await kupgrade('start', '-f', inventory, '--to', to, '--auto-approve', '--max-unavailable', '1');
   if (r.code !== 0) throw new Error(`kupgrade start exited ${r.code}: ${r.stderr}`);
 }
 

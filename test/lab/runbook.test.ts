@@ -36,10 +36,11 @@ async function lab(
   workers: number,
   version: string,
   packages: 'yum' | 'apt',
+  api?: 'real',
 ): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kupgrade-runbook-'));
   dirs.push(dir);
-  await up({ dir, controlPlanes, workers, version, packages, speed: 1000 });
+  await up({ dir, controlPlanes, workers, version, packages, speed: 1000, ...(api ? { api } : {}) });
   return dir;
 }
 
@@ -78,6 +79,24 @@ test('apt, 1 control plane + 2 workers, 1.32 -> 1.33: the runbook upgrades and c
     '[upgrade] SUCCESS! A control plane node of your cluster was upgraded to "v1.33.13".',
   );
   expect(checkLab(dir, { target: 'v1.33.13' }).violations).toEqual([]);
+});
+
+test('the runbook on the real Kubernetes API (--api real), 2 control planes + 2 workers, 1.33 -> 1.34', async () => {
+  const dir = await lab(2, 2, '1.33.13', 'apt', 'real');
+  const r = await sh(SCRIPT, ['--dir', dir, '--to', '1.34']);
+  expect(r.code).toBe(0);
+  // real kubectl's own words (the eviction API, the DaemonSet filter) and the new server version
+  expect(r.stdout).toMatch(/^node\/w-1 drained$/m);
+  expect(r.stderr).toContain('Warning: ignoring DaemonSet-managed Pods: ');
+  expect(r.stdout).toMatch(
+    /=== verify\nNAME +STATUS +ROLES +AGE +VERSION\ncp-1 +Ready +control-plane +\S+ +v1\.34\.4\n/,
+  );
+  const log = fs.readFileSync(path.join(dir, 'api/logs/kube-apiserver.log'), 'utf8');
+  expect([...log.matchAll(/^--- \S+ start \S+\/(v[\d.]+)\/kube-apiserver /gm)].map((m) => m[1])).toEqual([
+    'v1.33.13',
+    'v1.34.4',
+  ]);
+  expect(checkLab(dir, { target: 'v1.34.4', maxUnavailable: 1 }).violations).toEqual([]);
 });
 
 test('yum with the worker order broken (kubelet before drain): check fails naming the lines', async () => {
