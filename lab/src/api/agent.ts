@@ -396,7 +396,7 @@ export class NodeAgent {
 
   /**
    * A `pdb-block` fault in a real-API lab is a real PodDisruptionBudget that never yields
-   * (maxUnavailable 0 over the prod apps): the eviction API itself refuses.
+   * (maxUnavailable 0 over the prod apps no other PDB covers): the eviction API itself refuses.
    */
   private async pushFaults(): Promise<void> {
     const now = Date.now();
@@ -406,6 +406,8 @@ export class NodeAgent {
     const key = active.length ? 'on' : 'off';
     if (this.pushed.get('pdb-block') === key) return;
     const path = '/apis/policy/v1/namespaces/prod/poddisruptionbudgets';
+    const guarded = new Set(this.cl.state.pdbs.filter((b) => b.ns === 'prod').map((b) => b.app));
+    const unguarded = ['web', 'api', 'worker', 'cache'].filter((a) => !guarded.has(a));
     if (active.length) {
       await this.api.ensure(path, {
         apiVersion: 'policy/v1',
@@ -414,7 +416,9 @@ export class NodeAgent {
         spec: {
           maxUnavailable: 0,
           selector: {
-            matchExpressions: [{ key: 'app', operator: 'In', values: ['web', 'api', 'worker', 'cache'] }],
+            // only apps no other PDB covers: a pod under two PDBs cannot be evicted at all (the API
+            // answers "This pod has more than one PodDisruptionBudget…"), a different failure
+            matchExpressions: [{ key: 'app', operator: 'In', values: unguarded }],
           },
         },
       });
