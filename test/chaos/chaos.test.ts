@@ -25,3 +25,24 @@ describe('chaos (short, seeded)', () => {
     expect(report.transactions).toEqual({ killed: 0, reruns: 0 });
   });
 });
+
+describe('chaos on the real Kubernetes API (short, seeded)', () => {
+  it('the same disruptions against the real kube-apiserver, controllers and kubectl: every invariant held', async () => {
+    const report = await runChaos({
+      seed: 'ci-real-1',
+      workerKills: 2,
+      serverKills: 1,
+      speed: 60,
+      api: 'real',
+      log: () => undefined,
+    });
+    expect(report.reasons).toEqual([]);
+    expect(report.passed).toBe(true);
+    expect(report.kills.server).toBe(1);
+    expect(report.finalPhase).toBe('done');
+    expect(report.target).toBe('1.34.4');
+    expect(report.repeatedCommands).toEqual([]);
+    expect(report.transactionKills.apply).toBeDefined();
+    expect(report.transactions).toEqual({ killed: 0, reruns: 0 });
+  });
+});

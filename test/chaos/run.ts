@@ -42,6 +42,8 @@ export interface ChaosOptions {
   dir?: string;
   log?: (s: string) => void;
   timeoutMs?: number;
+  /** 'real': the lab runs the real kube-apiserver & co. (v1.33.13 -> v1.34, one hop) */
+  api?: 'real' | 'emulated';
 }
 
 export interface ChaosReport {
@@ -169,10 +171,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     dir: labDir,
     controlPlanes: 2,
     workers: 6,
-    version: '1.28.9',
+    // the real API exists for the releases built from Go modules: one hop there, two here
+    version: o.api === 'real' ? '1.33.13' : '1.28.9',
     packages: 'yum',
     speed: o.speed,
     seed: o.seed,
+    ...(o.api === 'real' ? { api: 'real' as const } : {}),
   });
   const inventory = loadInventory(path.join(labDir, 'cluster.yaml'));
   const workerNodes = inventory.nodes.filter((n) => n.role === 'worker').map((n) => n.name);
@@ -203,7 +207,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       taskQueue: queue,
       workflowId,
       args: [
-        { inventory, target: '1.30', options: { autoApprove: true, maxUnavailable: 2, startedBy: 'chaos' } },
+        {
+          inventory,
+          target: o.api === 'real' ? '1.34' : '1.30',
+          options: { autoApprove: true, maxUnavailable: 2, startedBy: 'chaos' },
+        },
       ],
       workflowIdConflictPolicy: 'FAIL',
     });
@@ -384,6 +392,7 @@ if (require.main === module) {
       'server-kills': { type: 'string', default: '2' },
       speed: { type: 'string', default: '40' },
       out: { type: 'string' },
+      api: { type: 'string', default: 'emulated' },
     },
   });
   runChaos({
@@ -391,6 +400,7 @@ if (require.main === module) {
     workerKills: Number(values.kills),
     serverKills: Number(values['server-kills']),
     speed: Number(values.speed),
+    api: values.api === 'real' ? 'real' : 'emulated',
   }).then(
     (r) => {
       const out = values.out ?? path.join(ROOT, `test-output/chaos-${r.seed}.json`);

@@ -99,6 +99,34 @@ export class Lab {
       .map((l) => JSON.parse(l) as LabEvent);
   }
 
+  /** A command on a lab node over real SSH (strict host keys), as an operator runs it. */
+  ssh(node: string, command: string): { code: number; stdout: string; stderr: string } {
+    const spec = JSON.parse(readFileSync(path.join(this.dir, 'lab.json'), 'utf8')) as {
+      nodes: { name: string; address: string; port: number }[];
+      ssh: { user: string; clientKeyPath: string; knownHostsPath: string };
+    };
+    const n = spec.nodes.find((x) => x.name === node);
+    if (!n) throw new Error(`no node ${node} in ${this.dir}`);
+    const r = spawnSync(
+      'ssh',
+      [
+        ...['-i', spec.ssh.clientKeyPath, '-o', `UserKnownHostsFile=${spec.ssh.knownHostsPath}`],
+        ...['-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-p', String(n.port)],
+        `${spec.ssh.user}@${n.address}`,
+        command,
+      ],
+      { encoding: 'utf8' },
+    );
+    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  /** `kubectl … -o json` on cp-1 with its admin.conf (a real-API lab: the real kubectl and apiserver). */
+  kubectlJson<T = unknown>(args: string): T {
+    const r = this.ssh('cp-1', `kubectl --kubeconfig=/etc/kubernetes/admin.conf ${args} -o json`);
+    if (r.code !== 0) throw new Error(`kubectl ${args}: exit ${r.code}: ${r.stderr}`);
+    return JSON.parse(r.stdout) as T;
+  }
+
   down(): void {
     spawnSync(process.execPath, [LAB_CLI, 'down', '--dir', this.dir], { stdio: 'ignore' });
   }

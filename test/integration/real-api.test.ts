@@ -7,7 +7,6 @@
  * v1.34.4 binary when the lab's kubeadm writes its new manifest. Then a PDB that never yields,
  * refused by the real eviction API.
  */
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { injectFault } from '../../lab/src/api';
@@ -17,43 +16,13 @@ import { cordoned, editInventory, labNodes, type Setup, setUp, startRun, until }
 
 jest.setTimeout(10 * 60_000);
 
-/** A command on a lab node over real SSH (strict host keys), as an operator runs it. */
-function onNode(lab: Lab, node: string, command: string): { code: number; stdout: string; stderr: string } {
-  const spec = JSON.parse(readFileSync(path.join(lab.dir, 'lab.json'), 'utf8')) as {
-    nodes: { name: string; address: string; port: number }[];
-    ssh: { user: string; clientKeyPath: string; knownHostsPath: string };
-  };
-  const n = spec.nodes.find((x) => x.name === node)!;
-  const r = spawnSync(
-    'ssh',
-    [
-      '-i',
-      spec.ssh.clientKeyPath,
-      '-o',
-      `UserKnownHostsFile=${spec.ssh.knownHostsPath}`,
-      '-o',
-      'StrictHostKeyChecking=yes',
-      '-o',
-      'BatchMode=yes',
-      '-p',
-      String(n.port),
-      `${spec.ssh.user}@${n.address}`,
-      command,
-    ],
-    { encoding: 'utf8' },
-  );
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
 interface VersionJson {
   clientVersion: { gitVersion: string };
   serverVersion: { gitVersion: string };
 }
 
 function versions(lab: Lab): VersionJson {
-  const r = onNode(lab, 'cp-1', 'kubectl --kubeconfig=/etc/kubernetes/admin.conf version -o json');
-  expect(r.code).toBe(0);
-  return JSON.parse(r.stdout) as VersionJson;
+  return lab.kubectlJson<VersionJson>('version');
 }
 
 describe('the lab on the real Kubernetes API', () => {
@@ -75,10 +44,10 @@ describe('the lab on the real Kubernetes API', () => {
     expect(before.serverVersion.gitVersion).toBe('v1.33.13');
     expect(before.clientVersion.gitVersion).toBe('v1.33.13');
     // the real apiserver's answers, in real kubectl's own formats
-    const nodes = onNode(s.lab, 'cp-1', 'kubectl get nodes');
+    const nodes = s.lab.ssh('cp-1', 'kubectl get nodes');
     expect(nodes.stdout).toMatch(/^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION\n/);
     expect(nodes.stdout).toMatch(/\ncp-1\s+Ready\s+control-plane\s+\S+\s+v1\.33\.13\n/);
-    const missing = onNode(s.lab, 'cp-1', 'kubectl get node no-such-node');
+    const missing = s.lab.ssh('cp-1', 'kubectl get node no-such-node');
     expect(missing.code).toBe(1);
     expect(missing.stderr).toBe('Error from server (NotFound): nodes "no-such-node" not found\n');
 
@@ -102,7 +71,7 @@ describe('the lab on the real Kubernetes API', () => {
     expect(starts).toEqual(['v1.33.13', 'v1.34.4']);
 
     // the API's own record: every node at v1.34.4, Ready, schedulable
-    const got = JSON.parse(onNode(s.lab, 'cp-1', 'kubectl get nodes -o json').stdout) as {
+    const got = JSON.parse(s.lab.ssh('cp-1', 'kubectl get nodes -o json').stdout) as {
       items: {
         metadata: { name: string };
         spec: { unschedulable?: boolean };
@@ -123,7 +92,7 @@ describe('the lab on the real Kubernetes API', () => {
     ]);
     // the mirror pod of the new kube-apiserver manifest
     const mirror = JSON.parse(
-      onNode(s.lab, 'cp-1', 'kubectl -n kube-system get pod kube-apiserver-cp-1 -o json').stdout,
+      s.lab.ssh('cp-1', 'kubectl -n kube-system get pod kube-apiserver-cp-1 -o json').stdout,
     ) as { spec: { containers: { image: string }[] } };
     expect(mirror.spec.containers[0]!.image).toBe('registry.k8s.io/kube-apiserver:v1.34.4');
 
@@ -156,7 +125,7 @@ describe('the lab on the real Kubernetes API', () => {
     // real kubectl's --timeout is wall-clock time (the emulated one scaled it by the lab's speed)
     editInventory(s.lab, /^ {2}timeout: 5m$/m, '  timeout: 20s');
     await injectFault(s.lab.dir, { kind: 'pdb-block' });
-    const pdbs = onNode(s.lab, 'cp-1', 'kubectl get pdb -n prod kupgrade-lab-pdb-block -o json');
+    const pdbs = s.lab.ssh('cp-1', 'kubectl get pdb -n prod kupgrade-lab-pdb-block -o json');
     expect(pdbs.code).toBe(0);
     expect(JSON.parse(pdbs.stdout)).toMatchObject({
       spec: { maxUnavailable: 0 },
@@ -180,7 +149,7 @@ describe('the lab on the real Kubernetes API', () => {
     );
     expect(b.hints.join('\n')).toMatch(/PodDisruptionBudget/);
     expect(cordoned(s.lab)).toEqual([]);
-    const node = JSON.parse(onNode(s.lab, 'cp-1', `kubectl get node ${b.node} -o json`).stdout) as {
+    const node = JSON.parse(s.lab.ssh('cp-1', `kubectl get node ${b.node} -o json`).stdout) as {
       spec: { unschedulable?: boolean };
     };
     expect(node.spec.unschedulable).toBeUndefined();
