@@ -38,7 +38,8 @@ import {
   workloads,
 } from './objects';
 
-const NOT_READY = Number.MAX_SAFE_INTEGER - 1;
+// a pod not Ready: no time at which it turns Ready by itself (UNCONFIRMED: the model never wakes for it)
+const NOT_READY = UNCONFIRMED;
 const BLOCK_PDB = 'kupgrade-lab-pdb-block';
 const LEASE_EVERY_MS = 10_000;
 
