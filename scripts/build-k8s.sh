@@ -5,7 +5,8 @@
 # with the version stamped as the release's own build would; and etcd from lab/k8s/etcd.
 # Output: ${KUPGRADE_K8S_BIN:-~/.cache/kupgrade/k8s}/v1.X.Y/<name>, .../etcd/etcd. A release is
 # rebuilt only when its go.mod/go.sum change (a stamp file records their hash).
-# Cold on 2 cores: about 12 min for the first release, less for the next (shared build cache).
+# Cold on 2 cores (measured 2026-12-04): v1.34.4 11.4 min, v1.33.13 14.3 min, etcd 1.9 min; with a
+# warm Go build cache each release is a 1-minute relink.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 out="${KUPGRADE_K8S_BIN:-$HOME/.cache/kupgrade/k8s}"

@@ -38,5 +38,5 @@ bin="$(bash scripts/temporal-cli.sh)"
 step "Temporal CLI ready: $("$bin" --version)"
 
 # Real Kubernetes binaries for the real-API lab (kupgrade-lab up --api real), built from Go modules.
-step "Real Kubernetes binaries (scripts/build-k8s.sh; cold about 20 min on 2 cores, then cached)"
+step "Real Kubernetes binaries (scripts/build-k8s.sh; cold about 28 min on 2 cores, then cached)"
 bash scripts/build-k8s.sh
