@@ -119,4 +119,40 @@ describe('failure paths on the real Kubernetes API', () => {
       expect(check.status).toBe(0);
     });
   });
+
+  describe('a pod covered by two PodDisruptionBudgets', () => {
+    let s: Setup;
+    beforeAll(async () => {
+      s = await setUp('real-twopdb', real);
+      // an overlapping PDB next to web-pdb: the eviction API refuses every web pod outright
+      const r = s.lab.ssh(
+        'cp-1',
+        'kubectl create poddisruptionbudget web-pdb-2 -n prod --selector=app=web --min-available=1',
+      );
+      expect(r.stdout).toBe('poddisruptionbudget.policy/web-pdb-2 created\n');
+    });
+    afterAll(async () => {
+      await s?.stop();
+    });
+
+    it('is refused as a policy the operator must fix, naming the pods and the reason, not as a timeout', async () => {
+      await startRun(s.lab.inventory, '1.34');
+      const st = await until(
+        s.cluster,
+        (x) => ['blocked', 'done', 'failed'].includes(x.phase),
+        'the drain to block',
+      );
+      expect(st.phase).toBe('blocked');
+      const b = st.blocked[0]!;
+      expect(b).toMatchObject({ step: 'drain', type: 'PolicyRefused' });
+      expect(b.node).toMatch(/^w-/);
+      expect(b.message).toBe(
+        'drain refused: pods covered by more than one PodDisruptionBudget cannot be evicted',
+      );
+      expect(b.hints.join('\n')).toMatch(/more than one PodDisruptionBudget: prod\/web-/);
+      expect(b.hints.join('\n')).toMatch(/one PodDisruptionBudget per pod/);
+      // the run uncordoned the node it cordoned while it waits for a person
+      expect(apiNode(s.lab, b.node!)).toMatchObject({ unschedulable: false });
+    });
+  });
 });
