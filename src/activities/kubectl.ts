@@ -353,6 +353,21 @@ export function createKubectlActivities(run: Runner) {
         ? `${node.name} was schedulable before this drain and is now cordoned (uncordon it when skipping or aborting).`
         : `${node.name} was already cordoned before this drain.`,
     ];
+    // checked before the timeout: these pods are never evictable, however long the drain waits
+    if (parsed.multiPdb.length > 0) {
+      const pods = parsed.multiPdb.map((p) => `${p.namespace}/${p.pod}`);
+      hints.push(
+        `pods the eviction API refuses because more than one PodDisruptionBudget selects them: ${pods.join(', ')}`,
+      );
+      hints.push(
+        'Keep one PodDisruptionBudget per pod (compare the selectors in `kubectl get pdb -A -o wide`), then retry.',
+      );
+      throw drainFailure(
+        ErrorTypes.PolicyRefused,
+        'drain refused: pods covered by more than one PodDisruptionBudget cannot be evicted',
+        hints,
+      );
+    }
     if (parsed.timedOut || parsed.pdbBlocked.length > 0) {
       const blocked = [...parsed.timeoutPods, ...parsed.pdbBlocked].map((p) => `${p.namespace}/${p.pod}`);
       if (blocked.length) hints.push(`pods still blocking the drain: ${[...new Set(blocked)].join(', ')}`);

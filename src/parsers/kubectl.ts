@@ -131,6 +131,11 @@ export interface DrainResult {
   pdbBlocked: PodRef[];
   /** How many PDB refusals were printed (kubectl retries every 5 s). */
   pdbRetries: number;
+  /**
+   * Pods the eviction API refuses outright because more than one PodDisruptionBudget selects them
+   * (HTTP 500; kubectl does not retry them, waiting never helps), unique.
+   */
+  multiPdb: PodRef[];
   refusals: DrainRefusal[];
   timedOut: boolean;
   /** Pods still pending when the global timeout hit. */
@@ -156,6 +161,7 @@ export function parseDrainOutput(text: string): DrainResult {
     evicted: [],
     pdbBlocked: [],
     pdbRetries: 0,
+    multiPdb: [],
     refusals: [],
     timedOut: false,
     timeoutPods: [],
@@ -193,6 +199,12 @@ export function parseDrainOutput(text: string): DrainResult {
         seenPdb.add(`${ns}/${pdbPod}`);
         r.pdbBlocked.push({ namespace: ns, pod: pdbPod });
       }
+    }
+    for (const t of l.matchAll(
+      /error when evicting pods\/"([^"]+)" -n "([^"]+)": This pod has more than one PodDisruptionBudget/g,
+    )) {
+      if (!r.multiPdb.some((x) => x.namespace === t[2] && x.pod === t[1]))
+        r.multiPdb.push({ namespace: t[2] ?? '', pod: t[1] ?? '' });
     }
     for (const t of l.matchAll(
       /error when (?:evicting pods\/"([^"]+)" -n "([^"]+)"|waiting for pod "([^"]+)" in namespace "([^"]+)" to terminate): global timeout reached/g,

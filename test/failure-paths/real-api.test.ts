@@ -147,9 +147,9 @@ describe('failure paths on the real Kubernetes API', () => {
       expect(b).toMatchObject({ step: 'drain', type: 'PolicyRefused' });
       expect(b.node).toMatch(/^w-/);
       expect(b.message).toBe(
-        'drain refused: pods covered by more than one PodDisruptionBudget cannot be evicted',
+        `${b.node}: drain refused: pods covered by more than one PodDisruptionBudget cannot be evicted`,
       );
-      expect(b.hints.join('\n')).toMatch(/more than one PodDisruptionBudget: prod\/web-/);
+      expect(b.hints.join('\n')).toMatch(/more than one PodDisruptionBudget selects them: prod\/web-/);
       expect(b.hints.join('\n')).toMatch(/one PodDisruptionBudget per pod/);
       // the run uncordoned the node it cordoned while it waits for a person
       expect(apiNode(s.lab, b.node!)).toMatchObject({ unschedulable: false });

@@ -153,6 +153,30 @@ cp-1   Ready    control-plane   40d   v1.30.4   192.0.2.11    <none>        Ubun
 });
 
 describe('parseDrainOutput', () => {
+  test('pods under two PDBs: refused outright (real kubectl v1.34.4 against a real apiserver)', () => {
+    // captured from the real-API lab: web/api pods under web-pdb and a second PDB, worker under one
+    const r = parseDrainOutput(`node/w-2 cordoned
+evicting pod prod/web-9fdb55bfd-rbnst
+evicting pod prod/api-b57c9f9cb-j2ps6
+evicting pod prod/worker-7cd9c49fbb-cb498
+error when evicting pods/"web-9fdb55bfd-rbnst" -n "prod": This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.
+error when evicting pods/"worker-7cd9c49fbb-cb498" -n "prod" (will retry after 5s): Cannot evict pod as it would violate the pod's disruption budget.
+error: unable to drain node "w-2" due to error: [error when evicting pods/"web-9fdb55bfd-rbnst" -n "prod": This pod has more than one PodDisruptionBudget, which the eviction subresource does not support., error when evicting pods/"api-b57c9f9cb-j2ps6" -n "prod": This pod has more than one PodDisruptionBudget, which the eviction subresource does not support., error when evicting pods/"worker-7cd9c49fbb-cb498" -n "prod": global timeout reached: 8s], continuing command...
+There are pending nodes to be drained:
+ w-2
+error when evicting pods/"web-9fdb55bfd-rbnst" -n "prod": This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.
+error when evicting pods/"api-b57c9f9cb-j2ps6" -n "prod": This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.
+error when evicting pods/"worker-7cd9c49fbb-cb498" -n "prod": global timeout reached: 8s
+`);
+    expect(r.multiPdb).toEqual([
+      { namespace: 'prod', pod: 'web-9fdb55bfd-rbnst' },
+      { namespace: 'prod', pod: 'api-b57c9f9cb-j2ps6' },
+    ]);
+    expect(r.pdbBlocked).toEqual([{ namespace: 'prod', pod: 'worker-7cd9c49fbb-cb498' }]);
+    expect(r.timedOut).toBe(true);
+    expect(r.drained).toBe(false);
+  });
+
   test('success with a PDB retry', () => {
     const r = parseDrainOutput(`node/node-07 cordoned
 Warning: ignoring DaemonSet-managed Pods: observability/node-exporter-4xk9d, kube-system/cilium-p2m7v
@@ -172,6 +196,7 @@ node/node-07 drained
       evicted: ['api-6c47d9f8b4-x9pql', 'api-6c47d9f8b4-tz84r'],
       pdbBlocked: [{ namespace: 'prod', pod: 'api-6c47d9f8b4-tz84r' }],
       pdbRetries: 2,
+      multiPdb: [],
       refusals: [],
       timedOut: false,
       timeoutPods: [],
