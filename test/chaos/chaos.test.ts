@@ -40,7 +40,7 @@ describe('chaos on the real Kubernetes API (short, seeded)', () => {
     expect(report.passed).toBe(true);
     expect(report.kills.server).toBe(1);
     expect(report.finalPhase).toBe('done');
-    expect(report.target).toBe('1.34.4');
+    expect(report.target).toBe('v1.34.4');
     expect(report.repeatedCommands).toEqual([]);
     expect(report.transactionKills.apply).toBeDefined();
     expect(report.transactions).toEqual({ killed: 0, reruns: 0 });
