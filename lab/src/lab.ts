@@ -40,6 +40,7 @@ import { missingBinaries } from './api/binaries';
 import { ensureApiPki, realKubeconfig } from './api/pki';
 import { apiDir } from './api/real-lab';
 import { reapControlPlane } from './api/control-plane';
+import { renewReservations } from './sshd/addresses';
 
 export interface UpOptions {
   dir: string;
@@ -470,9 +471,14 @@ export async function up(o: UpOptions): Promise<UpResult> {
     fs.closeSync(log);
     let exited: number | null = null;
     child.once('exit', (code) => (exited = code ?? -1));
+    let renewed = 0;
     ctl = await waitFor(
       'the controller to listen',
       () => {
+        if (useSsh && Date.now() - renewed > 5_000) {
+          renewed = Date.now();
+          renewReservations(addrs);
+        }
         if (exited !== null)
           throw new LabError(`the controller exited (${exited}); see ${path.join(dir, 'controller.log')}`);
         try {

@@ -179,3 +179,20 @@ export function planAddressesDetailed(count: number, opts: PlanOptions = {}): Ad
 export function planAddresses(count: number, opts?: PlanOptions): { address: string; port: number }[] {
   return planAddressesDetailed(count, opts).addresses;
 }
+
+/**
+ * Keeps planned addresses reserved while `up` is still busy before its sshd binds them (a real-API
+ * lab starts etcd and the apiserver first, which can outlast RESERVE_MS on a loaded machine).
+ */
+export function renewReservations(addrs: { address: string; port: number }[]): void {
+  const d = reservationDir();
+  if (!d) return;
+  const now = new Date();
+  for (const a of addrs) {
+    try {
+      fs.utimesSync(path.join(d, `${a.address}_${a.port}`), now, now);
+    } catch {
+      // not reserved by this plan (single mode, or removed): nothing to keep
+    }
+  }
+}
