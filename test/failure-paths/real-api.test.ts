@@ -40,6 +40,12 @@ const real = {
   extra: ['--api', 'real'],
 };
 
+/** Starts the upgrade to 1.34 and waits until it blocks or ends (whichever it does is asserted by the caller). */
+async function runUntilStopped(s: Setup, what: string) {
+  await startRun(s.lab.inventory, '1.34');
+  return until(s.cluster, (x) => ['blocked', 'done', 'failed'].includes(x.phase), what);
+}
+
 describe('failure paths on the real Kubernetes API', () => {
   describe('a kubelet that never becomes Ready', () => {
     let s: Setup;
@@ -52,12 +58,7 @@ describe('failure paths on the real Kubernetes API', () => {
     });
 
     it('blocks at wait-ready on what the API says; abort leaves w-1 schedulable in the API', async () => {
-      await startRun(s.lab.inventory, '1.34');
-      const st = await until(
-        s.cluster,
-        (x) => ['blocked', 'done', 'failed'].includes(x.phase),
-        'the run to block on w-1',
-      );
+      const st = await runUntilStopped(s, 'the run to block on w-1');
       expect(st.phase).toBe('blocked');
       expect(st.blocked[0]).toMatchObject({ node: 'w-1', step: 'wait-ready', type: 'NodeNotReady' });
       expect(st.blocked[0]!.message).toMatch(
@@ -136,12 +137,7 @@ describe('failure paths on the real Kubernetes API', () => {
     });
 
     it('is refused as a policy the operator must fix, naming the pods and the reason, not as a timeout', async () => {
-      await startRun(s.lab.inventory, '1.34');
-      const st = await until(
-        s.cluster,
-        (x) => ['blocked', 'done', 'failed'].includes(x.phase),
-        'the drain to block',
-      );
+      const st = await runUntilStopped(s, 'the drain to block');
       expect(st.phase).toBe('blocked');
       const b = st.blocked[0]!;
       expect(b).toMatchObject({ step: 'drain', type: 'PolicyRefused' });
