@@ -20,7 +20,7 @@ import { revalidateInventory } from './inventory/resolved';
 import type { Inventory, InventoryNode } from './inventory/schema';
 import type { CheckInputRequest, CheckInputResult } from './shared/activities';
 import { ErrorType } from './shared/errors';
-import { DEFAULT_GATES, isGateName, type GateName } from './shared/types';
+import { DEFAULT_GATES, isGateName, type GateName } from './shared/gates';
 import type { ClusterGrant, TrustConfig } from './worker-config';
 
 export type SshSettings = Inventory['ssh'];

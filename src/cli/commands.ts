@@ -17,11 +17,9 @@ import {
   upgradeWorkflowId,
   WORKFLOW_TYPES,
 } from '../shared/names';
+import { GATES, isGateName, type GateName } from '../shared/gates';
 import {
-  GATES,
-  isGateName,
   type DecisionRecord,
-  type GateName,
   type PauseRequest,
   type PlanInput,
   type UpgradeInput,

@@ -20,10 +20,11 @@ import {
   SSH_USER,
   type TargetVersion,
 } from './patterns';
+import { DEFAULT_GATES, GATES, type GateName } from '../shared/gates';
 import { windowSize } from '../shared/versions';
 
-export const GATES = ['preflight', 'control-plane', 'cni', 'workers', 'canary'] as const;
-export type Gate = (typeof GATES)[number];
+export { GATES };
+export type Gate = GateName;
 export const ROLES = ['control-plane', 'worker'] as const;
 export type NodeRole = (typeof ROLES)[number];
 export const PACKAGE_MANAGERS = ['yum', 'dnf', 'apt'] as const;
@@ -212,7 +213,7 @@ const maxUnavailable = z.unknown().superRefine((v, ctx) => {
 
 const RolloutSchema = z.strictObject({
   maxUnavailable: maxUnavailable.default(1),
-  gates: z.array(z.enum(GATES)).default(['preflight', 'control-plane', 'workers']),
+  gates: z.array(z.enum(GATES)).default([...DEFAULT_GATES]),
   prepareAhead: z.boolean().default(true),
   cni: z
     .strictObject({

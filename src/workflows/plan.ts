@@ -8,13 +8,8 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { ResolvedHop, UpgradeActivities } from '../shared/activities';
 import { ErrorType } from '../shared/errors';
 import { clusterContext, controlPlanes } from '../shared/inventory';
-import {
-  DEFAULT_GATES,
-  type PlanInput,
-  type PlannedHop,
-  type PlannedNode,
-  type UpgradePlan,
-} from '../shared/types';
+import { DEFAULT_GATES } from '../shared/gates';
+import { type PlanInput, type PlannedHop, type PlannedNode, type UpgradePlan } from '../shared/types';
 import { HopError, atLeast, computeHops, isVersion, windowSize } from '../shared/versions';
 import { describeActivityError } from './failures';
 import { activityOptions } from './options';

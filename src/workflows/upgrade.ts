@@ -31,6 +31,13 @@ import {
 import type { ResolvedHop, UpgradeActivities } from '../shared/activities';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../shared/errors';
 import {
+  isDecisionAction,
+  DEFAULT_GATES,
+  isGateName,
+  type DecisionAction,
+  type GateName,
+} from '../shared/gates';
+import {
   clusterContext,
   controlPlanes,
   workerNodes,
@@ -52,16 +59,12 @@ import {
 import { SA_CLUSTER, SA_PHASE, SA_TARGET, nodeWorkflowId } from '../shared/names';
 import { renderDetails } from '../shared/render';
 import {
-  DEFAULT_GATES,
   NODE_STEPS,
-  isGateName,
   type ApprovalRecord,
   type ApproveRequest,
   type DecideRequest,
-  type DecisionAction,
   type DecisionRecord,
   type FailureInfo,
-  type GateName,
   type NodeProgress,
   type NodeState,
   type NodeStep,
@@ -393,7 +396,7 @@ class UpgradeRun {
     this.validateRunning();
     const bad = payloadProblem(req, DECIDE_KEYS);
     if (bad) throw failure(ErrorType.InvalidInput, `refused: ${bad}`);
-    if (!req || !['retry', 'skip', 'abort', 'accept'].includes(req.action)) {
+    if (!req || !isDecisionAction(req.action)) {
       throw failure(
         ErrorType.InvalidInput,
         `unknown action ${JSON.stringify(req?.action)}; actions are retry, skip, abort, accept`,
