@@ -75,24 +75,20 @@ export function installHandlers(run: UpgradeRun): void {
     validator: (req: PauseRequest) => validatePause(run, req),
     description: 'Resume after a pause: {by?, comment?}',
   });
-  setHandler(pauseSignal, (req) => {
-    viaSignal(
-      run,
-      'pauseSignal',
-      req,
-      () => run.validateRunning(),
-      () => setPaused(run, true, req, 'signal'),
-    );
-  });
-  setHandler(resumeSignal, (req) => {
-    viaSignal(
-      run,
-      'resumeSignal',
-      req,
-      () => run.validateRunning(),
-      () => setPaused(run, false, req, 'signal'),
-    );
-  });
+  for (const [signal, paused] of [
+    [pauseSignal, true],
+    [resumeSignal, false],
+  ] as const) {
+    setHandler(signal, (req) => {
+      viaSignal(
+        run,
+        signal.name,
+        req,
+        () => run.validateRunning(),
+        () => setPaused(run, paused, req, 'signal'),
+      );
+    });
+  }
 
   setHandler(nodeProgressSignal, (p) => onProgress(run, p));
 }

@@ -165,7 +165,22 @@ function failureOfChild(
   i: number,
   first: NodeStep,
 ): FailureInfo {
-  const info: FailureInfo = childFailureInfo(err) ?? genericFailure(err, node, n, i, first);
+  let info = childFailureInfo(err);
+  if (!info) {
+    // a child that failed without one (timed out, terminated)
+    const d = describeActivityError(err);
+    info = {
+      node: node.name,
+      role: node.role,
+      step: n.step ?? first,
+      hop: i,
+      type: d.type,
+      message: d.message,
+      hints: d.details.hints ?? [],
+      at: now(),
+      attempt: n.attempts,
+    };
+  }
   const b = run.s.backup;
   if (node.role === 'control-plane' && b) {
     info.hints = [
@@ -176,26 +191,4 @@ function failureOfChild(
   noteDrain(n, i, info.wasCordoned);
   if (NODE_STEPS.indexOf(info.step as NodeStep) >= NODE_STEPS.indexOf('drain')) claimCordon(n, i);
   return info;
-}
-
-/** A child that failed without a FailureInfo (timed out, terminated). */
-function genericFailure(
-  err: unknown,
-  node: InventoryNode,
-  n: NodeState,
-  i: number,
-  first: NodeStep,
-): FailureInfo {
-  const d = describeActivityError(err);
-  return {
-    node: node.name,
-    role: node.role,
-    step: n.step ?? first,
-    hop: i,
-    type: d.type,
-    message: d.message,
-    hints: d.details.hints ?? [],
-    at: now(),
-    attempt: n.attempts,
-  };
 }

@@ -25,6 +25,9 @@ import { RunAborted, failure } from './errors';
 
 export const FINISHED: Stage[] = ['done', 'aborted', 'failed'];
 
+/** A node as a new run first knows it (preflight reads its version and cordon). */
+const NOT_STARTED = { status: 'pending', attempts: 0, cordonedBefore: false, cordonedByRun: false } as const;
+
 export class UpgradeRun {
   readonly inventory: Inventory;
   readonly s: UpgradeState;
@@ -54,14 +57,7 @@ export class UpgradeRun {
       autoApprove: options.autoApprove === true,
       hops: [],
       window: 1,
-      nodes: input.inventory.nodes.map((n) => ({
-        name: n.name,
-        role: n.role,
-        status: 'pending',
-        attempts: 0,
-        cordonedBefore: false,
-        cordonedByRun: false,
-      })),
+      nodes: input.inventory.nodes.map(({ name, role }): NodeState => ({ name, role, ...NOT_STARTED })),
       blocked: [],
       failures: [],
       approvals: [],
