@@ -514,7 +514,7 @@ describe('upgradeCluster', () => {
     expect(result.state.decisions.map((d) => d.action)).toEqual(['pause', 'resume']);
   });
 
-  it('accepts decisions as signals; an approval by signal is recorded and refused (issue 13.2)', async () => {
+  it('accepts decisions as signals; an approval by signal is recorded and refused', async () => {
     const inp = input(uniqueCluster('signals'), 1, 1, '1.30');
     inp.options = { gates: ['preflight'] };
     const fake = new FakeCluster(inp.inventory, 'v1.29.10');
