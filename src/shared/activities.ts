@@ -265,5 +265,3 @@ export interface UpgradeActivities {
    */
   verifyCluster(input: VerifyInput): Promise<VerifyReport>;
 }
-
-export type ActivityName = keyof UpgradeActivities;

@@ -11,7 +11,7 @@
  *
  * Signals (for tools that can only signal): the same payloads. One that cannot apply is recorded in
  * `state.ignoredSignals` and otherwise ignored. `approveSignal` is always refused that way (a
- * signal has no validator to check the approver; issue 13.2); it stays registered for old runs.
+ * signal has no validator to check the approver); it stays registered for old runs.
  *
  * Every payload: only its known fields, `by` ≤ 128 characters, `comment` ≤ 1024, ≤ 4096 in all.
  * `approve` is also checked against the cluster's approval policy from the worker config

@@ -56,8 +56,6 @@ export type NodeStatus =
   | 'skipped' // skipped by an operator (stays at its version for the rest of the run)
   | 'aborted'; // the run was aborted before or while it ran
 
-export type KubeVersionString = string;
-
 // ---------------------------------------------------------------------------------------------
 // Input
 
@@ -334,9 +332,6 @@ export interface NodeProgress {
   step: NodeStep;
   event: 'started' | 'finished';
   at: string;
-  /** On `drain` finished: the node was schedulable before the drain, so this run cordoned it. */
+  /** On `drain` finished: false, the drain found the node cordoned by someone else. */
   cordonedByRun?: boolean;
-  /** On `uncordon` finished. */
-  uncordoned?: boolean;
-  version?: string;
 }

@@ -19,6 +19,7 @@ import { manualUpgradeHints } from '../shared/manual-upgrade';
 import type { ClusterContext, InventoryNode } from '../shared/inventory';
 import { nodeProgressSignal } from '../shared/messages';
 import type { FailureInfo, NodeProgress, NodeStep } from '../shared/types';
+import { now } from './clock';
 import { describeActivityError } from './failures';
 import { activityOptions, type ActivityGroup } from './options';
 
@@ -125,10 +126,6 @@ const VERB: Record<NodeStep, string> = {
 export function stepSummary(step: NodeStep, node: string, version?: string): string {
   const withVersion = step === 'drain' || step === 'uncordon' || !version ? '' : ` ${version}`;
   return `${VERB[step]} ${node}${withVersion}`;
-}
-
-function now(): string {
-  return new Date().toISOString();
 }
 
 export async function upgradeNode(input: NodeUpgradeInput): Promise<NodeUpgradeResult> {

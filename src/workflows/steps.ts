@@ -1,8 +1,6 @@
-/** The ordered step list of each kind of node (PRODUCT.md §Workflow 3). Pure. */
+/** The ordered step list of each kind of node. Pure. */
 import type { Inventory, InventoryNode } from '../shared/inventory';
 import type { NodeStep } from '../shared/types';
-
-export type NodeKind = 'first-control-plane' | 'control-plane' | 'worker';
 
 export interface StepOptions {
   /** The node was cordoned before the run: never uncordon it. */

@@ -6,9 +6,12 @@
  * Real dev server, real worker, the lab over real SSH.
  */
 import { checkLab, clearFaults, injectFault } from '../../lab/src/api';
+import { upgradeWorkflowId } from '../../src/shared/names';
 import { kupgrade } from '../helpers/cli';
+import { saveRun } from '../helpers/histories';
 import { repeatedMutations } from '../helpers/lab';
 import { cordoned, labNodes, setUp, status, until, type Setup } from '../helpers/runs';
+import { client } from '../helpers/temporal';
 
 jest.setTimeout(8 * 60_000);
 
@@ -49,6 +52,16 @@ describe('kubeadm upgrade apply fails on the first control plane', () => {
   const start = () =>
     kupgrade('start', '-f', s.lab.inventory, '--to', '1.30', '--auto-approve', '--by', 'ci');
 
+  /** Replay fixture of the run that just ended (the next run reuses the workflow and child IDs). */
+  async function record(name: string, children: string[]): Promise<void> {
+    const c = await client();
+    try {
+      await saveRun(c.client, c.client.workflow.getHandle(upgradeWorkflowId(s.cluster)), name, children);
+    } finally {
+      await c.close();
+    }
+  }
+
   it('blocks on cp-1 with the error, the output tail and the backup folders; abort leaves every node schedulable', async () => {
     expect((await start()).code).toBe(0);
     const st = await until(s.cluster, (x) => x.phase === 'blocked', 'the run to block');
@@ -78,6 +91,7 @@ describe('kubeadm upgrade apply fails on the first control plane', () => {
     // Ground truth: every node schedulable, every kubelet still at the old version.
     expect(cordoned(s.lab)).toEqual([]);
     expect(Object.values(labNodes(s.lab)).map((n) => n.kubelet)).toEqual(['1.29.6', '1.29.6', '1.29.6']);
+    await record('lab-apply-abort', ['h0/cp-1/a1-apply']);
   });
 
   it('after the cause is fixed, retry completes the upgrade without repeating a completed step', async () => {
@@ -102,6 +116,7 @@ describe('kubeadm upgrade apply fails on the first control plane', () => {
     ]);
     expect(end.failures.map((f) => f.resolution)).toEqual(['retry']);
     expect((await status(s.cluster))?.blocked).toEqual([]);
+    await record('lab-apply-retry', ['h0/cp-1/a1-apply', 'h0/cp-1/a2-apply']);
 
     const check = checkLab(s.lab.dir, { target: 'v1.30.14', maxUnavailable: 1 });
     expect(check.violations).toEqual([]);

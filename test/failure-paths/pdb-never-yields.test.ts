@@ -5,9 +5,12 @@
  * version. Real dev server, real worker, the lab over real SSH.
  */
 import { injectFault } from '../../lab/src/api';
+import { upgradeWorkflowId } from '../../src/shared/names';
 import { kupgrade } from '../helpers/cli';
+import { saveRun } from '../helpers/histories';
 import { repeatedMutations } from '../helpers/lab';
 import { cordoned, editInventory, labNodes, type Setup, setUp, startRun, until } from '../helpers/runs';
+import { client } from '../helpers/temporal';
 
 jest.setTimeout(8 * 60_000);
 
@@ -65,6 +68,14 @@ describe('a PDB that never yields', () => {
       ['w-2', 'done'],
     ]);
     expect(end.failures.map((f) => [f.node, f.resolution])).toEqual([['w-1', 'skip']]);
+    // replay fixture: a skip sent as an Update, the failed child, a worker prepared ahead
+    const c = await client();
+    try {
+      const handle = c.client.workflow.getHandle(upgradeWorkflowId(s.cluster));
+      await saveRun(c.client, handle, 'lab-pdb-skip', ['h0/w-1/a1-kubelet', 'h0/w-2/a1-prepare']);
+    } finally {
+      await c.close();
+    }
 
     // Ground truth: the others upgraded, w-1 schedulable at its old kubelet, nobody cordoned.
     const nodes = labNodes(s.lab);

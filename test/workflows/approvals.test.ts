@@ -1,5 +1,5 @@
 /**
- * Approvals checked against the cluster's approval policy (issue 13.2). The policy comes from the
+ * Approvals checked against the cluster's approval policy. The policy comes from the
  * worker config through checkUpgradeInput (here the fake cluster's answer), never from the input
  * it approves; the `approve` Update's validator enforces it, so a refused approval leaves no trace
  * in the history and the run is unaffected. Real dev server, real Worker, fake cluster.

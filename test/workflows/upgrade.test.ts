@@ -16,6 +16,7 @@ import {
 } from '../../src/shared/messages';
 import { SA_PHASE } from '../../src/shared/names';
 import type { UpgradeInput } from '../../src/shared/types';
+import { saveRun } from '../helpers/histories';
 import { FakeCluster, makeInventory } from './fake-cluster';
 import {
   rejection,
@@ -78,6 +79,8 @@ describe('upgradeCluster', () => {
       const handle = await startUpgrade(h, tq, inp);
       const result = await handle.result();
       const desc = await handle.describe();
+      // replay fixture: workers prepared ahead of their turn in the window
+      await saveRun(h.client, handle, 'wf-prepare-ahead', ['h0/w-2/a1-prepare', 'h0/w-2/a1-kubelet']);
       return {
         result,
         history: await handle.fetchHistory(),
@@ -195,7 +198,9 @@ describe('upgradeCluster', () => {
       expect(fake.node('cp-1').kubelet).toBe('v1.30.4');
       expect(fake.count('ensureDrained', 'w-1')).toBe(0);
       await handle.executeUpdate(approveUpdate, { args: [{ gate: 'workers', by: 'carol' }] });
-      return handle.result();
+      const result = await handle.result();
+      await saveRun(h.client, handle, 'wf-approve-updates'); // replay fixture: gates approved by Update
+      return result;
     });
     expect(result.phase).toBe('done');
     expect(result.state.approvals.map((a) => `${a.gate}:${a.by}`)).toEqual([
@@ -305,6 +310,7 @@ describe('upgradeCluster', () => {
         `${handle.workflowId}/h0/w-2/a1-kubelet`,
         `${handle.workflowId}/h0/w-2/a2-kubelet`,
       );
+      await saveRun(h.client, handle, 'wf-retry', ['h0/w-2/a1-kubelet', 'h0/w-2/a2-kubelet']);
       return result;
     });
     expect(result.phase).toBe('done');
@@ -341,7 +347,9 @@ describe('upgradeCluster', () => {
       await handle.executeUpdate(decideUpdate, {
         args: [{ action: 'accept', by: 'bob', comment: 'CAB-9: apiserver pinned on purpose' }],
       });
-      return handle.result();
+      const result = await handle.result();
+      await saveRun(h.client, handle, 'wf-accept-verify');
+      return result;
     });
     expect(result.phase).toBe('done');
     expect(result.state.decisions.find((d) => d.action === 'accept')).toMatchObject({
@@ -386,7 +394,9 @@ describe('upgradeCluster', () => {
       await handle.executeUpdate(decideUpdate, {
         args: [{ action: 'skip', node: 'w-1', by: 'bob', comment: 'bad disk' }],
       });
-      return handle.result();
+      const result = await handle.result();
+      await saveRun(h.client, handle, 'wf-skip', ['h0/cp-2/a1', 'h0/cp-2/a2', 'h0/w-1/a1-kubelet']);
+      return result;
     });
     expect(result.phase).toBe('done');
     const w1 = result.state.nodes.find((n) => n.name === 'w-1');
@@ -422,6 +432,7 @@ describe('upgradeCluster', () => {
       await handle.executeUpdate(decideUpdate, { args: [{ action: 'abort', by: 'alice' }] });
       const result = await handle.result();
       await replays(handle.workflowId, `${handle.workflowId}/h0/w-1/a1-kubelet`);
+      await saveRun(h.client, handle, 'wf-abort', ['h0/w-1/a1-kubelet']);
       return result;
     });
     expect(result.phase).toBe('aborted');
@@ -454,6 +465,7 @@ describe('upgradeCluster', () => {
       );
       const s = await state(handle);
       expect(s.phase).toBe('aborted');
+      await saveRun(h.client, handle, 'wf-cancel', ['h0/w-1/a1-kubelet']);
       return e;
     });
     expect(err).toBeInstanceOf(WorkflowFailedError);
@@ -494,13 +506,15 @@ describe('upgradeCluster', () => {
       await handle.executeUpdate(resumeUpdate, { args: [{ by: 'alice' }] });
       s = await state(handle);
       expect(s.paused).toBe(false);
-      return handle.result();
+      const result = await handle.result();
+      await saveRun(h.client, handle, 'wf-pause');
+      return result;
     });
     expect(result.phase).toBe('done');
     expect(result.state.decisions.map((d) => d.action)).toEqual(['pause', 'resume']);
   });
 
-  it('accepts decisions as signals; an approval by signal is recorded and refused (issue 13.2)', async () => {
+  it('accepts decisions as signals; an approval by signal is recorded and refused', async () => {
     const inp = input(uniqueCluster('signals'), 1, 1, '1.30');
     inp.options = { gates: ['preflight'] };
     const fake = new FakeCluster(inp.inventory, 'v1.29.10');
@@ -526,7 +540,9 @@ describe('upgradeCluster', () => {
       s = await waitFor(handle, (x) => x.phase === 'blocked', 'blocked');
       expect(s.approvals[0]).toMatchObject({ gate: 'preflight', by: 'alice', via: 'update' });
       await handle.signal(decideSignal, { action: 'retry', by: 'alice' });
-      return handle.result();
+      const result = await handle.result();
+      await saveRun(h.client, handle, 'wf-signals');
+      return result;
     });
     expect(result.phase).toBe('done');
     expect(result.state.decisions[0]).toMatchObject({ action: 'retry', via: 'signal' });
@@ -563,7 +579,13 @@ describe('upgradeCluster', () => {
       continueAsNewAfterNodes: 3,
     });
     const fake = new FakeCluster(inp.inventory, 'v1.29.10');
-    const result = await withWorker(h, fake, async (tq) => (await startUpgrade(h, tq, inp)).result());
+    const result = await withWorker(h, fake, async (tq) => {
+      const handle = await startUpgrade(h, tq, inp);
+      const result = await handle.result();
+      // replay fixture: every run of the chain, and a worker prepared in one run and drained in the next
+      await saveRun(h.client, handle, 'wf-continue-as-new', ['h0/w-3/a1-prepare', 'h0/w-3/a1-kubelet']);
+      return result;
+    });
     expect(result.phase).toBe('done');
     expect(result.state.generation).toBeGreaterThan(0);
     for (const w of ['w-1', 'w-2', 'w-3', 'w-4']) {
@@ -631,6 +653,7 @@ describe('upgradeCluster', () => {
       await handle.executeUpdate(decideUpdate, { args: [{ action: 'abort', by: 'ops' }] });
       const result = await handle.result();
       const events = (await handle.fetchHistory()).events ?? [];
+      await saveRun(h.client, handle, 'wf-progress-drain', ['h0/w-1/a1-kubelet']);
       return { result, signals: events.filter((e) => e.workflowExecutionSignaledEventAttributes).length };
     });
     expect(result.phase).toBe('aborted');
