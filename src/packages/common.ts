@@ -1,7 +1,7 @@
 /** Helpers shared by the package managers' command builders. */
 import { sh, type ShellCommand } from '../ssh/command';
 import type { PackageVersion } from '../parsers/packages';
-import { K8S_PACKAGES, type InstalledVersions, type K8sPackage } from './types';
+import { K8S_PACKAGES, type InstalledVersions, type K8sPackage, type PackageManager } from './types';
 
 /** The repo id the runbook and the Kubernetes docs use (`--disableexcludes=kubernetes`). */
 export const KUBERNETES_REPO_ID = 'kubernetes';
@@ -44,3 +44,15 @@ export function iniBaseurl(text: string): string | undefined {
   const m = /^\s*baseurl\s*=\s*(\S+)/m.exec(text);
   return m ? m[1] : undefined;
 }
+
+/** An ini repository file (yum, dnf, zypper): `[id]` then one `key=value` line per entry. */
+export function iniRepo(id: string, entries: readonly (readonly [string, string])[]): string {
+  return [`[${id}]`, ...entries.map(([k, v]) => `${k}=${v}`), ''].join('\n');
+}
+
+/** What the rpm-md managers (yum, dnf, zypper) read from a .repo file and where the key is. */
+export const RPM_MD_REPOSITORY: Pick<PackageManager, 'configuredUrl' | 'otherRepositories' | 'keyUrl'> = {
+  configuredUrl: iniBaseurl,
+  otherRepositories: (text) => iniSections(text).filter((id) => id !== KUBERNETES_REPO_ID),
+  keyUrl: (url) => `${withSlash(url)}repodata/repomd.xml.key`,
+};

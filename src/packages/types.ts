@@ -18,12 +18,6 @@ export interface PackageSpec {
   full: string;
 }
 
-/** A section of a batched read (src/activities/script.ts). */
-export interface Section {
-  output: string;
-  exitCode: number;
-}
-
 /** Installed versions the package database (or the manager's own listing) shows. */
 export type InstalledVersions = Partial<Record<K8sPackage, string>>;
 

@@ -15,8 +15,8 @@ import {
 } from '../parsers/packages';
 import {
   KUBERNETES_REPO_ID,
-  iniBaseurl,
-  iniSections,
+  RPM_MD_REPOSITORY,
+  iniRepo,
   installedRows,
   rpmQueryCommand,
   tempDirPrelude,
@@ -42,16 +42,14 @@ export const KUBERNETES_REPO_ONLY: readonly string[] = [
 /** The .repo file for a URL (install-kubeadm layout; excludes lifted with --disableexcludes). */
 export function renderYumRepo(url: string, id = KUBERNETES_REPO_ID, gpgkey?: string): string {
   const base = withSlash(url);
-  return [
-    `[${id}]`,
-    'name=Kubernetes',
-    `baseurl=${base}`,
-    'enabled=1',
-    'gpgcheck=1',
-    `gpgkey=${gpgkey ?? `${base}repodata/repomd.xml.key`}`,
-    'exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni',
-    '',
-  ].join('\n');
+  return iniRepo(id, [
+    ['name', 'Kubernetes'],
+    ['baseurl', base],
+    ['enabled', '1'],
+    ['gpgcheck', '1'],
+    ['gpgkey', gpgkey ?? `${base}repodata/repomd.xml.key`],
+    ['exclude', 'kubelet kubeadm kubectl cri-tools kubernetes-cni'],
+  ]);
 }
 
 /** The lock lists of the versionlock plugins that are enabled (dnf, then yum 3); read-only. */
@@ -90,10 +88,8 @@ export function yumStyle(tool: 'yum' | 'dnf', disableCommand: string): PackageMa
     repoFile: YUM_REPO_FILE,
     findRepoFileCommand: () =>
       sh`grep -l '^\\[kubernetes\\]' /etc/yum.repos.d/*.repo 2>/dev/null | grep -v kupgrade-probe | head -n 1`,
-    configuredUrl: iniBaseurl,
-    otherRepositories: (text) => iniSections(text).filter((id) => id !== KUBERNETES_REPO_ID),
+    ...RPM_MD_REPOSITORY,
     repoFileFor: (url, _current, key) => renderYumRepo(url, KUBERNETES_REPO_ID, key.gpgkey),
-    keyUrl: (url) => `${withSlash(url)}repodata/repomd.xml.key`,
     listCommand: list,
     probeCommand: (url, packages) =>
       sh`${tempDirPrelude()} && printf '%s' ${renderYumRepo(url)} > "$d/kubernetes.repo" && ${cmd(tool)} --setopt=reposdir="$d" --setopt=cachedir="$d/cache" ${cmd('list', '--showduplicates', ...packages, `--disableexcludes=${KUBERNETES_REPO_ID}`, LISTING_WITHOUT_LOCKS)}`,

@@ -9,34 +9,24 @@
  */
 import { cmd, sh, type ShellCommand } from '../ssh/command';
 import { parseZypperSearch } from '../parsers/packages';
-import {
-  KUBERNETES_REPO_ID,
-  iniBaseurl,
-  iniSections,
-  installedRows,
-  rpmQueryCommand,
-  tempDirPrelude,
-  withSlash,
-} from './common';
+import * as common from './common';
 import { K8S_PACKAGES, type PackageManager, type PackageSpec } from './types';
 
 export const ZYPPER_REPO_FILE = '/etc/zypp/repos.d/kubernetes.repo';
 export const PROBE_ZYPPER_FILE = '/etc/zypp/repos.d/kupgrade-probe.repo';
 
 /** The .repo file for a URL, as `zypper addrepo` writes one. */
-export function renderZypperRepo(url: string, id = KUBERNETES_REPO_ID, gpgkey?: string): string {
-  const base = withSlash(url);
-  return [
-    `[${id}]`,
-    'name=Kubernetes',
-    'enabled=1',
-    'autorefresh=1',
-    `baseurl=${base}`,
-    'type=rpm-md',
-    'gpgcheck=1',
-    `gpgkey=${gpgkey ?? `${base}repodata/repomd.xml.key`}`,
-    '',
-  ].join('\n');
+export function renderZypperRepo(url: string, id = common.KUBERNETES_REPO_ID, gpgkey?: string): string {
+  const base = common.withSlash(url);
+  return common.iniRepo(id, [
+    ['name', 'Kubernetes'],
+    ['enabled', '1'],
+    ['autorefresh', '1'],
+    ['baseurl', base],
+    ['type', 'rpm-md'],
+    ['gpgcheck', '1'],
+    ['gpgkey', gpgkey ?? `${base}repodata/repomd.xml.key`],
+  ]);
 }
 
 const search = (packages: readonly string[]) => cmd('search', '--details', '--match-exact', ...packages);
@@ -57,14 +47,12 @@ export const zypper: PackageManager = {
   repoFile: ZYPPER_REPO_FILE,
   findRepoFileCommand: () =>
     sh`grep -l '^\\[kubernetes\\]' /etc/zypp/repos.d/*.repo 2>/dev/null | grep -v kupgrade-probe | head -n 1`,
-  configuredUrl: iniBaseurl,
-  otherRepositories: (text) => iniSections(text).filter((id) => id !== KUBERNETES_REPO_ID),
-  repoFileFor: (url, _current, key) => renderZypperRepo(url, KUBERNETES_REPO_ID, key.gpgkey),
-  keyUrl: (url) => `${withSlash(url)}repodata/repomd.xml.key`,
+  ...common.RPM_MD_REPOSITORY,
+  repoFileFor: (url, _current, key) => renderZypperRepo(url, common.KUBERNETES_REPO_ID, key.gpgkey),
   listCommand: (packages) => sh`${cmd('zypper', '--non-interactive')} ${search(packages)}`,
   // a listing only reads metadata: the probe's repository is not trusted into the rpm keyring
   probeCommand: (url, packages) =>
-    sh`${tempDirPrelude()} && printf '%s' ${renderZypperRepo(url)} > "$d/kubernetes.repo" && ${cmd('zypper', '--non-interactive', '--no-gpg-checks')} --reposd-dir "$d" --cache-dir "$d/cache" ${search(packages)}`,
+    sh`${common.tempDirPrelude()} && printf '%s' ${renderZypperRepo(url)} > "$d/kubernetes.repo" && ${cmd('zypper', '--non-interactive', '--no-gpg-checks')} --reposd-dir "$d" --cache-dir "$d/cache" ${search(packages)}`,
   probeFileCommand: (url) =>
     sh`trap 'rm -f ${PROBE_ZYPPER_FILE}' EXIT; printf '%s' ${renderZypperRepo(url, 'kupgrade-probe')} > ${PROBE_ZYPPER_FILE} && ${cmd('zypper', '--non-interactive', '--no-gpg-checks')} ${cmd('search', '--details', '--match-exact', '--repo', 'kupgrade-probe', ...K8S_PACKAGES)}`,
   parseListing: parseZypperSearch,
@@ -72,8 +60,8 @@ export const zypper: PackageManager = {
   stepInstallCommand: install,
   // gpgkey= of the repository file is imported, as yum does with -y
   refreshCommand: () => cmd('zypper', '--non-interactive', '--gpg-auto-import-keys', 'refresh'),
-  installedQueryCommand: rpmQueryCommand,
+  installedQueryCommand: common.rpmQueryCommand,
   installedFallback: () => ({ name: 'list', command: zypper.listCommand(K8S_PACKAGES) }),
-  parseInstalledFallback: (text) => installedRows(parseZypperSearch(text)),
+  parseInstalledFallback: (text) => common.installedRows(parseZypperSearch(text)),
   versionMissing: /No provider of '[^']+' found|Package '[^']+' not found|No matching items found/i,
 };

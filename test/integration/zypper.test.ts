@@ -4,76 +4,50 @@
  * installs the exact versions with `zypper install --oldpackage name=version` and ends done, judged
  * by `kupgrade-lab check`.
  */
-import type { Client } from '@temporalio/client';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadInventory } from '../../src/inventory';
-import { stateQuery } from '../../src/shared/messages';
-import { upgradeWorkflowId, WORKFLOW_TYPES } from '../../src/shared/names';
-import type { UpgradeResult } from '../../src/shared/types';
-import { Lab } from '../helpers/lab';
-import { client, startWorker, uniqueQueue } from '../helpers/temporal';
+import { setUp, startRun, until, type Setup } from '../helpers/runs';
 
 jest.setTimeout(10 * 60_000);
 
 describe('zypper nodes', () => {
-  let c: Client;
-  let closeClient: () => Promise<void>;
-  let lab: Lab;
-
+  let s: Setup;
   beforeAll(async () => {
-    ({ client: c, close: closeClient } = await client());
-    lab = Lab.up({ controlPlanes: 1, workers: 1, version: '1.29.6', packages: 'zypper' });
+    s = await setUp('it-zypper', { controlPlanes: 1, workers: 1, version: '1.29.6', packages: 'zypper' });
   });
-  afterAll(async () => {
-    lab?.down();
-    await closeClient();
-  });
+  afterAll(() => s?.stop());
 
   it('1.29 → 1.30 in one hop: repo file switched, packages installed with zypper', async () => {
+    const { lab, cluster } = s;
     const repoFile = (node: string) =>
       readFileSync(path.join(lab.dir, 'nodes', node, 'etc/zypp/repos.d/kubernetes.repo'), 'utf8');
     expect(repoFile('w-1')).toContain('baseurl=https://pkgs.k8s.io/core:/stable:/v1.29/rpm/');
-    const queue = uniqueQueue('it-zypper');
-    const worker = await startWorker(queue, lab);
-    try {
-      const inventory = loadInventory(lab.inventory);
-      expect(inventory.packages.manager).toBe('zypper');
-      const handle = await c.workflow.start(WORKFLOW_TYPES.upgrade, {
-        taskQueue: queue,
-        workflowId: upgradeWorkflowId(inventory.metadata.name),
-        args: [
-          { inventory, target: '1.30', options: { autoApprove: true, maxUnavailable: 1, startedBy: 'jest' } },
-        ],
-        workflowIdConflictPolicy: 'FAIL',
-      });
-      const result = (await handle.result()) as UpgradeResult;
-      expect(result.phase).toBe('done');
-      const state = await handle.query(stateQuery);
-      const target = state.hops.at(-1)!.version;
-      expect(target).toMatch(/^v1\.30\.\d+$/);
-      const check = lab.check(target, 1);
-      expect(check.stderr + check.stdout).not.toMatch(/FAIL|violation/i);
-      expect(check.status).toBe(0);
-      const execs = lab.events().filter((e) => e.type === 'exec' && e.cmd);
-      for (const node of ['cp-1', 'w-1']) {
-        expect(repoFile(node)).toContain('baseurl=https://pkgs.k8s.io/core:/stable:/v1.30/rpm/');
-        expect(repoFile(node)).toContain('type=rpm-md\n');
-        const ours = execs.filter((e) => e.node === node).map((e) => e.cmd!);
-        expect(ours).toContainEqual(
-          expect.stringMatching(
-            /^zypper --non-interactive install --oldpackage kubeadm=1\.30\.\d+-150500\.1\.1$/,
-          ),
-        );
-        expect(ours).toContainEqual(
-          expect.stringMatching(
-            /^zypper --non-interactive install --oldpackage kubelet=1\.30\.\d+-150500\.1\.1 kubectl=1\.30\.\d+-150500\.1\.1$/,
-          ),
-        );
-        expect(ours.some((x) => /^(yum|dnf|apt-get) /.test(x))).toBe(false);
-      }
-    } finally {
-      await worker.stop();
+    expect(loadInventory(lab.inventory).packages.manager).toBe('zypper');
+    await startRun(lab.inventory, '1.30');
+    const done = await until(cluster, (x) => x.phase === 'done' || x.phase === 'failed', 'the run to end');
+    expect(done.phase).toBe('done');
+    const target = done.hops.at(-1)!.version;
+    expect(target).toMatch(/^v1\.30\.\d+$/);
+    const check = lab.check(target, 1);
+    expect(check.stderr + check.stdout).not.toMatch(/FAIL|violation/i);
+    expect(check.status).toBe(0);
+    const execs = lab.events().filter((e) => e.type === 'exec' && e.cmd);
+    for (const node of ['cp-1', 'w-1']) {
+      expect(repoFile(node)).toContain('baseurl=https://pkgs.k8s.io/core:/stable:/v1.30/rpm/');
+      expect(repoFile(node)).toContain('type=rpm-md\n');
+      const ours = execs.filter((e) => e.node === node).map((e) => e.cmd!);
+      expect(ours).toContainEqual(
+        expect.stringMatching(
+          /^zypper --non-interactive install --oldpackage kubeadm=1\.30\.\d+-150500\.1\.1$/,
+        ),
+      );
+      expect(ours).toContainEqual(
+        expect.stringMatching(
+          /^zypper --non-interactive install --oldpackage kubelet=1\.30\.\d+-150500\.1\.1 kubectl=1\.30\.\d+-150500\.1\.1$/,
+        ),
+      );
+      expect(ours.some((x) => /^(yum|dnf|apt-get) /.test(x))).toBe(false);
     }
   });
 });
