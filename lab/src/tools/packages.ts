@@ -564,7 +564,11 @@ async function yum3Install(
  * A package transaction killed in its install half: the new versions are unpacked (files and
  * database entries), their configure (apt) or the old packages' erase (rpm) never ran.
  */
-export function interrupt(c: ToolCall, manager: 'apt' | 'rpm', changes: { name: string; full: string }[]): void {
+export function interrupt(
+  c: ToolCall,
+  manager: 'apt' | 'rpm',
+  changes: { name: string; full: string }[],
+): void {
   const previous: Record<string, string> = { ...c.node.interruptedInstall?.previous };
   const packages = new Set<K8sPackage>(c.node.interruptedInstall?.packages ?? []);
   for (const x of changes) {
