@@ -21,7 +21,8 @@ import * as path from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { loadInventory } from './inventory/load';
-import { HOST_KEY_POLICIES, GATES, resolvePath, type Inventory } from './inventory/schema';
+import { HOST_KEY_POLICIES, resolvePath, type Inventory } from './inventory/schema';
+import { GATES } from './shared/gates';
 import { DNS1123_LABEL, SHA256_FINGERPRINT, SSH_USER } from './inventory/patterns';
 import type { ApprovalPolicy } from './shared/types';
 

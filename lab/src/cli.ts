@@ -1,6 +1,6 @@
 /**
  * kupgrade-lab: the lab CLI.
- *   up     --dir DIR --control-planes N --workers M --version 1.29.6 --packages yum|dnf|apt
+ *   up     --dir DIR --control-planes N --workers M --version 1.29.6 --packages yum|dnf|apt|zypper
  *          [--speed S] [--seed X] [--repo pkgs.k8s.io|mirror|legacy] [--legacy-repo] [--name NAME] [--cordoned a,b]
  *          [--pods-per-worker N] [--emptydir-pods N] [--unmanaged-pods N] [--evicted-pods a,b] [--no-ssh]
  *          [--unlisted NODE[,NODE]] [--swap-allowed NODE[,NODE]] [--host-etcdctl none|PATH]
@@ -24,7 +24,7 @@ import * as lab from './lab';
 class UsageError extends Error {}
 
 const USAGE = `usage:
-  kupgrade-lab up --dir DIR --control-planes N --workers M --version 1.29.6 --packages yum|dnf|apt
+  kupgrade-lab up --dir DIR --control-planes N --workers M --version 1.29.6 --packages yum|dnf|apt|zypper
                   [--speed S] [--seed X] [--repo pkgs.k8s.io|mirror|legacy] [--legacy-repo] [--name NAME] [--cordoned NODE[,NODE]]
                   [--pods-per-worker N] [--emptydir-pods N] [--unmanaged-pods N] [--evicted-pods NODE[,NODE]] [--no-ssh]
                   [--unlisted NODE[,NODE]] [--swap-allowed NODE[,NODE]] [--host-etcdctl none|PATH]
@@ -142,7 +142,8 @@ async function cmdUp(a: Args): Promise<number> {
     'api',
   ]);
   const pk = need(a, 'packages');
-  if (!['yum', 'dnf', 'apt'].includes(pk)) throw new UsageError('--packages must be yum, dnf or apt');
+  if (!['yum', 'dnf', 'apt', 'zypper'].includes(pk))
+    throw new UsageError('--packages must be yum, dnf, apt or zypper');
   const repo = a.opts.has('legacy-repo') ? 'legacy' : (a.opts.get('repo') ?? 'pkgs.k8s.io');
   if (repo !== 'pkgs.k8s.io' && repo !== 'mirror' && repo !== 'legacy')
     throw new UsageError('--repo must be pkgs.k8s.io, mirror or legacy');

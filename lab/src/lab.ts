@@ -28,6 +28,7 @@ import {
   kubeletConfig,
   manifest,
   yumRepoFile,
+  zypperRepoFile,
 } from './model/manifests';
 import { LAB_TOOLS } from './tools/types';
 import { applyPatches, LAB_PATCH } from './model/patches';
@@ -185,7 +186,9 @@ export function writeNodeRoot(
     // the keyring signed-by names holds the key of the repository the node starts on (and only it)
     const source = parseAptList(aptListFile(spec.repo, minor))[0]!;
     w(source.signedBy!.slice(1), dearmor(armoredKey(repoKeyFingerprint(source.source)))!);
-  } else w('etc/yum.repos.d/kubernetes.repo', yumRepoFile(spec.repo, minor));
+  } else if (spec.packages === 'zypper')
+    w('etc/zypp/repos.d/kubernetes.repo', zypperRepoFile(spec.repo, minor));
+  else w('etc/yum.repos.d/kubernetes.repo', yumRepoFile(spec.repo, minor));
   if (spec.options.versionlock && spec.packages !== 'apt') {
     // the operator locked the packages after installing them (`versionlock add kubeadm kubelet kubectl`)
     const f = spec.options.os === 'el7' ? 'yum3' : 'dnf';
@@ -345,7 +348,12 @@ export async function up(o: UpOptions): Promise<UpResult> {
     throw new LabError('--control-planes must be at least 1');
   if (!Number.isInteger(o.workers) || o.workers < 0) throw new LabError('--workers must be 0 or more');
   if (o.controlPlanes + o.workers > 1000) throw new LabError('a lab has at most 1,000 nodes');
-  if (!['yum', 'dnf', 'apt'].includes(o.packages)) throw new LabError('--packages must be yum, dnf or apt');
+  if (!['yum', 'dnf', 'apt', 'zypper'].includes(o.packages))
+    throw new LabError('--packages must be yum, dnf, apt or zypper');
+  if (o.packages === 'zypper' && (o.repo === 'legacy' || o.os || o.versionlock))
+    throw new LabError(
+      '--packages zypper serves the pkgs.k8s.io or mirror repositories only (no --legacy-repo, --os, --versionlock)',
+    );
   if (o.os === 'el7' && o.packages !== 'yum') throw new LabError('--os el7 needs --packages yum');
   if (o.versionlock && o.packages === 'apt') throw new LabError('--versionlock needs --packages yum or dnf');
   if (controllerPid(dir))

@@ -1,6 +1,7 @@
 /**
  * Runs one of kupgrade's own package installs and handles what package managers really do on
- * nodes that have lived (issue 12 item 5, docs/operations.md "Package managers"):
+ * nodes that have lived (docs/operations.md "Package managers"), through the hooks of the node's
+ * PackageManager (src/packages): `repoOnly`, `interrupted` and `locks`:
  *
  * - dnf/yum cannot download the metadata of a THIRD-PARTY repository (skip_if_unavailable=False,
  *   the default of dnf 4 and yum 3, after `yum clean all` or metadata expiry): the same install
@@ -15,24 +16,11 @@
  *   decision that kupgrade does not override; `--disableexcludes=kubernetes` does not lift it (the
  *   plugin's excludes are not the repository's), so the failure names the lock and the commands.
  */
-import { cmd, type ShellCommand } from '../ssh/command';
+import type { ShellCommand } from '../ssh/command';
 import { stepId } from '../ssh/detached';
 import type { RunResult, SshTarget } from '../ssh/types';
-import {
-  dpkgWasInterrupted,
-  filteredSpecs,
-  packagesSetUp,
-  parseVersionlockList,
-  unreachableRepos,
-} from '../parsers/packages';
-import {
-  K8S_PACKAGES,
-  KUBERNETES_REPO_ONLY,
-  readVersionlocksCommand,
-  VERSION_MISSING_RE,
-  YUM_REPO_ID,
-  type Manager,
-} from './repo';
+import { K8S_PACKAGES, PACKAGE_MANAGERS, type PackageManager } from '../packages';
+import type { Manager } from './repo';
 import { ErrorTypes, failure, lastLine, logger, outputOf, tail, type Runner } from './runtime';
 
 const INSTALL_TIMEOUT_MS = 20 * 60_000;
@@ -85,9 +73,11 @@ export async function runPackageInstall(run: Runner, q: InstallRequest): Promise
   if (result.exitCode === 0) return { result, command, notes };
   const out = outputOf(result);
 
-  if (q.manager !== 'apt') {
-    const dead = unreachableRepos(out);
-    if (dead.length > 0 && !dead.includes(YUM_REPO_ID)) {
+  const m = PACKAGE_MANAGERS[q.manager];
+  const repoOnly = m.repoOnly;
+  if (repoOnly) {
+    const dead = repoOnly.unreachable(out);
+    if (dead.length > 0 && !dead.includes(repoOnly.repoId)) {
       logger().warn(
         'a third-party repository cannot be reached; installing from the kubernetes repository only',
         {
@@ -95,17 +85,15 @@ export async function runPackageInstall(run: Runner, q: InstallRequest): Promise
           repositories: dead,
         },
       );
-      command = q.build(KUBERNETES_REPO_ONLY);
+      command = q.build(repoOnly.options);
       result = await exec(command, 'repo-only');
-      notes.push(
-        `repository ${dead.join(', ')} unreachable: installed with ${KUBERNETES_REPO_ONLY.join(' ')}`,
-      );
+      notes.push(`repository ${dead.join(', ')} unreachable: installed with ${repoOnly.options.join(' ')}`);
       const again = outputOf(result);
       // a missing version, a lock or a dead kubernetes repository is classified as usual
       const classified =
-        filteredSpecs(again).length > 0 ||
-        VERSION_MISSING_RE.test(again) ||
-        unreachableRepos(again).includes(YUM_REPO_ID);
+        (m.locks?.blocked(again) ?? false) ||
+        m.versionMissing.test(again) ||
+        repoOnly.unreachable(again).includes(repoOnly.repoId);
       if (result.exitCode !== 0 && !classified) {
         throw failure({
           type: ErrorTypes.PackageFailed,
@@ -116,19 +104,20 @@ export async function runPackageInstall(run: Runner, q: InstallRequest): Promise
           command,
           nonRetryable: true,
           hints: [
-            `Repository ${dead.join(', ')} cannot be reached (skip_if_unavailable=False makes every ${q.manager} command fail). Fix its baseurl, or disable it (${q.manager === 'dnf' ? 'dnf config-manager --set-disabled' : 'yum-config-manager --disable'} ${dead.join(' ')}), or set skip_if_unavailable=True in its .repo file, then retry.`,
-            'kupgrade already retried with --disablerepo=* --enablerepo=kubernetes; what failed then is in the output (a dependency from an OS repository?).',
+            `Repository ${dead.join(', ')} cannot be reached (skip_if_unavailable=False makes every ${q.manager} command fail). Fix its baseurl, or disable it (${repoOnly.disableCommand} ${dead.join(' ')}), or set skip_if_unavailable=True in its .repo file, then retry.`,
+            `kupgrade already retried with ${repoOnly.options.join(' ')}; what failed then is in the output (a dependency from an OS repository?).`,
           ],
         });
       }
     }
   }
 
-  if (q.manager === 'apt' && dpkgWasInterrupted(out)) {
+  const interrupted = m.interrupted;
+  if (interrupted?.detect(out)) {
     logger().warn('dpkg was interrupted on this node; running dpkg --configure -a before the install', {
       node,
     });
-    const configure = cmd('dpkg', '--configure', '-a');
+    const configure = interrupted.finishCommand();
     const c = await exec(configure, 'dpkg-configure');
     if (c.exitCode !== 0) {
       throw failure({
@@ -144,13 +133,13 @@ export async function runPackageInstall(run: Runner, q: InstallRequest): Promise
         ],
       });
     }
-    const ours = packagesSetUp(c.stdout).filter((p) => (K8S_PACKAGES as readonly string[]).includes(p));
+    const ours = interrupted.setUp(c.stdout).filter((p) => (K8S_PACKAGES as readonly string[]).includes(p));
     notes.push(
       `dpkg was interrupted: ran dpkg --configure -a${ours.length ? ` (set up ${ours.join(', ')})` : ''}`,
     );
     if (ours.length) {
       // kupgrade's apt install unholds only for its duration; a killed one never put the hold back
-      const hold = cmd('apt-mark', 'hold', ...ours);
+      const hold = interrupted.restoreCommand(ours);
       const h = await exec(hold, 'hold');
       if (h.exitCode !== 0)
         logger().warn('could not hold the packages dpkg set up', {
@@ -163,10 +152,8 @@ export async function runPackageInstall(run: Runner, q: InstallRequest): Promise
     result = await exec(command, 'after-dpkg-configure');
   }
 
-  if (result.exitCode !== 0 && q.manager !== 'apt') {
-    const filtered = filteredSpecs(outputOf(result));
-    if (filtered.length > 0) await versionlockFailure(run, q, result, command);
-  }
+  if (result.exitCode !== 0 && m.locks?.blocked(outputOf(result)))
+    await versionlockFailure(run, q, m.locks, result, command);
   return { result, command, notes };
 }
 
@@ -174,21 +161,22 @@ export async function runPackageInstall(run: Runner, q: InstallRequest): Promise
 async function versionlockFailure(
   run: Runner,
   q: InstallRequest,
+  locks: NonNullable<PackageManager['locks']>,
   result: RunResult,
   command: ShellCommand,
 ): Promise<void> {
-  const r = await run.exec(q.target, readVersionlocksCommand(), { step: q.step });
-  const ours = parseVersionlockList(r.exitCode === 0 ? r.stdout : '').filter((l) =>
-    (K8S_PACKAGES as readonly string[]).includes(l.name),
-  );
-  const locks = ours.filter((l) => q.packages.includes(l.name));
-  if (locks.length === 0) return;
+  const r = await run.exec(q.target, locks.readCommand(), { step: q.step });
+  const ours = locks
+    .parse(r.exitCode === 0 ? r.stdout : '')
+    .filter((l) => (K8S_PACKAGES as readonly string[]).includes(l.name));
+  const held = ours.filter((l) => q.packages.includes(l.name));
+  if (held.length === 0) return;
   const tool = q.manager;
   // every locked kubernetes package: the next steps install the others
   const names = K8S_PACKAGES.filter((p) => ours.some((l) => l.name === p));
   throw failure({
     type: ErrorTypes.PackageFailed,
-    message: `${q.what}: the versionlock plugin holds ${locks.map((l) => l.entry).join(', ')}; --disableexcludes=${YUM_REPO_ID} does not lift a plugin's excludes (${lastLine(outputOf(result))})`,
+    message: `${q.what}: the versionlock plugin holds ${held.map((l) => l.entry).join(', ')}; --disableexcludes=kubernetes does not lift a plugin's excludes (${lastLine(outputOf(result))})`,
     node: q.target.name,
     step: q.step,
     result,
@@ -199,7 +187,7 @@ async function versionlockFailure(
       `To upgrade: \`${tool} versionlock delete ${names.join(' ')}\`, retry, and lock the new version afterwards with \`${tool} versionlock add ${names.join(' ')}\`.`,
       `Or install once past the lock by hand: \`${tool} --disableplugin=versionlock install ...\`.`,
     ],
-    extra: { versionlocks: locks.map((l) => l.entry) },
+    extra: { versionlocks: held.map((l) => l.entry) },
   });
 }
 
@@ -211,10 +199,11 @@ export function versionlockCheck(
   manager: Manager,
   section: { output: string; exitCode: number } | undefined,
 ): string | 'pass' | undefined {
-  if (manager === 'apt' || !section || section.exitCode !== 0) return undefined;
-  const ours = parseVersionlockList(section.output).filter((l) =>
-    (K8S_PACKAGES as readonly string[]).includes(l.name),
-  );
+  const locks = PACKAGE_MANAGERS[manager].locks;
+  if (!locks || !section || section.exitCode !== 0) return undefined;
+  const ours = locks
+    .parse(section.output)
+    .filter((l) => (K8S_PACKAGES as readonly string[]).includes(l.name));
   if (ours.length === 0) return 'pass';
   const names = K8S_PACKAGES.filter((p) => ours.some((l) => l.name === p)).join(' ');
   return `the versionlock plugin holds ${ours.map((l) => l.entry).join(', ')}; kupgrade does not lift a lock (--disableexcludes does not either): run \`${manager} versionlock delete ${names}\` first and \`${manager} versionlock add ${names}\` after the upgrade`;

@@ -1,6 +1,6 @@
 /**
  * Package activities: the repository switch per minor, the kubeadm package, the kubelet and
- * kubectl packages (yum, dnf, apt with unhold → install → hold).
+ * kubectl packages, over the package managers of src/packages.
  *
  * Check-first rules:
  * - ensureRepoMinor: unmanaged → nothing; the repo file already points at the hop's URL → nothing.
@@ -13,24 +13,16 @@ import { cmd, sh } from '../ssh/command';
 import { stepId } from '../ssh/detached';
 import type { NodeHopInput, StepResult } from '../shared/activities';
 import { normalizeVersion } from '../shared/versions';
+import { PACKAGE_MANAGERS, type K8sPackage } from '../packages';
 import { readNode } from './kubectl';
 import { markerKey, markerSays, readMarker, withMarker } from './markers';
 import {
-  desiredRepoFile,
-  installCommand,
-  listCommand,
-  parseListing,
+  configuredUrl,
   locateRepoCommand,
-  otherRepositories,
-  repoFileOf,
   parseLocatedRepo,
-  refreshCommand,
   repoUrlFor,
   urlMatches,
-  configuredUrl,
-  VERSION_MISSING_RE,
   writeFileCommand,
-  type K8sPackage,
   type Manager,
 } from './repo';
 import {
@@ -46,13 +38,13 @@ import {
 import { batch, parseBatch, targetOf } from './script';
 import { ensureRepoKey } from './repo-key';
 import { runPackageInstall } from './package-install';
-import { installCommandWith } from './repo';
 import type { RunResult, SshTarget } from '../ssh/types';
 
 const INSTALL_TIMEOUT_MS = 20 * 60_000;
 
 /** Throws the right failure for a package command that exited non-zero. */
 export function packageFailure(
+  manager: Manager,
   node: string,
   step: string,
   r: RunResult,
@@ -60,7 +52,8 @@ export function packageFailure(
   what: string,
 ): never {
   const out = outputOf(r);
-  if (VERSION_MISSING_RE.test(out)) {
+  const m = PACKAGE_MANAGERS[manager];
+  if (m.versionMissing.test(out)) {
     throw failure({
       type: ErrorTypes.VersionNotFound,
       message: `${what}: the version is not in the repository (${lastLine(out)})`,
@@ -74,7 +67,7 @@ export function packageFailure(
       ],
     });
   }
-  if (/Held packages were changed/i.test(out)) {
+  if (m.heldBlocks?.pattern.test(out)) {
     throw failure({
       type: ErrorTypes.PackageFailed,
       message: `${what}: a held package blocks the install (${lastLine(out)})`,
@@ -83,7 +76,7 @@ export function packageFailure(
       result: r,
       command,
       nonRetryable: true,
-      hints: ['Another held package (apt-mark showhold) is in the way; unhold it or install by hand.'],
+      hints: [m.heldBlocks.hint],
     });
   }
   const transient = looksTransient(out);
@@ -109,16 +102,12 @@ export async function installedVersions(
   manager: Manager,
   step: string,
 ): Promise<{ versions: Partial<Record<K8sPackage, string>>; marker: string }> {
-  const query =
-    manager === 'apt'
-      ? sh`dpkg-query -W -f='\${Package} \${Version} \${db:Status-Abbrev}\\n' kubeadm kubelet kubectl`
-      : sh`rpm -q --qf '%{NAME} %{VERSION}-%{RELEASE}\\n' kubeadm kubelet kubectl`;
+  const pm = PACKAGE_MANAGERS[manager];
+  const fallback = pm.installedFallback();
   const sections = [
-    { name: 'db', command: query },
+    { name: 'db', command: pm.installedQueryCommand() },
     { name: 'marker', command: readMarker('kubelet-packages') },
-    manager === 'apt'
-      ? { name: 'policy', command: cmd('apt-cache', 'policy', 'kubeadm', 'kubelet', 'kubectl') }
-      : { name: 'list', command: listCommand(manager) },
+    fallback,
   ];
   const r = await run.exec(target, batch(sections), { step });
   const parsed = parseBatch(r.stdout);
@@ -136,23 +125,12 @@ export async function installedVersions(
       else if (m) out[m[1] as K8sPackage] = m[2];
     }
   }
-  // yum/dnf list shows the installed rows (`@repo`); useful where rpm is not the package database.
-  const list = parsed.get('list');
-  if (list && manager !== 'apt') {
-    for (const l of parseListing(manager, list.output)) {
-      if (l.installed && out[l.name as K8sPackage] === undefined) out[l.name as K8sPackage] = l.full;
-    }
-  }
-  // apt-cache policy: `kubelet:` then `  Installed: 1.30.4-1.1` (`(none)` when not installed).
-  const policy = parsed.get('policy');
-  if (policy) {
-    let pkg: K8sPackage | undefined;
-    for (const line of policy.output.split('\n')) {
-      const head = /^(kubeadm|kubelet|kubectl):\s*$/.exec(line);
-      if (head) pkg = head[1] as K8sPackage;
-      const inst = /^\s+Installed:\s*(\d+\.\d+\.\d+-\S+)/.exec(line);
-      if (pkg && inst && out[pkg] === undefined && !unfinished.has(pkg)) out[pkg] = inst[1];
-    }
+  // the manager's own view (yum/zypper listing, apt-cache policy) where the database shows nothing
+  const extra = parsed.get(fallback.name);
+  if (extra) {
+    const seen = pm.parseInstalledFallback(extra.output, unfinished);
+    for (const [name, full] of Object.entries(seen) as [K8sPackage, string][])
+      if (out[name] === undefined) out[name] = full;
   }
   const marker = parsed.get('marker');
   return { versions: out, marker: marker?.exitCode === 0 ? marker.output.trim() : '' };
@@ -166,6 +144,7 @@ export function createPackageActivities(run: Runner) {
     const url = repoUrlFor(cluster.inventory, hop.minor);
     if (!url) return { changed: false, detail: 'repository unmanaged' };
     const target = targetOf(cluster.inventory, node);
+    const m = PACKAGE_MANAGERS[manager];
     const cur = await run.exec(target, locateRepoCommand(manager), { step });
     if (cur.exitCode !== 0) {
       throw failure({
@@ -181,7 +160,7 @@ export function createPackageActivities(run: Runner) {
     if (current !== null && urlMatches(configuredUrl(manager, current), url)) {
       return { changed: false, detail: `${file} already points at ${url}` };
     }
-    const others = current === null ? [] : otherRepositories(manager, current);
+    const others = current === null ? [] : m.otherRepositories(current);
     if (others.length > 0) {
       throw failure({
         type: ErrorTypes.PackageFailed,
@@ -190,14 +169,14 @@ export function createPackageActivities(run: Runner) {
         step,
         nonRetryable: true,
         hints: [
-          `Move the kubernetes repository to ${repoFileOf(manager)} (alone), or use packages.repository.mode: unmanaged.`,
+          `Move the kubernetes repository to ${m.repoFile} (alone), or use packages.repository.mode: unmanaged.`,
         ],
       });
     }
     // the repository's key first (apt: into the signed-by keyring; a pinned fingerprint is checked)
     const key = await ensureRepoKey(run, cluster.inventory, target, node.name, url, current, step);
-    const content = desiredRepoFile(manager, url, current, key);
-    const command = sh`${writeFileCommand(file, content)} && ${refreshCommand(manager)}`;
+    const content = m.repoFileFor(url, current, key);
+    const command = sh`${writeFileCommand(file, content)} && ${m.refreshCommand()}`;
     logger().info('switching package repository', { node: node.name, minor: hop.minor, url });
     const r = await run.transaction(target, stepId(step, hop.minor), command, {
       step,
@@ -205,7 +184,7 @@ export function createPackageActivities(run: Runner) {
     });
     if (r.exitCode !== 0) {
       // The file is written before the refresh: a retry sees the URL and skips; the install refreshes again.
-      packageFailure(node.name, step, r, command, `repository switch to ${hop.minor}`);
+      packageFailure(manager, node.name, step, r, command, `repository switch to ${hop.minor}`);
     }
     return {
       changed: true,
@@ -239,12 +218,9 @@ export function createPackageActivities(run: Runner) {
       what,
       packages: ['kubeadm'],
       id: stepId(step, hop.packages.kubeadm),
-      build: (opts) =>
-        manager === 'apt'
-          ? sh`${cmd('apt-get', 'update')} && ${installCommand(manager, pkgs)}`
-          : installCommandWith(manager, pkgs, opts),
+      build: (opts) => PACKAGE_MANAGERS[manager].stepInstallCommand(pkgs, opts),
     });
-    if (r.exitCode !== 0) packageFailure(node.name, step, r, command, what);
+    if (r.exitCode !== 0) packageFailure(manager, node.name, step, r, command, what);
     const after = await run.exec(target, cmd('kubeadm', 'version', '-o', 'short'), { step });
     const now = after.stdout.trim();
     if (after.exitCode !== 0 || !/^v?\d+\.\d+\.\d+$/.test(now) || normalizeVersion(now) !== want) {
@@ -308,10 +284,7 @@ export function createPackageActivities(run: Runner) {
         ],
       });
     }
-    const install = (opts: readonly string[]) =>
-      manager === 'apt'
-        ? sh`${cmd('apt-get', 'update')} && ${installCommand(manager, wanted)}`
-        : installCommandWith(manager, wanted, opts);
+    const install = (opts: readonly string[]) => PACKAGE_MANAGERS[manager].stepInstallCommand(wanted, opts);
     logger().info('installing kubelet and kubectl', { node: node.name, version: hop.packages.kubelet });
     const what = `kubelet/kubectl ${hop.packages.kubelet} install`;
     const {
@@ -327,7 +300,7 @@ export function createPackageActivities(run: Runner) {
       id: stepId(step, hop.packages.kubelet),
       build: (opts) => withMarker(install(opts), 'kubelet-packages', key),
     });
-    if (r.exitCode !== 0) packageFailure(node.name, step, r, command, what);
+    if (r.exitCode !== 0) packageFailure(manager, node.name, step, r, command, what);
     return {
       changed: true,
       detail: [

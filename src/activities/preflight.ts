@@ -27,10 +27,10 @@ import {
   isLegacyRepoUrl,
   locateRepoCommand,
   parseLocatedRepo,
-  readVersionlocksCommand,
   repoKeyUrl,
   repoUrlFor,
 } from './repo';
+import { readVersionlocksCommand } from '../packages/yum';
 import { ensureRepoKey } from './repo-key';
 import { ErrorTypes, heartbeat, logger, mapLimit, type Runner } from './runtime';
 import { batch, jsonIn, parseBatch, targetOf, type SectionResult } from './script';

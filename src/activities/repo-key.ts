@@ -1,30 +1,23 @@
 /**
- * The signing key that goes with a repository switch (issue 12 item 2, issue 13 item 7).
+ * The signing key that goes with a repository switch.
  *
  * - apt: a pkgs.k8s.io minor repository is trusted only with its own `Release.key` in the keyring
  *   its `signed-by` names (`curl -fsSL <url>/Release.key | gpg --dearmor -o <keyring>`, the install
  *   docs). The keyring path of the existing list is kept (default
  *   /etc/apt/keyrings/kubernetes-apt-keyring.gpg); the key is installed before the list names the
  *   new URL, so an `apt-get update` never meets a repository it cannot verify.
- * - yum/dnf: the .repo file's `gpgkey=<url>/repodata/repomd.xml.key` is imported by yum itself; with
+ * - yum/dnf/zypper: the .repo file's `gpgkey=<url>/repodata/repomd.xml.key` is imported by yum itself; with
  *   an inline key (air-gapped mirror) it is written to /etc/pki/rpm-gpg and `gpgkey=file://…`.
  * - A pinned `packages.repository.keyFingerprint` is checked on the fetched key before anything is
  *   written (both managers); a mismatch is refused, not retried.
  */
 import type { InventorySettings } from '../shared/inventory';
 import type { SshTarget } from '../ssh/types';
-import {
-  APT_KEYRING,
-  aptKeyringIn,
-  KEY_MISMATCH_EXIT,
-  parseFingerprints,
-  repoKeyCommand,
-  writeFileCommand,
-  type Manager,
-} from './repo';
+import { PACKAGE_MANAGERS } from '../packages';
+import { KEY_MISMATCH_EXIT, parseFingerprints, repoKeyCommand, writeFileCommand } from './repo';
 import { ErrorTypes, failure, lastLine, looksTransient, outputOf, type Runner } from './runtime';
 
-/** Where an inline key for yum/dnf is written (gpgkey=file://…). */
+/** Where an inline key for the rpm managers is written (gpgkey=file://…). */
 export const YUM_INLINE_KEY_FILE = '/etc/pki/rpm-gpg/RPM-GPG-KEY-kupgrade-kubernetes';
 
 export interface RepoKeyResult {
@@ -50,11 +43,12 @@ export async function ensureRepoKey(
   step: string,
   install = true,
 ): Promise<RepoKeyResult> {
-  const manager: Manager = settings.packages.manager;
+  const manager = settings.packages.manager;
+  const pm = PACKAGE_MANAGERS[manager];
   const repo = settings.packages.repository;
-  const keyring = manager === 'apt' ? (current && aptKeyringIn(current)) || APT_KEYRING : undefined;
-  // yum fetches its gpgkey= itself: nothing to do unless a fingerprint is pinned or a key given inline
-  if (manager !== 'apt' && !repo.keyFingerprint && !repo.key) return { fingerprints: [], detail: '' };
+  const keyring = pm.keyringOf?.(current);
+  // yum/zypper fetch their gpgkey= themselves: nothing to do unless a fingerprint is pinned or a key given inline
+  if (!keyring && !repo.keyFingerprint && !repo.key) return { fingerprints: [], detail: '' };
   const command = repoKeyCommand(settings, manager, url, install ? keyring : undefined);
   const r = await run.exec(target, command, { step });
   const fingerprints = parseFingerprints(r.stdout);
@@ -86,7 +80,7 @@ export async function ensureRepoKey(
     });
   }
   let gpgkey: string | undefined;
-  if (manager !== 'apt' && repo.key && install) {
+  if (!keyring && repo.key && install) {
     const w = await run.exec(target, writeFileCommand(YUM_INLINE_KEY_FILE, repo.key), { step });
     if (w.exitCode !== 0) {
       throw failure({

@@ -1,29 +1,14 @@
 /**
- * Package repository knowledge the activities need: where the kubernetes repo file lives per
- * package manager, what it should contain for a minor, the commands that list the versions of a
- * minor (in place, or through a throw-away repo definition outside /etc), and reading the listings.
- *
- * Listing formats (reference/nodes.md §2):
- *   yum/dnf: `kubeadm.x86_64   1.30.4-150500.1.1   kubernetes` (`@kubernetes` when installed)
- *   apt:     `   kubeadm | 1.30.4-1.1 | https://pkgs.k8s.io/core:/stable:/v1.30/deb  Packages`
+ * Package repository knowledge the activities need, over the package managers of src/packages:
+ * the repository URL of a minor, locating the file that configures the kubernetes repository,
+ * atomic file writes, the versions a listing offers and the one a hop takes, legacy repositories
+ * and repository keys.
  */
-import { parseAptMadison, parseYumShowDuplicates } from '../parsers/packages';
 import { cmd, sh, type ShellCommand } from '../ssh/command';
 import type { InventorySettings } from '../shared/inventory';
+import { PACKAGE_MANAGERS, K8S_PACKAGES, type K8sPackage, type PackageManagerName } from '../packages';
 
-export type Manager = 'yum' | 'dnf' | 'apt';
-export const K8S_PACKAGES = ['kubeadm', 'kubelet', 'kubectl'] as const;
-export type K8sPackage = (typeof K8S_PACKAGES)[number];
-
-export const YUM_REPO_FILE = '/etc/yum.repos.d/kubernetes.repo';
-export const APT_LIST_FILE = '/etc/apt/sources.list.d/kubernetes.list';
-export const APT_KEYRING = '/etc/apt/keyrings/kubernetes-apt-keyring.gpg';
-/** The repo id the runbook and the Kubernetes docs use (`--disableexcludes=kubernetes`). */
-export const YUM_REPO_ID = 'kubernetes';
-
-export function repoFileOf(manager: Manager): string {
-  return manager === 'apt' ? APT_LIST_FILE : YUM_REPO_FILE;
-}
+export type Manager = PackageManagerName;
 
 /** The repository URL for a minor (`1.30`), from the inventory's urlTemplate; undefined when unmanaged. */
 export function repoUrlFor(settings: Pick<InventorySettings, 'packages'>, minor: string): string | undefined {
@@ -32,50 +17,9 @@ export function repoUrlFor(settings: Pick<InventorySettings, 'packages'>, minor:
   return r.urlTemplate.split('{minor}').join(minor);
 }
 
-/** The yum/dnf .repo file for a URL (install-kubeadm layout; excludes lifted with --disableexcludes). */
-export function renderYumRepo(url: string, id = YUM_REPO_ID, gpgkey?: string): string {
-  const base = url.endsWith('/') ? url : `${url}/`;
-  return [
-    `[${id}]`,
-    'name=Kubernetes',
-    `baseurl=${base}`,
-    'enabled=1',
-    'gpgcheck=1',
-    `gpgkey=${gpgkey ?? `${base}repodata/repomd.xml.key`}`,
-    'exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni',
-    '',
-  ].join('\n');
-}
-
-/** The apt source line for a URL, keeping the keyring the node already uses when it names one. */
-export function renderAptList(url: string, keyring = APT_KEYRING): string {
-  const base = url.endsWith('/') ? url : `${url}/`;
-  return `deb [signed-by=${keyring}] ${base} /\n`;
-}
-
-/** The URL configured in a repo file (yum baseurl, or the first kubernetes deb line). */
+/** The URL configured in a repo file (yum/zypper baseurl, or the first kubernetes deb line). */
 export function configuredUrl(manager: Manager, text: string): string | undefined {
-  if (manager === 'apt') {
-    for (const raw of text.split('\n')) {
-      const line = raw.trim();
-      if (!line.startsWith('deb ')) continue;
-      const words = line
-        .slice(4)
-        .replace(/\[[^\]]*\]/, '')
-        .trim()
-        .split(/\s+/);
-      if (words[0]) return words[0];
-    }
-    return undefined;
-  }
-  const m = /^\s*baseurl\s*=\s*(\S+)/m.exec(text);
-  return m ? m[1] : undefined;
-}
-
-/** The keyring named by `signed-by=` in an apt list, if any. */
-export function aptKeyringIn(text: string): string | undefined {
-  const m = /signed-by=([^\s\]]+)/.exec(text);
-  return m ? m[1] : undefined;
+  return PACKAGE_MANAGERS[manager].configuredUrl(text);
 }
 
 /** The minor a repo URL serves (`1.30`), for the pkgs.k8s.io layout and its mirrors. */
@@ -92,17 +36,6 @@ export function urlMatches(configured: string | undefined, wanted: string): bool
   return configured !== undefined && sameUrl(configured, wanted);
 }
 
-/** The content the repo file must have for `url` (keeping an apt keyring already configured). */
-export function desiredRepoFile(
-  manager: Manager,
-  url: string,
-  current: string | null,
-  key: { gpgkey?: string } = {},
-): string {
-  if (manager === 'apt') return renderAptList(url, (current && aptKeyringIn(current)) || APT_KEYRING);
-  return renderYumRepo(url, YUM_REPO_ID, key.gpgkey);
-}
-
 /** Atomically replaces a file's content (write a sibling, then rename). */
 export function writeFileCommand(path: string, content: string): ShellCommand {
   const tmp = `${path}.kupgrade-tmp`;
@@ -116,29 +49,14 @@ export function readFileCommand(path: string): ShellCommand {
 }
 
 /**
- * Finds the file that configures the kubernetes repository: the standard path when it exists,
- * else the first file defining the `[kubernetes]` repo id (yum/dnf) or naming pkgs.k8s.io or
- * kubernetes (apt), else the standard path (to be created). Prints the path, `yes`/`no`, then the
- * content. Read-only.
+ * Finds the file that configures the kubernetes repository: the manager's standard path when it
+ * exists, else the first file defining it (PackageManager.findRepoFileCommand), else the standard
+ * path (to be created). Prints the path, `yes`/`no`, then the content. Read-only.
  */
 export function locateRepoCommand(manager: Manager): ShellCommand {
-  const def = repoFileOf(manager);
-  const search =
-    manager === 'apt'
-      ? sh`grep -l -E 'pkgs\\.k8s\\.io|kubernetes' /etc/apt/sources.list.d/*.list 2>/dev/null | grep -v kupgrade-probe | head -n 1`
-      : sh`grep -l '^\\[kubernetes\\]' /etc/yum.repos.d/*.repo 2>/dev/null | grep -v kupgrade-probe | head -n 1`;
-  return sh`if [ -f ${def} ]; then f=${def}; else f=$(${search}); [ -n "$f" ] || f=${def}; fi; printf '%s\\n' "$f"; if [ -f "$f" ]; then echo yes; cat "$f"; else echo no; fi`;
-}
-
-/** Repositories other than kubernetes defined in a repo file (yum sections, apt deb lines). */
-export function otherRepositories(manager: Manager, text: string): string[] {
-  if (manager === 'apt') {
-    return text
-      .split('\n')
-      .map((l) => l.trim())
-      .filter((l) => /^deb(-src)?\s/.test(l) && !/pkgs\.k8s\.io|kubernetes/.test(l));
-  }
-  return [...text.matchAll(/^\s*\[([^\]]+)\]/gm)].map((m) => m[1].trim()).filter((id) => id !== YUM_REPO_ID);
+  const m = PACKAGE_MANAGERS[manager];
+  const def = m.repoFile;
+  return sh`if [ -f ${def} ]; then f=${def}; else f=$(${m.findRepoFileCommand()}); [ -n "$f" ] || f=${def}; fi; printf '%s\\n' "$f"; if [ -f "$f" ]; then echo yes; cat "$f"; else echo no; fi`;
 }
 
 export interface LocatedRepo {
@@ -149,53 +67,10 @@ export interface LocatedRepo {
 
 export function parseLocatedRepo(manager: Manager, stdout: string): LocatedRepo {
   const nl = stdout.indexOf('\n');
-  const path = (nl < 0 ? stdout : stdout.slice(0, nl)).trim() || repoFileOf(manager);
+  const path = (nl < 0 ? stdout : stdout.slice(0, nl)).trim() || PACKAGE_MANAGERS[manager].repoFile;
   const rest = nl < 0 ? '' : stdout.slice(nl + 1);
   if (!rest.startsWith('yes')) return { path, content: null };
   return { path, content: rest.slice(rest.indexOf('\n') + 1 || rest.length) };
-}
-
-/** Lists the versions of the kubernetes packages from the node's configured repository. */
-export function listCommand(manager: Manager, packages: readonly string[] = K8S_PACKAGES): ShellCommand {
-  if (manager === 'apt') return cmd('apt-cache', 'madison', ...packages);
-  return cmd(
-    manager,
-    'list',
-    '--showduplicates',
-    ...packages,
-    `--disableexcludes=${YUM_REPO_ID}`,
-    LISTING_WITHOUT_LOCKS,
-  );
-}
-
-/**
- * Lists the versions a repository URL offers WITHOUT touching the node's configuration: the repo
- * definition and every cache live in a temporary folder that is removed afterwards.
- * yum/dnf: `--setopt=reposdir=<tmp> --setopt=cachedir=<tmp>/cache`; apt: `Dir::Etc::sourcelist`,
- * `Dir::Etc::sourceparts=-`, `Dir::State::Lists`, `Dir::Cache` under the temporary folder.
- */
-export function probeCommand(
-  manager: Manager,
-  url: string,
-  packages: readonly string[] = K8S_PACKAGES,
-  /** apt: prints the repository's armored key; it goes into a keyring of the probe's own (signed-by) */
-  keySource?: ShellCommand,
-): ShellCommand {
-  const prelude = sh`d=$(mktemp -d) && trap 'rm -rf "$d"' EXIT`;
-  if (manager === 'apt' && keySource) {
-    const opts = raw_apt_opts();
-    const base = url.endsWith('/') ? url : `${url}/`;
-    return sh`${prelude} && mkdir -p "$d/lists/partial" "$d/cache/archives/partial" && ${keySource} | gpg --dearmor --batch --yes -o "$d/k.gpg" && printf 'deb [signed-by=%s/k.gpg] %s /\\n' "$d" ${base} > "$d/sources.list" && apt-get -q ${opts} update >/dev/null && ${cmd('apt-cache')} ${opts} ${cmd('madison', ...packages)}`;
-  }
-  if (manager === 'apt') {
-    const opts = raw_apt_opts();
-    return sh`${prelude} && mkdir -p "$d/lists/partial" "$d/cache/archives/partial" && printf '%s' ${renderAptList(url)} > "$d/sources.list" && apt-get -q ${opts} update >/dev/null && ${cmd('apt-cache')} ${opts} ${cmd('madison', ...packages)}`;
-  }
-  return sh`${prelude} && printf '%s' ${renderYumRepo(url)} > "$d/kubernetes.repo" && ${cmd(manager)} --setopt=reposdir="$d" --setopt=cachedir="$d/cache" ${cmd('list', '--showduplicates', ...packages, `--disableexcludes=${YUM_REPO_ID}`, LISTING_WITHOUT_LOCKS)}`;
-}
-
-function raw_apt_opts(): ShellCommand {
-  return sh`-o Dir::Etc::sourcelist="$d/sources.list" -o Dir::Etc::sourceparts=- -o Dir::State::Lists="$d/lists" -o Dir::Cache="$d/cache"`;
 }
 
 export interface ListedVersion {
@@ -207,13 +82,10 @@ export interface ListedVersion {
   installed: boolean;
 }
 
-/** Parses `yum|dnf list --showduplicates` and `apt-cache madison` output (src/parsers), keeping our packages' stable versions. */
+/** A listing's rows (PackageManager.parseListing), keeping our packages' stable versions. */
 export function parseListing(manager: Manager, text: string): ListedVersion[] {
-  const rows =
-    manager === 'apt'
-      ? parseAptMadison(text)
-      : (({ installed, available }) => [...installed, ...available])(parseYumShowDuplicates(text));
-  return rows
+  return PACKAGE_MANAGERS[manager]
+    .parseListing(text)
     .filter((r) => (K8S_PACKAGES as readonly string[]).includes(r.name) && /^\d+\.\d+\.\d+$/.test(r.upstream))
     .map((r) => ({ name: r.name, version: r.upstream, full: r.version, installed: r.installed }));
 }
@@ -247,81 +119,7 @@ export function pickVersion(
   };
 }
 
-/**
- * Installs exact package versions. apt: unhold → install → hold; the hold is restored on failure
- * too, and the group ends with the install's status (`(exit $rc)`, not `exit`, so `&& marker` can follow).
- */
-export function installCommand(manager: Manager, pkgs: { name: K8sPackage; full: string }[]): ShellCommand {
-  const names = pkgs.map((p) => p.name);
-  if (manager === 'apt') {
-    const install = sh`env DEBIAN_FRONTEND=noninteractive ${cmd('apt-get', 'install', '-y', ...pkgs.map((p) => `${p.name}=${p.full}`))}`;
-    return sh`${cmd('apt-mark', 'unhold', ...names)} && { ${install}; rc=$?; ${cmd('apt-mark', 'hold', ...names)}; (exit $rc); }`;
-  }
-  return cmd(
-    manager,
-    'install',
-    '-y',
-    ...pkgs.map((p) => `${p.name}-${p.full}`),
-    `--disableexcludes=${YUM_REPO_ID}`,
-  );
-}
-
-/**
- * Listings show what the repository offers, whatever the versionlock plugin holds back (yum 3
- * applies the locks to `list` too); an install does not lift a lock (see packages.ts).
- */
-export const LISTING_WITHOUT_LOCKS = '--disableplugin=versionlock';
-
-/** yum/dnf options that leave only the kubernetes repository enabled (a third-party one is dead). */
-export const KUBERNETES_REPO_ONLY: readonly string[] = ['--disablerepo=*', `--enablerepo=${YUM_REPO_ID}`];
-
-/** installCommand for yum/dnf with options before the verb (KUBERNETES_REPO_ONLY); apt as installCommand. */
-export function installCommandWith(
-  manager: Manager,
-  pkgs: { name: K8sPackage; full: string }[],
-  options: readonly string[],
-): ShellCommand {
-  if (manager === 'apt' || options.length === 0) return installCommand(manager, pkgs);
-  return cmd(
-    manager,
-    ...options,
-    'install',
-    '-y',
-    ...pkgs.map((p) => `${p.name}-${p.full}`),
-    `--disableexcludes=${YUM_REPO_ID}`,
-  );
-}
-
-/** listCommand for yum/dnf with options before the verb. */
-export function listCommandWith(manager: Manager, options: readonly string[]): ShellCommand {
-  if (manager === 'apt' || options.length === 0) return listCommand(manager);
-  return cmd(
-    manager,
-    ...options,
-    'list',
-    '--showduplicates',
-    ...K8S_PACKAGES,
-    `--disableexcludes=${YUM_REPO_ID}`,
-    LISTING_WITHOUT_LOCKS,
-  );
-}
-
-/** The lock lists of the versionlock plugins that are enabled (dnf, then yum 3); read-only. */
-export function readVersionlocksCommand(): ShellCommand {
-  return sh`for d in /etc/dnf/plugins /etc/yum/pluginconf.d; do if grep -qsE '^[[:space:]]*enabled[[:space:]]*=[[:space:]]*(1|[Tt]rue)' "$d/versionlock.conf"; then cat "$d/versionlock.list" 2>/dev/null; fi; done; true`;
-}
-
-/** Refreshes metadata after the repo file changed: the runbook's `yum clean all`, or `apt-get update`. */
-export function refreshCommand(manager: Manager): ShellCommand {
-  if (manager === 'apt') return cmd('apt-get', 'update');
-  return cmd(manager, 'clean', 'all');
-}
-
-/** Output meaning the version is not in the repository (semantic, not worth a retry). */
-export const VERSION_MISSING_RE =
-  /No package .* available|No match for argument|Unable to find a match|Version '[^']+' for '[^']+' was not found|Unable to locate package|has no installation candidate|No matching Packages to list/i;
-
-// ---- legacy repositories and repository keys (issue 12 items 1-2, issue 13 item 7) ------------
+// ---- legacy repositories and repository keys ------------
 
 /**
  * The legacy repositories frozen on 2023-09-13 (reference/nodes.md §2): apt.kubernetes.io,
@@ -341,8 +139,7 @@ export function isInsecureUrl(url: string | undefined): boolean {
 
 /** The signing key of a repository URL: `Release.key` (deb) or `repodata/repomd.xml.key` (rpm). */
 export function repoKeyUrl(manager: Manager, url: string): string {
-  const base = url.endsWith('/') ? url : `${url}/`;
-  return manager === 'apt' ? `${base}Release.key` : `${base}repodata/repomd.xml.key`;
+  return PACKAGE_MANAGERS[manager].keyUrl(url);
 }
 
 /** Prints the armored key: the inventory's own (air-gapped) or `curl -fsSL <key URL>`. */

@@ -19,49 +19,25 @@
  *    command (apt re-runs `apt-get update` after removing it so the lists match the real sources).
  *    The node's kubernetes repo file is never touched before the operator approves.
  */
-import { sh, type ShellCommand } from '../ssh/command';
 import type { ResolvedHop } from '../shared/activities';
 import type { ClusterContext } from '../shared/inventory';
 import { normalizeVersion } from '../shared/versions';
 import type { RunResult, SshTarget } from '../ssh/types';
+import { K8S_PACKAGES, PACKAGE_MANAGERS } from '../packages';
 import {
   configuredUrl,
   isLegacyRepoUrl,
   keySourceCommand,
-  listCommand,
   parseListing,
   pickVersion,
-  probeCommand,
   locateRepoCommand,
   parseLocatedRepo,
-  renderAptList,
-  renderYumRepo,
   repoUrlFor,
   urlMatches,
-  K8S_PACKAGES,
   type ListedVersion,
-  type Manager,
 } from './repo';
 import { ErrorTypes, failure, lastLine, logger, looksTransient, outputOf, type Runner } from './runtime';
 import { targetOf } from './script';
-import { unreachableRepos } from '../parsers/packages';
-import { KUBERNETES_REPO_ONLY, listCommandWith, YUM_REPO_ID } from './repo';
-
-export const PROBE_YUM_FILE = '/etc/yum.repos.d/kupgrade-probe.repo';
-export const PROBE_APT_FILE = '/etc/apt/sources.list.d/kupgrade-probe.list';
-
-/** Fallback listing through a separate probe definition (its own id/file), removed in the same command. */
-export function probeFileCommand(manager: Manager, url: string, keySource?: ShellCommand): ShellCommand {
-  if (manager === 'apt' && keySource) {
-    // the probe's source trusts the minor's key in a keyring of its own (never the node's keyring)
-    const base = url.endsWith('/') ? url : `${url}/`;
-    return sh`d=$(mktemp -d) && trap 'rm -rf "$d" ${PROBE_APT_FILE}; apt-get update >/dev/null 2>&1' EXIT && ${keySource} | gpg --dearmor --batch --yes -o "$d/k.gpg" && printf 'deb [signed-by=%s/k.gpg] %s /\\n' "$d" ${base} > ${PROBE_APT_FILE} && apt-get update >/dev/null && ${listCommand('apt')}`;
-  }
-  if (manager === 'apt') {
-    return sh`trap 'rm -f ${PROBE_APT_FILE}; apt-get update >/dev/null 2>&1' EXIT; printf '%s' ${renderAptList(url)} > ${PROBE_APT_FILE} && apt-get update >/dev/null && ${listCommand('apt')}`;
-  }
-  return sh`trap 'rm -f ${PROBE_YUM_FILE}' EXIT; printf '%s' ${renderYumRepo(url, 'kupgrade-probe')} > ${PROBE_YUM_FILE} && ${manager} list --showduplicates kubeadm kubelet kubectl --disablerepo='*' --enablerepo=kupgrade-probe --disableexcludes=all`;
-}
 
 export interface MinorListing {
   how: 'configured' | 'isolated' | 'probe-file';
@@ -81,6 +57,7 @@ export async function listMinor(
   opts: { allowProbeFile?: boolean; configured?: string | null } = {},
 ): Promise<MinorListing> {
   const manager = cluster.inventory.packages.manager;
+  const pm = PACKAGE_MANAGERS[manager];
   const url = repoUrlFor(cluster.inventory, minor);
   let configured = opts.configured;
   if (configured === undefined) {
@@ -94,18 +71,19 @@ export async function listMinor(
   const has = (l: ListedVersion[]) => l.some((x) => x.version.startsWith(`${minor}.`));
 
   if (servesMinor) {
-    let r = await run.exec(target, listCommand(manager), { step });
+    let r = await run.exec(target, pm.listCommand(K8S_PACKAGES), { step });
     // a dead third-party repository fails every yum/dnf command: list from the kubernetes one only
-    const dead = manager === 'apt' || r.exitCode === 0 ? [] : unreachableRepos(outputOf(r));
-    if (dead.length > 0 && !dead.includes(YUM_REPO_ID))
-      r = await run.exec(target, listCommandWith(manager, KUBERNETES_REPO_ONLY), { step });
+    const repoOnly = pm.repoOnly;
+    const dead = !repoOnly || r.exitCode === 0 ? [] : repoOnly.unreachable(outputOf(r));
+    if (repoOnly && dead.length > 0 && !dead.includes(repoOnly.repoId))
+      r = await run.exec(target, pm.listCommand(K8S_PACKAGES, repoOnly.options), { step });
     const out = outputOf(r);
     if (r.exitCode !== 0 && looksTransient(out)) throw transient(target.name, step, r, 'package listing');
     return { how: 'configured', listed: parseListing(manager, r.stdout) };
   }
   // apt trusts a repository only with its key: the probe fetches it into a keyring of its own
-  const keySource = manager === 'apt' ? keySourceCommand(cluster.inventory, manager, url) : undefined;
-  const iso = await run.exec(target, probeCommand(manager, url, undefined, keySource), {
+  const keySource = pm.keyringOf ? keySourceCommand(cluster.inventory, manager, url) : undefined;
+  const iso = await run.exec(target, pm.probeCommand(url, K8S_PACKAGES, keySource), {
     step,
     progress: true,
   });
@@ -118,7 +96,7 @@ export async function listMinor(
     node: target.name,
     minor,
   });
-  const pf = await run.exec(target, probeFileCommand(manager, url, keySource), { step, progress: true });
+  const pf = await run.exec(target, pm.probeFileCommand(url, keySource), { step, progress: true });
   if (pf.exitCode !== 0 && looksTransient(outputOf(pf)))
     throw transient(target.name, step, pf, 'package listing');
   return { how: 'probe-file', listed: pf.exitCode === 0 ? parseListing(manager, pf.stdout) : [] };

@@ -4,26 +4,22 @@
  */
 export { InventoryError, type InventoryIssue } from './errors';
 export {
-  GATES,
   HOST_KEY_POLICIES,
-  PACKAGE_MANAGERS,
   REPOSITORY_MODES,
   ROLES,
-  InventorySchema,
   defaultUrlTemplate,
   parseTargetVersion,
   resolveMaxUnavailable,
   validateInventory,
-  type Gate,
   type HostKeyPolicy,
   type Inventory,
   type InventoryNode,
   type MaxUnavailable,
   type NodeRole,
-  type PackageManager,
   type RepositoryMode,
   type TargetVersion,
 } from './schema';
+export { InventorySchema } from './sections';
 export { checkKeyFiles, loadInventory, parseInventory, type ParseOptions } from './load';
 export {
   isAddress,

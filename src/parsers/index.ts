@@ -1,7 +1,6 @@
-/** Pure parsers of node command output and renderers of repo files (no I/O; workflow-safe). */
+/** Pure parsers of node command output (no I/O; workflow-safe). */
 export * from './common';
 export * from './kubeadm';
 export * from './kubectl';
 export * from './packages';
 export * from './system';
-export * from './repo';

@@ -103,6 +103,31 @@ export function parseAptMadison(text: string): PackageVersion[] {
   return out;
 }
 
+/**
+ * `zypper search --details --match-exact kubeadm`: a table `S | Name | Type | Version | Arch |
+ * Repository` after `Loading repository data...`. S is `i` (this version installed; `i+` when
+ * the user asked for it), `v` (another version installed) or empty, with an `l` when locked. An
+ * installed version no repository offers has the repository `(System Packages)`.
+ */
+export function parseZypperSearch(text: string): PackageVersion[] {
+  const out: PackageVersion[] = [];
+  for (const l of lines(text)) {
+    const cols = l.split('|').map((c) => c.trim());
+    if (cols.length !== 6 || cols[2] !== 'package') continue;
+    const [status = '', name = '', , version = '', arch, repo = ''] = cols;
+    if (!/^(?:\d+:)?[^\s-]+-\S+$/.test(version)) continue;
+    out.push({
+      name,
+      arch,
+      version: version.replace(/^0:/, ''),
+      upstream: upstreamOf(version),
+      repo,
+      installed: status.startsWith('i'),
+    });
+  }
+  return out;
+}
+
 /** `apt-mark showhold`: one package name per line. */
 export function parseAptMarkShowhold(text: string): string[] {
   return lines(text)

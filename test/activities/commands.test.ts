@@ -17,16 +17,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { cmd } from '../../src/ssh/command';
 import { batch, parseBatch } from '../../src/activities/script';
-import {
-  installCommand,
-  probeCommand,
-  writeFileCommand,
-  renderYumRepo,
-  listCommand,
-  locateRepoCommand,
-  otherRepositories,
-  parseLocatedRepo,
-} from '../../src/activities/repo';
+import { writeFileCommand, locateRepoCommand, parseLocatedRepo } from '../../src/activities/repo';
+import { K8S_PACKAGES, PACKAGE_MANAGERS } from '../../src/packages';
+import { renderYumRepo } from '../../src/packages/yum';
 import { withMarker, readMarker } from '../../src/activities/markers';
 import { backupCommand } from '../../src/activities/backup';
 import { createNodeActivities } from '../../src/activities';
@@ -97,7 +90,7 @@ describe('apt install with holds', () => {
   test('unhold → install exact versions → hold, in that order', () => {
     stub('apt-mark', 'exit 0');
     stub('apt-get', 'echo "Setting up kubeadm (1.30.4-1.1) ..."; exit 0');
-    const r = sh(installCommand('apt', [{ name: 'kubeadm', full: '1.30.4-1.1' }]));
+    const r = sh(PACKAGE_MANAGERS.apt.installCommand([{ name: 'kubeadm', full: '1.30.4-1.1' }]));
     expect(r.status).toBe(0);
     expect(logged()).toEqual([
       'apt-mark unhold kubeadm',
@@ -110,7 +103,7 @@ describe('apt install with holds', () => {
     stub('apt-mark', 'exit 0');
     stub('apt-get', "echo \"E: Version '1.30.9-1.1' for 'kubelet' was not found\" >&2; exit 100");
     const r = sh(
-      installCommand('apt', [
+      PACKAGE_MANAGERS.apt.installCommand([
         { name: 'kubelet', full: '1.30.9-1.1' },
         { name: 'kubectl', full: '1.30.9-1.1' },
       ]),
@@ -123,20 +116,23 @@ describe('apt install with holds', () => {
       'apt-mark hold kubelet kubectl',
     ]);
     // The group ends with the install's status without leaving the shell: a marker may follow.
-    const marked = sh(`${installCommand('apt', [{ name: 'kubelet', full: '1.30.9-1.1' }])} && echo marker`);
+    const marked = sh(
+      `${PACKAGE_MANAGERS.apt.installCommand([{ name: 'kubelet', full: '1.30.9-1.1' }])} && echo marker`,
+    );
     expect(marked.status).toBe(100);
     expect(marked.stdout).not.toContain('marker');
     stub('apt-get', 'exit 0');
     expect(
-      sh(`${installCommand('apt', [{ name: 'kubelet', full: '1.30.4-1.1' }])} && echo marker`).stdout,
+      sh(`${PACKAGE_MANAGERS.apt.installCommand([{ name: 'kubelet', full: '1.30.4-1.1' }])} && echo marker`)
+        .stdout,
     ).toContain('marker');
   });
 
   test('yum/dnf install exact package versions with the excludes lifted', () => {
-    expect(installCommand('yum', [{ name: 'kubeadm', full: '1.30.4-150500.1.1' }])).toBe(
+    expect(PACKAGE_MANAGERS.yum.installCommand([{ name: 'kubeadm', full: '1.30.4-150500.1.1' }])).toBe(
       'yum install -y kubeadm-1.30.4-150500.1.1 --disableexcludes=kubernetes',
     );
-    expect(listCommand('dnf')).toBe(
+    expect(PACKAGE_MANAGERS.dnf.listCommand(K8S_PACKAGES)).toBe(
       'dnf list --showduplicates kubeadm kubelet kubectl --disableexcludes=kubernetes --disableplugin=versionlock',
     );
   });
@@ -177,7 +173,9 @@ describe('isolated repository listing', () => {
       // Print the reposdir's repo file so the test sees what yum was pointed at.
       'for a in "$@"; do case "$a" in --setopt=reposdir=*) d="${a#--setopt=reposdir=}";; esac; done; cat "$d/kubernetes.repo"; echo "DIR=$d"',
     );
-    const r = sh(probeCommand('yum', 'https://pkgs.k8s.io/core:/stable:/v1.31/rpm/'));
+    const r = sh(
+      PACKAGE_MANAGERS.yum.probeCommand('https://pkgs.k8s.io/core:/stable:/v1.31/rpm/', K8S_PACKAGES),
+    );
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('baseurl=https://pkgs.k8s.io/core:/stable:/v1.31/rpm/');
     const call = logged()[0];
@@ -195,7 +193,9 @@ describe('isolated repository listing', () => {
       'apt-cache',
       'echo "   kubeadm | 1.31.2-1.1 | https://pkgs.k8s.io/core:/stable:/v1.31/deb  Packages"',
     );
-    const r = sh(probeCommand('apt', 'https://pkgs.k8s.io/core:/stable:/v1.31/deb/'));
+    const r = sh(
+      PACKAGE_MANAGERS.apt.probeCommand('https://pkgs.k8s.io/core:/stable:/v1.31/deb/', K8S_PACKAGES),
+    );
     expect(r.status).toBe(0);
     const [update, madison] = logged();
     expect(update).toMatch(
@@ -281,11 +281,12 @@ describe('locating the kubernetes repository file', () => {
   });
 
   test('files that also define other repositories are recognised', () => {
-    expect(otherRepositories('yum', '[base]\nbaseurl=x\n[kubernetes]\nbaseurl=y\n')).toEqual(['base']);
-    expect(otherRepositories('yum', renderYumRepo('https://x/v1.30/rpm/'))).toEqual([]);
+    expect(PACKAGE_MANAGERS.yum.otherRepositories('[base]\nbaseurl=x\n[kubernetes]\nbaseurl=y\n')).toEqual([
+      'base',
+    ]);
+    expect(PACKAGE_MANAGERS.yum.otherRepositories(renderYumRepo('https://x/v1.30/rpm/'))).toEqual([]);
     expect(
-      otherRepositories(
-        'apt',
+      PACKAGE_MANAGERS.apt.otherRepositories(
         'deb http://deb.debian.org/debian bookworm main\ndeb https://pkgs.k8s.io/x/ /\n',
       ),
     ).toEqual(['deb http://deb.debian.org/debian bookworm main']);

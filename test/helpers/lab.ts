@@ -14,7 +14,7 @@ export interface LabOptions {
   controlPlanes: number;
   workers: number;
   version: string;
-  packages: 'yum' | 'dnf' | 'apt';
+  packages: 'yum' | 'dnf' | 'apt' | 'zypper';
   speed?: number;
   seed?: string;
   extra?: string[];

@@ -15,10 +15,6 @@ import {
   parseSwaponShow,
   parseSystemctlIsActive,
   parseYumShowDuplicates,
-  renderAptList,
-  renderYumRepo,
-  repoKeyUrl,
-  repoMinor,
   upstreamOf,
   yumPackageSpec,
   ParseError,
@@ -501,82 +497,4 @@ describe('node services and etcd', () => {
       error: 'context deadline exceeded',
     });
   });
-});
-
-describe('repo files', () => {
-  test('renderYumRepo for pkgs.k8s.io matches the documented file', () => {
-    const text = renderYumRepo({ minor: '1.30', mode: 'pkgs.k8s.io' });
-    expect(text).toContain(`[kubernetes]
-name=Kubernetes
-baseurl=https://pkgs.k8s.io/core:/stable:/v1.30/rpm/
-enabled=1
-gpgcheck=1
-gpgkey=https://pkgs.k8s.io/core:/stable:/v1.30/rpm/repodata/repomd.xml.key
-exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni
-`);
-    expect(repoMinor(text)).toBe('1.30');
-    expect(renderYumRepo({ minor: '1.31', mode: 'pkgs.k8s.io', exclude: false })).not.toContain('exclude=');
-  });
-
-  test('mirror templates (aliyun layout) for yum and apt', () => {
-    const yum = renderYumRepo({
-      minor: 'v1.31',
-      mode: 'mirror',
-      urlTemplate: 'https://mirrors.aliyun.com/kubernetes-new/core/stable/v{minor}/rpm/',
-    });
-    expect(yum).toContain('baseurl=https://mirrors.aliyun.com/kubernetes-new/core/stable/v1.31/rpm/\n');
-    expect(repoMinor(yum)).toBe('1.31');
-    const apt = renderAptList({
-      minor: '1.31',
-      mode: 'mirror',
-      urlTemplate: 'https://mirrors.aliyun.com/kubernetes-new/core/stable/v{minor}/deb',
-    });
-    expect(apt).toContain(
-      'deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://mirrors.aliyun.com/kubernetes-new/core/stable/v1.31/deb/ /\n',
-    );
-    expect(repoMinor(apt)).toBe('1.31');
-    expect(repoKeyUrl({ minor: '1.31', mode: 'pkgs.k8s.io' }, 'deb')).toBe(
-      'https://pkgs.k8s.io/core:/stable:/v1.31/deb/Release.key',
-    );
-  });
-
-  test('renderers refuse bad minors, unmanaged mode and hostile templates', () => {
-    expect(() => renderYumRepo({ minor: '1.30; rm -rf /', mode: 'pkgs.k8s.io' })).toThrow(/minor/);
-    expect(() => renderAptList({ minor: '1.30', mode: 'unmanaged' })).toThrow(/unmanaged/);
-    expect(() =>
-      renderYumRepo({ minor: '1.30', mode: 'mirror', urlTemplate: 'https://x.example/v{minor}/$(id)/' }),
-    ).toThrow(/template/);
-    expect(() =>
-      renderYumRepo({ minor: '1.30', mode: 'mirror', urlTemplate: 'https://x.example/v{minor}/\nexclude=' }),
-    ).toThrow(/template/);
-  });
-
-  test.each([
-    [
-      'documented apt line',
-      'deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/v1.30/deb/ /\n',
-      '1.30',
-    ],
-    [
-      'CDN form',
-      'deb https://prod-cdn.packages.k8s.io/repositories/isv:/kubernetes:/core:/stable:/v1.29/deb/ /\n',
-      '1.29',
-    ],
-    [
-      'commented old entry first',
-      '# deb https://pkgs.k8s.io/core:/stable:/v1.28/deb/ /\ndeb https://pkgs.k8s.io/core:/stable:/v1.29/deb/ /\n',
-      '1.29',
-    ],
-    [
-      'legacy apt',
-      'deb [signed-by=/usr/share/keyrings/kubernetes-archive-keyring.gpg] https://apt.kubernetes.io/ kubernetes-xenial main\n',
-      null,
-    ],
-    [
-      'legacy yum',
-      '[kubernetes]\nbaseurl=https://mirrors.aliyun.com/kubernetes/yum/repos/kubernetes-el7-x86_64\n',
-      null,
-    ],
-    ['empty', '', null],
-  ])('repoMinor: %s', (_n, text, want) => expect(repoMinor(text)).toBe(want));
 });

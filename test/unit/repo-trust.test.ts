@@ -7,8 +7,7 @@ import { validateInventory } from '../../src/inventory/schema';
 import { InventoryError } from '../../src/inventory';
 import { isLegacyRepoUrl, parseFingerprints, repoKeyCommand, repoKeyUrl } from '../../src/activities/repo';
 import { repositoryChecks } from '../../src/activities/preflight';
-import { probeFileCommand } from '../../src/activities/target';
-import { probeCommand } from '../../src/activities/repo';
+import { K8S_PACKAGES, PACKAGE_MANAGERS } from '../../src/packages';
 import { cmd } from '../../src/ssh/command';
 import type { ResolvedHop } from '../../src/shared/activities';
 
@@ -84,7 +83,10 @@ describe('repoKeyCommand', () => {
 test('apt probes trust the minor key in a keyring of their own, never the node keyring', () => {
   const url = 'https://pkgs.k8s.io/core:/stable:/v1.31/deb/';
   const key = cmd('curl', '-fsSL', `${url}Release.key`);
-  for (const c of [probeCommand('apt', url, undefined, key), probeFileCommand('apt', url, key)]) {
+  for (const c of [
+    PACKAGE_MANAGERS.apt.probeCommand(url, K8S_PACKAGES, key),
+    PACKAGE_MANAGERS.apt.probeFileCommand(url, key),
+  ]) {
     expect(c).toContain(`curl -fsSL ${url}Release.key | gpg --dearmor --batch --yes -o "$d/k.gpg"`);
     expect(c).toContain(`printf 'deb [signed-by=%s/k.gpg] %s /\\n' "$d" ${url}`);
     expect(c).not.toContain('/etc/apt/keyrings');

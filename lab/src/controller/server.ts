@@ -21,6 +21,7 @@ import { kubeadm } from '../tools/kubeadm';
 import { kubectl } from '../tools/kubectl';
 import { kubectlReal } from '../tools/kubectl-real';
 import { yum, aptGet, aptCache, aptMark, rpm, dpkgQuery, dpkg } from '../tools/packages';
+import { zypper } from '../tools/zypper';
 import { systemctl, swapon, etcdctl } from '../tools/system';
 import { curl, gpg } from '../tools/keys';
 import { TIME } from '../model/time-model';
@@ -43,6 +44,7 @@ const TOOLS: Record<string, Tool> = {
   curl,
   gpg,
   dpkg,
+  zypper,
 };
 
 /** What a command prints when a `fail` fault hits it and no message was given: a realistic one. */

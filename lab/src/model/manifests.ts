@@ -186,6 +186,22 @@ export function yumRepoFile(mode: LabRepoMode, minor: number): string {
   ].join('\n');
 }
 
+/** The zypper repository file of a minor, as `zypper addrepo` writes one (rpm repositories). */
+export function zypperRepoFile(mode: LabRepoMode, minor: number): string {
+  const url = repoUrl(mode, minor, 'rpm');
+  return [
+    '[kubernetes]',
+    'name=Kubernetes',
+    'enabled=1',
+    'autorefresh=1',
+    `baseurl=${url}`,
+    'type=rpm-md',
+    'gpgcheck=1',
+    `gpgkey=${url}repodata/repomd.xml.key`,
+    '',
+  ].join('\n');
+}
+
 export function aptListFile(mode: LabRepoMode, minor: number): string {
   // the pre-2023 install docs: one suite for every minor, Google's key in kubernetes-archive-keyring
   if (mode === 'legacy')

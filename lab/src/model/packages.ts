@@ -7,7 +7,7 @@
  */
 import { LAST_PATCH, patchesOf } from './versions';
 
-export type PackageManager = 'yum' | 'dnf' | 'apt';
+export type PackageManager = 'yum' | 'dnf' | 'apt' | 'zypper';
 export const K8S_PACKAGES = ['kubeadm', 'kubelet', 'kubectl'] as const;
 export type K8sPackage = (typeof K8S_PACKAGES)[number];
 

@@ -90,6 +90,12 @@ export function gatherFiles(
       want.add(`${d}/versionlock.list`);
     }
   }
+  if (tool === 'zypper') {
+    // --reposd-dir DIR replaces /etc/zypp/repos.d (kupgrade's repo probe)
+    const i = argv.findIndex((a) => a === '--reposd-dir' || a === '-D' || a.startsWith('--reposd-dir='));
+    const dir = i < 0 ? '/etc/zypp/repos.d' : argv[i]!.includes('=') ? argv[i]!.slice(13) : argv[i + 1];
+    if (dir) listDir(f, dir.replace(/\/+$/, ''), /\.repo$/).forEach((x) => want.add(x));
+  }
   if (tool === 'apt-get' || tool === 'apt-cache') {
     // -o Dir::Etc::sourcelist=F / Dir::Etc::sourceparts=D|- replace the default sources
     const opt = (key: string): string | undefined => {

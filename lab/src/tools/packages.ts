@@ -43,7 +43,7 @@ import { ok, fail, killable, KILLED } from './types';
 
 const SIZES: Record<string, string> = { kubeadm: '10 M', kubelet: '15 M', kubectl: '10 M' };
 
-function missingFault(c: ToolCall, pkg: string, version: string): boolean {
+export function missingFault(c: ToolCall, pkg: string, version: string): boolean {
   return c.cl.state.faults.some(
     (f) =>
       f.kind === 'package-missing' &&
@@ -564,7 +564,11 @@ async function yum3Install(
  * A package transaction killed in its install half: the new versions are unpacked (files and
  * database entries), their configure (apt) or the old packages' erase (rpm) never ran.
  */
-function interrupt(c: ToolCall, manager: 'apt' | 'rpm', changes: { name: string; full: string }[]): void {
+export function interrupt(
+  c: ToolCall,
+  manager: 'apt' | 'rpm',
+  changes: { name: string; full: string }[],
+): void {
   const previous: Record<string, string> = { ...c.node.interruptedInstall?.previous };
   const packages = new Set<K8sPackage>(c.node.interruptedInstall?.packages ?? []);
   for (const x of changes) {

@@ -94,4 +94,5 @@ export const LAB_TOOLS = [
   'curl',
   'gpg',
   'dpkg',
+  'zypper',
 ] as const;
