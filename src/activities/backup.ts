@@ -7,7 +7,9 @@
  */
 import { cmd, sh, type ShellCommand } from '../ssh/command';
 import type { BackupResult, NodeInput } from '../shared/activities';
-import { ErrorTypes, failure, lastLine, logger, looksTransient, outputOf, type Runner } from './runtime';
+import { ErrorTypes, failure, lastLine, looksTransient, outputOf } from './failure';
+import type { Runner } from './runner';
+import { logger } from './runtime';
 import { targetOf } from './script';
 import { ETCD_MANIFEST, etcdSnapshotCommand } from './etcdctl';
 

@@ -33,7 +33,9 @@ import {
   YUM_REPO_ID,
   type Manager,
 } from './repo';
-import { ErrorTypes, failure, lastLine, logger, outputOf, tail, type Runner } from './runtime';
+import { ErrorTypes, failure, lastLine, outputOf, tail } from './failure';
+import type { Runner } from './runner';
+import { logger } from './runtime';
 
 const INSTALL_TIMEOUT_MS = 20 * 60_000;
 

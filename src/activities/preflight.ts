@@ -12,7 +12,7 @@ import { cmd, sh } from '../ssh/command';
 import type { PdbBlocker, PreflightCheck, PreflightReport, ResolvedHop } from '../shared/activities';
 import type { Inventory, InventoryNode } from '../shared/inventory';
 import { clusterContext } from '../shared/inventory';
-import { isVersion, minorOf, normalizeVersion, parseVersion } from '../shared/versions';
+import { isVersion, minorOf, withV, parseVersion } from '../shared/versions';
 import {
   ADMIN_CONF,
   CLUSTER_READ_MAX_BYTES,
@@ -32,7 +32,9 @@ import {
   repoUrlFor,
 } from './repo';
 import { ensureRepoKey } from './repo-key';
-import { ErrorTypes, heartbeat, logger, mapLimit, type Runner } from './runtime';
+import { ErrorTypes } from './failure';
+import type { Runner } from './runner';
+import { heartbeat, logger, mapLimit } from './runtime';
 import { batch, jsonIn, parseBatch, targetOf, type SectionResult } from './script';
 import { listMinor } from './target';
 import { versionlockCheck } from './package-install';
@@ -321,7 +323,7 @@ export function createPreflightActivities(run: Runner, concurrency = 32) {
         const listing = await listMinor(run, cluster, target, hop.minor, 'preflight', {
           configured: facts.repo ?? null,
         });
-        const rows = listing.listed.filter((l) => l.version === normalizeVersion(hop.version).slice(1));
+        const rows = listing.listed.filter((l) => l.version === withV(hop.version).slice(1));
         const names = new Set(rows.map((l) => l.name));
         if (['kubeadm', 'kubelet', 'kubectl'].every((n) => names.has(n))) {
           facts.packages.push({ hop, status: 'pass', message: `${hop.version} listed (${listing.how})` });

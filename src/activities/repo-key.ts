@@ -22,7 +22,8 @@ import {
   writeFileCommand,
   type Manager,
 } from './repo';
-import { ErrorTypes, failure, lastLine, looksTransient, outputOf, type Runner } from './runtime';
+import { ErrorTypes, failure, lastLine, looksTransient, outputOf } from './failure';
+import type { Runner } from './runner';
 
 /** Where an inline key for yum/dnf is written (gpgkey=file://…). */
 export const YUM_INLINE_KEY_FILE = '/etc/pki/rpm-gpg/RPM-GPG-KEY-kupgrade-kubernetes';

@@ -22,7 +22,7 @@
 import { sh, type ShellCommand } from '../ssh/command';
 import type { ResolvedHop } from '../shared/activities';
 import type { ClusterContext } from '../shared/inventory';
-import { normalizeVersion } from '../shared/versions';
+import { withV } from '../shared/versions';
 import type { RunResult, SshTarget } from '../ssh/types';
 import {
   configuredUrl,
@@ -42,7 +42,9 @@ import {
   type ListedVersion,
   type Manager,
 } from './repo';
-import { ErrorTypes, failure, lastLine, logger, looksTransient, outputOf, type Runner } from './runtime';
+import { ErrorTypes, failure, lastLine, looksTransient, outputOf } from './failure';
+import type { Runner } from './runner';
+import { logger } from './runtime';
 import { targetOf } from './script';
 import { unreachableRepos } from '../parsers/packages';
 import { KUBERNETES_REPO_ONLY, listCommandWith, YUM_REPO_ID } from './repo';
@@ -180,7 +182,7 @@ export function createTargetActivities(run: Runner) {
         index: hop.index,
         from: hop.from,
         minor: hop.minor,
-        version: normalizeVersion(pick.version),
+        version: withV(pick.version),
         packages: pick.packages,
       });
     }

@@ -42,9 +42,14 @@ export function formatVersion(v: KubeVersion): string {
   return v.patch === undefined ? `v${v.major}.${v.minor}` : `v${v.major}.${v.minor}.${v.patch}`;
 }
 
-/** Normalizes to the `v1.30.4` / `v1.30` form. */
-export function normalizeVersion(text: string): string {
+/** The `v1.30.4` / `v1.30` form of a version (throws HopError when the text is not one). */
+export function withV(text: string): string {
   return formatVersion(parseVersion(text));
+}
+
+/** Same version, with or without the `v`; false when either is not a version. */
+export function sameVersion(a: string, b: string): boolean {
+  return isVersion(a) && isVersion(b) && withV(a) === withV(b);
 }
 
 /** `1.30` for any version of that minor. */

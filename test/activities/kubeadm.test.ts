@@ -5,7 +5,7 @@
  */
 import { createNodeActivities } from '../../src/activities';
 import { manifestTags, manualUpgradesIn } from '../../src/activities/kubeadm';
-import { RECOVERY_HINTS } from '../../src/activities/runtime';
+import { RECOVERY_HINTS } from '../../src/activities/failure';
 import { ctxOf, detail, failureOf, FakeSsh, hop130, inActivity, inventory, nodeOf } from './fake-ssh';
 import {
   APPLY_POLICY_REFUSAL,
