@@ -9,17 +9,10 @@ import type { NodeHopInput, StepResult, UpgradePlanResult } from '../shared/acti
 import { withV } from '../shared/versions';
 import { looksTransient, outputOf, tail } from './failure';
 import { configFileMissing, HEALTH_RE, kubeadmFailure } from './kubeadm-failure';
-import {
-  controlPlaneFlags,
-  KUBEADM_TIMEOUT_MS,
-  settingsFrom,
-  settingsSections,
-  upgradeFlags,
-} from './kubeadm-settings';
-import { markerKey, markerSays, readMarker } from './markers';
+import { controlPlaneFlags, KUBEADM_TIMEOUT_MS, readKubeadmStep, upgradeFlags } from './kubeadm-settings';
 import type { Runner } from './runner';
 import { logger } from './runtime';
-import { batch, parseBatch, targetOf } from './script';
+import { targetOf } from './script';
 
 /**
  * What a `kubeadm upgrade plan` output asks of kupgrade: the component configs that need a manual
@@ -65,21 +58,14 @@ export function createKubeadmPlanActivities(run: Runner) {
     const step = 'rehearsal';
     const want = withV(hop.version);
     const target = targetOf(cluster.inventory, node);
-    const check = await run.exec(
-      target,
-      batch([
-        { name: 'marker', command: readMarker('upgrade-apply') },
-        ...settingsSections(cluster.inventory, { cluster: false, configFile: true }),
-      ]),
-      { step },
-    );
-    const got = parseBatch(check.stdout);
-    const marker = got.get('marker');
     // apply's marker is keyed by run and hop (markers.ts): the same check apply itself makes
-    if (marker?.exitCode === 0 && markerSays(marker.output, markerKey(input, want))) {
+    const { done, settings } = await readKubeadmStep(run, input, step, want, {
+      cluster: false,
+      configFile: true,
+      marker: 'upgrade-apply',
+    });
+    if (done)
       return { changed: false, detail: `kubeadm upgrade apply ${want} already done: nothing to rehearse` };
-    }
-    const settings = settingsFrom(cluster.inventory, got);
     if (settings.configFileMissing) throw configFileMissing(node.name, step, settings.configFileMissing);
     const diffCmd = cmd('kubeadm', 'upgrade', 'diff', want, ...upgradeFlags(settings, 'diff'));
     const diff = await run.exec(target, diffCmd, { step, progress: true, timeoutMs: 10 * 60_000 });
@@ -110,12 +96,7 @@ export function createKubeadmPlanActivities(run: Runner) {
     const step = 'upgrade-plan';
     const want = withV(hop.version);
     const target = targetOf(cluster.inventory, node);
-    const read = await run.exec(
-      target,
-      batch(settingsSections(cluster.inventory, { cluster: false, configFile: true })),
-      { step },
-    );
-    const settings = settingsFrom(cluster.inventory, parseBatch(read.stdout));
+    const { settings } = await readKubeadmStep(run, input, step, want, { cluster: false, configFile: true });
     if (settings.configFileMissing) throw configFileMissing(node.name, step, settings.configFileMissing);
     const command = cmd('kubeadm', 'upgrade', 'plan', want, ...upgradeFlags(settings, 'plan'));
     const r = await run.exec(target, command, { step, progress: true, timeoutMs: 10 * 60_000 });

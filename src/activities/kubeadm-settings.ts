@@ -16,8 +16,11 @@
 import { cmd } from '../ssh/command';
 import type { InventorySettings } from '../shared/inventory';
 import { criSocketIn, parseKubeadmConfigMap } from '../parsers/kubeadm-config';
+import type { NodeHopInput } from '../shared/activities';
 import { clusterSections } from './kubectl';
-import type { Section, SectionResult } from './script';
+import { markerKey, markerSays, readMarker, type MarkerName } from './markers';
+import type { Runner } from './runner';
+import { batch, parseBatch, targetOf, type Section, type SectionResult } from './script';
 
 /** How long kupgrade waits on kubeadm upgrade apply/node, the image pull and the CNI step. */
 export const KUBEADM_TIMEOUT_MS = 30 * 60_000;
@@ -98,4 +101,27 @@ export function controlPlaneFlags(settings: Pick<InventorySettings, 'kubeadm'>):
   if (!settings.kubeadm.certificateRenewal) out.push('--certificate-renewal=false');
   if (!settings.kubeadm.etcdUpgrade) out.push('--etcd-upgrade=false');
   return out;
+}
+
+/**
+ * One batch on the node: the settings and, with `marker`, whether this run and hop already did the
+ * step at `version` (the marker's exact line).
+ */
+export async function readKubeadmStep(
+  run: Runner,
+  input: NodeHopInput,
+  step: string,
+  version: string,
+  opts: { cluster: boolean; configFile: boolean; marker?: MarkerName },
+): Promise<{ done: boolean; settings: KubeadmSettings }> {
+  const { cluster, node } = input;
+  const sections = settingsSections(cluster.inventory, opts);
+  if (opts.marker) sections.unshift({ name: 'marker', command: readMarker(opts.marker) });
+  const r = await run.exec(targetOf(cluster.inventory, node), batch(sections), { step });
+  const got = parseBatch(r.stdout);
+  const marker = got.get('marker');
+  return {
+    done: marker?.exitCode === 0 && markerSays(marker.output, markerKey(input, version)),
+    settings: settingsFrom(cluster.inventory, got),
+  };
 }

@@ -22,6 +22,7 @@ import { configFileMissing, kubeadmFailure } from './kubeadm-failure';
 import {
   controlPlaneFlags,
   KUBEADM_TIMEOUT_MS,
+  readKubeadmStep,
   settingsFrom,
   settingsSections,
   upgradeFlags,
@@ -44,20 +45,12 @@ export function createKubeadmActivities(run: Runner) {
     if (!cluster.inventory.kubeadm.prePullImages)
       return { changed: false, detail: 'image pre-pull disabled' };
     const target = targetOf(cluster.inventory, node);
-    const check = await run.exec(
-      target,
-      batch([
-        { name: 'marker', command: readMarker('images') },
-        ...settingsSections(cluster.inventory, { cluster: true, configFile: false }),
-      ]),
-      { step },
-    );
-    const got = parseBatch(check.stdout);
-    const marker = got.get('marker');
-    if (marker?.exitCode === 0 && markerSays(marker.output, markerKey(input, want))) {
-      return { changed: false, detail: `images for ${want} already pulled` };
-    }
-    const settings = settingsFrom(cluster.inventory, got);
+    const { done, settings } = await readKubeadmStep(run, input, step, want, {
+      cluster: true,
+      configFile: false,
+      marker: 'images',
+    });
+    if (done) return { changed: false, detail: `images for ${want} already pulled` };
     const args = ['kubeadm', 'config', 'images', 'pull', '--kubernetes-version', want];
     // kubeadm-config's imageRepository (or the inventory's): what apply will run
     const repo = settings.imageRepository;
@@ -161,24 +154,18 @@ export function createKubeadmActivities(run: Runner) {
     const step = 'upgrade-node';
     const want = withV(hop.version);
     const target = targetOf(cluster.inventory, node);
-    const check = await run.exec(
-      target,
-      batch([
-        { name: 'marker', command: readMarker('upgrade-node') },
-        ...settingsSections(cluster.inventory, { cluster: false, configFile: false }),
-      ]),
-      { step },
-    );
-    const got = parseBatch(check.stdout);
-    const marker = got.get('marker');
-    if (marker?.exitCode === 0 && markerSays(marker.output, markerKey(input, want))) {
+    const { done, settings } = await readKubeadmStep(run, input, step, want, {
+      cluster: false,
+      configFile: false,
+      marker: 'upgrade-node',
+    });
+    if (done)
       return { changed: false, detail: `kubeadm upgrade node already done for ${want}`, version: want };
-    }
     const args = [
       'kubeadm',
       'upgrade',
       'node',
-      ...upgradeFlags(settingsFrom(cluster.inventory, got), 'node'),
+      ...upgradeFlags(settings, 'node'),
       ...(node.role === 'control-plane' ? controlPlaneFlags(cluster.inventory) : []),
     ];
     const command = withMarker(cmd(...args), 'upgrade-node', markerKey(input, want));
