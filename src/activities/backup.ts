@@ -13,11 +13,11 @@ import { logger } from './runtime';
 import { targetOf } from './script';
 import { ETCD_MANIFEST, etcdSnapshotCommand } from './etcdctl';
 
-export const DEFAULT_BACKUP_ROOT = '/var/lib/kupgrade/backups';
+const DEFAULT_BACKUP_ROOT = '/var/lib/kupgrade/backups';
 const PKI = '/etc/kubernetes/pki/etcd';
 
 /** A label safe as one path component. */
-export function safeLabel(label: string): string {
+function safeLabel(label: string): string {
   const s = label.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[.-]+/, '');
   return s.slice(0, 100) || 'backup';
 }

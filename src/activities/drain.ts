@@ -19,7 +19,7 @@ import { batch, parseBatch, targetOf } from './script';
  * Pods `kubectl drain` would still have to remove from the node: not mirror/static pods, not
  * finished pods, not DaemonSet pods when DaemonSets are ignored. `ns/name` each.
  */
-export function podsLeftToEvict(text: string, ignoreDaemonSets: boolean): string[] {
+function podsLeftToEvict(text: string, ignoreDaemonSets: boolean): string[] {
   const out: string[] = [];
   for (const p of parsePodsJson(text)) {
     const owners = p.metadata?.ownerReferences ?? [];

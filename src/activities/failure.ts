@@ -22,7 +22,7 @@ export const ErrorTypes = {
 } as const;
 
 /** Last ~4 KB of a command's output is kept in failures and results. */
-export const OUTPUT_TAIL_BYTES = 4096;
+const OUTPUT_TAIL_BYTES = 4096;
 
 /** Keeps the last `max` characters (the tail is where the error is). */
 export function tail(text: string, max = OUTPUT_TAIL_BYTES): string {

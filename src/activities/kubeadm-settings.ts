@@ -25,7 +25,7 @@ import { batch, parseBatch, targetOf, type Section, type SectionResult } from '.
 /** How long kupgrade waits on kubeadm upgrade apply/node, the image pull and the CNI step. */
 export const KUBEADM_TIMEOUT_MS = 30 * 60_000;
 
-export const DEFAULT_PATCHES_DIR = '/etc/kubernetes/patches';
+const DEFAULT_PATCHES_DIR = '/etc/kubernetes/patches';
 const FLAGS_ENV = '/var/lib/kubelet/kubeadm-flags.env';
 
 export interface KubeadmSettings {

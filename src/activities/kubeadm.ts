@@ -33,7 +33,7 @@ import type { Runner } from './runner';
 import { logger } from './runtime';
 import { batch, parseBatch, targetOf } from './script';
 
-export function manifestPath(component: string): string {
+function manifestPath(component: string): string {
   return `/etc/kubernetes/manifests/${component}.yaml`;
 }
 

@@ -19,7 +19,7 @@ import type { Runner } from './runner';
 import { logger } from './runtime';
 import { batch, parseBatch, targetOf } from './script';
 
-export const RESTART_KUBELET = sh`${cmd('systemctl', 'daemon-reload')} && ${cmd('systemctl', 'restart', 'kubelet')}`;
+const RESTART_KUBELET = sh`${cmd('systemctl', 'daemon-reload')} && ${cmd('systemctl', 'restart', 'kubelet')}`;
 
 export function createKubeletActivities(run: Runner) {
   async function ensureKubeletRestarted(input: NodeHopInput): Promise<StepResult> {

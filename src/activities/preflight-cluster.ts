@@ -75,7 +75,7 @@ export function pdbBlockers(pdbJson: string, podsJson: string | undefined): PdbB
 }
 
 /** Control-plane static pods not Running and ready, per the kube-system pod list (etcd may be external). */
-export function controlPlaneProblems(kubeSystemJson: string, controlPlanes: string[]): string[] {
+function controlPlaneProblems(kubeSystemJson: string, controlPlanes: string[]): string[] {
   const pods = parsePodsJson(kubeSystemJson);
   const problems: string[] = [];
   for (const node of controlPlanes) {

@@ -26,7 +26,7 @@ export function parseKubeadmConfigMap(json: string): ClusterConfiguration {
 }
 
 /** `kubernetesVersion: v1.30.4` of a ClusterConfiguration document, as `v1.30.4`. */
-export function kubernetesVersionIn(clusterConfiguration: string): string | undefined {
+function kubernetesVersionIn(clusterConfiguration: string): string | undefined {
   const m = /^\s*kubernetesVersion:\s*["']?(v?\d+\.\d+\.\d+)["']?\s*$/m.exec(clusterConfiguration);
   return m?.[1] ? withV(m[1]) : undefined;
 }

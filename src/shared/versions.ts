@@ -38,7 +38,7 @@ export function parseVersion(text: string): KubeVersion {
   return v;
 }
 
-export function formatVersion(v: KubeVersion): string {
+function formatVersion(v: KubeVersion): string {
   return v.patch === undefined ? `v${v.major}.${v.minor}` : `v${v.major}.${v.minor}.${v.patch}`;
 }
 
@@ -80,10 +80,6 @@ export function atLeast(version: string, wanted: string): boolean {
 
 export function lowestVersion(versions: string[]): string {
   return [...versions].sort(compareVersions)[0];
-}
-
-export function highestVersion(versions: string[]): string {
-  return [...versions].sort(compareVersions)[versions.length - 1];
 }
 
 /** One hop of the upgrade, before the repository resolved its exact patch. */
