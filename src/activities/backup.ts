@@ -7,15 +7,17 @@
  */
 import { cmd, sh, type ShellCommand } from '../ssh/command';
 import type { BackupResult, NodeInput } from '../shared/activities';
-import { ErrorTypes, failure, lastLine, logger, looksTransient, outputOf, type Runner } from './runtime';
+import { ErrorTypes, failure, lastLine, looksTransient, outputOf } from './failure';
+import type { Runner } from './runner';
+import { logger } from './runtime';
 import { targetOf } from './script';
 import { ETCD_MANIFEST, etcdSnapshotCommand } from './etcdctl';
 
-export const DEFAULT_BACKUP_ROOT = '/var/lib/kupgrade/backups';
+const DEFAULT_BACKUP_ROOT = '/var/lib/kupgrade/backups';
 const PKI = '/etc/kubernetes/pki/etcd';
 
 /** A label safe as one path component. */
-export function safeLabel(label: string): string {
+function safeLabel(label: string): string {
   const s = label.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[.-]+/, '');
   return s.slice(0, 100) || 'backup';
 }

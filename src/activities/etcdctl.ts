@@ -27,7 +27,7 @@ export const ETCD_TLS = [
 ];
 
 /** Where a hand-installed etcdctl lives when `command -v` (PATH, or sudo's secure_path) misses it. */
-export const HOST_ETCDCTL_PATHS = [
+const HOST_ETCDCTL_PATHS = [
   '/usr/local/bin/etcdctl',
   '/usr/local/sbin/etcdctl',
   '/usr/bin/etcdctl',
@@ -38,19 +38,19 @@ export const HOST_ETCDCTL_PATHS = [
 ];
 
 /** Shell: `$etcdctl` = the host's etcdctl, or empty. */
-export function findHostEtcdctl(): ShellCommand {
+function findHostEtcdctl(): ShellCommand {
   return raw(
     `etcdctl=$(command -v etcdctl 2>/dev/null || true); for p in ${HOST_ETCDCTL_PATHS.join(' ')}; do [ -n "$etcdctl" ] && break; if [ -x "$p" ]; then etcdctl=$p; fi; done`,
   );
 }
 
 /** Shell: `$etcd_data` = the etcd data directory from the static pod manifest (kubeadm default /var/lib/etcd). */
-export function etcdDataDir(): ShellCommand {
+function etcdDataDir(): ShellCommand {
   return sh`etcd_data=$(sed -n 's/^ *- --data-dir=//p' ${ETCD_MANIFEST} 2>/dev/null | head -n 1); etcd_data=\${etcd_data:-/var/lib/etcd}`;
 }
 
 /** etcdctl in the etcd static pod of `node` (distroless: the program itself, no env/shell wrapper). */
-export function podEtcdctl(node: string, args: (string | ShellCommand)[]): ShellCommand {
+function podEtcdctl(node: string, args: (string | ShellCommand)[]): ShellCommand {
   const head = cmd(
     'kubectl',
     `--kubeconfig=${ADMIN_CONF}`,

@@ -6,35 +6,40 @@
  */
 import type { UpgradeActivities } from '../shared/activities';
 import { createBackupActivities } from './backup';
+import { createClusterStateActivities } from './cluster-state';
+import { createCniActivities } from './cni';
+import { createDrainActivities } from './drain';
 import { createKubeadmActivities } from './kubeadm';
-import { createKubectlActivities } from './kubectl';
+import { createKubeadmPlanActivities } from './kubeadm-plan';
 import { createKubeletActivities } from './kubelet';
+import { createNodeReadyActivities } from './node-ready';
 import { createPackageActivities } from './packages';
 import { createPreflightActivities } from './preflight';
-import { Runner, type ActivityDeps } from './runtime';
+import { Runner, type ActivityDeps } from './runner';
 import { createTargetActivities } from './target';
+import { createVerifyActivities } from './verify-cluster';
 
-export type { ActivityDeps } from './runtime';
-export { ErrorTypes, RECOVERY_HINTS } from './runtime';
+export type { ActivityDeps } from './runner';
+export { ErrorTypes, RECOVERY_HINTS } from './failure';
 
 /** UpgradeActivities as an object type (assignable to Record<string, fn>, as the worker's wrapper wants). */
 export type NodeActivities = { [K in keyof UpgradeActivities]: UpgradeActivities[K] };
 
 export function createNodeActivities(deps: ActivityDeps): NodeActivities {
   const run = new Runner(deps);
-  const kubectl = createKubectlActivities(run);
   const activities: NodeActivities = {
-    getClusterState: kubectl.getClusterState,
+    ...createClusterStateActivities(run),
     ...createTargetActivities(run),
     ...createPreflightActivities(run, deps.concurrency),
     ...createBackupActivities(run, deps.backupRoot),
     ...createPackageActivities(run),
+    ...createKubeadmPlanActivities(run),
     ...createKubeadmActivities(run),
-    ensureDrained: kubectl.ensureDrained,
+    ...createCniActivities(run),
+    ...createDrainActivities(run),
     ...createKubeletActivities(run),
-    waitNodeReady: kubectl.waitNodeReady,
-    ensureUncordoned: kubectl.ensureUncordoned,
-    verifyCluster: kubectl.verifyCluster,
+    ...createNodeReadyActivities(run),
+    ...createVerifyActivities(run),
     checkUpgradeInput: async (req) => {
       if (!deps.trust) throw new Error('this worker was created without its config check (deps.trust)');
       return deps.trust.checkUpgradeInput(req);

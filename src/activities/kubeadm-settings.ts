@@ -10,43 +10,23 @@
  *   drops a patch it is not given again;
  * - the operator's config file (inventory kubeadm.configFile), passed as --config on the first
  *   control plane; its absence is a clear error.
- * Pure parsers plus the batch sections; the activities in kubeadm.ts run them.
+ * The batch sections and what they say (parsed by src/parsers/kubeadm-config.ts); the kubeadm
+ * activities run them.
  */
 import { cmd } from '../ssh/command';
 import type { InventorySettings } from '../shared/inventory';
-import { kubectl } from './kubectl';
-import { jsonIn, type Section, type SectionResult } from './script';
+import { criSocketIn, parseKubeadmConfigMap } from '../parsers/kubeadm-config';
+import type { NodeHopInput } from '../shared/activities';
+import { clusterSections } from './kubectl';
+import { markerKey, markerSays, readMarker, type MarkerName } from './markers';
+import type { Runner } from './runner';
+import { batch, parseBatch, targetOf, type Section, type SectionResult } from './script';
 
-export const DEFAULT_PATCHES_DIR = '/etc/kubernetes/patches';
+/** How long kupgrade waits on kubeadm upgrade apply/node, the image pull and the CNI step. */
+export const KUBEADM_TIMEOUT_MS = 30 * 60_000;
+
+const DEFAULT_PATCHES_DIR = '/etc/kubernetes/patches';
 const FLAGS_ENV = '/var/lib/kubelet/kubeadm-flags.env';
-
-/** `imageRepository: R` of a ClusterConfiguration document. */
-export function imageRepositoryIn(clusterConfiguration: string): string | undefined {
-  const m = /^imageRepository:\s*["']?([^"'\s#]+)["']?\s*(#.*)?$/m.exec(clusterConfiguration);
-  return m?.[1];
-}
-
-/** `--container-runtime-endpoint=unix:///…` (or the pre-1.24 `--cri-socket`/remote form) of kubeadm-flags.env. */
-export function criSocketIn(flagsEnv: string): string | undefined {
-  const m = /--container-runtime-endpoint[= ]["']?((?:unix|npipe|tcp):\/\/[^\s"']+|\/[^\s"']+)/.exec(
-    flagsEnv,
-  );
-  if (!m) return undefined;
-  return m[1]!.startsWith('/') ? `unix://${m[1]}` : m[1];
-}
-
-/** kubeadm's refusal to read an old component config: group, the old and the wanted apiVersion. */
-export function manualConversionIn(output: string): { group: string; from: string; to: string }[] {
-  const out: { group: string; from: string; to: string }[] = [];
-  const re =
-    /(?:unsupported|unexpected) apiVersion "([^"]+)", you may have to do manual conversion to "([^"]+)"/g;
-  for (let m = re.exec(output); m; m = re.exec(output)) {
-    const from = m[1]!;
-    if (out.some((x) => x.from === from)) continue;
-    out.push({ group: from.split('/')[0]!, from, to: m[2]! });
-  }
-  return out;
-}
 
 export interface KubeadmSettings {
   imageRepository?: string;
@@ -69,10 +49,7 @@ export function settingsSections(
     { name: 'patches', command: cmd('test', '-d', settings.kubeadm.patchesDir ?? DEFAULT_PATCHES_DIR) },
   ];
   if (opts.cluster && !settings.kubeadm.imageRepository) {
-    s.push({
-      name: 'kubeadm-config',
-      command: kubectl('-n', 'kube-system', 'get', 'configmap', 'kubeadm-config', '-o', 'json'),
-    });
+    s.push(clusterSections.kubeadmConfig);
   }
   if (opts.configFile && settings.kubeadm.configFile)
     s.push({ name: 'config-file', command: cmd('test', '-r', settings.kubeadm.configFile) });
@@ -90,9 +67,7 @@ export function settingsFrom(
     const cm = got.get('kubeadm-config');
     if (cm?.exitCode === 0) {
       try {
-        const cc = (jsonIn(cm.output) as { data?: { ClusterConfiguration?: string } }).data
-          ?.ClusterConfiguration;
-        const r = cc ? imageRepositoryIn(cc) : undefined;
+        const r = parseKubeadmConfigMap(cm.output).imageRepository;
         if (r) out.imageRepository = r;
       } catch {
         // no ConfigMap JSON: kubeadm's own default applies
@@ -118,4 +93,35 @@ export function upgradeFlags(s: KubeadmSettings, what: 'plan' | 'diff' | 'apply'
   if (s.configFile && what !== 'node') out.push('--config', s.configFile);
   if (s.patchesDir && (what === 'apply' || what === 'node')) out.push('--patches', s.patchesDir);
   return out;
+}
+
+/** The inventory's opt-outs of certificate renewal and the etcd upgrade (control planes only). */
+export function controlPlaneFlags(settings: Pick<InventorySettings, 'kubeadm'>): string[] {
+  const out: string[] = [];
+  if (!settings.kubeadm.certificateRenewal) out.push('--certificate-renewal=false');
+  if (!settings.kubeadm.etcdUpgrade) out.push('--etcd-upgrade=false');
+  return out;
+}
+
+/**
+ * One batch on the node: the settings and, with `marker`, whether this run and hop already did the
+ * step at `version` (the marker's exact line).
+ */
+export async function readKubeadmStep(
+  run: Runner,
+  input: NodeHopInput,
+  step: string,
+  version: string,
+  opts: { cluster: boolean; configFile: boolean; marker?: MarkerName },
+): Promise<{ done: boolean; settings: KubeadmSettings }> {
+  const { cluster, node } = input;
+  const sections = settingsSections(cluster.inventory, opts);
+  if (opts.marker) sections.unshift({ name: 'marker', command: readMarker(opts.marker) });
+  const r = await run.exec(targetOf(cluster.inventory, node), batch(sections), { step });
+  const got = parseBatch(r.stdout);
+  const marker = got.get('marker');
+  return {
+    done: marker?.exitCode === 0 && markerSays(marker.output, markerKey(input, version)),
+    settings: settingsFrom(cluster.inventory, got),
+  };
 }

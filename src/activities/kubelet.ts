@@ -10,36 +10,22 @@
 import { cmd, sh } from '../ssh/command';
 import { stepId } from '../ssh/detached';
 import type { NodeHopInput, StepResult } from '../shared/activities';
-import { normalizeVersion } from '../shared/versions';
+import { parseSystemctlIsActive } from '../parsers/system';
+import { sameVersion, withV } from '../shared/versions';
 import { readNode } from './kubectl';
 import { markerKey, markerSays, readMarker, withMarker } from './markers';
-import {
-  ErrorTypes,
-  failure,
-  lastLine,
-  logger,
-  looksTransient,
-  outputOf,
-  tail,
-  type Runner,
-} from './runtime';
+import { ErrorTypes, failure, lastLine, looksTransient, outputOf, tail } from './failure';
+import type { Runner } from './runner';
+import { logger } from './runtime';
 import { batch, parseBatch, targetOf } from './script';
 
-export const RESTART_KUBELET = sh`${cmd('systemctl', 'daemon-reload')} && ${cmd('systemctl', 'restart', 'kubelet')}`;
-
-function sameVersion(a: string, b: string): boolean {
-  try {
-    return normalizeVersion(a) === normalizeVersion(b);
-  } catch {
-    return false;
-  }
-}
+const RESTART_KUBELET = sh`${cmd('systemctl', 'daemon-reload')} && ${cmd('systemctl', 'restart', 'kubelet')}`;
 
 export function createKubeletActivities(run: Runner) {
   async function ensureKubeletRestarted(input: NodeHopInput): Promise<StepResult> {
     const { cluster, node, hop } = input;
     const step = 'kubelet-restart';
-    const want = normalizeVersion(hop.version);
+    const want = withV(hop.version);
     const state = await readNode(run, cluster, node.name, step);
     if (state.ready && sameVersion(state.kubeletVersion, want)) {
       return { changed: false, detail: `kubelet already ${want} and Ready`, version: want };
@@ -58,7 +44,7 @@ export function createKubeletActivities(run: Runner) {
     // counts (a restart whose new version the API server has not reported yet), with the kubelet active.
     if (
       markerSays(s.get('marker')?.output, markerKey(input, want)) &&
-      s.get('active')?.output.trim() === 'active'
+      parseSystemctlIsActive(s.get('active')?.output ?? '').state === 'active'
     ) {
       return { changed: false, detail: `kubelet already restarted for ${want}`, version: want };
     }

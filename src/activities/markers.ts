@@ -17,7 +17,7 @@ import type { NodeHopInput } from '../shared/activities';
 import { cmd, sh, type ShellCommand } from '../ssh/command';
 
 /** Under kubeadm's own scratch folder, so it lives with the node's kubeadm state. */
-export const MARKER_DIR = '/etc/kubernetes/tmp/kupgrade';
+const MARKER_DIR = '/etc/kubernetes/tmp/kupgrade';
 
 export type MarkerName =
   'upgrade-apply' | 'upgrade-node' | 'images' | 'cni' | 'kubelet-packages' | 'kubelet-restart';
@@ -46,7 +46,7 @@ export function markerSays(content: string | undefined, key: MarkerKey | string)
   return content !== undefined && content.trim() !== '' && content.trim() === markerLine(key);
 }
 
-export function markerPath(name: MarkerName): string {
+function markerPath(name: MarkerName): string {
   return `${MARKER_DIR}/${name}`;
 }
 
@@ -56,7 +56,7 @@ export function readMarker(name: MarkerName): ShellCommand {
   return sh`if [ -f ${p} ]; then cat ${p}; fi`;
 }
 
-export function writeMarker(name: MarkerName, key: MarkerKey | string): ShellCommand {
+function writeMarker(name: MarkerName, key: MarkerKey | string): ShellCommand {
   const p = markerPath(name);
   return sh`${cmd('mkdir', '-p', MARKER_DIR)} && printf '%s\\n' ${markerLine(key)} > ${p}`;
 }

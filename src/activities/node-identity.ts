@@ -15,7 +15,7 @@
 import { raw, type ShellCommand } from '../ssh/command';
 import type { CheckStatus } from '../shared/activities';
 
-export const KUBELET_CLIENT_CERT = '/var/lib/kubelet/pki/kubelet-client-current.pem';
+const KUBELET_CLIENT_CERT = '/var/lib/kubelet/pki/kubelet-client-current.pem';
 
 /**
  * One read-only shell line, cheap enough for every node of a big cluster (no openssl: its start-up

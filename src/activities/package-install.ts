@@ -21,7 +21,9 @@ import { stepId } from '../ssh/detached';
 import type { RunResult, SshTarget } from '../ssh/types';
 import { K8S_PACKAGES, PACKAGE_MANAGERS, type PackageManager } from '../packages';
 import type { Manager } from './repo';
-import { ErrorTypes, failure, lastLine, logger, outputOf, tail, type Runner } from './runtime';
+import { ErrorTypes, failure, lastLine, outputOf, tail } from './failure';
+import type { Runner } from './runner';
+import { logger } from './runtime';
 
 const INSTALL_TIMEOUT_MS = 20 * 60_000;
 

@@ -12,7 +12,7 @@
 import { cmd, sh } from '../ssh/command';
 import { stepId } from '../ssh/detached';
 import type { NodeHopInput, StepResult } from '../shared/activities';
-import { normalizeVersion } from '../shared/versions';
+import { withV } from '../shared/versions';
 import { PACKAGE_MANAGERS, type K8sPackage } from '../packages';
 import { readNode } from './kubectl';
 import { markerKey, markerSays, readMarker, withMarker } from './markers';
@@ -25,16 +25,9 @@ import {
   writeFileCommand,
   type Manager,
 } from './repo';
-import {
-  ErrorTypes,
-  failure,
-  lastLine,
-  logger,
-  looksTransient,
-  outputOf,
-  tail,
-  type Runner,
-} from './runtime';
+import { ErrorTypes, failure, lastLine, looksTransient, outputOf, tail } from './failure';
+import type { Runner } from './runner';
+import { logger } from './runtime';
 import { batch, parseBatch, targetOf } from './script';
 import { ensureRepoKey } from './repo-key';
 import { runPackageInstall } from './package-install';
@@ -197,11 +190,11 @@ export function createPackageActivities(run: Runner) {
     const { cluster, node, hop } = input;
     const step = 'kubeadm-package';
     const manager = cluster.inventory.packages.manager;
-    const want = normalizeVersion(hop.version);
+    const want = withV(hop.version);
     const target = targetOf(cluster.inventory, node);
     const v = await run.exec(target, cmd('kubeadm', 'version', '-o', 'short'), { step });
     const have = v.exitCode === 0 ? v.stdout.trim() : '';
-    if (have && /^v?\d+\.\d+\.\d+$/.test(have) && normalizeVersion(have) === want) {
+    if (have && /^v?\d+\.\d+\.\d+$/.test(have) && withV(have) === want) {
       return { changed: false, detail: `kubeadm already ${want}`, version: want };
     }
     const pkgs = [{ name: 'kubeadm' as const, full: hop.packages.kubeadm }];
@@ -223,7 +216,7 @@ export function createPackageActivities(run: Runner) {
     if (r.exitCode !== 0) packageFailure(manager, node.name, step, r, command, what);
     const after = await run.exec(target, cmd('kubeadm', 'version', '-o', 'short'), { step });
     const now = after.stdout.trim();
-    if (after.exitCode !== 0 || !/^v?\d+\.\d+\.\d+$/.test(now) || normalizeVersion(now) !== want) {
+    if (after.exitCode !== 0 || !/^v?\d+\.\d+\.\d+$/.test(now) || withV(now) !== want) {
       throw failure({
         type: ErrorTypes.PackageFailed,
         message: `kubeadm reports ${now || lastLine(outputOf(after))} after installing ${hop.packages.kubeadm}, expected ${want}`,
@@ -267,7 +260,7 @@ export function createPackageActivities(run: Runner) {
       return {
         changed: false,
         detail: `kubelet and kubectl already ${hop.packages.kubelet}`,
-        version: normalizeVersion(hop.version),
+        version: withV(hop.version),
       };
     }
     // Invariant 3: a kubelet changes only while its node is cordoned (and drained, by the workflow's order).
@@ -307,7 +300,7 @@ export function createPackageActivities(run: Runner) {
         `${missing.map((p) => p.name).join(' and ')} ${hop.packages.kubelet} installed`,
         ...notes,
       ].join('; '),
-      version: normalizeVersion(hop.version),
+      version: withV(hop.version),
       outputTail: tail(outputOf(r)),
     };
   }

@@ -15,7 +15,8 @@ import type { InventorySettings } from '../shared/inventory';
 import type { SshTarget } from '../ssh/types';
 import { PACKAGE_MANAGERS } from '../packages';
 import { KEY_MISMATCH_EXIT, parseFingerprints, repoKeyCommand, writeFileCommand } from './repo';
-import { ErrorTypes, failure, lastLine, looksTransient, outputOf, type Runner } from './runtime';
+import { ErrorTypes, failure, lastLine, looksTransient, outputOf } from './failure';
+import type { Runner } from './runner';
 
 /** Where an inline key for the rpm managers is written (gpgkey=file://…). */
 export const YUM_INLINE_KEY_FILE = '/etc/pki/rpm-gpg/RPM-GPG-KEY-kupgrade-kubernetes';

@@ -21,7 +21,7 @@
  */
 import type { ResolvedHop } from '../shared/activities';
 import type { ClusterContext } from '../shared/inventory';
-import { normalizeVersion } from '../shared/versions';
+import { withV } from '../shared/versions';
 import type { RunResult, SshTarget } from '../ssh/types';
 import { K8S_PACKAGES, PACKAGE_MANAGERS } from '../packages';
 import {
@@ -36,7 +36,9 @@ import {
   urlMatches,
   type ListedVersion,
 } from './repo';
-import { ErrorTypes, failure, lastLine, logger, looksTransient, outputOf, type Runner } from './runtime';
+import { ErrorTypes, failure, lastLine, looksTransient, outputOf } from './failure';
+import type { Runner } from './runner';
+import { logger } from './runtime';
 import { targetOf } from './script';
 
 export interface MinorListing {
@@ -158,7 +160,7 @@ export function createTargetActivities(run: Runner) {
         index: hop.index,
         from: hop.from,
         minor: hop.minor,
-        version: normalizeVersion(pick.version),
+        version: withV(pick.version),
         packages: pick.packages,
       });
     }

@@ -8,14 +8,15 @@
  * kube-system pods that had already failed before the run (recorded at preflight by name, or
  * failed before the run started) are not problems of this run.
  */
-import { normalizeVersion } from '../shared/versions';
-import { jsonIn } from './script';
-
-export const CONTROL_PLANE_COMPONENTS = [
-  'kube-apiserver',
-  'kube-controller-manager',
-  'kube-scheduler',
-] as const;
+import {
+  CONTROL_PLANE_COMPONENTS,
+  imageTag,
+  parsePodsJson,
+  podRef,
+  staticPodOf,
+  type Pod,
+} from '../parsers/pods';
+import { sameVersion } from '../shared/versions';
 
 export interface VerifyNode {
   name: string;
@@ -41,55 +42,14 @@ export interface VerifyFindings {
   settling: string[];
 }
 
-interface K8sPod {
-  metadata?: {
-    name?: string;
-    namespace?: string;
-    creationTimestamp?: string;
-    deletionTimestamp?: string;
-    labels?: Record<string, string>;
-  };
-  spec?: { nodeName?: string; containers?: { image?: string }[] };
-  status?: {
-    phase?: string;
-    reason?: string;
-    message?: string;
-    conditions?: { type?: string; status?: string; lastTransitionTime?: string }[];
-    containerStatuses?: {
-      ready?: boolean;
-      state?: { terminated?: { finishedAt?: string } };
-    }[];
-  };
-}
-
-export function imageTag(image: string): string {
-  const i = image.lastIndexOf(':');
-  return i > image.lastIndexOf('/') ? image.slice(i + 1) : '';
-}
-
 /** When a Failed pod failed: its containers' end, else its Ready condition's last change, else its creation. */
-export function failedAt(p: K8sPod): string | undefined {
+function failedAt(p: Pod): string | undefined {
   const ends = (p.status?.containerStatuses ?? [])
     .map((c) => c.state?.terminated?.finishedAt)
     .filter((t): t is string => typeof t === 'string');
   if (ends.length) return ends.sort()[ends.length - 1];
   const ready = (p.status?.conditions ?? []).find((c) => c.type === 'Ready');
   return ready?.lastTransitionTime ?? p.metadata?.creationTimestamp;
-}
-
-function sameVersion(a: string, b: string): boolean {
-  try {
-    return normalizeVersion(a) === normalizeVersion(b);
-  } catch {
-    return false;
-  }
-}
-
-function componentOf(p: K8sPod): string | undefined {
-  const c = p.metadata?.labels?.component;
-  if (c && (CONTROL_PLANE_COMPONENTS as readonly string[]).includes(c)) return c;
-  const name = p.metadata?.name ?? '';
-  return CONTROL_PLANE_COMPONENTS.find((x) => p.spec?.nodeName && name === `${x}-${p.spec.nodeName}`);
 }
 
 /** Problems of the cluster seen through `kubectl get nodes -o json` (parsed) and kube-system pods JSON. */
@@ -111,12 +71,11 @@ export function verifyFindings(
   for (const w of wanted)
     if (!nodes.some((n) => n.name === w.name)) final.push(`${w.name} is not in the cluster`);
 
-  const o = jsonIn(kubeSystemPods) as { items?: K8sPod[] };
-  const pods = o.items ?? [];
+  const pods = parsePodsJson(kubeSystemPods);
   const failedBefore = new Set(scope.failedBefore);
   const since = scope.since ? Date.parse(scope.since) : NaN;
   for (const p of pods) {
-    const ref = `${p.metadata?.namespace ?? 'kube-system'}/${p.metadata?.name ?? '?'}`;
+    const ref = podRef(p, 'kube-system');
     if (p.metadata?.deletionTimestamp) continue;
     const phase = p.status?.phase ?? 'Unknown';
     if (phase === 'Succeeded') continue;
@@ -138,7 +97,7 @@ export function verifyFindings(
   // Control-plane images: the mirror pods show the image of the static pod the kubelet runs.
   for (const cp of wanted.filter((n) => n.role === 'control-plane')) {
     for (const comp of CONTROL_PLANE_COMPONENTS) {
-      const pod = pods.find((p) => p.spec?.nodeName === cp.name && componentOf(p) === comp);
+      const pod = staticPodOf(pods, comp, cp.name);
       if (!pod) {
         settling.push(`no ${comp} pod on ${cp.name} in kube-system`);
         continue;
@@ -156,8 +115,7 @@ export function verifyFindings(
 
 /** `kube-system/name` of the pods in phase Failed (what preflight records as failed before the run). */
 export function failedPods(kubeSystemPods: string): string[] {
-  const o = jsonIn(kubeSystemPods) as { items?: K8sPod[] };
-  return (o.items ?? [])
+  return parsePodsJson(kubeSystemPods)
     .filter((p) => p.status?.phase === 'Failed')
-    .map((p) => `${p.metadata?.namespace ?? 'kube-system'}/${p.metadata?.name ?? '?'}`);
+    .map((p) => podRef(p, 'kube-system'));
 }

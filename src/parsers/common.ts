@@ -52,6 +52,14 @@ export function compareDotted(a: string, b: string): number {
   return 0;
 }
 
+/** The text from the first `{` to the last `}`: kubectl and kubeadm may print log lines around JSON. */
+export function jsonIn(text: string): unknown {
+  const a = text.indexOf('{');
+  const b = text.lastIndexOf('}');
+  if (a < 0 || b < a) throw new Error('no JSON object in the output');
+  return JSON.parse(text.slice(a, b + 1)) as unknown;
+}
+
 export function lines(text: string): string[] {
   return text.replace(/\r\n/g, '\n').split('\n');
 }
@@ -76,7 +84,7 @@ export function sliceRow(line: string, cols: { name: string; start: number }[]):
   return row;
 }
 
-/** Strips a `v` and checks the version shape used by kubeadm/kubelet (`v1.30.4`). */
-export function normalizeVersion(s: string): string {
+/** `v1.30.4` → `1.30.4` (the form kubeadm prints in some outputs and packages use); no check. */
+export function withoutV(s: string): string {
   return s.trim().replace(/^v/, '');
 }

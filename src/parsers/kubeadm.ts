@@ -1,18 +1,11 @@
 /**
  * kubeadm output (shared/reference/kubeadm.md): `kubeadm version`, `kubeadm upgrade plan` (text and
- * -o json v1alpha2/v1alpha3), `kubeadm upgrade apply|node`, and the backup folders kubeadm names.
+ * -o json v1alpha2/v1alpha3), `kubeadm upgrade apply|node` and its refusals, and the backup folders
+ * kubeadm names.
  * Formats changed in 1.30 (plan NODE column, no `v` in "Cluster version") and 1.32 (apply phases,
  * new SUCCESS line); both forms are accepted everywhere.
  */
-import {
-  headerColumns,
-  lines,
-  normalizeVersion,
-  ParseError,
-  parseSemver,
-  sliceRow,
-  type Semver,
-} from './common';
+import { headerColumns, lines, withoutV, ParseError, parseSemver, sliceRow, type Semver } from './common';
 
 export type KubeadmVersion = Semver & { gitVersion: string };
 
@@ -114,13 +107,25 @@ export function parseUpgradePlanJson(text: string): UpgradePlan {
 
 const SEPARATOR = /^_{20,}\s*$/;
 
+/** `kubeadm upgrade plan` output in either form: JSON when it holds an UpgradePlan object, else the text tables. */
+export function parseUpgradePlan(text: string): UpgradePlan {
+  if (/"kind"\s*:\s*"UpgradePlan"/.test(text)) {
+    try {
+      return parseUpgradePlanJson(text);
+    } catch {
+      // not JSON after all: read the tables
+    }
+  }
+  return parseUpgradePlanText(text);
+}
+
 /** `kubeadm upgrade plan` text output, pre-1.30 (no NODE column) and 1.30+ tables. */
 export function parseUpgradePlanText(text: string): UpgradePlan {
   const ls = lines(text);
   const header = (re: RegExp) => {
     for (const l of ls) {
       const m = re.exec(l);
-      if (m?.[1]) return normalizeVersion(m[1]);
+      if (m?.[1]) return withoutV(m[1]);
     }
     return undefined;
   };
@@ -169,13 +174,13 @@ export function parseUpgradePlanText(text: string): UpgradePlan {
     }
     const apply = /^\s+kubeadm upgrade apply (\S+)/.exec(l);
     if (apply?.[1]) {
-      current.applyVersion = normalizeVersion(apply[1]);
+      current.applyVersion = withoutV(apply[1]);
       cols = undefined;
       continue;
     }
     const note = /you have to update kubeadm to (\S+?)\.?\s*$/.exec(l);
     if (note?.[1]) {
-      current.kubeadmUpgradeRequiredTo = normalizeVersion(note[1]);
+      current.kubeadmUpgradeRequiredTo = withoutV(note[1]);
       continue;
     }
     if (l.trim() === '' || !cols) {
@@ -208,6 +213,19 @@ export function parseUpgradePlanText(text: string): UpgradePlan {
   flush();
   plan.upToDate = /Awesome, you're up-to-date/.test(text) || plan.availableUpgrades.length === 0;
   return plan;
+}
+
+/** kubeadm's refusal to read an old component config: group, the old and the wanted apiVersion. */
+export function manualConversionIn(output: string): { group: string; from: string; to: string }[] {
+  const out: { group: string; from: string; to: string }[] = [];
+  const re =
+    /(?:unsupported|unexpected) apiVersion "([^"]+)", you may have to do manual conversion to "([^"]+)"/g;
+  for (let m = re.exec(output); m; m = re.exec(output)) {
+    const from = m[1]!;
+    if (out.some((x) => x.from === from)) continue;
+    out.push({ group: from.split('/')[0]!, from, to: m[2]! });
+  }
+  return out;
 }
 
 export type ApplyFailure =
@@ -245,7 +263,7 @@ export function parseApplyResult(text: string): ApplyResult {
     const applied = [...text.matchAll(/\[addons\] Applied essential addon: (\S+)/g)].map((m) => m[1] ?? '');
     const version =
       success?.[1] ??
-      normalizeVersion(
+      withoutV(
         /upgrade the cluster version to "([^"]+)"|change the cluster version to "([^"]+)"/
           .exec(text)
           ?.slice(1)
@@ -300,22 +318,6 @@ function classifyFailure(text: string): ApplyFailure {
   return { kind: 'unknown', message: meaningful.slice(-5).join('\n') };
 }
 
-/** `kubeadm upgrade node`: succeeded when one of the completion lines (≤1.31 or 1.32+) is present. */
-export function parseUpgradeNodeResult(text: string): {
-  ok: boolean;
-  controlPlane: boolean;
-  backupDirs: string[];
-} {
-  const ok =
-    /\[upgrade\/kubelet-config\] The kubelet configuration for this node was successfully upgraded!/.test(
-      text,
-    ) ||
-    /\[upgrade\] The configuration for this node was successfully updated!/.test(text) ||
-    /The control plane instance for this node was successfully (updated|upgraded)!/.test(text);
-  const controlPlane = !/Skipping (prepull|phase)\. Not a control plane node\./.test(text);
-  return { ok, controlPlane, backupDirs: findBackupDirs(text) };
-}
-
 /**
  * The backup folders kubeadm names in its output, in order of appearance: static Pod manifests,
  * the etcd data copy, and the kubelet config backup. The recovery hints show them to the operator.
@@ -324,12 +326,4 @@ export function findBackupDirs(text: string): string[] {
   const re =
     /\/etc\/kubernetes\/tmp\/(kubeadm-backup-(?:manifests|etcd)-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}|kubeadm-kubelet-config(?:\d+|-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}))/g;
   return [...new Set([...text.matchAll(re)].map((m) => `/etc/kubernetes/tmp/${m[1] ?? ''}`))];
-}
-
-/** `kubelet --version` prints `Kubernetes v1.30.4`. */
-export function parseKubeletVersion(text: string): Semver {
-  const m = /Kubernetes (v\d+\.\d+\.\d+\S*)/.exec(text);
-  const v = m?.[1] ? parseSemver(m[1]) : undefined;
-  if (!v) throw new ParseError('kubelet --version output', text);
-  return v;
 }

@@ -1,7 +1,8 @@
 /**
- * kubectl output (shared/reference/nodes.md §1): nodes (JSON and table), drain, cordon/uncordon, PDBs.
+ * kubectl output (shared/reference/nodes.md §1): nodes, drain, PDBs and the server version.
  */
-import { headerColumns, lines, ParseError, sliceRow } from './common';
+import { withV } from '../shared/versions';
+import { jsonIn, lines, ParseError } from './common';
 
 export interface Taint {
   key: string;
@@ -70,40 +71,6 @@ export function parseNodesJson(text: string): NodeStatus[] {
   if (Array.isArray(j.items)) return j.items.map((n) => nodeFromJson(n as Record<string, unknown>));
   if (j.kind === 'Node') return [nodeFromJson(j as Record<string, unknown>)];
   throw new ParseError('kubectl get nodes -o json', text);
-}
-
-/** `kubectl get nodes` (and `-o wide`) table. */
-export function parseNodesTable(text: string): NodeStatus[] {
-  const ls = lines(text).filter((l) => l.trim() !== '');
-  const hi = ls.findIndex((l) => /^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION/.test(l));
-  if (hi < 0) {
-    if (/No resources found/.test(text)) return [];
-    throw new ParseError('kubectl get nodes', text);
-  }
-  const cols = headerColumns(ls[hi] ?? '');
-  return ls.slice(hi + 1).map((l) => {
-    // Cells start at the header offsets; when a transcript's spacing is off but the five basic
-    // columns are single words, whitespace splitting is just as exact.
-    const words = l.trim().split(/\s+/);
-    const row =
-      words.length === cols.length && cols.length === 5
-        ? Object.fromEntries(cols.map((c, i) => [c.name, words[i] ?? '']))
-        : sliceRow(l, cols);
-    const status = (row.STATUS ?? '').split(',');
-    const readyStatus = status.includes('Ready') ? 'True' : status.includes('NotReady') ? 'False' : 'Unknown';
-    const roles = row.ROLES && row.ROLES !== '<none>' ? row.ROLES.split(',') : [];
-    const ip = row['INTERNAL-IP'];
-    return {
-      name: row.NAME ?? '',
-      roles,
-      ready: readyStatus === 'True',
-      readyStatus,
-      unschedulable: status.includes('SchedulingDisabled'),
-      kubeletVersion: row.VERSION ?? '',
-      taints: [],
-      ...(ip && ip !== '<none>' ? { internalIP: ip } : {}),
-    } satisfies NodeStatus;
-  });
 }
 
 export interface PodRef {
@@ -231,54 +198,22 @@ export function parseDrainOutput(text: string): DrainResult {
   return r;
 }
 
-export interface CordonResult {
-  node: string;
-  state: 'cordoned' | 'uncordoned';
-  /** False for `already cordoned|uncordoned`. */
-  changed: boolean;
-  dryRun: boolean;
-}
-
-/** `kubectl cordon|uncordon` output: one result per node line, plus error lines (exit 0 on patch failures). */
-export function parseCordon(text: string): { results: CordonResult[]; errors: string[] } {
-  const results: CordonResult[] = [];
-  const errors: string[] = [];
-  for (const raw of lines(text)) {
-    const l = raw.trim();
-    const m = /^node\/(\S+) (already )?(cordoned|uncordoned)( \(dry run\))?$/.exec(l);
-    if (m?.[1] && m[3]) {
-      results.push({
-        node: m[1],
-        state: m[3] as CordonResult['state'],
-        changed: !m[2],
-        dryRun: Boolean(m[4]),
-      });
-    } else if (/^error:|^Error from server/.test(l)) {
-      errors.push(l);
-    }
-  }
-  return { results, errors };
-}
-
 export interface PdbStatus {
   namespace: string;
   name: string;
   minAvailable?: number | string;
   maxUnavailable?: number | string;
-  currentHealthy: number;
-  desiredHealthy: number;
-  expectedPods: number;
-  disruptionsAllowed: number;
+  /** Absent until the disruption controller has written the PDB's status. */
+  disruptionsAllowed?: number;
+  currentHealthy?: number;
   matchLabels: Record<string, string>;
-  /** No voluntary disruption is allowed right now: a drain of a node with one of its pods will wait. */
-  blocking: boolean;
 }
 
 /** `kubectl get pdb -A -o json`. */
 export function parsePdbsJson(text: string): PdbStatus[] {
   let j: { items?: unknown[] };
   try {
-    j = JSON.parse(text.slice(Math.max(0, text.indexOf('{')))) as typeof j;
+    j = jsonIn(text) as typeof j;
   } catch {
     throw new ParseError('kubectl get pdb -o json', text);
   }
@@ -291,25 +226,25 @@ export function parsePdbsJson(text: string): PdbStatus[] {
         maxUnavailable?: number | string;
         selector?: { matchLabels?: Record<string, string> };
       };
-      status?: {
-        currentHealthy?: number;
-        desiredHealthy?: number;
-        expectedPods?: number;
-        disruptionsAllowed?: number;
-      };
+      status?: { currentHealthy?: number; disruptionsAllowed?: number };
     };
-    const disruptionsAllowed = p.status?.disruptionsAllowed ?? 0;
     return {
-      namespace: p.metadata?.namespace ?? '',
-      name: p.metadata?.name ?? '',
+      namespace: p.metadata?.namespace ?? 'default',
+      name: p.metadata?.name ?? '?',
       ...(p.spec?.minAvailable !== undefined ? { minAvailable: p.spec.minAvailable } : {}),
       ...(p.spec?.maxUnavailable !== undefined ? { maxUnavailable: p.spec.maxUnavailable } : {}),
-      currentHealthy: p.status?.currentHealthy ?? 0,
-      desiredHealthy: p.status?.desiredHealthy ?? 0,
-      expectedPods: p.status?.expectedPods ?? 0,
-      disruptionsAllowed,
+      ...(p.status?.disruptionsAllowed !== undefined
+        ? { disruptionsAllowed: p.status.disruptionsAllowed }
+        : {}),
+      ...(p.status?.currentHealthy !== undefined ? { currentHealthy: p.status.currentHealthy } : {}),
       matchLabels: p.spec?.selector?.matchLabels ?? {},
-      blocking: disruptionsAllowed === 0 && (p.status?.expectedPods ?? 0) > 0,
     };
   });
+}
+
+/** `kubectl version -o json`: the API server's `v1.30.4` (build suffixes dropped), if it answered. */
+export function parseServerVersion(text: string): string | undefined {
+  const git = (jsonIn(text) as { serverVersion?: { gitVersion?: string } }).serverVersion?.gitVersion ?? '';
+  const m = /^v?\d+\.\d+\.\d+/.exec(git);
+  return m ? withV(m[0]) : undefined;
 }

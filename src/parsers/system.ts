@@ -1,6 +1,6 @@
 /**
- * Node services and etcd (shared/reference/nodes.md §4): systemctl is-active, swapon --show,
- * etcdctl endpoint health and snapshot save.
+ * Node services and etcd (shared/reference/nodes.md §4): systemctl is-active, swapon --show and
+ * etcdctl endpoint health.
  */
 import { lines } from './common';
 
@@ -61,37 +61,4 @@ export function parseEtcdctlEndpointHealth(text: string): EndpointHealth[] {
     if (bad?.[1]) out.push({ endpoint: bad[1], healthy: false, error: bad[2] });
   }
   return out;
-}
-
-export interface SnapshotSaveResult {
-  ok: boolean;
-  path?: string;
-  /** etcd 3.6 prints `Server version X`. */
-  serverVersion?: string;
-  /** From the 3.5 zap line `fetched snapshot` (`"size":"29 MB"`). */
-  size?: string;
-  error?: string;
-}
-
-/** `etcdctl snapshot save PATH` (stdout + stderr). */
-export function parseEtcdSnapshotSave(text: string): SnapshotSaveResult {
-  const saved = /^Snapshot saved at (\S+)\s*$/m.exec(text);
-  const server = /^Server version (\S+)\s*$/m.exec(text);
-  let size: string | undefined;
-  for (const l of lines(text)) {
-    if (!l.trim().startsWith('{')) continue;
-    try {
-      const j = JSON.parse(l) as { msg?: string; size?: string };
-      if (j.msg === 'fetched snapshot' && j.size) size = j.size;
-    } catch {
-      // Not a log line.
-    }
-  }
-  const err = /^Error: (.+)$/m.exec(text);
-  const r: SnapshotSaveResult = { ok: Boolean(saved) && !err };
-  if (saved?.[1]) r.path = saved[1];
-  if (server?.[1]) r.serverVersion = server[1];
-  if (size) r.size = size;
-  if (err?.[1]) r.error = err[1];
-  return r;
 }

@@ -38,13 +38,18 @@ export function parseVersion(text: string): KubeVersion {
   return v;
 }
 
-export function formatVersion(v: KubeVersion): string {
+function formatVersion(v: KubeVersion): string {
   return v.patch === undefined ? `v${v.major}.${v.minor}` : `v${v.major}.${v.minor}.${v.patch}`;
 }
 
-/** Normalizes to the `v1.30.4` / `v1.30` form. */
-export function normalizeVersion(text: string): string {
+/** The `v1.30.4` / `v1.30` form of a version (throws HopError when the text is not one). */
+export function withV(text: string): string {
   return formatVersion(parseVersion(text));
+}
+
+/** Same version, with or without the `v`; false when either is not a version. */
+export function sameVersion(a: string, b: string): boolean {
+  return isVersion(a) && isVersion(b) && withV(a) === withV(b);
 }
 
 /** `1.30` for any version of that minor. */
@@ -75,10 +80,6 @@ export function atLeast(version: string, wanted: string): boolean {
 
 export function lowestVersion(versions: string[]): string {
   return [...versions].sort(compareVersions)[0];
-}
-
-export function highestVersion(versions: string[]): string {
-  return [...versions].sort(compareVersions)[versions.length - 1];
 }
 
 /** One hop of the upgrade, before the repository resolved its exact patch. */

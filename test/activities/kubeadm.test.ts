@@ -4,8 +4,9 @@
  * retryable health checks).
  */
 import { createNodeActivities } from '../../src/activities';
-import { manifestTags, manualUpgradesIn } from '../../src/activities/kubeadm';
-import { RECOVERY_HINTS } from '../../src/activities/runtime';
+import { planFindings } from '../../src/activities/kubeadm-plan';
+import { manifestImageTags } from '../../src/parsers/kubeadm-config';
+import { RECOVERY_HINTS } from '../../src/activities/failure';
 import { ctxOf, detail, failureOf, FakeSsh, hop130, inActivity, inventory, nodeOf } from './fake-ssh';
 import {
   APPLY_POLICY_REFUSAL,
@@ -165,7 +166,10 @@ describe('kubeadmUpgradePlan', () => {
         { group: 'kubelet.config.k8s.io', manualUpgradeRequired: true },
       ],
     })}`;
-    expect(manualUpgradesIn(json)).toEqual(['kubelet.config.k8s.io']);
+    expect(planFindings(json)).toEqual({
+      manualUpgradeRequired: ['kubelet.config.k8s.io'],
+      kubeadmTooOld: false,
+    });
   });
 });
 
@@ -227,8 +231,8 @@ describe('images and CNI', () => {
   });
 });
 
-test('manifestTags reads the image tags of grep -H output', () => {
-  expect(manifestTags(manifestGrep('v1.30.4'))).toEqual({
+test('manifestImageTags reads the image tags of grep -H output', () => {
+  expect(manifestImageTags(manifestGrep('v1.30.4'))).toEqual({
     'kube-apiserver': 'v1.30.4',
     'kube-controller-manager': 'v1.30.4',
     'kube-scheduler': 'v1.30.4',

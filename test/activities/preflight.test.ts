@@ -2,7 +2,7 @@
  * Preflight (read-only, one batched command per node) and the control-plane backup.
  */
 import { createNodeActivities } from '../../src/activities';
-import { etcdHealth, pdbBlockers, swapDevices } from '../../src/activities/preflight';
+import { pdbBlockers } from '../../src/activities/preflight-cluster';
 import { HostKeyMismatchError } from '../../src/ssh/errors';
 import { ctxOf, failureOf, FakeSsh, hop130, inActivity, inventory, nodeOf } from './fake-ssh';
 import {
@@ -153,15 +153,19 @@ describe('preflight', () => {
     expect(f.message).toContain('SHA256:Zm9vYmFy');
   });
 
-  test('parsers of swapon, etcdctl health and PDBs', () => {
-    expect(swapDevices('')).toEqual([]);
-    expect(swapDevices('NAME      TYPE SIZE USED PRIO\n/swap.img file 2G 0B -2\n')).toEqual(['/swap.img']);
-    expect(
-      etcdHealth(
-        'https://127.0.0.1:2379 is unhealthy: failed to commit proposal: context deadline exceeded\nError: unhealthy cluster\n',
-      ),
-    ).toEqual({ healthy: [], unhealthy: ['https://127.0.0.1:2379'] });
+  test('PDBs that allow no disruption now block a drain, on the nodes of the pods they select', () => {
     expect(pdbBlockers(PDBS, undefined).map((p) => p.name)).toEqual(['api-pdb']);
+    expect(pdbBlockers(PDBS, ALL_PODS)).toEqual([
+      {
+        namespace: 'prod',
+        name: 'api-pdb',
+        nodes: ['w-1'],
+        reason: 'allowed disruptions 0 (minAvailable 2, 2 healthy)',
+      },
+    ]);
+    // no status yet (the disruption controller has not seen it): not reported
+    const fresh = JSON.stringify({ items: [{ metadata: { name: 'new', namespace: 'prod' }, spec: {} }] });
+    expect(pdbBlockers(fresh, ALL_PODS)).toEqual([]);
   });
 });
 

@@ -4,7 +4,7 @@
  * cancellation signal, heartbeating, and reports the cancellation only once the step has ended.
  */
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { Runner } from '../../src/activities/runtime';
+import { Runner } from '../../src/activities/runner';
 import { raw } from '../../src/ssh/command';
 import { unwrapDetached } from '../../src/ssh/detached';
 import type { RunOptions, RunResult, SshExecutor, SshTarget } from '../../src/ssh/types';

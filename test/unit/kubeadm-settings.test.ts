@@ -1,11 +1,8 @@
-/** Pure parts of src/activities/kubeadm-settings.ts and the rehearsal's output tail. */
-import {
-  criSocketIn,
-  imageRepositoryIn,
-  manualConversionIn,
-  upgradeFlags,
-} from '../../src/activities/kubeadm-settings';
-import { rehearsalTail } from '../../src/activities/kubeadm';
+/** What kubeadm must be told (kubeadm-config, kubeadm-flags.env, refusals) and the rehearsal's output tail. */
+import { upgradeFlags } from '../../src/activities/kubeadm-settings';
+import { rehearsalTail } from '../../src/activities/kubeadm-plan';
+import { manualConversionIn } from '../../src/parsers/kubeadm';
+import { criSocketIn, imageRepositoryIn } from '../../src/parsers/kubeadm-config';
 import { manualUpgradeHints } from '../../src/shared/manual-upgrade';
 
 describe('imageRepositoryIn (ClusterConfiguration)', () => {

@@ -3,9 +3,8 @@ import {
   findBackupDirs,
   parseApplyResult,
   parseKubeadmVersion,
-  parseKubeletVersion,
-  parseUpgradeNodeResult,
   parseUpgradePlanJson,
+  parseUpgradePlan,
   parseUpgradePlanText,
   ParseError,
 } from '../../src/parsers';
@@ -217,13 +216,6 @@ describe('parseUpgradePlanText', () => {
   });
 });
 
-describe('parseKubeletVersion', () => {
-  test('Kubernetes vX.Y.Z', () => {
-    expect(parseKubeletVersion('Kubernetes v1.30.4\n').text).toBe('1.30.4');
-    expect(() => parseKubeletVersion('kubelet: command not found')).toThrow(ParseError);
-  });
-});
-
 test('≤1.20 plan tables use AVAILABLE instead of TARGET', () => {
   const p =
     parseUpgradePlanText(`Components that must be upgraded manually after you have upgraded the control plane with 'kubeadm upgrade apply':
@@ -245,6 +237,49 @@ _____________________________________________________________________
     { name: 'kubelet', currentVersion: '3 x v1.19.3', newVersion: 'v1.20.0' },
     { name: 'kube-apiserver', currentVersion: 'v1.19.3', newVersion: 'v1.20.0' },
   ]);
+});
+
+describe('parseUpgradePlan (either form)', () => {
+  const json = JSON.stringify({
+    kind: 'UpgradePlan',
+    apiVersion: 'output.kubeadm.k8s.io/v1alpha3',
+    configVersions: [{ group: 'kubelet.config.k8s.io', manualUpgradeRequired: true }],
+  });
+  test('JSON after log lines', () => {
+    const p = parseUpgradePlan(`[upgrade] Running cluster health checks\n${json}\n`);
+    expect(p.configVersions.map((c) => [c.group, c.manualUpgradeRequired])).toEqual([
+      ['kubelet.config.k8s.io', true],
+    ]);
+  });
+  test('text tables, and a note that kubeadm must be updated first', () => {
+    const p = parseUpgradePlan(`[upgrade/versions] Cluster version: 1.29.6
+Upgrade to the latest stable version:
+
+COMPONENT                 NODE      CURRENT    TARGET
+kube-apiserver            cp-1      v1.29.6    v1.30.4
+
+You can now apply the upgrade by executing the following command:
+
+\tkubeadm upgrade apply v1.30.4
+
+Note: Before you can perform this upgrade, you have to update kubeadm to v1.30.4.
+
+_____________________________________________________________________
+
+API GROUP                 CURRENT VERSION   PREFERRED VERSION   MANUAL UPGRADE REQUIRED
+kubeproxy.config.k8s.io   v1alpha1          v1alpha2            yes
+kubelet.config.k8s.io     v1beta1           v1beta1             no
+_____________________________________________________________________
+`);
+    expect(p.availableUpgrades.map((u) => u.kubeadmUpgradeRequiredTo)).toEqual(['1.30.4']);
+    expect(p.configVersions.filter((c) => c.manualUpgradeRequired).map((c) => c.group)).toEqual([
+      'kubeproxy.config.k8s.io',
+    ]);
+  });
+  test('a refusal is no plan: nothing to act on', () => {
+    const p = parseUpgradePlan('[upgrade/version] FATAL: the --version argument is invalid\n');
+    expect(p).toMatchObject({ upToDate: true, availableUpgrades: [], configVersions: [] });
+  });
 });
 
 describe('parseUpgradePlanJson', () => {
@@ -450,37 +485,6 @@ describe('parseApplyResult', () => {
       'line 1\nsomething odd happened\nTo see the stack trace of this error execute with --v=5 or higher\n',
     );
     expect(!r.ok && r.error).toEqual({ kind: 'unknown', message: 'line 1\nsomething odd happened' });
-  });
-});
-
-describe('parseUpgradeNodeResult', () => {
-  test.each([
-    [
-      'worker 1.32+',
-      '[upgrade/preflight] Skipping prepull. Not a control plane node.\n[upgrade/kubelet-config] The kubelet configuration for this node was successfully upgraded!\n',
-      true,
-      false,
-    ],
-    [
-      'worker ≤1.31',
-      '[preflight] Skipping prepull. Not a control plane node.\n[upgrade] The configuration for this node was successfully updated!\n[upgrade] Now you should go ahead and upgrade the kubelet package using your package manager.\n',
-      true,
-      false,
-    ],
-    [
-      'control plane ≤1.31',
-      '[upgrade] The control plane instance for this node was successfully updated!\n[upgrade] The configuration for this node was successfully updated!\n',
-      true,
-      true,
-    ],
-    [
-      'failure',
-      'error execution phase preflight: unable to fetch the kubeadm-config ConfigMap\n',
-      false,
-      true,
-    ],
-  ])('%s', (_n, text, ok, cp) => {
-    expect(parseUpgradeNodeResult(text)).toMatchObject({ ok, controlPlane: cp });
   });
 });
 

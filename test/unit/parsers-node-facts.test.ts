@@ -10,7 +10,7 @@ import {
   parseNodeIdentity,
 } from '../../src/activities/node-identity';
 import { labPki } from '../../lab/src/model/pki';
-import { unlistedNodes } from '../../src/activities/preflight';
+import { unlistedNodes } from '../../src/activities/preflight-cluster';
 import type { Inventory } from '../../src/shared/inventory';
 
 /** An openssl-made certificate that is not a node's (subject O=system:masters, CN=kube-apiserver-kubelet-client). */

@@ -5,12 +5,9 @@ import {
   packageVersionFor,
   parseAptMadison,
   parseAptMarkShowhold,
-  parseCordon,
   parseDrainOutput,
   parseEtcdctlEndpointHealth,
-  parseEtcdSnapshotSave,
   parseNodesJson,
-  parseNodesTable,
   parsePdbsJson,
   parseSwaponShow,
   parseSystemctlIsActive,
@@ -94,55 +91,6 @@ describe('nodes', () => {
       'cp-1',
     );
     expect(() => parseNodesJson('The connection to the server localhost:8080 was refused')).toThrow(
-      ParseError,
-    );
-  });
-
-  test('parseNodesTable: status combinations and <none> roles', () => {
-    const text = `NAME       STATUS                     ROLES           AGE   VERSION
-cp-1       Ready                      control-plane   40d   v1.30.4
-worker-1   Ready,SchedulingDisabled   <none>          40d   v1.29.8
-worker-2   NotReady                   <none>          3d    v1.29.8
-worker-3   Unknown                    <none>          3d    v1.29.8
-`;
-    expect(
-      parseNodesTable(text).map((n) => [
-        n.name,
-        n.ready,
-        n.readyStatus,
-        n.unschedulable,
-        n.roles,
-        n.kubeletVersion,
-      ]),
-    ).toEqual([
-      ['cp-1', true, 'True', false, ['control-plane'], 'v1.30.4'],
-      ['worker-1', true, 'True', true, [], 'v1.29.8'],
-      ['worker-2', false, 'False', false, [], 'v1.29.8'],
-      ['worker-3', false, 'Unknown', false, [], 'v1.29.8'],
-    ]);
-  });
-
-  test('parseNodesTable: -o wide (OS-IMAGE with spaces) by column offsets', () => {
-    const text = `NAME   STATUS   ROLES           AGE   VERSION   INTERNAL-IP   EXTERNAL-IP   OS-IMAGE             KERNEL-VERSION   CONTAINER-RUNTIME
-cp-1   Ready    control-plane   40d   v1.30.4   192.0.2.11    <none>        Ubuntu 22.04.4 LTS   5.15.0-107       containerd://1.7.13
-`;
-    expect(parseNodesTable(text)).toEqual([
-      {
-        name: 'cp-1',
-        roles: ['control-plane'],
-        ready: true,
-        readyStatus: 'True',
-        unschedulable: false,
-        kubeletVersion: 'v1.30.4',
-        taints: [],
-        internalIP: '192.0.2.11',
-      },
-    ]);
-  });
-
-  test('parseNodesTable: no header is an error, "No resources found" is empty', () => {
-    expect(parseNodesTable('No resources found\n')).toEqual([]);
-    expect(() => parseNodesTable('error: You must be logged in to the server (Unauthorized)')).toThrow(
       ParseError,
     );
   });
@@ -262,28 +210,8 @@ error when evicting pods/"payments-api-7c9d4f6b8-r8pqz" -n "payments": global ti
   });
 });
 
-describe('parseCordon', () => {
-  test.each([
-    ['node/w-1 cordoned', { node: 'w-1', state: 'cordoned', changed: true, dryRun: false }],
-    ['node/w-1 already cordoned', { node: 'w-1', state: 'cordoned', changed: false, dryRun: false }],
-    ['node/w-1 uncordoned', { node: 'w-1', state: 'uncordoned', changed: true, dryRun: false }],
-    ['node/w-1 already uncordoned', { node: 'w-1', state: 'uncordoned', changed: false, dryRun: false }],
-    ['node/w-1 cordoned (dry run)', { node: 'w-1', state: 'cordoned', changed: true, dryRun: true }],
-  ])('%s', (line, want) => {
-    expect(parseCordon(`${line}\n`)).toEqual({ results: [want], errors: [] });
-  });
-
-  test('errors (patch failure exits 0; unknown node)', () => {
-    expect(parseCordon('error: unable to cordon node "w-1": Unauthorized\n').errors).toHaveLength(1);
-    expect(parseCordon('Error from server (NotFound): nodes "w-9" not found\n')).toEqual({
-      results: [],
-      errors: ['Error from server (NotFound): nodes "w-9" not found'],
-    });
-  });
-});
-
 describe('parsePdbsJson', () => {
-  test('blocking when no disruption is allowed', () => {
+  test('limits, selectors and allowed disruptions (absent before the controller wrote a status)', () => {
     const text = JSON.stringify({
       items: [
         {
@@ -301,15 +229,17 @@ describe('parsePdbsJson', () => {
           spec: { minAvailable: 1 },
           status: { disruptionsAllowed: 0, expectedPods: 0 },
         },
+        { metadata: { name: 'new' }, spec: { minAvailable: 1 } },
       ],
     });
     const r = parsePdbsJson(text);
-    expect(r.map((p) => [p.namespace, p.name, p.blocking])).toEqual([
-      ['prod', 'api', true],
-      ['prod', 'web', false],
-      ['x', 'idle', false],
+    expect(r.map((p) => [p.namespace, p.name, p.disruptionsAllowed])).toEqual([
+      ['prod', 'api', 0],
+      ['prod', 'web', 1],
+      ['x', 'idle', 0],
+      ['default', 'new', undefined],
     ]);
-    expect(r[0]).toMatchObject({ minAvailable: 2, matchLabels: { app: 'api' } });
+    expect(r[0]).toMatchObject({ minAvailable: 2, currentHealthy: 2, matchLabels: { app: 'api' } });
     expect(r[1]).toMatchObject({ maxUnavailable: '25%', disruptionsAllowed: 1 });
     expect(() => parsePdbsJson('error: the server doesn\'t have a resource type "pdb"')).toThrow(ParseError);
   });
@@ -479,22 +409,5 @@ describe('node services and etcd', () => {
         error: 'failed to commit proposal: context deadline exceeded',
       },
     ]);
-  });
-
-  test('etcdctl snapshot save: 3.5 with zap lines, 3.6, failure', () => {
-    expect(
-      parseEtcdSnapshotSave(
-        '{"level":"info","ts":"2024-01-01T00:00:00Z","caller":"snapshot/v3_snapshot.go:65","msg":"created temporary db file","path":"/var/backups/etcd-snap.db.part"}\n{"level":"info","ts":"2024-01-01T00:00:01Z","caller":"snapshot/v3_snapshot.go:91","msg":"fetched snapshot","endpoint":"https://127.0.0.1:2379","size":"29 MB","took":"now"}\nSnapshot saved at /var/backups/etcd-snap.db\n',
-      ),
-    ).toEqual({ ok: true, path: '/var/backups/etcd-snap.db', size: '29 MB' });
-    expect(parseEtcdSnapshotSave('Snapshot saved at /b/s.db\nServer version 3.6.0\n')).toEqual({
-      ok: true,
-      path: '/b/s.db',
-      serverVersion: '3.6.0',
-    });
-    expect(parseEtcdSnapshotSave('Error: context deadline exceeded\n')).toEqual({
-      ok: false,
-      error: 'context deadline exceeded',
-    });
   });
 });

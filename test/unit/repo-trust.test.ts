@@ -6,7 +6,7 @@
 import { validateInventory } from '../../src/inventory/schema';
 import { InventoryError } from '../../src/inventory';
 import { isLegacyRepoUrl, parseFingerprints, repoKeyCommand, repoKeyUrl } from '../../src/activities/repo';
-import { repositoryChecks } from '../../src/activities/preflight';
+import { repositoryChecks } from '../../src/activities/preflight-repository';
 import { K8S_PACKAGES, PACKAGE_MANAGERS } from '../../src/packages';
 import { cmd } from '../../src/ssh/command';
 import type { ResolvedHop } from '../../src/shared/activities';

@@ -7,7 +7,7 @@ import {
   atLeast,
   compareVersions,
   computeHops,
-  normalizeVersion,
+  withV,
   windowSize,
 } from '../../src/shared/versions';
 import { firstControlPlaneSteps, nodeSteps, workerSteps } from '../../src/workflows/steps';
@@ -61,7 +61,7 @@ describe('computeHops', () => {
     expect(compareVersions('v1.30.4', '1.30.10')).toBeLessThan(0);
     expect(atLeast('v1.30.4', '1.30')).toBe(true);
     expect(atLeast('v1.29.9', '1.30')).toBe(false);
-    expect(normalizeVersion('1.30.4')).toBe('v1.30.4');
+    expect(withV('1.30.4')).toBe('v1.30.4');
   });
 });
 

@@ -1,0 +1,225 @@
+/**
+ * Cordon and drain before a node's packages and kubelet change, uncordon after.
+ *
+ * Check-first rules:
+ * - ensureDrained: node unschedulable and no pod left that drain would evict → nothing run.
+ * - ensureUncordoned: node already schedulable → nothing run.
+ */
+import { parseDrainOutput } from '../parsers/kubectl';
+import { parsePodsJson, podRef } from '../parsers/pods';
+import type { DrainResult, NodeInput, StepResult } from '../shared/activities';
+import type { InventorySettings } from '../shared/inventory';
+import { ErrorTypes, failure, lastLine, looksTransient, outputOf, tail } from './failure';
+import { kubectl, nodesFromJson, readNode } from './kubectl';
+import type { Runner } from './runner';
+import { heartbeat, logger, priorHeartbeat } from './runtime';
+import { batch, parseBatch, targetOf } from './script';
+
+/**
+ * Pods `kubectl drain` would still have to remove from the node: not mirror/static pods, not
+ * finished pods, not DaemonSet pods when DaemonSets are ignored. `ns/name` each.
+ */
+function podsLeftToEvict(text: string, ignoreDaemonSets: boolean): string[] {
+  const out: string[] = [];
+  for (const p of parsePodsJson(text)) {
+    const owners = p.metadata?.ownerReferences ?? [];
+    if (p.metadata?.annotations?.['kubernetes.io/config.mirror'] !== undefined) continue;
+    if (owners.some((r) => r.kind === 'Node')) continue;
+    if (p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') continue;
+    if (ignoreDaemonSets && owners.some((r) => r.kind === 'DaemonSet')) continue;
+    out.push(podRef(p, 'default'));
+  }
+  return out;
+}
+
+/** `kubectl drain` with the inventory's drain settings; the node name after `--`, never read as a flag. */
+function drainArgs(d: InventorySettings['drain'], node: string): string[] {
+  const args = ['drain'];
+  if (d.ignoreDaemonSets) args.push('--ignore-daemonsets');
+  if (d.deleteEmptyDirData) args.push('--delete-emptydir-data');
+  if (d.force) args.push('--force');
+  if (d.gracePeriodSeconds !== undefined) args.push(`--grace-period=${d.gracePeriodSeconds}`);
+  args.push(`--timeout=${d.timeoutSeconds}s`, '--', node);
+  return args;
+}
+
+/** Why a failed drain failed, from its output: the failure type, message and the hints to add. */
+function drainVerdict(
+  out: string,
+  exitCode: number,
+  timeoutSeconds: number,
+): { type: string; message: string; hints: string[]; nonRetryable: boolean } {
+  const parsed = parseDrainOutput(out);
+  const hints: string[] = [];
+  // checked before the timeout: these pods are never evictable, however long the drain waits
+  if (parsed.multiPdb.length > 0) {
+    const pods = parsed.multiPdb.map((p) => `${p.namespace}/${p.pod}`);
+    hints.push(
+      `pods the eviction API refuses because more than one PodDisruptionBudget selects them: ${pods.join(', ')}`,
+      'Keep one PodDisruptionBudget per pod (compare the selectors in `kubectl get pdb -A -o wide`), then retry.',
+    );
+    return {
+      type: ErrorTypes.PolicyRefused,
+      message: 'drain refused: pods covered by more than one PodDisruptionBudget cannot be evicted',
+      hints,
+      nonRetryable: true,
+    };
+  }
+  if (parsed.timedOut || parsed.pdbBlocked.length > 0) {
+    const blocked = [...parsed.timeoutPods, ...parsed.pdbBlocked].map((p) => `${p.namespace}/${p.pod}`);
+    if (blocked.length) hints.push(`pods still blocking the drain: ${[...new Set(blocked)].join(', ')}`);
+    if (parsed.pdbBlocked.length) {
+      hints.push('A PodDisruptionBudget refused the eviction: see `kubectl get pdb -A`.');
+    }
+    return {
+      type: ErrorTypes.DrainTimeout,
+      message: `drain did not finish within ${timeoutSeconds}s`,
+      hints,
+      nonRetryable: true,
+    };
+  }
+  if (parsed.refusals.length > 0) {
+    const fixes: Record<string, string> = {
+      unmanaged:
+        'Pods without a controller block the drain: delete them, or set drain.force: true in the inventory.',
+      'local-storage': 'Pods with emptyDir data block the drain: set drain.deleteEmptyDirData: true.',
+      daemonset: 'DaemonSet pods block the drain: set drain.ignoreDaemonSets: true.',
+    };
+    for (const r of parsed.refusals) {
+      const fix = fixes[r.reason];
+      if (fix && !hints.includes(fix)) hints.push(fix);
+      if (r.pods.length) hints.push(`${r.message}: ${r.pods.join(', ')}`);
+    }
+    return {
+      type: ErrorTypes.PolicyRefused,
+      message: `drain refused: ${parsed.refusals[0].message}`,
+      hints,
+      nonRetryable: true,
+    };
+  }
+  if (looksTransient(out)) {
+    return {
+      type: ErrorTypes.Transient,
+      message: `drain failed: ${lastLine(out)}`,
+      hints,
+      nonRetryable: false,
+    };
+  }
+  return {
+    type: ErrorTypes.CommandFailed,
+    message: `drain failed (exit ${exitCode}): ${lastLine(out)}`,
+    hints,
+    nonRetryable: true,
+  };
+}
+
+export function createDrainActivities(run: Runner) {
+  async function ensureDrained(input: NodeInput): Promise<DrainResult> {
+    const { cluster, node } = input;
+    const d = cluster.inventory.drain;
+    const api = targetOf(cluster.inventory, cluster.apiNode);
+    const step = 'drain';
+    const check = await run.exec(
+      api,
+      batch([
+        { name: 'node', command: kubectl('get', 'node', node.name, '-o', 'json') },
+        {
+          name: 'pods',
+          command: kubectl(
+            'get',
+            'pods',
+            '--all-namespaces',
+            '--field-selector',
+            `spec.nodeName=${node.name}`,
+            '-o',
+            'json',
+          ),
+        },
+      ]),
+      { step },
+    );
+    const sections = parseBatch(check.stdout);
+    const nodeSec = sections.get('node');
+    if (!nodeSec || nodeSec.exitCode !== 0) {
+      const out = nodeSec?.output ?? outputOf(check);
+      const notFound = /NotFound/.test(out);
+      throw failure({
+        type: notFound ? ErrorTypes.CommandFailed : ErrorTypes.Transient,
+        message: `cannot read node ${node.name}: ${lastLine(out)}`,
+        node: node.name,
+        step,
+        result: check,
+        nonRetryable: notFound,
+      });
+    }
+    const before = nodesFromJson(nodeSec.output)[0];
+    // A retry of this activity (a worker lost mid-drain) finds the cordon its first attempt made:
+    // what the first attempt saw is kept in the heartbeat.
+    const prior = priorHeartbeat() as { wasCordoned?: unknown } | undefined;
+    const wasCordoned = typeof prior?.wasCordoned === 'boolean' ? prior.wasCordoned : before.unschedulable;
+    let left: string[] | null = null;
+    const podsSec = sections.get('pods');
+    if (podsSec?.exitCode === 0) {
+      try {
+        left = podsLeftToEvict(podsSec.output, d.ignoreDaemonSets);
+      } catch {
+        left = null;
+      }
+    }
+    if (before.unschedulable && left !== null && left.length === 0) {
+      logger().info('node already cordoned and drained', { node: node.name });
+      return { changed: false, wasCordoned, detail: `${node.name} already cordoned and drained` };
+    }
+
+    const command = kubectl(...drainArgs(d, node.name));
+    logger().info('draining node', { node: node.name, wasCordoned, podsLeft: left?.length });
+    heartbeat({ node: node.name, step, wasCordoned });
+    const r = await run.exec(api, command, {
+      step,
+      progress: true,
+      heartbeatDetails: { wasCordoned },
+      // kubectl stops itself at --timeout; the SSH limit only catches a hung session.
+      timeoutMs: (d.timeoutSeconds + 120) * 1000,
+    });
+    const out = outputOf(r);
+    if (r.exitCode === 0) {
+      return { changed: true, wasCordoned, detail: `${node.name} drained`, outputTail: tail(out) };
+    }
+    // kubectl cordons before it evicts: after a failure the node is cordoned.
+    const cordonedByThisCall = !wasCordoned;
+    const verdict = drainVerdict(out, r.exitCode, d.timeoutSeconds);
+    // The workflow needs to know who cordoned the node even when the drain failed.
+    throw failure({
+      type: verdict.type,
+      message: verdict.message,
+      node: node.name,
+      step,
+      result: r,
+      command,
+      nonRetryable: verdict.nonRetryable,
+      hints: [
+        cordonedByThisCall
+          ? `${node.name} was schedulable before this drain and is now cordoned (uncordon it when skipping or aborting).`
+          : `${node.name} was already cordoned before this drain.`,
+        ...verdict.hints,
+      ],
+      extra: { wasCordoned, cordonedByThisCall },
+    });
+  }
+
+  async function ensureUncordoned(input: NodeInput): Promise<StepResult> {
+    const { cluster, node } = input;
+    const step = 'uncordon';
+    const before = await readNode(run, cluster, node.name, step);
+    if (!before.unschedulable) {
+      return { changed: false, detail: `${node.name} already schedulable` };
+    }
+    const api = targetOf(cluster.inventory, cluster.apiNode);
+    const command = kubectl('uncordon', '--', node.name);
+    const r = await run.must(api, command, { step });
+    logger().info('node uncordoned', { node: node.name });
+    return { changed: true, detail: `${node.name} uncordoned`, outputTail: tail(outputOf(r)) };
+  }
+
+  return { ensureDrained, ensureUncordoned };
+}
