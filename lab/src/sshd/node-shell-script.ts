@@ -22,7 +22,11 @@ export function nodeShellScript(dir: string, workDirs: string[]): string {
 # kupgrade-lab node shell (generated from lab/src/sshd/node-shell-script.ts; rewritten on every start)
 t0=\${EPOCHREALTIME/[.,]/}
 # what a login environment may have exported to change how this shell and the command behave
-for f in $(compgen -A function); do unset -f "$f"; done
+# (compgen fails when there is none, the usual case: no subshell then; a process start costs ~10 ms
+# on a loaded machine and the node shell runs once per command)
+if builtin compgen -A function >/dev/null; then
+  for f in $(builtin compgen -A function); do builtin unset -f "$f"; done
+fi
 export -n SHELLOPTS BASHOPTS 2>/dev/null
 unset BASH_ENV ENV CDPATH GLOBIGNORE PROMPT_COMMAND LD_PRELOAD LD_LIBRARY_PATH NODE_OPTIONS NODE_PATH
 # mkdir/rm/rmdir as loadable builtins (Debian's bash-builtins) when installed: a process start
