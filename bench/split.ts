@@ -55,13 +55,11 @@ export const SPLIT_PARTS = [
 ] as const;
 export type SplitPart = (typeof SPLIT_PARTS)[number];
 
-/** One worker: its children's time by part, and what its children's histories hold. */
-export interface NodeSplit {
-  node: string;
+/** Time by part and what the children's histories hold: of one worker, or medians over them. */
+interface SplitFigures {
   wallMs: number;
   parts: Record<SplitPart, number>;
   childStartMs: number;
-  children: number;
   events: number;
   workflowTasks: number;
   activities: number;
@@ -71,6 +69,12 @@ export interface NodeSplit {
   wrappedSessions: number;
 }
 
+/** One worker's figures, over all its children. */
+export interface NodeSplit extends SplitFigures {
+  node: string;
+  children: number;
+}
+
 export function eventMs(e: HistoryEvent): number {
   const t = e.eventTime;
   return Number(t?.seconds ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6);
@@ -78,33 +82,33 @@ export function eventMs(e: HistoryEvent): number {
 
 type Interval = [number, number];
 
+const CLOSED = ['Completed', 'Failed', 'TimedOut', 'Canceled'] as const;
+
 /** The intervals of scheduled → started and started → closed of one kind of task. */
 function taskIntervals(
   events: HistoryEvent[],
-  scheduled: (e: HistoryEvent) => boolean,
-  started: (e: HistoryEvent) => unknown,
-  closed: (e: HistoryEvent) => unknown,
+  kind: 'workflowTask' | 'activityTask',
 ): { queue: Interval[]; run: Interval[] } {
+  const attrs = (e: HistoryEvent, what: string) =>
+    (e as Record<string, { scheduledEventId?: unknown } | null | undefined>)[`${kind}${what}EventAttributes`];
   const sched = new Map<string, number>();
   const start = new Map<string, number>();
   const queue: Interval[] = [];
   const run: Interval[] = [];
   for (const e of events) {
     const at = eventMs(e);
-    if (scheduled(e)) sched.set(String(e.eventId), at);
-    const s = started(e);
+    if (attrs(e, 'Scheduled')) sched.set(String(e.eventId), at);
+    const s = attrs(e, 'Started')?.scheduledEventId;
     if (s !== undefined && s !== null) {
       const id = String(s);
       start.set(id, at);
       if (sched.has(id)) queue.push([sched.get(id)!, at]);
     }
-    const c = closed(e);
-    if (c !== undefined && c !== null) {
+    const c = CLOSED.map((w) => attrs(e, w)?.scheduledEventId).find((x) => x !== undefined && x !== null);
+    if (c !== undefined) {
       const id = String(c);
       const from = start.get(id) ?? sched.get(id);
       if (from !== undefined) run.push([from, at]);
-      // an activity whose start the server writes with its close: queue up to the start
-      if (!start.has(id) && sched.has(id)) queue.push([sched.get(id)!, sched.get(id)!]);
     }
   }
   return { queue, run };
@@ -119,25 +123,8 @@ export function childIntervals(events: HistoryEvent[]): {
   actRun: Interval[];
   counts: { events: number; workflowTasks: number; activities: number; timers: number; signals: number };
 } {
-  const wt = taskIntervals(
-    events,
-    (e) => !!e.workflowTaskScheduledEventAttributes,
-    (e) => e.workflowTaskStartedEventAttributes?.scheduledEventId,
-    (e) =>
-      e.workflowTaskCompletedEventAttributes?.scheduledEventId ??
-      e.workflowTaskFailedEventAttributes?.scheduledEventId ??
-      e.workflowTaskTimedOutEventAttributes?.scheduledEventId,
-  );
-  const act = taskIntervals(
-    events,
-    (e) => !!e.activityTaskScheduledEventAttributes,
-    (e) => e.activityTaskStartedEventAttributes?.scheduledEventId,
-    (e) =>
-      e.activityTaskCompletedEventAttributes?.scheduledEventId ??
-      e.activityTaskFailedEventAttributes?.scheduledEventId ??
-      e.activityTaskTimedOutEventAttributes?.scheduledEventId ??
-      e.activityTaskCanceledEventAttributes?.scheduledEventId,
-  );
+  const wt = taskIntervals(events, 'workflowTask');
+  const act = taskIntervals(events, 'activityTask');
   const times = events.map(eventMs);
   return {
     span: [Math.min(...times), Math.max(...times)],
@@ -290,19 +277,9 @@ export function median(xs: number[]): number {
 }
 
 /** Medians over the workers: the per-node row of the --split table. */
-export interface SplitSummary {
+export interface SplitSummary extends SplitFigures {
   nodes: number;
-  wallMs: number;
-  parts: Record<SplitPart, number>;
-  childStartMs: number;
   slotHandoffMs: number;
-  events: number;
-  workflowTasks: number;
-  activities: number;
-  timers: number;
-  signals: number;
-  sshSessions: number;
-  wrappedSessions: number;
 }
 
 export function summarize(splits: NodeSplit[], handoffs: number[]): SplitSummary {
