@@ -4,7 +4,7 @@
  *
  *   node dist/bench/run.js [--sizes 10,100,1000] [--speeds 10,100] [--out bench] [--runbook-max-nodes N]
  *                          [--budget-minutes 6] [--slow-max-nodes 100] [--run-timeout-minutes 45]
- *                          [--append] [--windows 1,10%] [--api real|emulated]
+ *                          [--append] [--windows 1,10%] [--api real|emulated] [--split]
  *
  * A configuration whose critical-path bound alone exceeds --budget-minutes is not run (a serial
  * upgrade of 1,000 nodes at speed 10 is ~1.8 hours of modelled time); the table says so. Sizes above
@@ -32,6 +32,17 @@ import { windowSize } from '../src/shared/versions';
 import type { UpgradeInput, UpgradeResult } from '../src/shared/types';
 import { startDevServer } from '../src/temporal/dev-server';
 import { timelineSvg, type TimelineEvent } from './timeline';
+import {
+  slotHandoffs,
+  splitPerNode,
+  splitRow,
+  summarize,
+  SPLIT_HEADER,
+  eventMs,
+  type ChildHistory,
+  type HistoryEvent,
+  type SplitSummary,
+} from './split';
 
 const ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../..' : '..');
 // `--api real`: the lab's API is the real kube-apiserver & co., which exist for v1.33.13/v1.34.4 only
@@ -54,6 +65,8 @@ export interface KupgradeRun {
   worker: { peakRssMiB: number; cpuSeconds: number };
   serverCpuSeconds: number;
   checkPassed: boolean;
+  /** `--split`: where a worker's time goes (medians over the workers; bench/split.ts) */
+  split?: SplitSummary;
 }
 
 export interface SizeResult {
@@ -160,6 +173,8 @@ async function runKupgrade(opts: {
   maxUnavailable: number | `${number}%`;
   runTimeoutMs: number;
   keepEvents?: (e: TimelineEvent[]) => void;
+  /** fetch every worker's child histories and split its time (bench/split.ts) */
+  split?: boolean;
 }): Promise<KupgradeRun> {
   const workers = opts.nodes - 3;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kupgrade-bench-'));
@@ -234,13 +249,18 @@ async function runKupgrade(opts: {
     let aChild: string | undefined;
     let parentMax = 0;
     let parentTotal = 0;
+    const initiated = new Map<string, number>();
+    const handoffs: number[] = [];
     for (const runId of runIds) {
       const history = await opts.client.workflow.getHandle(wfId, runId).fetchHistory();
       const events = history.events ?? [];
       parentMax = Math.max(parentMax, events.length);
       parentTotal += events.length;
+      handoffs.push(...slotHandoffs(events as HistoryEvent[]));
       for (const e of events) {
-        const at = Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
+        const at = eventMs(e as HistoryEvent);
+        const i = e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId;
+        if (i) initiated.set(i, at);
         const s = e.childWorkflowExecutionStartedEventAttributes;
         if (s?.workflowExecution?.workflowId) {
           started.set(s.workflowExecution.workflowId, at);
@@ -260,6 +280,21 @@ async function runKupgrade(opts: {
     const nodeEvents = aChild
       ? ((await opts.client.workflow.getHandle(aChild).fetchHistory()).events?.length ?? 0)
       : 0;
+    let split: SplitSummary | undefined;
+    if (opts.split) {
+      const children: ChildHistory[] = [];
+      for (const id of started.keys()) {
+        const node = inventory.nodes.find((n) => id.includes(`/${n.name}/`));
+        if (node?.role !== 'worker') continue;
+        const h = await opts.client.workflow.getHandle(id).fetchHistory();
+        children.push({
+          node: node.name,
+          initiatedAt: initiated.get(id),
+          events: (h.events ?? []) as HistoryEvent[],
+        });
+      }
+      split = summarize(splitPerNode(children, events), handoffs);
+    }
     await stop(worker);
     const stats = existsSync(statsFile)
       ? (JSON.parse(readFileSync(statsFile, 'utf8')) as {
@@ -287,6 +322,7 @@ async function runKupgrade(opts: {
       worker: { peakRssMiB: Math.round(stats.peakRssBytes / 2 ** 20), cpuSeconds: stats.cpuSeconds },
       serverCpuSeconds: serverCpu,
       checkPassed: check.violations.length === 0,
+      ...(split ? { split } : {}),
     };
   } finally {
     await stop(worker);
@@ -399,6 +435,8 @@ export async function runBench(opts: {
   append?: boolean;
   windows?: (number | `${number}%`)[];
   log?: (s: string) => void;
+  /** split each worker's time (bench/split.ts) and add the table to results.md */
+  split?: boolean;
 }) {
   const log = opts.log ?? ((s: string) => console.log(s));
   mkdirSync(opts.out, { recursive: true });
@@ -455,6 +493,7 @@ export async function runBench(opts: {
               speed,
               maxUnavailable: mu,
               runTimeoutMs: (opts.runTimeoutMinutes ?? 45) * 60_000,
+              split: opts.split,
               keepEvents:
                 nodes === 100 && mu === '10%'
                   ? (ev) =>
@@ -530,6 +569,21 @@ function markdown(cores: number, results: SizeResult[]): string {
       );
     }
   }
+  const splits = results.flatMap((r) =>
+    r.runs
+      .filter((k) => k.split)
+      .map((k) => splitRow(r.nodes, r.speed, k.maxUnavailable, k.split!, r.commit)),
+  );
+  if (splits.length) {
+    rows.push(
+      '',
+      "Where a worker's time goes (`--split`, bench/split.ts): medians over the workers, ms per worker over its child workflows, each millisecond given to the first of: the lab's tools, a detached-transaction SSH session (wrapper), another SSH session (node shell), an activity running (worker side: SSH channel, transport, code), an activity waiting for a worker, a workflow task; `other` is timers and gaps. Child start: the parent's start request to the child's first workflow task; slot handoff: a child's completion to the next start request. Counts per worker, all its children.",
+      '',
+      SPLIT_HEADER,
+      `|${'---|'.repeat(SPLIT_HEADER.split('|').length - 2)}`,
+      ...splits,
+    );
+  }
   return rows.join('\n') + '\n';
 }
 
@@ -546,6 +600,7 @@ if (require.main === module) {
       append: { type: 'boolean', default: false },
       windows: { type: 'string', default: '1,10%' },
       api: { type: 'string', default: 'emulated' },
+      split: { type: 'boolean', default: false },
     },
   });
   runBench({
@@ -558,6 +613,7 @@ if (require.main === module) {
     runTimeoutMinutes: Number(values['run-timeout-minutes']),
     append: values.append,
     windows: values.windows!.split(',').map((w) => (w.endsWith('%') ? (w as `${number}%`) : Number(w))),
+    split: values.split,
   }).then(
     ({ md }) => {
       console.log(md);

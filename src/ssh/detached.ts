@@ -49,26 +49,41 @@ const STEP = [
   'printf "%s\\n" "$$" >"$1/pid"',
   'exec 9>>"${1%/*}/.node.lock" && flock 9 || exit 125',
   'sh -c "$2" >"$1/out" 2>"$1/err" </dev/null 7>&- 9>&-',
-  'printf "%s\\n" "$?" >"$1/rc.tmp" && mv -f "$1/rc.tmp" "$1/rc"',
+  'printf "%s\\n" "$?" >"$1/rc"',
 ].join('\n');
 
-/** The attach-or-start-then-wait script: $1 run dir, $2 id, $3 the command, $4 STEP. */
+/**
+ * The attach-or-start-then-wait script: $1 run dir, $2 id, $3 the command's cksum, $4 the command,
+ * $5 STEP. It runs once per transaction on a node that may be busy: it uses the shell's builtins
+ * where a process would do the same (read for cat, a redirected group for `flock FILE true`), and
+ * starts a process only for what needs one (flock, mkdir, setsid, mv, cat of the output).
+ */
 const ATTACH = `
-R=$1 id=$2 c=$3 STEP=$4 d=$1/$2
+R=$1 id=$2 sum=$3 c=$4 STEP=$5 d=$1/$2
 die() { printf 'kupgrade: %s\\n' "$1" >&2; exit 125; }
 umask 077
 command -v flock >/dev/null 2>&1 || die "flock (util-linux) is missing on this node: cannot run $id detached"
-mkdir -p "$R" || die "cannot create $R"
+[ -d "$R" ] || mkdir -p "$R" || die "cannot create $R"
 exec 8>>"$R/.start.lock" && flock -w 300 8 || die "$R/.start.lock is held by another kupgrade"
 sd=0
 [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1 && sd=1
 running() {
   [ "$sd" = 1 ] && systemctl is-active --quiet "kupgrade-$id.service" && return 0
-  [ -f "$d/pid" ] && ! flock -n "$d/alive" true
+  [ -f "$d/pid" ] && ! { flock -n 6; } 6>>"$d/alive"
 }
-sum=$(printf '%s' "$c" | cksum)
-if [ -f "$d/rc" ]; then
-  [ "$(cat "$d/sum" 2>/dev/null)" = "$sum" ] || rm -rf "$d"
+# the step's exit code, once its rc file holds one (a step killed while writing it has none)
+ended() {
+  rc=
+  [ -f "$1/rc" ] && read -r rc <"$1/rc"
+  case $rc in '' | *[!0-9]*) return 1 ;; esac
+}
+same() {
+  s=
+  [ -f "$1/sum" ] && read -r s <"$1/sum"
+  [ "$s" = "$sum" ]
+}
+if ended "$d"; then
+  same "$d" || rm -rf "$d"
 elif running; then
   printf 'kupgrade: attaching to %s, running since an earlier attempt\\n' "$id" >&2
 elif [ -d "$d" ]; then
@@ -80,31 +95,52 @@ if [ ! -d "$d" ]; then
   if [ "$sd" = 1 ]; then
     systemd-run --quiet --collect --unit "kupgrade-$id" -- sh -c "$STEP" kupgrade-step "$d" "$c" take ||
       die "systemd-run could not start kupgrade-$id"
+    i=0
+    until [ -f "$d/pid" ]; do
+      i=$((i + 1))
+      [ "$i" -lt 3000 ] || die "the step $id did not start"
+      sleep 0.02
+    done
   else
     exec 7>>"$d/alive" && flock 7 || die "cannot lock $d/alive"
     setsid sh -c "$STEP" kupgrade-step "$d" "$c" held </dev/null >/dev/null 2>&1 &
+    # the step holds the alive lock from here on (inherited); its pid, written before the start
+    # lock goes, tells the next caller that it runs (the step writes its own pid again)
+    printf '%s\\n' "$!" >"$d/pid" || die "cannot write $d/pid"
     exec 7>&-
   fi
-  i=0
-  until [ -f "$d/pid" ]; do
-    i=$((i + 1))
-    [ "$i" -lt 3000 ] || die "the step $id did not start"
-    sleep 0.02
-  done
 fi
 exec 8>&-
-flock "$d/alive" true
+{ flock 6; } 2>/dev/null 6>>"$d/alive"
 exec 8>>"$R/.start.lock" && flock -w 300 8 || die "$R/.start.lock is held by another kupgrade"
 src=$d
-[ -f "$d/rc" ] || src=$R/.last/$id
-[ -f "$src/rc" ] && [ "$(cat "$src/sum" 2>/dev/null)" = "$sum" ] || die "the step $id ended without an exit code"
-cat "$src/out"
-cat "$src/err" >&2
-rc=$(cat "$src/rc")
+ended "$d" || src=$R/.last/$id
+ended "$src" && same "$src" || die "the step $id ended without an exit code"
+[ -s "$src/out" ] && cat "$src/out"
+[ -s "$src/err" ] && cat "$src/err" >&2
 if [ "$src" = "$d" ]; then
-  mkdir -p "$R/.last" && rm -rf "$R/.last/$id" && mv -f "$d" "$R/.last/$id"
+  [ -d "$R/.last" ] || mkdir -p "$R/.last"
+  [ ! -e "$R/.last/$id" ] || rm -rf "$R/.last/$id"
+  mv -f "$d" "$R/.last/$id"
 fi
 exit "$rc"`;
+
+/**
+ * POSIX `cksum` of a string ("CRC LENGTH", as `printf %s "$c" | cksum` prints it): the sum a step's
+ * directory records, computed here rather than by a pipe and a process on the node.
+ */
+export function cksum(text: string): string {
+  const bytes = Buffer.from(text, 'utf8');
+  let crc = 0;
+  const feed = (b: number): void => {
+    crc ^= b << 24;
+    for (let k = 0; k < 8; k++) crc = crc & 0x80000000 ? (crc << 1) ^ 0x04c11db7 : crc << 1;
+    crc >>>= 0;
+  };
+  for (const b of bytes) feed(b);
+  for (let n = bytes.length; n > 0; n = Math.floor(n / 256)) feed(n & 0xff);
+  return `${~crc >>> 0} ${bytes.length}`;
+}
 
 /**
  * One command line that runs `command` as the detached step `id` (or attaches to it), waits for
@@ -112,7 +148,7 @@ exit "$rc"`;
  */
 export function detachedStep(id: string, command: ShellCommand, runDir: string = RUN_DIR): ShellCommand {
   if (id !== stepId(id)) throw new Error(`detachedStep: bad step id ${JSON.stringify(id)}`);
-  return cmd('sh', '-c', ATTACH, 'kupgrade-attach', runDir, id, command, STEP);
+  return cmd('sh', '-c', ATTACH, 'kupgrade-attach', runDir, id, cksum(command), command, STEP);
 }
 
 const PREFIX = `${cmd('sh', '-c', ATTACH, 'kupgrade-attach')} `;
@@ -121,7 +157,7 @@ const SUFFIX = ` ${cmd('x', STEP).slice(2)}`;
 /** The step id and command inside a detachedStep() line (tests and logs), or null. */
 export function unwrapDetached(line: string): { runDir: string; id: string; command: string } | null {
   if (!line.startsWith(PREFIX) || !line.endsWith(SUFFIX)) return null;
-  const m = /^(\S+) (\S+) ([\s\S]*)$/.exec(line.slice(PREFIX.length, line.length - SUFFIX.length));
+  const m = /^(\S+) (\S+) '\d+ \d+' ([\s\S]*)$/.exec(line.slice(PREFIX.length, line.length - SUFFIX.length));
   if (!m) return null;
   const q = m[3]!;
   const command = q.startsWith("'") && q.endsWith("'") ? q.slice(1, -1).replace(/'\\''/g, "'") : q;

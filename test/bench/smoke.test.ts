@@ -20,6 +20,7 @@ describe('bench smoke (10 nodes)', () => {
       runbookMaxNodes: 10,
       windows: ['10%'],
       log: () => undefined,
+      split: true,
     });
     console.log(md);
     const r = doc.results[0];
@@ -32,7 +33,19 @@ describe('bench smoke (10 nodes)', () => {
     expect(Number.isFinite(k.overheadPerNodeMs.median)).toBe(true);
     expect(k.sshPerNode.commands).toBeGreaterThan(1);
     expect(k.historyEvents.parent).toBeGreaterThan(10);
+    // --split: a worker's children ran activities over SSH, and the lab's tools held some of it
+    const split = k.split!;
+    expect(split.nodes).toBe(7);
+    expect(split.activities).toBeGreaterThan(1);
+    expect(split.events).toBeGreaterThan(split.activities * 3);
+    expect(split.sshSessions).toBeGreaterThan(split.wrappedSessions);
+    expect(split.wrappedSessions).toBeGreaterThan(0);
+    expect(split.parts.tools).toBeGreaterThan(0);
+    expect(split.parts.activityRun).toBeGreaterThan(0);
+    // every part of a worker is at most its wall time, and so are the medians
+    for (const part of Object.values(split.parts)) expect(part).toBeLessThanOrEqual(split.wallMs);
     expect(JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')).results).toHaveLength(1);
     expect(readFileSync(path.join(out, 'results.md'), 'utf8')).toContain('| 10 | 100 |');
+    expect(readFileSync(path.join(out, 'results.md'), 'utf8')).toContain("Where a worker's time goes");
   });
 });

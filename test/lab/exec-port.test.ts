@@ -30,6 +30,12 @@ describe('parseFields', () => {
     ],
     ['an event', z('KEVT1', 'w-1', 'kubectl get nodes', '0'), ['KEVT1', 'w-1', 'kubectl get nodes', '0']],
     ['an event waits for its exit code', z('KEVT1', 'w-1', 'true'), null],
+    [
+      'an event with the node shell’s milliseconds',
+      z('KEVT2', 'w-1', 'true', '0', '12'),
+      ['KEVT2', 'w-1', 'true', '0', '12'],
+    ],
+    ['an event waits for its milliseconds', z('KEVT2', 'w-1', 'true', '0'), null],
     ['UTF-8 survives', z('KEVT1', 'w-1', 'echo 升级', '0'), ['KEVT1', 'w-1', 'echo 升级', '0']],
   ])('%s', (_name, buf, want) => {
     expect(parseFields(buf)).toEqual(want);

@@ -3,12 +3,12 @@
  * the death of the command that started it, a second call attaches instead of starting it again,
  * two steps never overlap on a node, and a collected step runs again on the next call.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { raw, sh } from '../../src/ssh/command';
-import { detachedStep, stepId } from '../../src/ssh/detached';
+import { cksum, detachedStep, stepId, unwrapDetached } from '../../src/ssh/detached';
 
 interface Run {
   pid: number;
@@ -88,6 +88,56 @@ describe('detachedStep', () => {
     expect(lines[2]!.replace('start-', 'end-')).toBe(lines[3]);
     await start(detachedStep('a', step('a'), runDir)).done;
     expect(readFileSync(log, 'utf8').trim().split('\n')).toHaveLength(6);
+  });
+
+  it('takes the result of a finished step whose sum `cksum` wrote (an earlier wrapper), once', async () => {
+    const command = raw('echo never-run');
+    const d = path.join(runDir, 'kubelet-restart');
+    mkdirSync(d, { recursive: true });
+    const sum = spawnSync('sh', ['-c', 'printf %s "$1" | cksum', 'x', command], { encoding: 'utf8' }).stdout;
+    writeFileSync(path.join(d, 'sum'), sum);
+    writeFileSync(path.join(d, 'pid'), '1\n');
+    writeFileSync(path.join(d, 'out'), 'from-the-earlier-run\n');
+    writeFileSync(path.join(d, 'err'), '');
+    writeFileSync(path.join(d, 'rc'), '4\n');
+    const r = await start(detachedStep('kubelet-restart', command, runDir)).done;
+    expect(r).toEqual({ code: 4, stdout: 'from-the-earlier-run\n', stderr: '' });
+    const again = await start(detachedStep('kubelet-restart', command, runDir)).done;
+    expect(again).toEqual({ code: 0, stdout: 'never-run\n', stderr: '' });
+  });
+
+  it('runs again a step that ended without a whole exit code (killed while writing it)', async () => {
+    const command = raw('echo second');
+    for (const [id, rc] of [
+      ['empty-rc', ''],
+      ['only-rc-tmp', null],
+    ] as const) {
+      const d = path.join(runDir, id);
+      mkdirSync(d, { recursive: true });
+      writeFileSync(path.join(d, 'sum'), `${cksum(command)}\n`);
+      writeFileSync(path.join(d, 'pid'), '1\n');
+      writeFileSync(path.join(d, 'out'), 'first\n');
+      if (rc === null) writeFileSync(path.join(d, 'rc.tmp'), '0\n');
+      else writeFileSync(path.join(d, 'rc'), rc);
+      const r = await start(detachedStep(id, command, runDir)).done;
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe('second\n');
+      expect(r.stderr).toMatch(/ended without an exit code \(node restarted\?\); running it again/);
+    }
+  });
+
+  it('computes the sum as POSIX cksum does, and the command is read back from the line', () => {
+    for (const text of ['', 'a', "kubeadm upgrade node && echo 'ok'", 'ü升级\n'.repeat(5000)]) {
+      const want = spawnSync('cksum', { input: Buffer.from(text, 'utf8'), encoding: 'utf8' }).stdout.trim();
+      expect(cksum(text)).toBe(want);
+    }
+    const command = raw("yum install -y 'kubelet-1.30.14' && echo it's done");
+    expect(unwrapDetached(detachedStep('kubelet-packages', command, '/run/x'))).toEqual({
+      runDir: '/run/x',
+      id: 'kubelet-packages',
+      command,
+    });
+    expect(unwrapDetached('sh -c true')).toBeNull();
   });
 
   it('refuses an id that is not a plain name', () => {

@@ -7,10 +7,11 @@
  *   KLAB1 node tool root cwd kubeconfig has-kubeconfig(0|1) stdin-state(none|value) stdin pid argc argv...
  *     root: /proc/<shim pid>/root or KUPGRADE_LAB_ROOT (see node-files.ts)
  *   KEVT1 node cmd exit      (the node shell's {type:'ssh'} event)
+ *   KEVT2 node cmd exit ms   (the same with the node shell's own milliseconds)
  * Response to KLAB1: "EXIT DROP STDOUT-BYTES STDERR-BYTES\n", the stdout bytes, the stderr bytes.
  *   The controller gathers the node's files, runs the tool (holding the answer for the modelled
  *   time), performs the file effects in the node's root, then answers; a hang fault never answers.
- * Response to KEVT1: "ok\n".
+ * Response to KEVT1/KEVT2: "ok\n".
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -38,12 +39,14 @@ export function parseFields(buf: Buffer): string[] | null {
     fields.push(buf.subarray(start, end).toString('utf8'));
     start = end + 1;
     if (fields[0] === 'KEVT1' && fields.length === 4) return fields;
+    if (fields[0] === 'KEVT2' && fields.length === 5) return fields;
     if (fields[0] === 'KLAB1' && fields.length >= EXEC_FIELDS) {
       const argc = Number(fields[EXEC_FIELDS - 1]);
       if (!Number.isInteger(argc) || argc < 0) throw new Error(`bad argc ${fields[EXEC_FIELDS - 1]}`);
       if (fields.length === EXEC_FIELDS + argc) return fields;
     }
-    if (fields[0] !== 'KLAB1' && fields[0] !== 'KEVT1') throw new Error(`unknown request ${fields[0]}`);
+    if (fields[0] !== 'KLAB1' && fields[0] !== 'KEVT1' && fields[0] !== 'KEVT2')
+      throw new Error(`unknown request ${fields[0]}`);
   }
 }
 
@@ -139,9 +142,16 @@ export async function startExecPort(
       }
       if (!f) return;
       started = true;
-      if (f[0] === 'KEVT1') {
+      if (f[0] === 'KEVT1' || f[0] === 'KEVT2') {
         const exit = Number(f[3]);
-        cl.event(f[1]!, 'ssh', f[2]!, Number.isInteger(exit) ? exit : -1);
+        const ms = f[0] === 'KEVT2' ? Number(f[4]) : NaN;
+        cl.event(
+          f[1]!,
+          'ssh',
+          f[2]!,
+          Number.isInteger(exit) ? exit : -1,
+          Number.isInteger(ms) ? ms : undefined,
+        );
         sock.end('ok\n');
         return;
       }

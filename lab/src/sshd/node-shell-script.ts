@@ -10,7 +10,8 @@
 //    over the node's fstab (mount-table.ts) and held by a `sleep infinity` whose pid is in
 //    DIR/ssh/ns/NODE.pid, with PATH=DIR/bin:/usr/local/bin:/usr/bin:/bin and
 //    KUPGRADE_LAB_{DIR,NODE,SESSION_PID};
-// 4. reports {type:'ssh', node, cmd, exit} to the lab controller (its exec port, see
+// 4. reports {type:'ssh', node, cmd, exit, ms} to the lab controller (ms: this shell's own run,
+//    from its start to the command's end, so the benchmark can tell the node shell's time apart) (its exec port, see
 //    lab/src/shim/exec-port.ts), or appends it to DIR/events.ssh-fallback.jsonl when the
 //    controller cannot be reached.
 import { shQuote } from './config';
@@ -19,8 +20,13 @@ import { mountTableScript } from './mount-table';
 export function nodeShellScript(dir: string, workDirs: string[]): string {
   return `#!/bin/bash
 # kupgrade-lab node shell (generated from lab/src/sshd/node-shell-script.ts; rewritten on every start)
+t0=\${EPOCHREALTIME/[.,]/}
 # what a login environment may have exported to change how this shell and the command behave
-for f in $(compgen -A function); do unset -f "$f"; done
+# (compgen fails when there is none, the usual case: no subshell then; a process start costs ~10 ms
+# on a loaded machine and the node shell runs once per command)
+if builtin compgen -A function >/dev/null; then
+  for f in $(builtin compgen -A function); do builtin unset -f "$f"; done
+fi
 export -n SHELLOPTS BASHOPTS 2>/dev/null
 unset BASH_ENV ENV CDPATH GLOBIGNORE PROMPT_COMMAND LD_PRELOAD LD_LIBRARY_PATH NODE_OPTIONS NODE_PATH
 # mkdir/rm/rmdir as loadable builtins (Debian's bash-builtins) when installed: a process start
@@ -30,11 +36,12 @@ DIR=${shQuote(dir)}
 WORKDIRS=(${workDirs.map(shQuote).join(' ')})
 
 die() { printf 'kupgrade-lab: %s\\n' "$1" >&2; exit "\${2:-255}"; }
+# json VAR TEXT: VAR=TEXT as a JSON string (printf -v: no subshell, once per session)
 json() {
-  local s=$1
+  local s=$2
   s=\${s//\\\\/\\\\\\\\}; s=\${s//\\"/\\\\\\"}; s=\${s//$'\\n'/\\\\n}; s=\${s//$'\\r'/\\\\r}; s=\${s//$'\\t'/\\\\t}
   s=\${s//[$'\\001'-$'\\037']/?}
-  printf '"%s"' "$s"
+  printf -v "$1" '"%s"' "$s"
 }
 
 read -r -a conn <<<"\${SSH_CONNECTION:-}"
@@ -63,9 +70,10 @@ interactive=0
 cmd=\${SSH_ORIGINAL_COMMAND-}
 now() { TZ=UTC0 printf -v "$1" '%(%Y-%m-%dT%H:%M:%S)T.%sZ' -1 "\${EPOCHREALTIME:11:3}"; }
 now started
+json cmd_json "$cmd"
 record() {
   printf '{"pid":%d,"pgid":%d,"sessionPid":%d,"cmd":%s,"started":"%s"%s}' \\
-    $$ "$pgid" "$spid" "$(json "$cmd")" "$started" "$1" >"$rec"
+    $$ "$pgid" "$spid" "$cmd_json" "$started" "$1" >"$rec"
 }
 record ''
 # after the record is written: setNodeDown writes the marker, then kills the recorded sessions
@@ -164,17 +172,20 @@ while :; do
   kill -0 "$child" 2>/dev/null || break
 done
 rm -f "$rec"
+t1=\${EPOCHREALTIME/[.,]/}
+ms=$(((t1 - t0) / 1000))
 
-# report the command and its exit code (never fail the command because of it)
+# report the command, its exit code and this shell's time (never fail the command because of it)
 reported=0
 if IFS=' ' read -r chost cport 2>/dev/null <"$DIR/controller.addr" && { exec 3<>"/dev/tcp/$chost/$cport"; } 2>/dev/null; then
-  printf '%s\\0' KEVT1 "$node" "$cmd" "$rc" >&3 2>/dev/null && IFS= read -r -t 10 ack <&3 && [ "$ack" = ok ] && reported=1
+  printf '%s\\0' KEVT2 "$node" "$cmd" "$rc" "$ms" >&3 2>/dev/null && IFS= read -r -t 10 ack <&3 && [ "$ack" = ok ] && reported=1
   exec 3>&-
 fi
 if [ "$reported" = 0 ]; then
   now ts
-  printf '{"ts":"%s","type":"ssh","node":%s,"cmd":%s,"exit":%d}\\n' "$ts" \\
-    "$(json "$node")" "$(json "$cmd")" "$rc" >>"$DIR/events.ssh-fallback.jsonl" 2>/dev/null
+  json node_json "$node"
+  printf '{"ts":"%s","type":"ssh","node":%s,"cmd":%s,"exit":%d,"ms":%d}\\n' "$ts" \\
+    "$node_json" "$cmd_json" "$rc" "$ms" >>"$DIR/events.ssh-fallback.jsonl" 2>/dev/null
 fi
 exit "$rc"
 `;
