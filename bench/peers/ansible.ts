@@ -160,3 +160,46 @@ export async function runAnsible(o: {
     else rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * The Ansible runs of one bench configuration: one per kupgrade window (`serial` = maxUnavailable),
+ * each skipped when its bound (no preparation ahead: the playbook prepares a worker inside its
+ * batch) exceeds the budget. A failed run is recorded, not thrown: the others still count.
+ */
+export async function benchAnsible(o: {
+  nodes: number;
+  speed: number;
+  windows: readonly (number | `${number}%`)[];
+  from: string;
+  to: string;
+  api?: 'real' | 'emulated';
+  budgetMs: number;
+  budgetMinutes?: number;
+  /** the bound of the plan at this speed, ms */
+  boundMs: (serial: number | `${number}%`) => number;
+  timeoutMs?: number;
+  log: (s: string) => void;
+}): Promise<{ runs: AnsibleRun[]; skipped: string[] }> {
+  const runs: AnsibleRun[] = [];
+  const skipped: string[] = [];
+  for (const serial of o.windows) {
+    const bound = o.boundMs(serial);
+    if (bound > o.budgetMs) {
+      const why = `ansible serial=${serial}: bound ${(bound / 60_000).toFixed(1)} min > budget ${o.budgetMinutes} min`;
+      o.log(`bench: ${o.nodes} nodes, speed ${o.speed}: skipped (${why})`);
+      skipped.push(why);
+      continue;
+    }
+    o.log(`bench: ${o.nodes} nodes, speed ${o.speed}, ansible serial ${serial} …`);
+    try {
+      const run = await runAnsible({ ...o, serial });
+      o.log(`  wall ${run.wallSeconds.toFixed(1)} s, check ${run.checkPassed ? 'pass' : 'FAIL'}`);
+      runs.push(run);
+    } catch (e) {
+      const why = `ansible serial=${serial}: FAILED: ${(e as Error).message.split('\n')[0]}`;
+      o.log(`  ${why}`);
+      skipped.push(why);
+    }
+  }
+  return { runs, skipped };
+}
