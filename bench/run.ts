@@ -5,6 +5,7 @@
  *   node dist/bench/run.js [--sizes 10,100,1000] [--speeds 10,100] [--out bench] [--runbook-max-nodes N]
  *                          [--budget-minutes 6] [--slow-max-nodes 100] [--run-timeout-minutes 45]
  *                          [--append] [--windows 1,10%] [--api real|emulated] [--split]
+ *                          [--ansible-max-nodes 100] [--no-ansible]
  *
  * A configuration whose critical-path bound alone exceeds --budget-minutes is not run (a serial
  * upgrade of 1,000 nodes at speed 10 is ~1.8 hours of modelled time); the table says so. Sizes above
@@ -12,7 +13,8 @@
  * need for ~20,000 SSH commands, which the lab's speed does not change.
  *
  * For each size (3 control planes, the rest workers, yum, one minor) and speed it measures:
- * kupgrade with maxUnavailable 1 and 10%, the runbook script, and the bound from the lab's time
+ * kupgrade with maxUnavailable 1 and 10%, the runbook script, the runbook as an Ansible playbook
+ * with the same windows (bench/peers/ansible.ts), and the bound from the lab's time
  * model (prepared-ahead workers, and the lab's PodDisruptionBudgets, which let one pod of an app go
  * at a time); plus overhead per node (its child workflows' time minus the time the lab's tools held
  * its commands), SSH handshakes and commands per node, history sizes (every run of a
@@ -43,6 +45,7 @@ import {
   type HistoryEvent,
   type SplitSummary,
 } from './split';
+import { benchAnsible, type AnsibleRun } from './peers/ansible';
 
 const ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../..' : '..');
 // `--api real`: the lab's API is the real kube-apiserver & co., which exist for v1.33.13/v1.34.4 only
@@ -79,6 +82,10 @@ export interface SizeResult {
   commit?: string;
   runbook?: { wallSeconds: number; checkPassed: boolean };
   ratioToRunbook?: Record<string, number>;
+  /** the Ansible playbook, one run per window (serial = maxUnavailable) */
+  ansible?: AnsibleRun[];
+  /** kupgrade's wall time over Ansible's with the same window */
+  ratioToAnsible?: Record<string, number>;
 }
 
 function cpuSecondsOf(pid: number): number {
@@ -434,6 +441,8 @@ export async function runBench(opts: {
   /** add to OUT/results.json instead of replacing it */
   append?: boolean;
   windows?: (number | `${number}%`)[];
+  /** sizes above this have no Ansible run (0: none) */
+  ansibleMaxNodes?: number;
   log?: (s: string) => void;
   /** split each worker's time (bench/split.ts) and add the table to results.md */
   split?: boolean;
@@ -533,6 +542,29 @@ export async function runBench(opts: {
             res.skipped.push(why);
           }
         }
+        if (nodes <= (opts.ansibleMaxNodes ?? 100)) {
+          const a = await benchAnsible({
+            nodes,
+            speed,
+            windows: opts.windows ?? [1, '10%'],
+            from: FROM,
+            to: TO,
+            api: API,
+            budgetMs,
+            budgetMinutes: opts.budgetMinutes,
+            boundMs: (serial) => benchBoundMs(nodes, serial, false) / speed,
+            timeoutMs: (opts.runTimeoutMinutes ?? 45) * 60_000,
+            log,
+          });
+          res.ansible = a.runs;
+          res.skipped.push(...a.skipped);
+          res.ratioToAnsible = Object.fromEntries(
+            res.runs.flatMap((r) => {
+              const peer = a.runs.find((p) => p.serial === r.maxUnavailable);
+              return peer ? [[r.maxUnavailable, r.wallSeconds / peer.wallSeconds]] : [];
+            }),
+          );
+        }
         results.push(res);
         writeOut();
       }
@@ -549,23 +581,28 @@ function markdown(cores: number, results: SizeResult[]): string {
   const rows = [
     `Machine: ${cores} cores. Lab: 3 control planes + workers, yum, ${FROM} → ${TO}, Kubernetes API ${API === 'real' ? 'real (kube-apiserver, etcd, controller-manager, scheduler, kubectl built from Go modules)' : 'emulated'}.`,
     '',
-    '| nodes | speed | run | wall s | bound s | kupgrade/bound | kupgrade/runbook | overhead/node median ms | p95 ms | ssh handshakes/node | ssh cmds/node | parent events (runs) | node events | worker RSS MiB | worker CPU s | server CPU s | check | commit |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| nodes | speed | run | wall s | bound s | kupgrade/bound | kupgrade/runbook | kupgrade/ansible | overhead/node median ms | p95 ms | ssh handshakes/node | ssh cmds/node | parent events (runs) | node events | worker RSS MiB | worker CPU s | server CPU s | check | commit |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of results) {
     for (const k of r.runs) {
       rows.push(
-        `| ${r.nodes} | ${r.speed} | kupgrade mu=${k.maxUnavailable} | ${k.wallSeconds.toFixed(1)} | ${k.boundSeconds.toFixed(1)} | ${k.ratioToBound.toFixed(2)} | ${r.ratioToRunbook ? r.ratioToRunbook[k.maxUnavailable].toFixed(2) : 'n/a'} | ${k.overheadPerNodeMs.median} | ${k.overheadPerNodeMs.p95} | ${k.sshPerNode.handshakes.toFixed(2)} | ${k.sshPerNode.commands.toFixed(1)} | ${k.historyEvents.parent}${k.historyEvents.parentRuns && k.historyEvents.parentRuns > 1 ? ` (${k.historyEvents.parentRuns})` : ''} | ${k.historyEvents.node} | ${k.worker.peakRssMiB} | ${k.worker.cpuSeconds.toFixed(1)} | ${k.serverCpuSeconds.toFixed(1)} | ${k.checkPassed ? 'pass' : 'FAIL'} | ${r.commit ?? ''} |`,
+        `| ${r.nodes} | ${r.speed} | kupgrade mu=${k.maxUnavailable} | ${k.wallSeconds.toFixed(1)} | ${k.boundSeconds.toFixed(1)} | ${k.ratioToBound.toFixed(2)} | ${r.ratioToRunbook ? r.ratioToRunbook[k.maxUnavailable].toFixed(2) : 'n/a'} | ${r.ratioToAnsible?.[k.maxUnavailable]?.toFixed(2) ?? 'n/a'} | ${k.overheadPerNodeMs.median} | ${k.overheadPerNodeMs.p95} | ${k.sshPerNode.handshakes.toFixed(2)} | ${k.sshPerNode.commands.toFixed(1)} | ${k.historyEvents.parent}${k.historyEvents.parentRuns && k.historyEvents.parentRuns > 1 ? ` (${k.historyEvents.parentRuns})` : ''} | ${k.historyEvents.node} | ${k.worker.peakRssMiB} | ${k.worker.cpuSeconds.toFixed(1)} | ${k.serverCpuSeconds.toFixed(1)} | ${k.checkPassed ? 'pass' : 'FAIL'} | ${r.commit ?? ''} |`,
       );
     }
     for (const why of r.skipped ?? []) {
       rows.push(
-        `| ${r.nodes} | ${r.speed} | ${why.includes('FAILED') ? '' : 'skipped: '}${why} | | | | | | | | | | | | | | |`,
+        `| ${r.nodes} | ${r.speed} | ${why.includes('FAILED') ? '' : 'skipped: '}${why} | | | | | | | | | | | | | | | |`,
       );
     }
     if (r.runbook) {
       rows.push(
-        `| ${r.nodes} | ${r.speed} | serial runbook | ${r.runbook.wallSeconds.toFixed(1)} | | | | | | | | | | | | | ${r.runbook.checkPassed ? 'pass' : 'FAIL'} | ${r.commit ?? ''} |`,
+        `| ${r.nodes} | ${r.speed} | serial runbook | ${r.runbook.wallSeconds.toFixed(1)} | | | | | | | | | | | | | | ${r.runbook.checkPassed ? 'pass' : 'FAIL'} | ${r.commit ?? ''} |`,
+      );
+    }
+    for (const a of r.ansible ?? []) {
+      rows.push(
+        `| ${r.nodes} | ${r.speed} | ansible serial=${a.serial} | ${a.wallSeconds.toFixed(1)} | | | | | | | | ${a.sshPerNode.toFixed(1)} | | | | | | ${a.checkPassed ? 'pass' : 'FAIL'} | ${r.commit ?? ''} |`,
       );
     }
   }
@@ -601,6 +638,8 @@ if (require.main === module) {
       windows: { type: 'string', default: '1,10%' },
       api: { type: 'string', default: 'emulated' },
       split: { type: 'boolean', default: false },
+      'ansible-max-nodes': { type: 'string', default: '100' },
+      'no-ansible': { type: 'boolean', default: false },
     },
   });
   runBench({
@@ -614,6 +653,7 @@ if (require.main === module) {
     append: values.append,
     windows: values.windows!.split(',').map((w) => (w.endsWith('%') ? (w as `${number}%`) : Number(w))),
     split: values.split,
+    ansibleMaxNodes: values['no-ansible'] ? 0 : Number(values['ansible-max-nodes']),
   }).then(
     ({ md }) => {
       console.log(md);

@@ -7,7 +7,7 @@ cd "$KUPGRADE_ROOT"
 
 # Debian packages: sshd for the lab, docker-compose to validate docker-compose.yml (no engine needed),
 # chromium for the Web UI browser test, bash-builtins so that the lab's node shell runs mkdir/rm
-# without a process start per command.
+# without a process start per command, ansible for the bench's Ansible peer (bench/ansible).
 need=()
 [[ -x /usr/sbin/sshd ]] || need+=(openssh-server)
 command -v docker-compose >/dev/null || need+=(docker-compose)
@@ -15,6 +15,7 @@ command -v docker-compose >/dev/null || need+=(docker-compose)
 command -v unshare >/dev/null || need+=(util-linux)
 [[ -e /usr/lib/bash/rm ]] || need+=(bash-builtins)
 command -v openssl >/dev/null || need+=(openssl)
+command -v ansible-playbook >/dev/null || need+=(ansible)
 if ((${#need[@]})); then
   if [[ $(id -u) -ne 0 ]]; then
     die "missing Debian packages: ${need[*]}; install them as root: apt-get update && apt-get install -y ${need[*]}"

@@ -1,0 +1,135 @@
+/**
+ * The bench's Ansible peer over real OpenSSH: the playbook (bench/ansible/upgrade.yml) refuses a
+ * lab whose host keys do not match the known_hosts it is given, and upgrades a 1-control-plane /
+ * 2-worker yum lab by one minor. The end state is read from the lab's model (state.json) and its
+ * events, not from the playbook's output. Needs dist/ (npm run build), the lab's sshd and
+ * Debian's ansible.
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { checkLab, labDown, labUp } from '../../lab/src/api';
+import type { ClusterState } from '../../lab/src/model/state';
+import { runPlaybook } from '../../bench/peers/ansible';
+
+jest.setTimeout(300_000);
+
+const TARGET = '1.30.14'; // the newest 1.30 patch of the lab's repository
+let dir: string;
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kupgrade-ansible-'));
+  await labUp({ dir, controlPlanes: 1, workers: 2, version: '1.29.6', packages: 'yum', speed: 200 });
+});
+
+afterAll(async () => {
+  await labDown(dir).catch(() => undefined);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function state(): ClusterState {
+  return JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')) as ClusterState;
+}
+
+interface Exec {
+  type: string;
+  node: string;
+  cmd: string;
+  exit: number;
+}
+
+function execs(): Exec[] {
+  return fs
+    .readFileSync(path.join(dir, 'events.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Exec)
+    .filter((e) => e.type === 'exec');
+}
+
+test('host keys other than the known_hosts names: no node is touched', async () => {
+  const knownHosts = path.join(dir, 'ssh/known_hosts');
+  const real = fs.readFileSync(knownHosts, 'utf8');
+  const other = path.join(dir, 'other-host-key');
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other]);
+  const otherKey = fs.readFileSync(`${other}.pub`, 'utf8').trim().split(' ').slice(0, 2).join(' ');
+  // the same hosts, another key
+  fs.writeFileSync(
+    knownHosts,
+    real
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => `${l.split(' ')[0]} ${otherKey}\n`)
+      .join(''),
+  );
+  try {
+    const r = await runPlaybook(dir, { minor: '1.30', serial: '10%', readyPollSeconds: 0.025 });
+    expect(r.code).not.toBe(0);
+    expect(fs.readFileSync(r.log, 'utf8')).toMatch(
+      /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/,
+    );
+  } finally {
+    fs.writeFileSync(knownHosts, real);
+  }
+  expect(execs()).toEqual([]);
+  for (const n of Object.values(state().nodes)) expect(n.packages.kubeadm.version).toBe('1.29.6');
+});
+
+test('serial 10%: every node ends at the target, its kubelet restarted after its drain, uncordoned', async () => {
+  const r = await runPlaybook(dir, { minor: '1.30', serial: '10%', readyPollSeconds: 0.025 });
+  expect({ code: r.code, log: r.code === 0 ? '' : fs.readFileSync(r.log, 'utf8') }).toEqual({
+    code: 0,
+    log: '',
+  });
+
+  const nodes = Object.values(state().nodes);
+  expect(nodes.map((n) => n.name).sort()).toEqual(['cp-1', 'w-1', 'w-2']);
+  for (const n of nodes) {
+    expect({
+      node: n.name,
+      running: n.kubelet,
+      packages: [n.packages.kubeadm.version, n.packages.kubelet.version, n.packages.kubectl.version],
+      kubelet: n.kubeletActive,
+      ready: n.ready,
+      unschedulable: n.unschedulable,
+      needsDaemonReload: n.needsDaemonReload,
+    }).toEqual({
+      node: n.name,
+      running: TARGET,
+      packages: [TARGET, TARGET, TARGET],
+      kubelet: 'active',
+      ready: true,
+      unschedulable: false,
+      needsDaemonReload: false,
+    });
+  }
+  expect(state().nodes['cp-1'].cp?.apiserver).toBe(TARGET);
+
+  // the lab's replay: kubelets restarted only drained, one worker at a time, none left cordoned
+  expect(checkLab(dir, { target: `v${TARGET}`, maxUnavailable: 1 }).violations).toEqual([]);
+  const ran = execs();
+  for (const node of ['cp-1', 'w-1', 'w-2']) {
+    const restart = ran.findIndex((e) => e.node === node && e.cmd === 'systemctl restart kubelet');
+    const drain = ran.findIndex((e) => e.cmd === `kubectl drain ${node} --ignore-daemonsets`);
+    const uncordon = ran.findIndex((e) => e.cmd === `kubectl uncordon ${node}`);
+    expect({ node, drained: drain >= 0, restarted: restart >= 0, uncordoned: uncordon >= 0 }).toEqual({
+      node,
+      drained: true,
+      restarted: true,
+      uncordoned: true,
+    });
+    expect(drain).toBeLessThan(restart);
+    expect(restart).toBeLessThan(uncordon);
+    expect(ran[restart].exit).toBe(0);
+  }
+  expect(ran.filter((e) => /^kubeadm upgrade apply v1\.30\.14 -y$/.test(e.cmd)).map((e) => e.node)).toEqual([
+    'cp-1',
+  ]);
+  expect(
+    ran
+      .filter((e) => e.cmd === 'kubeadm upgrade node')
+      .map((e) => e.node)
+      .sort(),
+  ).toEqual(['w-1', 'w-2']);
+});
