@@ -11,10 +11,10 @@
  * (the worker config's key, known_hosts and host-key policy), not the input's.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Inventory } from './inventory/schema';
-import { createSshPool } from './ssh/pool';
-import type { RunOptions, RunResult, SshExecutor, SshPoolConfig, SshTarget } from './ssh/types';
-import type { ShellCommand } from './ssh/command';
+import type { Inventory } from '../inventory/schema';
+import type { ShellCommand } from './command';
+import { createSshPool } from './pool';
+import type { RunOptions, RunResult, SshExecutor, SshPoolConfig, SshTarget } from './types';
 
 export type SshSettings = Inventory['ssh'];
 
