@@ -51,10 +51,8 @@ export async function createWorker(config: WorkerConfig = {}) {
   const connection = await NativeConnection.connect(settings.connectionOptions);
   // A node's connection stays open from preflight to its turn in the window (minutes later in a
   // large rollout) instead of a new handshake per phase; the pool's cap still bounds the total.
-  const ssh = new SshRouter(
-    { maxConnections: 256, idleTimeoutMs: 10 * 60_000, ...config.ssh },
-    undefined,
-    (input) => trust.admit(input),
+  const ssh = new SshRouter({ maxConnections: 256, idleTimeoutMs: 10 * 60_000, ...config.ssh }, (input) =>
+    trust.admit(input),
   );
   const activities = ssh.wrap(
     createNodeActivities({

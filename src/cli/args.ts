@@ -16,7 +16,7 @@ import { UsageError } from './usage';
 
 export type FlagSpec = NonNullable<ParseArgsConfig['options']>;
 
-export const GLOBAL_FLAGS: FlagSpec = {
+const GLOBAL_FLAGS: FlagSpec = {
   help: { type: 'boolean', short: 'h' },
   address: { type: 'string' },
   namespace: { type: 'string', short: 'n' },
