@@ -86,6 +86,12 @@ export function outputFormat(p: Parsed): OutputFormat {
   return o;
 }
 
+/** The flags of inventoryArg and targetArg. */
+export const INVENTORY_FLAGS: FlagSpec = {
+  file: { type: 'string', short: 'f' },
+  to: { type: 'string' },
+};
+
 /** The inventory named by the required -f/--file flag. */
 export function inventoryArg(p: Parsed, command: string): Inventory {
   const file = required(p, 'file', command, 'the cluster inventory, e.g. -f cluster.yaml');

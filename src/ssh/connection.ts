@@ -4,6 +4,7 @@
  */
 import { Client, type ConnectConfig } from 'ssh2';
 import { abortReason, SshAuthenticationError, SshTransportError } from './errors';
+import type { Waiter } from './slots';
 
 export interface Endpoint {
   name: string;
@@ -19,7 +20,7 @@ export class Conn {
   ready!: Promise<void>;
   /** Handshake done: only such a connection may be closed to free a slot for someone else. */
   isReady = false;
-  readonly channelWaiters: (() => void)[] = [];
+  readonly channelWaiters: Waiter[] = [];
   /** Called when the connection goes away under running commands. */
   readonly onDrop = new Set<(err: Error) => void>();
   idleTimer?: NodeJS.Timeout;

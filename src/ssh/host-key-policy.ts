@@ -8,16 +8,7 @@ import * as path from 'node:path';
 import type { ServerHostKeyAlgorithm } from 'ssh2';
 import type { Endpoint } from './connection';
 import { HostKeyMismatchError, type HostKeyProblem } from './errors';
-import {
-  checkKnownHost,
-  fingerprintOf,
-  hostToken,
-  keyTypeOf,
-  knownHostsLine,
-  knownKeyTypes,
-  normalizeFingerprint,
-  parseKnownHosts,
-} from './known-hosts';
+import * as knownHosts from './known-hosts';
 import type { SshPoolConfig } from './types';
 
 /** ssh-rsa keys are served with SHA-2 signatures by modern sshd; ask for those first. */
@@ -45,12 +36,14 @@ export function hostKeyCheck(
   const policy = config.hostKeyPolicy ?? 'strict';
   const file = config.knownHostsPath;
   const pinned = new Map(
-    Object.entries(config.hostKeyFingerprints ?? {}).map(([k, v]) => [k, normalizeFingerprint(v)] as const),
+    Object.entries(config.hostKeyFingerprints ?? {}).map(
+      ([k, v]) => [k, knownHosts.normalizeFingerprint(v)] as const,
+    ),
   );
 
   function verify(ep: Endpoint, keyBlob: Buffer): HostKeyMismatchError | undefined {
-    const fp = fingerprintOf(keyBlob);
-    const keyType = keyTypeOf(keyBlob);
+    const fp = knownHosts.fingerprintOf(keyBlob);
+    const keyType = knownHosts.keyTypeOf(keyBlob);
     const where = `${ep.name} (${ep.host}:${ep.port})`;
     const refuse = (message: string, problem: HostKeyProblem, expectedFingerprints: string[]) =>
       new HostKeyMismatchError(message, {
@@ -72,8 +65,13 @@ export function hostKeyCheck(
         [pin],
       );
     }
-    const verdict = checkKnownHost(parseKnownHosts(readOrEmpty(file)), ep.host, ep.port, keyBlob);
-    const token = hostToken(ep.host, ep.port);
+    const verdict = knownHosts.checkKnownHost(
+      knownHosts.parseKnownHosts(readOrEmpty(file)),
+      ep.host,
+      ep.port,
+      keyBlob,
+    );
+    const token = knownHosts.hostToken(ep.host, ep.port);
     if (verdict.status === 'match') return undefined;
     if (verdict.status === 'revoked') {
       return refuse(
@@ -93,7 +91,7 @@ export function hostKeyCheck(
       );
     }
     if (policy === 'accept-new') {
-      appendKnownHost(file, knownHostsLine(ep.host, ep.port, keyBlob));
+      appendKnownHost(file, knownHosts.knownHostsLine(ep.host, ep.port, keyBlob));
       return undefined;
     }
     return refuse(
@@ -107,7 +105,7 @@ export function hostKeyCheck(
 
   function algorithms(ep: Endpoint): ServerHostKeyAlgorithm[] | undefined {
     if (pinned.has(ep.name) || pinned.has(ep.host)) return undefined;
-    const types = knownKeyTypes(parseKnownHosts(readOrEmpty(file)), ep.host, ep.port);
+    const types = knownHosts.knownKeyTypes(knownHosts.parseKnownHosts(readOrEmpty(file)), ep.host, ep.port);
     if (types.length === 0 || !types.every((t) => ALGOS_FOR_KEY_TYPE[t])) return undefined;
     return types.flatMap((t) => ALGOS_FOR_KEY_TYPE[t] ?? []);
   }

@@ -7,6 +7,27 @@
 import type { Conn } from './connection';
 import { abortReason, SshTransportError } from './errors';
 
+/** Someone waiting in a queue: called with nothing to go on, or with the error to fail with. */
+export type Waiter = (err?: Error) => void;
+
+/** Waits in `queue` until called; an abort leaves the queue and rejects with the signal's reason. */
+function waitInQueue(queue: Waiter[], signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const w: Waiter = (err) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onAbort = () => {
+      const i = queue.indexOf(w);
+      if (i >= 0) queue.splice(i, 1);
+      reject(abortReason(signal));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    queue.push(w);
+  });
+}
+
 export interface SlotLimits {
   maxConnections: number;
   maxChannelsPerConnection: number;
@@ -15,7 +36,7 @@ export interface SlotLimits {
 
 export class ConnectionSlots {
   private readonly conns = new Map<string, Conn>();
-  private readonly slotWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  private readonly slotWaiters: Waiter[] = [];
   private open = 0;
 
   constructor(private readonly limits: SlotLimits) {}
@@ -51,47 +72,20 @@ export class ConnectionSlots {
       this.open++;
       return;
     }
-    await new Promise<void>((resolve, reject) => {
-      const w = {
-        resolve: () => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        },
-        reject,
-      };
-      const onAbort = () => {
-        const i = this.slotWaiters.indexOf(w);
-        if (i >= 0) this.slotWaiters.splice(i, 1);
-        reject(abortReason(signal));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.slotWaiters.push(w);
-    });
+    await waitInQueue(this.slotWaiters, signal);
   }
 
   releaseSlot(): void {
     const next = this.slotWaiters.shift();
     // Hand the slot over directly so the count never dips below what is really open.
-    if (next) next.resolve();
+    if (next) next();
     else this.open--;
   }
 
   /** Waits for a free exec channel on `c`; fails when `c` closes meanwhile. */
   async acquireChannel(c: Conn, signal?: AbortSignal): Promise<void> {
     while (c.active >= this.limits.maxChannelsPerConnection && !c.closed) {
-      await new Promise<void>((resolve, reject) => {
-        const w = () => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        };
-        const onAbort = () => {
-          const i = c.channelWaiters.indexOf(w);
-          if (i >= 0) c.channelWaiters.splice(i, 1);
-          reject(abortReason(signal));
-        };
-        signal?.addEventListener('abort', onAbort, { once: true });
-        c.channelWaiters.push(w);
-      });
+      await waitInQueue(c.channelWaiters, signal);
     }
     if (c.closed) {
       throw new SshTransportError(`connection to ${c.ep.host}:${c.ep.port} closed`, {
@@ -134,7 +128,7 @@ export class ConnectionSlots {
   /** Rejects every slot waiter and closes every connection (waits up to 1 s for each to close). */
   async closeAll(): Promise<void> {
     for (const w of this.slotWaiters.splice(0))
-      w.reject(new SshTransportError('the SSH pool is closed', { host: '' }));
+      w(new SshTransportError('the SSH pool is closed', { host: '' }));
     await Promise.all(
       [...this.conns.values()].map(
         (c) =>

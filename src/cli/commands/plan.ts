@@ -2,7 +2,14 @@
 import { randomUUID } from 'node:crypto';
 import { planWorkflowId, WORKFLOW_TYPES } from '../../shared/names';
 import type { PlanInput, UpgradePlan } from '../../shared/types';
-import { checkInventoryKeyFiles, CONN_FLAGS, inventoryArg, outputFormat, targetArg } from '../args';
+import {
+  checkInventoryKeyFiles,
+  CONN_FLAGS,
+  INVENTORY_FLAGS,
+  inventoryArg,
+  outputFormat,
+  targetArg,
+} from '../args';
 import { withCli } from '../client';
 import { print, type Command } from '../command';
 import { planText } from '../render';
@@ -25,8 +32,7 @@ export const plan: Command = {
     ],
   },
   flags: {
-    file: { type: 'string', short: 'f' },
-    to: { type: 'string' },
+    ...INVENTORY_FLAGS,
     output: { type: 'string', short: 'o' },
     'allow-unlisted': { type: 'boolean' },
   },

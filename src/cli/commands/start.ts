@@ -15,6 +15,7 @@ import {
   checkInventoryKeyFiles,
   CONN_FLAGS,
   gatesArg,
+  INVENTORY_FLAGS,
   inventoryArg,
   maxUnavailableArg,
   outputFormat,
@@ -48,8 +49,7 @@ export const start: Command = {
     ],
   },
   flags: {
-    file: { type: 'string', short: 'f' },
-    to: { type: 'string' },
+    ...INVENTORY_FLAGS,
     'auto-approve': { type: 'boolean' },
     'max-unavailable': { type: 'string' },
     gates: { type: 'string' },
