@@ -120,7 +120,7 @@ function workerProcess(
   speed: number,
   config: string,
 ): ChildProcess {
-  return spawn(process.execPath, [path.join(ROOT, 'dist/src/worker.js')], {
+  return spawn(process.execPath, [path.join(ROOT, 'dist/bench/worker.js')], {
     env: {
       ...process.env,
       TEMPORAL_ADDRESS: address,

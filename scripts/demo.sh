@@ -4,5 +4,5 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 bash "$(dirname "$0")/setup.sh"
 cd "$KUPGRADE_ROOT"
-[[ -f dist/src/cli/demo.js && dist/src/cli/demo.js -nt src/cli/demo.ts ]] || { step "Building kupgrade"; npm run -s build; }
-exec node dist/src/cli/demo.js "$@"
+[[ -f dist/scripts/demo.js && dist/scripts/demo.js -nt scripts/demo.ts ]] || { step "Building kupgrade"; npm run -s build; }
+exec node dist/scripts/demo.js "$@"

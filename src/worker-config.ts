@@ -25,6 +25,7 @@ import { HOST_KEY_POLICIES, resolvePath, type Inventory } from './inventory/sche
 import { GATES } from './shared/gates';
 import { DNS1123_LABEL, SHA256_FINGERPRINT, SSH_USER } from './inventory/patterns';
 import type { ApprovalPolicy } from './shared/types';
+import { normalizeFingerprint } from './ssh/known-hosts';
 
 /** Longest approver name / comment accepted; the workflow caps payloads with the same numbers. */
 export const IDENTITY_MAX = 128;
@@ -86,10 +87,6 @@ export interface TrustConfig {
 }
 
 export class WorkerConfigError extends Error {}
-
-function normalizeFingerprint(fp: string): string {
-  return (fp.startsWith('SHA256:') ? fp : `SHA256:${fp}`).replace(/=$/, '');
-}
 
 /** Validates a parsed worker config; relative paths are resolved against `baseDir`. */
 export function parseWorkerConfig(raw: unknown, source: string, baseDir: string): TrustConfig {

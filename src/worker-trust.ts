@@ -1,5 +1,5 @@
 /**
- * What the worker accepts from a workflow input (issue 13.1). Anyone who can start a workflow in
+ * What the worker accepts from a workflow input. Anyone who can start a workflow in
  * the namespace writes its input, so the worker re-checks it against its own config
  * (src/worker-config.ts) in two places:
  *
@@ -7,7 +7,7 @@
  *   inventory through the CLI's schema, the cluster granted to this worker, the options (no
  *   auto-approve or dropped gates where approvals are required); it returns the cluster's approval
  *   policy, which the workflow enforces in its Update validators;
- * - every activity call (`admit`, from the wrapper in src/worker-ssh.ts), so a hand-started child
+ * - every activity call (`admit`, from the wrapper in src/ssh/router.ts), so a hand-started child
  *   workflow or an old run is held to the same rules: the inventory (or the per-node part of it)
  *   through the schema, the ssh request matching the grant, the CNI command allowed.
  *
@@ -21,9 +21,8 @@ import type { Inventory, InventoryNode } from './inventory/schema';
 import type { CheckInputRequest, CheckInputResult } from './shared/activities';
 import { ErrorType } from './shared/errors';
 import { DEFAULT_GATES, isGateName, type GateName } from './shared/gates';
-import type { ClusterGrant, TrustConfig } from './worker-config';
-
-export type SshSettings = Inventory['ssh'];
+import type { SshSettings } from './ssh/router';
+import { IDENTITY_MAX, type ClusterGrant, type TrustConfig } from './worker-config';
 
 const DOCS = 'docs/operations.md, "The worker config"';
 
@@ -188,8 +187,11 @@ export class WorkerTrust {
     const opts = req.options ?? {};
     if (opts === null || typeof opts !== 'object' || Array.isArray(opts))
       throw refused('options: not a mapping; fix: start the upgrade with `kupgrade start`');
-    if (opts.startedBy !== undefined && (typeof opts.startedBy !== 'string' || opts.startedBy.length > 128))
-      throw refused('options.startedBy: not a name of at most 128 characters');
+    if (
+      opts.startedBy !== undefined &&
+      (typeof opts.startedBy !== 'string' || opts.startedBy.length > IDENTITY_MAX)
+    )
+      throw refused(`options.startedBy: not a name of at most ${IDENTITY_MAX} characters`);
     const gates: unknown = opts.gates ?? inv.rollout.gates;
     if (!Array.isArray(gates) || gates.some((g) => typeof g !== 'string' || !isGateName(g)))
       throw refused(`options.gates: ${JSON.stringify(gates)} is not a list of gate names`);

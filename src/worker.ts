@@ -14,11 +14,9 @@ import {
   type WorkerOptions,
 } from '@temporalio/worker';
 import { createNodeActivities } from './activities';
-import { temporalSettings } from './temporal/connection';
-import { writeFileSync } from 'node:fs';
-import { sshCounters } from './ssh/pool';
-import { SshRouter } from './worker-ssh';
+import { SshRouter } from './ssh/router';
 import type { SshPoolConfig } from './ssh/types';
+import { temporalSettings } from './temporal/connection';
 import { loadWorkerConfig, workerConfigPath, type TrustConfig } from './worker-config';
 import { WorkerTrust } from './worker-trust';
 
@@ -27,7 +25,7 @@ export interface WorkerConfig {
   namespace?: string;
   profile?: string;
   taskQueue?: string;
-  /** Pool limits shared by every cluster's pool. */
+  /** Pool limits (and an `observe` hook) shared by every cluster's pool. */
   ssh?: Partial<SshPoolConfig>;
   /** Activity tuning (poll intervals). */
   pollIntervalMs?: number;
@@ -53,10 +51,8 @@ export async function createWorker(config: WorkerConfig = {}) {
   const connection = await NativeConnection.connect(settings.connectionOptions);
   // A node's connection stays open from preflight to its turn in the window (minutes later in a
   // large rollout) instead of a new handshake per phase; the pool's cap still bounds the total.
-  const ssh = new SshRouter(
-    { maxConnections: 256, idleTimeoutMs: 10 * 60_000, ...config.ssh },
-    undefined,
-    (input) => trust.admit(input),
+  const ssh = new SshRouter({ maxConnections: 256, idleTimeoutMs: 10 * 60_000, ...config.ssh }, (input) =>
+    trust.admit(input),
   );
   const activities = ssh.wrap(
     createNodeActivities({
@@ -116,26 +112,8 @@ export async function runWorker(config: WorkerConfig = {}): Promise<void> {
     await worker.run();
   } finally {
     await close();
-    writeStats();
   }
 }
-
-/**
- * For the benchmark: peak RSS, CPU seconds and SSH counters, written to KUPGRADE_STATS_FILE when
- * the worker stops (and every 2 s, since a benchmark may kill it).
- */
-function writeStats(): void {
-  const file = process.env.KUPGRADE_STATS_FILE;
-  if (!file) return;
-  const cpu = process.cpuUsage();
-  const stats = {
-    peakRssBytes: process.resourceUsage().maxRSS * 1024,
-    cpuSeconds: (cpu.user + cpu.system) / 1e6,
-    ssh: { ...sshCounters },
-  };
-  writeFileSync(file, JSON.stringify(stats));
-}
-if (process.env.KUPGRADE_STATS_FILE) setInterval(writeStats, 2000).unref();
 
 if (require.main === module) {
   runWorker().catch((err: unknown) => {

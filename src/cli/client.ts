@@ -6,10 +6,11 @@ import {
   WorkflowUpdateFailedError,
   type WorkflowHandle,
 } from '@temporalio/client';
+import { stateQuery } from '../shared/messages';
 import { upgradeWorkflowId } from '../shared/names';
+import type { UpgradeState } from '../shared/types';
 import { temporalSettings, type TemporalSettings } from '../temporal/connection';
-import type { Parsed } from './args';
-import { str } from './args';
+import { str, type Parsed } from './args';
 import { CommandError } from './usage';
 
 export interface Cli {
@@ -29,7 +30,7 @@ export function identityOf(p: Parsed): string {
   return str(p, 'by') ?? (process.env.KUPGRADE_IDENTITY || undefined) ?? process.env.USER ?? 'unknown';
 }
 
-export async function connect(p: Parsed): Promise<Cli> {
+async function connect(p: Parsed): Promise<Cli> {
   const settings = temporalSettings({
     address: str(p, 'address'),
     namespace: str(p, 'namespace'),
@@ -48,12 +49,28 @@ export async function connect(p: Parsed): Promise<Cli> {
   return { client, settings, close: () => connection.close() };
 }
 
+/** Connects, runs `fn`, closes; SDK errors become messages about `cluster` (see explain). */
+export async function withCli<T>(p: Parsed, fn: (cli: Cli) => Promise<T>, cluster?: string): Promise<T> {
+  const cli = await connect(p);
+  try {
+    return await fn(cli);
+  } catch (err) {
+    throw explain(err, cluster);
+  } finally {
+    await cli.close();
+  }
+}
+
 export function upgradeHandle(cli: Cli, cluster: string): WorkflowHandle {
   return cli.client.workflow.getHandle(upgradeWorkflowId(cluster));
 }
 
+export function upgradeState(cli: Cli, cluster: string): Promise<UpgradeState> {
+  return upgradeHandle(cli, cluster).query(stateQuery);
+}
+
 /** Turns SDK errors into messages an operator can act on. */
-export function explain(err: unknown, cluster?: string): Error {
+function explain(err: unknown, cluster?: string): Error {
   if (err instanceof WorkflowNotFoundError && /already completed/i.test(err.message)) {
     return new CommandError(
       `the upgrade of cluster "${cluster}" has already finished: nothing to decide ('kupgrade history ${cluster}' shows how it ended)`,

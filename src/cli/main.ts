@@ -3,7 +3,8 @@
  * errors go to stderr and name the fix.
  */
 import { parseFlags } from './args';
-import { COMMANDS, type Io } from './commands';
+import type { Io } from './command';
+import { COMMANDS } from './commands';
 import { CommandError, renderHelp, UsageError } from './usage';
 
 const TOP_HELP = `kupgrade: smooth, resumable kubeadm upgrades as a durable Temporal workflow.

@@ -32,13 +32,13 @@ function duration(a: string | undefined, b: string | undefined, now: number): st
   return since(a, b ? Date.parse(b) : now);
 }
 
-export function progressBar(done: number, total: number, width = 30): string {
+function progressBar(done: number, total: number, width = 30): string {
   const frac = total ? done / total : 1;
   const n = Math.round(frac * width);
   return `[${'#'.repeat(n)}${'.'.repeat(width - n)}] ${done}/${total} nodes`;
 }
 
-export function nodesFinished(state: UpgradeState): number {
+function nodesFinished(state: UpgradeState): number {
   return state.nodes.filter((n) => ['done', 'up-to-date', 'skipped'].includes(n.status)).length;
 }
 

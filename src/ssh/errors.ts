@@ -120,3 +120,12 @@ export class SshKeyFileError extends SshError {
     this.path = path;
   }
 }
+
+/** The error a cancelled wait or command rejects with: the signal's reason, or an AbortError. */
+export function abortReason(signal?: AbortSignal): Error {
+  const r: unknown = signal?.reason;
+  if (r instanceof Error) return r;
+  const e = new Error(typeof r === 'string' ? r : 'the command was aborted');
+  e.name = 'AbortError';
+  return e;
+}

@@ -77,4 +77,12 @@ export interface SshPoolConfig {
   killOnDisconnect?: boolean;
   /** SSH keepalive interval (default 15 s); a dead peer is detected after 3 misses. */
   keepaliveIntervalMs?: number;
+  /** Told what the pool does, e.g. for counting handshakes per node; default: nobody. */
+  observe?: (event: SshPoolEvent) => void;
 }
+
+/**
+ * What the pool reports to `observe`: a handshake done (the connection is open), an open connection
+ * closed, a connection that could not be opened, a command started, a command timed out.
+ */
+export type SshPoolEvent = 'handshake' | 'connection-closed' | 'connection-failed' | 'command' | 'timeout';

@@ -28,7 +28,7 @@ export function temporalSettings(overrides: { address?: string; namespace?: stri
 }
 
 /** The dev server serves its UI on the gRPC port + 1000 (7233 → 8233). */
-export function defaultUiAddress(address: string): string {
+function defaultUiAddress(address: string): string {
   const m = /^(.*):(\d+)$/.exec(address);
   if (!m) return 'http://localhost:8233';
   const host = m[1] === '0.0.0.0' ? 'localhost' : m[1];

@@ -3,9 +3,8 @@
  * benchmark. We spawn it ourselves instead of TestWorkflowEnvironment.createLocal because that
  * helper waits only 5 s for readiness, too short on a loaded 2-core machine.
  */
-import { spawn } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -20,7 +19,7 @@ export interface DevServer {
   dbFile: string;
 }
 
-export function temporalBinary(): string {
+function temporalBinary(): string {
   return execFileSync('bash', [path.join(ROOT, 'scripts/temporal-cli.sh')], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -39,7 +38,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export function searchAttributeArgs(): string[] {
+function searchAttributeArgs(): string[] {
   const attrs = JSON.parse(readFileSync(path.join(ROOT, 'scripts/search-attributes.json'), 'utf8')) as Record<
     string,
     string
@@ -103,7 +102,7 @@ export async function startDevServer(opts: {
     '--log-level',
     'error',
   ];
-  const out = opts.logFile ? (await import('node:fs')).openSync(opts.logFile, 'a') : 'ignore';
+  const out = opts.logFile ? openSync(opts.logFile, 'a') : 'ignore';
   const child = spawn(bin, args, { detached: true, stdio: ['ignore', out, out] });
   child.unref();
   const address = `127.0.0.1:${port}`;

@@ -14,7 +14,7 @@ import type { SshExecutor } from '../../src/ssh/types';
 import { clusterContext } from '../../src/shared/inventory';
 import { computeHops } from '../../src/shared/versions';
 import type { ResolvedHop, StepResult } from '../../src/shared/activities';
-import { poolConfigOf } from '../../src/worker-ssh';
+import { poolConfigOf } from '../../src/ssh/router';
 import { isMutating, Lab, LAB_CLI, repeatedMutations } from '../helpers/lab';
 import { inActivity } from './fake-ssh';
 

@@ -18,7 +18,7 @@ import { createSshPool } from '../../src/ssh/pool';
 import { cmd } from '../../src/ssh/command';
 import type { SshExecutor } from '../../src/ssh/types';
 import { clusterContext } from '../../src/shared/inventory';
-import { poolConfigOf } from '../../src/worker-ssh';
+import { poolConfigOf } from '../../src/ssh/router';
 import { isMutating, Lab, LAB_CLI } from '../helpers/lab';
 import { inActivity } from './fake-ssh';
 

@@ -17,7 +17,7 @@ import type { SshExecutor } from '../../src/ssh/types';
 import { clusterContext } from '../../src/shared/inventory';
 import { computeHops } from '../../src/shared/versions';
 import type { ResolvedHop } from '../../src/shared/activities';
-import { poolConfigOf } from '../../src/worker-ssh';
+import { poolConfigOf } from '../../src/ssh/router';
 import { Lab, LAB_CLI } from '../helpers/lab';
 import { inActivity } from './fake-ssh';
 import { armoredKey } from '../../lab/src/model/packages';

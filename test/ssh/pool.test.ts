@@ -5,21 +5,17 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { cmd, sh } from '../../src/ssh/command';
 import {
-  cmd,
-  createSshPool,
   HostKeyMismatchError,
-  sh,
   SshAuthenticationError,
   SshKeyFileError,
-  sshCounters,
   SshTimeoutError,
   SshTransportError,
   SudoPasswordRequiredError,
-  type SshExecutor,
-  type SshPoolConfig,
-  type SshTarget,
-} from '../../src/ssh';
+} from '../../src/ssh/errors';
+import { createSshPool } from '../../src/ssh/pool';
+import type { SshExecutor, SshPoolConfig, SshPoolEvent, SshTarget } from '../../src/ssh/types';
 import { freePort, otherPublicKey, startSshd, type TestSshd } from '../helpers/sshd';
 
 let sshd: TestSshd;
@@ -50,6 +46,17 @@ function pool(over: Partial<SshPoolConfig> = {}) {
   return p;
 }
 
+/** Counts the handshakes of the pool it observes. */
+function handshakeCounter() {
+  const counter = {
+    handshakes: 0,
+    observe: (e: SshPoolEvent) => {
+      if (e === 'handshake') counter.handshakes++;
+    },
+  };
+  return counter;
+}
+
 async function rejection(p: Promise<unknown>): Promise<Error> {
   try {
     await p;
@@ -75,26 +82,26 @@ describe('exec', () => {
   });
 
   test('one handshake for many commands, sequential and parallel (channels multiplexed)', async () => {
-    const p = pool({ maxChannelsPerConnection: 4 });
-    const before = sshCounters.handshakes;
+    const counter = handshakeCounter();
+    const p = pool({ maxChannelsPerConnection: 4, observe: counter.observe });
     for (let i = 0; i < 10; i++)
       expect((await p.run(target(), cmd('echo', String(i)))).stdout).toBe(`${i}\n`);
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) => p.run(target(), sh`sleep 0.05; echo ${i}`)),
     );
     expect(results.map((r) => r.stdout)).toEqual(Array.from({ length: 20 }, (_, i) => `${i}\n`));
-    expect(sshCounters.handshakes - before).toBe(1);
+    expect(counter.handshakes).toBe(1);
     expect(p.stats().connections).toBe(1);
   });
 
   test('100 concurrent commands on one host queue for channels, one handshake', async () => {
-    const p = pool({ maxChannelsPerConnection: 8 });
-    const before = sshCounters.handshakes;
+    const counter = handshakeCounter();
+    const p = pool({ maxChannelsPerConnection: 8, observe: counter.observe });
     const results = await Promise.all(
       Array.from({ length: 100 }, (_, i) => p.run(target(), cmd('echo', `n${i}`))),
     );
     expect(results.every((r, i) => r.exitCode === 0 && r.stdout === `n${i}\n`)).toBe(true);
-    expect(sshCounters.handshakes - before).toBe(1);
+    expect(counter.handshakes).toBe(1);
   });
 
   test('onProgress is called as output arrives', async () => {
@@ -206,19 +213,20 @@ describe('timeouts and cancellation', () => {
   });
 
   test('idle connections are closed and re-opened on demand', async () => {
+    const counter = handshakeCounter();
     const p = createSshPool({
       privateKeyPath: sshd.clientKeyPath,
       knownHostsPath: sshd.writeKnownHosts([sshd.knownHostsLine]),
       idleTimeoutMs: 200,
+      observe: counter.observe,
     });
     pools.push(p);
-    const before = sshCounters.handshakes;
     await p.run(target(), cmd('true'));
     expect(p.stats().connections).toBe(1);
     await new Promise((r) => setTimeout(r, 600));
     expect(p.stats().connections).toBe(0);
     await p.run(target(), cmd('true'));
-    expect(sshCounters.handshakes - before).toBe(2);
+    expect(counter.handshakes).toBe(2);
   });
 
   test('a connection dropped mid-command is a retryable transport error with unknown exit code', async () => {
@@ -395,13 +403,16 @@ describe('keys, sudo, transport', () => {
   });
 
   test('a jump host tunnels the connection (two handshakes, then reuse)', async () => {
-    const p = pool({ jumpHost: { host: sshd.host, port: sshd.port, user: 'root' } });
-    const before = sshCounters.handshakes;
+    const counter = handshakeCounter();
+    const p = pool({
+      jumpHost: { host: sshd.host, port: sshd.port, user: 'root' },
+      observe: counter.observe,
+    });
     const r = await p.run(target(), sh`echo "$SSH_CONNECTION"`);
     // Seen by the target, the client is the jump host's sshd on loopback.
     expect(r.stdout).toMatch(/^127\.0\.0\.1 \d+ 127\.0\.0\.1 \d+\n$/);
     await p.run(target(), cmd('true'));
-    expect(sshCounters.handshakes - before).toBe(2);
+    expect(counter.handshakes).toBe(2);
   });
 
   test('the global connection cap queues callers and hands idle connections over', async () => {

@@ -11,17 +11,17 @@
  * (the worker config's key, known_hosts and host-key policy), not the input's.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Inventory } from './inventory/schema';
-import { createSshPool } from './ssh/pool';
-import type { RunOptions, RunResult, SshExecutor, SshPoolConfig, SshTarget } from './ssh/types';
-import type { ShellCommand } from './ssh/command';
+import type { Inventory } from '../inventory/schema';
+import type { ShellCommand } from './command';
+import { createSshPool } from './pool';
+import type { RunOptions, RunResult, SshExecutor, SshPoolConfig, SshTarget } from './types';
 
 export type SshSettings = Inventory['ssh'];
 
 const current = new AsyncLocalStorage<SshSettings>();
 
 /** Finds the inventory's ssh settings in an activity input (`inventory`, or `cluster.inventory`). */
-export function sshSettingsOf(input: unknown): SshSettings | undefined {
+function sshSettingsOf(input: unknown): SshSettings | undefined {
   if (!input || typeof input !== 'object') return undefined;
   const o = input as { inventory?: { ssh?: SshSettings }; cluster?: { inventory?: { ssh?: SshSettings } } };
   return o.inventory?.ssh ?? o.cluster?.inventory?.ssh;
@@ -47,7 +47,6 @@ export class SshRouter implements SshExecutor {
 
   constructor(
     private readonly defaults: Partial<SshPoolConfig> = {},
-    private readonly factory: (c: SshPoolConfig) => SshExecutor = createSshPool,
     /** Checks an activity input and returns the SSH settings to use (throws to refuse it). */
     private readonly admit: (input: unknown) => SshSettings | undefined = sshSettingsOf,
   ) {}
@@ -85,7 +84,7 @@ export class SshRouter implements SshExecutor {
     ]);
     let pool = this.pools.get(key);
     if (!pool) {
-      pool = this.factory(poolConfigOf(s, this.defaults));
+      pool = createSshPool(poolConfigOf(s, this.defaults));
       this.pools.set(key, pool);
     }
     return pool.run(target, command, opts);

@@ -12,16 +12,18 @@ import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { approveUpdate, stateQuery } from '../shared/messages';
-import { upgradeWorkflowId } from '../shared/names';
-import type { UpgradeState } from '../shared/types';
-import { startDevServer, waitForServer } from '../temporal/dev-server';
-import { workflowUiUrl } from '../temporal/connection';
-import { createWorker } from '../worker';
-import { main as kupgrade } from './main';
-import { watchScreen } from './render';
+import { main as kupgrade } from '../src/cli/main';
+import { watchScreen } from '../src/cli/render';
+import { loadInventory } from '../src/inventory';
+import { approveUpdate, stateQuery } from '../src/shared/messages';
+import { upgradeWorkflowId } from '../src/shared/names';
+import type { UpgradeState } from '../src/shared/types';
+import { workflowUiUrl } from '../src/temporal/connection';
+import { startDevServer, waitForServer } from '../src/temporal/dev-server';
+import { createWorker } from '../src/worker';
 
-const ROOT = path.resolve(__dirname, '../../..');
+/** From dist/scripts/ to the repository root. */
+const ROOT = path.resolve(__dirname, '../..');
 const LAB_CLI = path.join(ROOT, 'dist/lab/src/cli.js');
 
 function portOpen(port: number): Promise<boolean> {
@@ -242,8 +244,6 @@ async function run(): Promise<number> {
 
 function readClusterName(file: string): string | undefined {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { loadInventory } = require('../inventory') as typeof import('../inventory');
     return loadInventory(file).metadata.name;
   } catch {
     return undefined;
