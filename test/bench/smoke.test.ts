@@ -11,13 +11,14 @@ import { runBench } from '../../bench/run';
 jest.setTimeout(20 * 60_000);
 
 describe('bench smoke (10 nodes)', () => {
-  it('measures kupgrade, the runbook and the bound, and writes the results', async () => {
+  it('measures kupgrade, the runbook, the Ansible peer and the bound, and writes the results', async () => {
     const out = mkdtempSync(path.join(os.tmpdir(), 'kupgrade-bench-smoke-'));
     const { doc, md } = await runBench({
       sizes: [10],
       speeds: [100],
       out,
       runbookMaxNodes: 10,
+      ansibleMaxNodes: 10,
       windows: ['10%'],
       log: () => undefined,
       split: true,
@@ -28,6 +29,9 @@ describe('bench smoke (10 nodes)', () => {
     const k = r.runs[0];
     expect(k.checkPassed).toBe(true);
     expect(r.runbook?.checkPassed).toBe(true);
+    // the Ansible peer ran the same window (serial = 10%) on its own fresh lab and passed its check
+    expect(r.ansible?.map((a) => [a.serial, a.checkPassed])).toEqual([['10%', true]]);
+    expect(md).toMatch(/\| 10 \| 100 \| ansible serial=10% \|/);
     // The bound comes from the lab's own time model: nothing can beat it by much.
     expect(k.ratioToBound).toBeGreaterThan(0.9);
     expect(Number.isFinite(k.overheadPerNodeMs.median)).toBe(true);
