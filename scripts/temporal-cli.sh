@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Ensures the Temporal CLI (dev server + Web UI) is built from its Go module with this machine's Go.
 # No binary download: `go install` fetches sources from the Go module proxy and compiles them.
-# v1.5.1 is the newest tag whose go.mod has no replace directive (see shared/reference/temporal.md §1).
+# v1.5.1 is the newest tag whose go.mod has no replace directive (later tags replace modules, which `go install` refuses).
 # Prints the binary's path on stdout.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"

@@ -2,13 +2,13 @@
  * Target resolution: the exact patch (and package versions) of every hop's minor, read from the
  * package repository before anything changes.
  *
- * Decision (issue 4 item 3): every hop is resolved at preflight, on the first control plane,
+ * Decision: every hop is resolved at preflight, on the first control plane,
  * WITHOUT switching the node's configured repository:
  * 1. when the configured repository IS the URL the repo step will write (a patch hop), or the
  *    repository is unmanaged, it is read with the plain listing (`yum list --showduplicates kubeadm
  *    kubelet kubectl --disableexcludes=kubernetes`, `apt-cache madison kubeadm kubelet kubectl`);
  * 2. otherwise — another minor, or a legacy all-minors repo (`1.28.2-0`, frozen since 2023-09-13,
- *    which the repo step replaces: issue 12 item 1) — the URL that will be used is read through a
+ *    which the repo step replaces) — the URL that will be used is read through a
  *    throw-away repo definition outside /etc (`--setopt=reposdir=<tmp> --setopt=cachedir=<tmp>/cache`
  *    for yum/dnf, `-o Dir::Etc::sourcelist=<tmp>` with private lists and cache for apt, where the
  *    repository's Release.key goes into a keyring of the probe's own), removed on exit;
@@ -67,7 +67,7 @@ export async function listMinor(
     configured = r.exitCode === 0 ? parseLocatedRepo(manager, r.stdout).content : null;
   }
   const confUrl = configured ? configuredUrl(manager, configured) : undefined;
-  // A managed repository is listed from the URL the repo step will write (issue 12 item 1): a
+  // A managed repository is listed from the URL the repo step will write: a
   // legacy all-minors repo (`1.28.2-0`, frozen) or any other URL is replaced before an install.
   const servesMinor = !url || urlMatches(confUrl, url);
   const has = (l: ListedVersion[]) => l.some((x) => x.version.startsWith(`${minor}.`));

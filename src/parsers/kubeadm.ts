@@ -1,5 +1,5 @@
 /**
- * kubeadm output (shared/reference/kubeadm.md): `kubeadm version`, `kubeadm upgrade plan` (text and
+ * kubeadm output (cmd/kubeadm in kubernetes/kubernetes): `kubeadm version`, `kubeadm upgrade plan` (text and
  * -o json v1alpha2/v1alpha3), `kubeadm upgrade apply|node` and its refusals, and the backup folders
  * kubeadm names.
  * Formats changed in 1.30 (plan NODE column, no `v` in "Cluster version") and 1.32 (apply phases,

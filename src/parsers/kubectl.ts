@@ -1,5 +1,5 @@
 /**
- * kubectl output (shared/reference/nodes.md §1): nodes, drain, PDBs and the server version.
+ * kubectl output: nodes, drain, PDBs and the server version.
  */
 import { withV } from '../shared/versions';
 import { jsonIn, lines, ParseError } from './common';

@@ -1,5 +1,5 @@
 /**
- * Package listings (shared/reference/nodes.md §2): `yum|dnf list --showduplicates`, `apt-cache
+ * Package listings: `yum|dnf list --showduplicates`, `apt-cache
  * madison`, `apt-mark showhold`, and the mapping between Kubernetes versions (`1.30.4`) and package
  * versions: pkgs.k8s.io rpm `1.30.4-150500.1.1`, deb `1.30.4-1.1`, legacy rpm `1.22.3-0`, legacy
  * deb `1.22.3-00`.

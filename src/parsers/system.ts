@@ -1,5 +1,5 @@
 /**
- * Node services and etcd (shared/reference/nodes.md §4): systemctl is-active, swapon --show and
+ * Node services and etcd: systemctl is-active, swapon --show and
  * etcdctl endpoint health.
  */
 import { lines } from './common';

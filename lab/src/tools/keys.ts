@@ -1,6 +1,6 @@
 /**
  * curl and gpg, as far as a repository key goes: `curl -fsSL <repo>/Release.key | gpg --dearmor -o
- * <keyring>` (the install-kubeadm / change-package-repository docs, shared/reference/nodes.md §2)
+ * <keyring>` (the install-kubeadm / change-package-repository docs on kubernetes.io)
  * and `gpg --show-keys --with-colons <file>` to read a key's fingerprint. The lab has no network:
  * curl serves only the keys of the modelled repositories (model/packages.ts keyAtUrl), a 404 for
  * any other path on those hosts, and "Could not resolve host" elsewhere.

@@ -1,6 +1,6 @@
 /**
  * kubeadm: version, upgrade plan/apply/node/diff, config images pull/list. Texts follow
- * shared/reference/kubeadm.md; the installed kubeadm package's version decides the format
+ * the real kubeadm (cmd/kubeadm in kubernetes/kubernetes); the installed kubeadm package's version decides the format
  * (v1.30: plan NODE column and Cluster version without v; v1.32: apply phases).
  */
 import { parseAllDocuments } from 'yaml';

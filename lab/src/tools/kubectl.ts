@@ -1,6 +1,6 @@
 /**
  * kubectl: get nodes|pods|pdb|cm, cordon, uncordon, drain, version, exec (pod-exec.ts). Texts follow
- * shared/reference/nodes.md §1. JSON output goes through unstructured maps in real kubectl, so
+ * the real kubectl (staging/src/k8s.io/kubectl). JSON output goes through unstructured maps in real kubectl, so
  * keys are sorted and indented by 4 spaces.
  */
 import * as YAML from 'yaml';

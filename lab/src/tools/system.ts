@@ -1,4 +1,4 @@
-/** systemctl, swapon, etcdctl (shared/reference/nodes.md §4). */
+/** systemctl, swapon, etcdctl. */
 import { TIME } from '../model/time-model';
 import { etcdFor } from '../model/versions';
 import type { ExecResult, ToolCall } from './types';
