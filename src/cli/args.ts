@@ -30,6 +30,12 @@ export const CONN_FLAGS: [string, string][] = [
   ['--profile NAME', 'envconfig profile of ~/.config/temporalio/temporal.toml'],
 ];
 
+/** `-o json|yaml`: its parseArgs option, and its help row (`otherwise`: what prints without it). */
+export const OUTPUT_OPTION = { output: { type: 'string', short: 'o' } } as const;
+export function outputHelp(otherwise?: string): [string, string] {
+  return ['-o, --output FORMAT', otherwise ? `json|yaml (default: ${otherwise})` : 'json|yaml'];
+}
+
 export interface Parsed {
   values: Record<string, string | boolean | string[] | undefined>;
   positionals: string[];

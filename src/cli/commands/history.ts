@@ -1,7 +1,7 @@
 /** `kupgrade history`: one upgrade step by step, with who approved and decided what, and why. */
 import { stateQuery } from '../../shared/messages';
 import type { UpgradeState } from '../../shared/types';
-import { clusterArg, CONN_FLAGS, outputFormat } from '../args';
+import { clusterArg, CONN_FLAGS, outputFormat, outputHelp, OUTPUT_OPTION } from '../args';
 import { upgradeHandle, withCli } from '../client';
 import { print, type Command } from '../command';
 import { parentSteps, type HistoryStep } from '../history-events';
@@ -12,10 +12,10 @@ export const history: Command = {
     name: 'history',
     summary: 'One upgrade step by step: node steps with times, approvals and decisions with who and why.',
     usage: 'kupgrade history CLUSTER [-o json|yaml]',
-    flags: [['-o, --output FORMAT', 'json|yaml'], ...CONN_FLAGS],
+    flags: [outputHelp(), ...CONN_FLAGS],
     examples: ['kupgrade history prod-bj'],
   },
-  flags: { output: { type: 'string', short: 'o' } },
+  flags: OUTPUT_OPTION,
   async run(p, io) {
     const cluster = clusterArg(p, 'history');
     outputFormat(p);

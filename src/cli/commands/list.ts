@@ -1,6 +1,6 @@
 /** `kupgrade list`: every upgrade of the namespace, from the search attributes. */
 import { SA_CLUSTER, SA_PHASE, SA_TARGET, WORKFLOW_TYPES } from '../../shared/names';
-import { CONN_FLAGS, outputFormat } from '../args';
+import { CONN_FLAGS, outputFormat, outputHelp, OUTPUT_OPTION } from '../args';
 import { withCli } from '../client';
 import { print, type Command } from '../command';
 import { table } from '../render';
@@ -22,10 +22,10 @@ export const list: Command = {
     name: 'list',
     summary: 'Every upgrade this Temporal namespace knows, from the search attributes.',
     usage: 'kupgrade list [-o json|yaml]',
-    flags: [['-o, --output FORMAT', 'json|yaml'], ...CONN_FLAGS],
+    flags: [outputHelp(), ...CONN_FLAGS],
     examples: ['kupgrade list'],
   },
-  flags: { output: { type: 'string', short: 'o' } },
+  flags: OUTPUT_OPTION,
   async run(p, io) {
     outputFormat(p);
     if (p.positionals.length) throw new UsageError('kupgrade list takes no arguments');

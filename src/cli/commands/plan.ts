@@ -9,6 +9,8 @@ import {
   inventoryArg,
   outputFormat,
   targetArg,
+  outputHelp,
+  OUTPUT_OPTION,
 } from '../args';
 import { withCli } from '../client';
 import { print, type Command } from '../command';
@@ -23,7 +25,7 @@ export const plan: Command = {
       ['-f, --file FILE', 'the inventory (docs/inventory.md)'],
       ['--to VERSION', 'target: 1.30 (newest patch in the repo) or 1.30.4'],
       ['--allow-unlisted', 'cluster nodes missing from the inventory only warn (they are not upgraded)'],
-      ['-o, --output FORMAT', 'json|yaml (default: text)'],
+      outputHelp('text'),
       ...CONN_FLAGS,
     ],
     examples: [
@@ -33,7 +35,7 @@ export const plan: Command = {
   },
   flags: {
     ...INVENTORY_FLAGS,
-    output: { type: 'string', short: 'o' },
+    ...OUTPUT_OPTION,
     'allow-unlisted': { type: 'boolean' },
   },
   async run(p, io) {

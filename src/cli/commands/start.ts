@@ -20,6 +20,8 @@ import {
   maxUnavailableArg,
   outputFormat,
   targetArg,
+  outputHelp,
+  OUTPUT_OPTION,
 } from '../args';
 import { identityOf, withCli } from '../client';
 import { print, type Command } from '../command';
@@ -40,7 +42,7 @@ export const start: Command = {
       ['--dry-run', 'preflight and plan only; nothing on any node changes'],
       ['--allow-unlisted', 'upgrade although the cluster has nodes the inventory does not list'],
       ['--by NAME', 'who starts the run (default: $USER)'],
-      ['-o, --output FORMAT', 'json|yaml'],
+      outputHelp(),
       ...CONN_FLAGS,
     ],
     examples: [
@@ -56,7 +58,7 @@ export const start: Command = {
     'dry-run': { type: 'boolean' },
     'allow-unlisted': { type: 'boolean' },
     by: { type: 'string' },
-    output: { type: 'string', short: 'o' },
+    ...OUTPUT_OPTION,
   },
   async run(p, io) {
     const inventory = inventoryArg(p, 'start');

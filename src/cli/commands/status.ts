@@ -1,5 +1,5 @@
 /** `kupgrade status`: one look at an upgrade's state. */
-import { clusterArg, CONN_FLAGS, outputFormat } from '../args';
+import { clusterArg, CONN_FLAGS, outputFormat, outputHelp, OUTPUT_OPTION } from '../args';
 import { upgradeState, withCli } from '../client';
 import { print, type Command } from '../command';
 import { watchScreen } from '../render';
@@ -9,10 +9,10 @@ export const status: Command = {
     name: 'status',
     summary: 'The state of an upgrade (phase, hop, gate, nodes, failures, approvals).',
     usage: 'kupgrade status CLUSTER [-o json|yaml]',
-    flags: [['-o, --output FORMAT', 'json|yaml (default: the watch screen)'], ...CONN_FLAGS],
+    flags: [outputHelp('the watch screen'), ...CONN_FLAGS],
     examples: ['kupgrade status prod-bj', 'kupgrade status prod-bj -o json | jq -r .phase'],
   },
-  flags: { output: { type: 'string', short: 'o' } },
+  flags: OUTPUT_OPTION,
   async run(p, io) {
     const cluster = clusterArg(p, 'status');
     outputFormat(p);
