@@ -20,6 +20,7 @@ import { parseGoDuration, kubectlTable } from './model/format';
 import type { FaultSpec } from './model/state';
 import type { K8sPackage, PackageManager } from './model/packages';
 import * as lab from './lab';
+import { isLabPackageManager, LAB_PACKAGE_MANAGER_NAMES, optionMismatch } from './model/package-managers';
 
 class UsageError extends Error {}
 
@@ -142,18 +143,16 @@ async function cmdUp(a: Args): Promise<number> {
     'api',
   ]);
   const pk = need(a, 'packages');
-  if (!['yum', 'dnf', 'apt', 'zypper'].includes(pk))
-    throw new UsageError('--packages must be yum, dnf, apt or zypper');
+  if (!isLabPackageManager(pk))
+    throw new UsageError(`--packages must be one of ${LAB_PACKAGE_MANAGER_NAMES.join(', ')}`);
   const repo = a.opts.has('legacy-repo') ? 'legacy' : (a.opts.get('repo') ?? 'pkgs.k8s.io');
   if (repo !== 'pkgs.k8s.io' && repo !== 'mirror' && repo !== 'legacy')
     throw new UsageError('--repo must be pkgs.k8s.io, mirror or legacy');
   const os = a.opts.get('os');
   if (os !== undefined && os !== 'el7')
     throw new UsageError('--os must be el7 (yum 3); leave it out for dnf 4');
-  if (os === 'el7' && pk !== 'yum')
-    throw new UsageError('--os el7 needs --packages yum (EL7 has yum 3, no dnf)');
-  if (a.opts.has('versionlock') && pk === 'apt')
-    throw new UsageError('--versionlock is a yum/dnf plugin; apt holds are the apt counterpart');
+  const mismatch = optionMismatch(pk, { repo, os, versionlock: a.opts.has('versionlock') });
+  if (mismatch) throw new UsageError(mismatch);
   const api = a.opts.get('api') ?? 'emulated';
   if (api !== 'real' && api !== 'emulated')
     throw new UsageError(

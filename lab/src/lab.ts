@@ -9,27 +9,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as YAML from 'yaml';
 import type { FaultSpec, LabNodeSpec, LabSpec, Fault } from './model/state';
-import {
-  armoredKey,
-  dearmor,
-  fullVersionFor,
-  K8S_PACKAGES,
-  parseAptList,
-  repoKeyFingerprint,
-  type PackageManager,
-} from './model/packages';
+import { fullVersionFor, K8S_PACKAGES, type PackageManager } from './model/packages';
 import { lockEntry, versionlockConf, versionlockConfPath, versionlockListPath } from './model/versionlock';
 import { etcdFor, LAST_PATCH, parseVer, withV } from './model/versions';
-import {
-  aptListFile,
-  CP_COMPONENTS,
-  image,
-  kubeconfig,
-  kubeletConfig,
-  manifest,
-  yumRepoFile,
-  zypperRepoFile,
-} from './model/manifests';
+import { CP_COMPONENTS, image, kubeconfig, kubeletConfig, manifest } from './model/manifests';
 import { LAB_TOOLS } from './tools/types';
 import { applyPatches, LAB_PATCH } from './model/patches';
 import { shimScript } from './shim/script';
@@ -42,6 +25,12 @@ import { ensureApiPki, realKubeconfig } from './api/pki';
 import { apiDir } from './api/real-lab';
 import { reapControlPlane } from './api/control-plane';
 import { renewReservations } from './sshd/addresses';
+import {
+  isLabPackageManager,
+  LAB_PACKAGE_MANAGER_NAMES,
+  LAB_PACKAGE_MANAGERS,
+  optionMismatch,
+} from './model/package-managers';
 
 export interface UpOptions {
   dir: string;
@@ -181,15 +170,9 @@ export function writeNodeRoot(
   };
   const cp0 = spec.nodes.find((x) => x.role === 'control-plane')!;
   const server = `https://${cp0.address}:6443`;
-  if (spec.packages === 'apt') {
-    w('etc/apt/sources.list.d/kubernetes.list', aptListFile(spec.repo, minor));
-    // the keyring signed-by names holds the key of the repository the node starts on (and only it)
-    const source = parseAptList(aptListFile(spec.repo, minor))[0]!;
-    w(source.signedBy!.slice(1), dearmor(armoredKey(repoKeyFingerprint(source.source)))!);
-  } else if (spec.packages === 'zypper')
-    w('etc/zypp/repos.d/kubernetes.repo', zypperRepoFile(spec.repo, minor));
-  else w('etc/yum.repos.d/kubernetes.repo', yumRepoFile(spec.repo, minor));
-  if (spec.options.versionlock && spec.packages !== 'apt') {
+  for (const [rel, content] of LAB_PACKAGE_MANAGERS[spec.packages].repoFiles(spec.repo, minor))
+    w(rel, content);
+  if (spec.options.versionlock && LAB_PACKAGE_MANAGERS[spec.packages].versionlock) {
     // the operator locked the packages after installing them (`versionlock add kubeadm kubelet kubectl`)
     const f = spec.options.os === 'el7' ? 'yum3' : 'dnf';
     const full = fullVersionFor(spec.version, { kind: 'pkgs', minor: null, url: '' }, 'rpm');
@@ -276,7 +259,7 @@ export function clusterYaml(spec: LabSpec, dir: string): string {
         spec.repo === 'mirror' || spec.repo === 'legacy'
           ? {
               mode: 'mirror',
-              urlTemplate: `https://mirrors.aliyun.com/kubernetes-new/core/stable/v{minor}/${spec.packages === 'apt' ? 'deb' : 'rpm'}/`,
+              urlTemplate: `https://mirrors.aliyun.com/kubernetes-new/core/stable/v{minor}/${LAB_PACKAGE_MANAGERS[spec.packages].format}/`,
             }
           : { mode: 'pkgs.k8s.io' },
     },
@@ -348,14 +331,10 @@ export async function up(o: UpOptions): Promise<UpResult> {
     throw new LabError('--control-planes must be at least 1');
   if (!Number.isInteger(o.workers) || o.workers < 0) throw new LabError('--workers must be 0 or more');
   if (o.controlPlanes + o.workers > 1000) throw new LabError('a lab has at most 1,000 nodes');
-  if (!['yum', 'dnf', 'apt', 'zypper'].includes(o.packages))
-    throw new LabError('--packages must be yum, dnf, apt or zypper');
-  if (o.packages === 'zypper' && (o.repo === 'legacy' || o.os || o.versionlock))
-    throw new LabError(
-      '--packages zypper serves the pkgs.k8s.io or mirror repositories only (no --legacy-repo, --os, --versionlock)',
-    );
-  if (o.os === 'el7' && o.packages !== 'yum') throw new LabError('--os el7 needs --packages yum');
-  if (o.versionlock && o.packages === 'apt') throw new LabError('--versionlock needs --packages yum or dnf');
+  if (!isLabPackageManager(o.packages))
+    throw new LabError(`--packages must be one of ${LAB_PACKAGE_MANAGER_NAMES.join(', ')}`);
+  const mismatch = optionMismatch(o.packages, o);
+  if (mismatch) throw new LabError(mismatch);
   if (controllerPid(dir))
     throw new LabError(`a lab is already up in ${dir}; run kupgrade-lab down --dir ${dir} first`);
   const names = nodeNames(o.controlPlanes, o.workers);

@@ -10,6 +10,7 @@ import { withV } from '../model/versions';
 import { kubeletConfig } from '../model/manifests';
 import { kubeadmConfigYaml } from '../tools/kubectl';
 import type { K8sObject } from './client';
+import { LAB_PACKAGE_MANAGERS } from '../model/package-managers';
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -74,7 +75,7 @@ export function nodeStatus(st: ClusterState, n: NodeState, now: number): Record<
     lastTransitionTime: iso(n.createdAt),
   });
   const capacity = { cpu: '8', memory: '32Gi', pods: '110', 'ephemeral-storage': '100Gi' };
-  const apt = st.packages === 'apt';
+  const os = LAB_PACKAGE_MANAGERS[st.packages].os;
   return {
     addresses: [
       { address: n.address, type: 'InternalIP' },
@@ -93,12 +94,12 @@ export function nodeStatus(st: ClusterState, n: NodeState, now: number): Record<
       architecture: 'amd64',
       bootID: hashId(`${n.name}/boot`),
       containerRuntimeVersion: 'containerd://1.7.13',
-      kernelVersion: apt ? '5.15.0-105-generic' : '5.14.0-427.13.1.el9_4.x86_64',
+      kernelVersion: os.kernel,
       kubeProxyVersion: withV(n.kubelet),
       kubeletVersion: withV(n.kubelet),
       machineID: hashId(`${n.name}/machine`).replace(/-/g, ''),
       operatingSystem: 'linux',
-      osImage: apt ? 'Ubuntu 22.04.4 LTS' : 'Rocky Linux 9.4 (Blue Onyx)',
+      osImage: os.image,
       systemUUID: hashId(`${n.name}/system`),
     },
   };

@@ -5,7 +5,7 @@
 import type { K8sPackage, PackageManager } from './packages';
 import { corednsFor, etcdFor } from './versions';
 import { fullVersionFor } from './packages';
-import { aptListFile } from './manifests';
+import { LAB_PACKAGE_MANAGERS } from './package-managers';
 
 export type Role = 'control-plane' | 'worker';
 
@@ -238,7 +238,8 @@ export function configApiVersionFor(version: string): string {
 export function buildInitialState(spec: LabSpec, now: number): ClusterState {
   const r = rng(`${spec.seed}/${spec.name}`);
   const created = now - FORTY_DAYS;
-  const fmt = spec.packages === 'apt' ? 'deb' : 'rpm';
+  const manager = LAB_PACKAGE_MANAGERS[spec.packages];
+  const fmt = manager.format;
   const pkg = (): InstalledPackage => ({
     version: spec.version,
     full: fullVersionFor(
@@ -273,8 +274,8 @@ export function buildInitialState(spec: LabSpec, now: number): ClusterState {
               etcd: etcdFor(spec.version),
             }
           : null,
-      holds: spec.packages === 'apt' ? ['kubeadm', 'kubelet', 'kubectl'] : [],
-      aptLists: spec.packages === 'apt' ? aptListFile(spec.repo, Number(spec.version.split('.')[1])) : null,
+      holds: [...manager.heldAfterInstall],
+      aptLists: manager.aptLists?.(spec.repo, Number(spec.version.split('.')[1])) ?? null,
       needsDaemonReload: false,
       down: false,
       kubeletActive: 'active',

@@ -14,6 +14,7 @@ import type { ExecResult, ToolCall } from './types';
 import { ok, fail } from './types';
 import { podExec } from './pod-exec';
 import { kubeletConfigMap } from './kubelet-configmap';
+import { LAB_PACKAGE_MANAGERS } from '../model/package-managers';
 
 const GLOBAL: FlagDef[] = [
   { name: 'namespace', short: 'n', type: 'string' },
@@ -209,9 +210,8 @@ function nodeStatus(n: NodeState): string {
 }
 
 function osInfo(c: ToolCall): { osImage: string; kernel: string } {
-  return c.cl.state.packages === 'apt'
-    ? { osImage: 'Ubuntu 22.04.4 LTS', kernel: '5.15.0-105-generic' }
-    : { osImage: 'Rocky Linux 9.4 (Blue Onyx)', kernel: '5.14.0-427.13.1.el9_4.x86_64' };
+  const { image, kernel } = LAB_PACKAGE_MANAGERS[c.cl.state.packages].os;
+  return { osImage: image, kernel };
 }
 
 function nodeObject(c: ToolCall, n: NodeState): Record<string, unknown> {
