@@ -130,40 +130,6 @@ export class FakeSsh implements SshExecutor {
   }
 }
 
-export function inventory(over: Partial<Inventory> = {}, manager: 'yum' | 'dnf' | 'apt' = 'yum'): Inventory {
-  return {
-    apiVersion: 'kupgrade/v1',
-    kind: 'Cluster',
-    metadata: { name: 'lab' },
-    ssh: {
-      user: 'root',
-      port: 22,
-      privateKeyPath: '/keys/id_ed25519',
-      knownHostsPath: '/keys/known_hosts',
-      hostKeyPolicy: 'strict',
-      hostKeyFingerprints: {},
-      sudo: false,
-      connectTimeoutSeconds: 10,
-      commandTimeoutSeconds: 600,
-    },
-    packages: {
-      manager,
-      repository: {
-        mode: 'pkgs.k8s.io',
-        urlTemplate: `https://pkgs.k8s.io/core:/stable:/v{minor}/${manager === 'apt' ? 'deb' : 'rpm'}/`,
-      },
-    },
-    kubeadm: { certificateRenewal: true, etcdUpgrade: true, etcdBackup: true, prePullImages: true },
-    drain: { timeoutSeconds: 300, ignoreDaemonSets: true, deleteEmptyDirData: true, force: false },
-    rollout: { maxUnavailable: 1, gates: ['preflight', 'control-plane', 'workers'] },
-    nodes: [
-      { name: 'cp-1', address: '192.0.2.11', port: 22, role: 'control-plane' },
-      { name: 'w-1', address: '192.0.2.21', port: 22, role: 'worker' },
-    ],
-    ...over,
-  };
-}
-
 export function ctxOf(inv: Inventory): ClusterContext {
   return clusterContext(inv);
 }

@@ -7,14 +7,9 @@
  */
 import { injectFault, operatorCordon } from '../../lab/src/api';
 import { kupgrade } from '../helpers/cli';
-import { type Setup, cordoned, labNodes, setUp, until } from '../helpers/runs';
+import { type Setup, setUp, startRun, until } from '../helpers/runs';
 
 jest.setTimeout(10 * 60_000);
-
-async function start(inventory: string): Promise<void> {
-  const r = await kupgrade('start', '-f', inventory, '--to', '1.30', '--max-unavailable', '1');
-  if (r.code !== 0) throw new Error(`kupgrade start exited ${r.code}: ${r.stderr}`);
-}
 
 async function approve(cluster: string, gate: string): Promise<void> {
   await until(cluster, (x) => (x as { gate?: { name: string } }).gate?.name === gate, `gate ${gate}`);
@@ -33,7 +28,7 @@ describe('a node cordoned by an operator during the run', () => {
     });
 
     it('is upgraded and stays cordoned', async () => {
-      await start(s.lab.inventory);
+      await startRun(s.lab.inventory, '1.30', { autoApprove: false });
       await approve(s.cluster, 'preflight');
       await operatorCordon(s.lab.dir, 'w-2', true);
       await approve(s.cluster, 'control-plane');
@@ -41,8 +36,8 @@ describe('a node cordoned by an operator during the run', () => {
       const end = await until(s.cluster, (x) => ['done', 'blocked', 'aborted'].includes(x.phase), 'the end');
       expect(end.phase).toBe('done');
       expect(end.nodes.find((n) => n.name === 'w-2')).toMatchObject({ status: 'done', cordonedByRun: false });
-      expect(cordoned(s.lab)).toEqual(['w-2']);
-      expect(labNodes(s.lab)['w-2'].kubelet).toBe('1.30.14');
+      expect(s.lab.cordoned()).toEqual(['w-2']);
+      expect(s.lab.nodes()['w-2'].kubelet).toBe('1.30.14');
       const check = s.lab.check('v1.30.14');
       expect(check.stdout).not.toMatch(/left-cordoned|unschedulable/);
       expect(check.status).toBe(0);
@@ -65,7 +60,7 @@ describe('a node cordoned by an operator during the run', () => {
     });
 
     it('stays cordoned after the abort', async () => {
-      await start(s.lab.inventory);
+      await startRun(s.lab.inventory, '1.30', { autoApprove: false });
       await approve(s.cluster, 'preflight');
       await operatorCordon(s.lab.dir, 'w-2', true);
       await approve(s.cluster, 'control-plane');
@@ -76,7 +71,7 @@ describe('a node cordoned by an operator during the run', () => {
       expect(abort.code).toBe(0);
       const end = await until(s.cluster, (x) => x.phase === 'aborted', 'the abort to finish');
       expect(end.nodes.find((n) => n.name === 'w-2')?.cordonedByRun).toBe(false);
-      expect(cordoned(s.lab)).toEqual(['w-2']);
+      expect(s.lab.cordoned()).toEqual(['w-2']);
       const check = s.lab.check('v1.30.14');
       expect(check.stdout).not.toMatch(/left-cordoned|unschedulable/);
     });
@@ -101,7 +96,7 @@ describe('a node cordoned by an operator during the run', () => {
     });
 
     it('stays cordoned after the abort', async () => {
-      await start(s.lab.inventory);
+      await startRun(s.lab.inventory, '1.30', { autoApprove: false });
       await approve(s.cluster, 'preflight');
       await operatorCordon(s.lab.dir, 'w-2', true);
       await approve(s.cluster, 'control-plane');
@@ -115,7 +110,7 @@ describe('a node cordoned by an operator during the run', () => {
       expect(abort.code).toBe(0);
       const end = await until(s.cluster, (x) => x.phase === 'aborted', 'the abort to finish');
       expect(end.nodes.find((n) => n.name === 'w-2')?.cordonedByRun).toBe(false);
-      expect(cordoned(s.lab)).toEqual(['w-2']);
+      expect(s.lab.cordoned()).toEqual(['w-2']);
       expect(s.lab.check('v1.30.14').stdout).not.toMatch(/left-cordoned|unschedulable/);
     });
   });

@@ -7,7 +7,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { type Setup, labNodes, setUp, startRun, until } from '../helpers/runs';
+import { type Setup, setUp, startRun, until } from '../helpers/runs';
 
 jest.setTimeout(8 * 60_000);
 
@@ -38,7 +38,7 @@ describe('a stale marker from an earlier run', () => {
     );
     expect(end.blocked).toEqual([]);
     expect(end.phase).toBe('done');
-    const w1 = labNodes(s.lab)['w-1'];
+    const w1 = s.lab.nodes()['w-1'];
     expect(w1.packages.kubelet.version).toBe('1.30.14');
     expect(w1.kubelet).toBe('1.30.14');
     const execs = s.lab.events().filter((e) => e.type === 'exec' && e.node === 'w-1' && e.exit === 0);

@@ -1,10 +1,9 @@
 /**
  * A run seen from outside, shared by the tests that drive one through the CLI (test/failure-paths,
- * test/cli/decisions.test.ts): a lab, a real worker on its own task queue (with a short
- * wait-ready timeout), the CLI's view of the run (`kupgrade status -o json`) and the lab's ground
- * truth (DIR/state.json, written by the lab controller after every change).
+ * test/cli/decisions.test.ts): a lab (test/helpers/lab.ts, which also reads its ground truth), a
+ * real worker on its own task queue (with a short wait-ready timeout) and the CLI's view of the
+ * run (`kupgrade status -o json`).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadInventory } from '../../src/inventory';
 import { createWorker } from '../../src/worker';
@@ -70,41 +69,18 @@ export async function until(
   }
 }
 
-/** `kupgrade start -f INVENTORY --to 1.30 --auto-approve --max-unavailable 1`; throws unless it exits 0. */
-export async function startRun(inventory: string, to = '1.30'): Promise<void> {
-  const r = await kupgrade('start', '-f', inventory, '--to', to, '--auto-approve', '--max-unavailable', '1');
+/**
+ * `kupgrade start -f INVENTORY --to 1.30 --max-unavailable 1`, auto-approved unless the test
+ * approves the gates itself; throws unless it exits 0.
+ */
+export async function startRun(
+  inventory: string,
+  to = '1.30',
+  o: { autoApprove?: boolean } = {},
+): Promise<void> {
+  const approve = (o.autoApprove ?? true) ? ['--auto-approve'] : [];
+  const r = await kupgrade('start', '-f', inventory, '--to', to, ...approve, '--max-unavailable', '1');
   if (r.code !== 0) throw new Error(`kupgrade start exited ${r.code}: ${r.stderr}`);
-}
-
-export interface LabNode {
-  name: string;
-  unschedulable: boolean;
-  ready: boolean;
-  kubelet: string;
-  packages: { kubeadm: { version: string }; kubelet: { version: string } };
-}
-
-/** The lab controller's own state: the ground truth, not what kupgrade believes. */
-export function labNodes(lab: Lab): Record<string, LabNode> {
-  const state = JSON.parse(readFileSync(path.join(lab.dir, 'state.json'), 'utf8')) as {
-    nodes: Record<string, LabNode>;
-  };
-  return state.nodes;
-}
-
-export function cordoned(lab: Lab): string[] {
-  return Object.values(labNodes(lab))
-    .filter((n) => n.unschedulable)
-    .map((n) => n.name)
-    .sort();
-}
-
-/** Rewrites a line of the lab's cluster.yaml (e.g. the drain timeout); throws if it is not there. */
-export function editInventory(lab: Lab, from: string | RegExp, to: string): void {
-  const text = readFileSync(lab.inventory, 'utf8');
-  const next = text.replace(from, to);
-  if (next === text) throw new Error(`${String(from)} not found in ${lab.inventory}`);
-  writeFileSync(lab.inventory, next);
 }
 
 export interface Setup {

@@ -4,18 +4,19 @@
  * lab's kubectl must accept node names after `--`, and read a name that looks like a flag there
  * as a node name, not as a flag. kupgrade passes node names this way (issue 13.1).
  */
-import { run, startLab, stopLab } from './helpers';
+import { downInProcess, type InProcessLab, upInProcess } from '../helpers/lab';
+import { run } from './helpers';
 
 jest.setTimeout(60_000);
 
-let lab: Awaited<ReturnType<typeof startLab>>;
+let lab: InProcessLab;
 const on = (node: string, tool: string, ...args: string[]) => run(lab.dir, node, tool, args);
 
 beforeAll(async () => {
-  lab = await startLab({ controlPlanes: 1, workers: 1, version: '1.29.6', packages: 'yum', speed: 1000 });
+  lab = await upInProcess({ controlPlanes: 1, workers: 1, version: '1.29.6', packages: 'yum', speed: 1000 });
 });
 afterAll(async () => {
-  await stopLab(lab);
+  await downInProcess(lab);
 });
 
 test('drain and uncordon with the node name after --', async () => {
