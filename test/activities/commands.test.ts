@@ -24,7 +24,8 @@ import { withMarker, readMarker } from '../../src/activities/markers';
 import { backupCommand } from '../../src/activities/backup';
 import { createNodeActivities } from '../../src/activities';
 import { buildInventory } from '../helpers/inventory';
-import { ctxOf, FakeSsh, inActivity } from './fake-ssh';
+import { inActivity } from '../helpers/activity';
+import { ctxOf, FakeSsh } from './fake-ssh';
 import { nodeJson, podListJson } from './samples';
 
 let dir: string;

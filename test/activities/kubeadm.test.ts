@@ -7,7 +7,8 @@ import { createNodeActivities } from '../../src/activities';
 import { planFindings } from '../../src/activities/kubeadm-plan';
 import { manifestImageTags } from '../../src/parsers/kubeadm-config';
 import { RECOVERY_HINTS } from '../../src/activities/failure';
-import { ctxOf, detail, failureOf, FakeSsh, hop130, inActivity, nodeOf } from './fake-ssh';
+import { detail, failureOf, inActivity } from '../helpers/activity';
+import { ctxOf, FakeSsh, hop130, nodeOf } from './fake-ssh';
 import { buildInventory, type InventoryOverrides } from '../helpers/inventory';
 import {
   APPLY_POLICY_REFUSAL,

@@ -5,7 +5,8 @@
  */
 import { createNodeActivities } from '../../src/activities';
 import { HostKeyMismatchError, SshTransportError, SudoPasswordRequiredError } from '../../src/ssh/errors';
-import { ctxOf, detail, failureOf, FakeSsh, hop130, inActivity, nodeOf } from './fake-ssh';
+import { detail, failureOf, inActivity } from '../helpers/activity';
+import { ctxOf, FakeSsh, hop130, nodeOf } from './fake-ssh';
 import { buildInventory, type InventoryOverrides } from '../helpers/inventory';
 import {
   apiserverPodsJson,

@@ -4,7 +4,8 @@
  * that nothing else runs on a clean install.
  */
 import { createNodeActivities } from '../../src/activities';
-import { ctxOf, detail, failureOf, FakeSsh, hop130, inActivity, nodeOf } from './fake-ssh';
+import { detail, failureOf, inActivity } from '../helpers/activity';
+import { ctxOf, FakeSsh, hop130, nodeOf } from './fake-ssh';
 import { buildInventory } from '../helpers/inventory';
 
 function setup(manager: 'yum' | 'dnf' | 'apt') {

@@ -4,7 +4,8 @@
  */
 import { createNodeActivities } from '../../src/activities';
 import { parseListing, pickVersion } from '../../src/activities/repo';
-import { ctxOf, detail, failureOf, FakeSsh, hop130, inActivity, nodeOf } from './fake-ssh';
+import { detail, failureOf, inActivity } from '../helpers/activity';
+import { ctxOf, FakeSsh, hop130, nodeOf } from './fake-ssh';
 import { buildInventory } from '../helpers/inventory';
 import {
   APT_LIST_129,

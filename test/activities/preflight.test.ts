@@ -4,7 +4,8 @@
 import { createNodeActivities } from '../../src/activities';
 import { pdbBlockers } from '../../src/activities/preflight-cluster';
 import { HostKeyMismatchError } from '../../src/ssh/errors';
-import { ctxOf, failureOf, FakeSsh, hop130, inActivity, nodeOf } from './fake-ssh';
+import { failureOf, inActivity } from '../helpers/activity';
+import { ctxOf, FakeSsh, hop130, nodeOf } from './fake-ssh';
 import { buildInventory } from '../helpers/inventory';
 import {
   apiserverPodsJson,

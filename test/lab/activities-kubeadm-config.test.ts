@@ -23,7 +23,7 @@ import type { NodeHopInput, ResolvedHop, StepResult } from '../../src/shared/act
 import { poolConfigOf } from '../../src/ssh/router';
 import type { ClusterState } from '../../lab/src/model/state';
 import { isMutating, Lab } from '../helpers/lab';
-import { detail, failureOf, inActivity } from './fake-ssh';
+import { detail, failureOf, inActivity } from '../helpers/activity';
 
 jest.setTimeout(300_000);
 

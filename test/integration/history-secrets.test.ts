@@ -23,7 +23,7 @@ import {
   scanServer,
   scanValue,
   type Needle,
-} from './secret-scan';
+} from '../helpers/secret-scan';
 
 jest.setTimeout(5 * 60_000);
 

@@ -20,7 +20,7 @@ import { computeHops } from '../../src/shared/versions';
 import type { ResolvedHop } from '../../src/shared/activities';
 import { poolConfigOf } from '../../src/ssh/router';
 import { Lab, LAB_CLI } from '../helpers/lab';
-import { detail, failureOf, inActivity } from './fake-ssh';
+import { detail, failureOf, inActivity } from '../helpers/activity';
 
 jest.setTimeout(300_000);
 

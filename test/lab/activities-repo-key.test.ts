@@ -19,7 +19,7 @@ import { computeHops } from '../../src/shared/versions';
 import type { ResolvedHop } from '../../src/shared/activities';
 import { poolConfigOf } from '../../src/ssh/router';
 import { Lab, LAB_CLI } from '../helpers/lab';
-import { inActivity } from './fake-ssh';
+import { inActivity } from '../helpers/activity';
 import { armoredKey } from '../../lab/src/model/packages';
 
 jest.setTimeout(300_000);

@@ -20,7 +20,7 @@ import type { SshExecutor } from '../../src/ssh/types';
 import { clusterContext } from '../../src/shared/inventory';
 import { poolConfigOf } from '../../src/ssh/router';
 import { isMutating, Lab, LAB_CLI } from '../helpers/lab';
-import { inActivity } from './fake-ssh';
+import { inActivity } from '../helpers/activity';
 
 jest.setTimeout(300_000);
 
