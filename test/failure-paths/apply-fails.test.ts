@@ -1,5 +1,5 @@
 /**
- * `kubeadm upgrade apply` fails for good on the first control plane (issue 6 item 2). What the
+ * `kubeadm upgrade apply` fails for good on the first control plane. What the
  * operator sees: the run blocks on cp-1 with kubeadm's error, the tail of its output and kubeadm's
  * backup folders. Then: abort leaves every node schedulable; a new run blocks again, the cause is
  * fixed (the fault cleared) and `retry` finishes the upgrade without repeating any completed step.

@@ -1,5 +1,5 @@
 /**
- * A kubelet that never comes back Ready after its restart on w-1 (issue 6 item 3): the run blocks
+ * A kubelet that never comes back Ready after its restart on w-1: the run blocks
  * on w-1 at wait-ready with a message that says what is wrong; `abort` uncordons w-1 (this run
  * cordoned it for the drain) so every node is schedulable. Real dev server, a real worker (with a
  * short wait-ready timeout instead of the default 10 minutes), the lab over real SSH.

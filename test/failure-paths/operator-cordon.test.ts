@@ -1,5 +1,5 @@
 /**
- * A cordon an operator makes during the run is theirs (issue 13 item 5): w-2 is cordoned by a
+ * A cordon an operator makes during the run is theirs: w-2 is cordoned by a
  * person after the preflight gate was approved (so preflight saw it schedulable). The run drains
  * and upgrades it, and leaves it cordoned — at the end of the run, and after an abort. The lab's
  * `check` knows the operator's cordon (`kupgrade-lab cordon`) and must not flag it. Real dev
@@ -83,7 +83,7 @@ describe('a node cordoned by an operator during the run', () => {
       s = await setUp('opcordoncancel', { controlPlanes: 1, workers: 2, version: '1.29.6', packages: 'yum' });
       // w-2's kubelet install hangs: its node child is still running (after its drain) at the abort.
       // Bounded (4,000 s of modelled time, ~20 s at the lab's speed 200): the install is a
-      // transaction, so the abort waits for it to end instead of killing it (issue 13.3).
+      // transaction, so the abort waits for it to end instead of killing it.
       await injectFault(s.lab.dir, {
         kind: 'hang',
         match: 'kubelet-1.30.14',

@@ -1,5 +1,5 @@
 /**
- * A PodDisruptionBudget that never allows an eviction on w-1 (issue 6 item 3): the drain hits
+ * A PodDisruptionBudget that never allows an eviction on w-1: the drain hits
  * drain.timeout, kupgrade uncordons the node it cordoned and blocks; `kupgrade skip --node w-1`
  * goes on with the others; the run ends with cp-1 and w-2 upgraded and w-1 schedulable at its old
  * version. Real dev server, real worker, the lab over real SSH.

@@ -1,5 +1,5 @@
 /**
- * A completion marker cannot lie (issue 13 item 6): w-1 carries the markers an earlier run left
+ * A completion marker cannot lie: w-1 carries the markers an earlier run left
  * (kubelet-packages and kubelet-restart for the very version of this run), while its packages
  * and its kubelet are the old ones. The run installs and restarts anyway (real state first,
  * markers keyed by run and hop) and ends done with w-1 at the target. Real dev server, real

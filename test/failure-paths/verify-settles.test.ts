@@ -1,5 +1,5 @@
 /**
- * Verify on a cluster as it really is at the end of an upgrade (issue 12 item 7, issue 13 item 6):
+ * Verify on a cluster as it really is at the end of an upgrade:
  * - kube-system pods the kubelet evicted before the run (phase Failed, reason Evicted) stay in the
  *   API on a node no drain touched (w-2, cordoned by someone else before the run, nothing left to
  *   evict): verify ignores them;

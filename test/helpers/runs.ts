@@ -1,8 +1,8 @@
 /**
- * A run seen from outside, shared by the tests that drive one through the CLI (test/failure-paths,
- * test/cli/decisions.test.ts): a lab (test/helpers/lab.ts, which also reads its ground truth), a
- * real worker on its own task queue (with a short wait-ready timeout) and the CLI's view of the
- * run (`kupgrade status -o json`).
+ * A run seen from outside, shared by the end-to-end tests that drive one through the CLI
+ * (test/failure-paths, test/integration): a lab (test/helpers/lab.ts, which also reads its ground
+ * truth), a real worker on its own task queue (with a short wait-ready timeout) and the CLI's view
+ * of the run (`kupgrade status -o json`).
  */
 import path from 'node:path';
 import { loadInventory } from '../../src/inventory';

@@ -1,5 +1,5 @@
 /**
- * Approvals through the CLI on a lab, with the approval policy in the worker config (issue 13.2):
+ * Approvals through the CLI on a lab, with the approval policy in the worker config:
  * `kupgrade approve` sends its identity (--by / KUPGRADE_IDENTITY) both as the approval's `by` and
  * as its Temporal client identity, which the server records on the accepted Update; the policy
  * refuses the starter, a non-approver and a missing comment with exit 1 and the reason, and the

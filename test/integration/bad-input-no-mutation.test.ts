@@ -1,5 +1,5 @@
 /**
- * Bad input never reaches a node (issue 6 item 4). Every case of the bad-input corpus
+ * Bad input never reaches a node. Every case of the bad-input corpus
  * (test/fixtures/bad-inputs, the same cases and expectations as test/unit/inventory-bad-inputs.test.ts)
  * is pointed at a running lab — its addresses, key and known_hosts — so that, apart from the defect
  * the case is about, the inventory is a valid one for that lab. `kupgrade start --auto-approve` and

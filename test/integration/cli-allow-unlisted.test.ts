@@ -1,5 +1,5 @@
 /**
- * Nodes the inventory forgot, through the CLI and the workflows (issue 12.6): on a lab whose
+ * Nodes the inventory forgot, through the CLI and the workflows: on a lab whose
  * cluster.yaml leaves out w-2 (`kupgrade-lab up --unlisted w-2`), `plan` refuses and names it,
  * `plan --allow-unlisted` passes with a warning, `start --dry-run` fails at preflight and
  * `start --dry-run --allow-unlisted` gets through preflight (the option reaches the worker's

@@ -1,5 +1,5 @@
 /**
- * kubeadm and the cluster's own configuration, on a lab over SSH (issue 12 item 4):
+ * kubeadm and the cluster's own configuration, on a lab over SSH:
  * - the image pre-pull uses kubeadm-config's imageRepository and the node's CRI socket
  *   (the seed's cluster: registry.cn-hangzhou.aliyuncs.com/google_containers; a node with
  *   cri-dockerd next to containerd, where kubeadm cannot guess the socket);

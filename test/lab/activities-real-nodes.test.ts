@@ -1,6 +1,6 @@
 /**
  * Preflight and backup against labs that look like real clusters rather than like kupgrade's
- * assumptions (issues 12.3, 12.6, 12.8, 13.4), over the real SSH pool:
+ * assumptions, over the real SSH pool:
  * - a node in the cluster that cluster.yaml forgot (`kupgrade-lab up --unlisted`);
  * - a kubelet that runs with swap on and `failSwapOn: false` (`--swap-allowed`);
  * - an inventory whose two workers' addresses are swapped (each host's kubelet client

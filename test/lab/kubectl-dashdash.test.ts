@@ -2,7 +2,7 @@
  * `--` ends kubectl's flags (pflag, as cobra uses it; kubectl drain/cordon/uncordon take the node
  * names from the remaining args, staging/src/k8s.io/kubectl/pkg/cmd/drain/drain.go Complete): the
  * lab's kubectl must accept node names after `--`, and read a name that looks like a flag there
- * as a node name, not as a flag. kupgrade passes node names this way (issue 13.1).
+ * as a node name, not as a flag. kupgrade passes node names this way.
  */
 import { downInProcess, type InProcessLab, upInProcess } from '../helpers/lab';
 import { run } from './helpers';
