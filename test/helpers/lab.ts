@@ -40,12 +40,7 @@ export interface LabEvent {
 
 /** DIR/events.jsonl, oldest first ([] before the controller wrote any). */
 export function readEvents<T = LabEvent>(dir: string): T[] {
-  const file = path.join(dir, 'events.jsonl');
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as T);
+  return new Lab(dir).events<T>();
 }
 
 /** DIR/state.json: the lab controller's model, the ground truth (not what kupgrade believes). */
@@ -131,8 +126,13 @@ export class Lab {
     ]);
   }
 
-  events(): LabEvent[] {
-    return readEvents(this.dir);
+  events<T = LabEvent>(): T[] {
+    const file = path.join(this.dir, 'events.jsonl');
+    if (!existsSync(file)) return [];
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as T);
   }
 
   state(): ClusterState {

@@ -4,12 +4,10 @@
  * truth), a real worker on its own task queue (with a short wait-ready timeout) and the CLI's view
  * of the run (`kupgrade status -o json`).
  */
-import path from 'node:path';
 import { loadInventory } from '../../src/inventory';
-import { createWorker } from '../../src/worker';
 import { kupgrade } from './cli';
 import { Lab, type LabOptions } from './lab';
-import { address, uniqueQueue } from './temporal';
+import { startWorker, uniqueQueue } from './temporal';
 
 export interface BlockedEntry {
   node?: string;
@@ -90,31 +88,27 @@ export interface Setup {
   stop(): Promise<void>;
 }
 
-/** A lab and a worker; the CLI finds the worker's queue through KUPGRADE_TASK_QUEUE. */
+/**
+ * A lab and a worker; the CLI finds the worker's queue through KUPGRADE_TASK_QUEUE. `configure`
+ * edits the lab's worker config (DIR/worker.yaml) before the worker reads it.
+ */
 export async function setUp(
   prefix: string,
   o: LabOptions,
-  worker: { readyTimeoutMs?: number } = {},
+  worker: { readyTimeoutMs?: number; configure?: (lab: Lab, cluster: string) => void } = {},
 ): Promise<Setup> {
   const queue = uniqueQueue(prefix);
   process.env.KUPGRADE_TASK_QUEUE = queue;
   const lab = Lab.up(o);
-  const w = await createWorker({
-    address: address(),
-    taskQueue: queue,
-    pollIntervalMs: 100,
-    readyTimeoutMs: worker.readyTimeoutMs,
-    trust: path.join(lab.dir, 'worker.yaml'),
-  });
-  const running = w.worker.run();
+  const cluster = loadInventory(lab.inventory).metadata.name;
+  worker.configure?.(lab, cluster);
+  const w = await startWorker(queue, lab, worker);
   return {
     lab,
-    cluster: loadInventory(lab.inventory).metadata.name,
+    cluster,
     queue,
     async stop() {
-      w.worker.shutdown();
-      await running;
-      await w.close();
+      await w.stop();
       lab.down();
       delete process.env.KUPGRADE_TASK_QUEUE;
     },
