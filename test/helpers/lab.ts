@@ -43,19 +43,6 @@ export function readEvents<T = LabEvent>(dir: string): T[] {
   return new Lab(dir).events<T>();
 }
 
-/** DIR/state.json: the lab controller's model, the ground truth (not what kupgrade believes). */
-export function readState(dir: string): ClusterState {
-  return JSON.parse(readFileSync(path.join(dir, 'state.json'), 'utf8')) as ClusterState;
-}
-
-/** The names of the nodes the model has unschedulable, sorted. */
-export function cordonedIn(state: ClusterState): string[] {
-  return Object.values(state.nodes)
-    .filter((n) => n.unschedulable)
-    .map((n) => n.name)
-    .sort();
-}
-
 export type InProcessLab = UpResult & { dir: string };
 
 /** A lab whose controller runs in this process, without SSH (shims run with the node's environment). */
@@ -135,16 +122,21 @@ export class Lab {
       .map((l) => JSON.parse(l) as T);
   }
 
+  /** DIR/state.json: the lab controller's model, the ground truth (not what kupgrade believes). */
   state(): ClusterState {
-    return readState(this.dir);
+    return JSON.parse(readFileSync(path.join(this.dir, 'state.json'), 'utf8')) as ClusterState;
   }
 
   nodes(): Record<string, NodeState> {
     return this.state().nodes;
   }
 
+  /** The nodes the model has unschedulable, sorted by name. */
   cordoned(): string[] {
-    return cordonedIn(this.state());
+    return Object.values(this.nodes())
+      .filter((n) => n.unschedulable)
+      .map((n) => n.name)
+      .sort();
   }
 
   /** Rewrites a line of the lab's cluster.yaml (e.g. the drain timeout); throws if it is not there. */
