@@ -23,7 +23,9 @@ import { renderYumRepo } from '../../src/packages/yum';
 import { withMarker, readMarker } from '../../src/activities/markers';
 import { backupCommand } from '../../src/activities/backup';
 import { createNodeActivities } from '../../src/activities';
-import { ctxOf, FakeSsh, inActivity, inventory } from './fake-ssh';
+import { buildInventory } from '../helpers/inventory';
+import { inActivity } from '../helpers/activity';
+import { ctxOf, FakeSsh } from './fake-ssh';
 import { nodeJson, podListJson } from './samples';
 
 let dir: string;
@@ -231,7 +233,7 @@ describe('backup script', () => {
 describe('activity command lines with hostile values', () => {
   test('a node name carrying shell syntax reaches kubectl as one argument and runs nothing else', async () => {
     const evil = `w-1; touch ${dir}/pwned; $(touch ${dir}/pwned2) \`touch ${dir}/pwned3\` '"\nnext`;
-    const inv = inventory();
+    const inv = buildInventory();
     const node = { name: evil, address: '192.0.2.21', port: 22, role: 'worker' as const };
     const ssh = new FakeSsh();
     ssh.on(/ get node /, { stdout: nodeJson({ name: 'w-1' }) });

@@ -3,7 +3,6 @@
  * command) is answered by the most recently registered matching rule, and every call is recorded
  * so a test can assert which commands ran, in which order, and that no mutating one did.
  */
-import { MockActivityEnvironment } from '@temporalio/testing';
 import type { ShellCommand } from '../../src/ssh/command';
 import { unwrapDetached } from '../../src/ssh/detached';
 import type { RunOptions, RunResult, SshExecutor, SshTarget } from '../../src/ssh/types';
@@ -130,40 +129,6 @@ export class FakeSsh implements SshExecutor {
   }
 }
 
-export function inventory(over: Partial<Inventory> = {}, manager: 'yum' | 'dnf' | 'apt' = 'yum'): Inventory {
-  return {
-    apiVersion: 'kupgrade/v1',
-    kind: 'Cluster',
-    metadata: { name: 'lab' },
-    ssh: {
-      user: 'root',
-      port: 22,
-      privateKeyPath: '/keys/id_ed25519',
-      knownHostsPath: '/keys/known_hosts',
-      hostKeyPolicy: 'strict',
-      hostKeyFingerprints: {},
-      sudo: false,
-      connectTimeoutSeconds: 10,
-      commandTimeoutSeconds: 600,
-    },
-    packages: {
-      manager,
-      repository: {
-        mode: 'pkgs.k8s.io',
-        urlTemplate: `https://pkgs.k8s.io/core:/stable:/v{minor}/${manager === 'apt' ? 'deb' : 'rpm'}/`,
-      },
-    },
-    kubeadm: { certificateRenewal: true, etcdUpgrade: true, etcdBackup: true, prePullImages: true },
-    drain: { timeoutSeconds: 300, ignoreDaemonSets: true, deleteEmptyDirData: true, force: false },
-    rollout: { maxUnavailable: 1, gates: ['preflight', 'control-plane', 'workers'] },
-    nodes: [
-      { name: 'cp-1', address: '192.0.2.11', port: 22, role: 'control-plane' },
-      { name: 'w-1', address: '192.0.2.21', port: 22, role: 'worker' },
-    ],
-    ...over,
-  };
-}
-
 export function ctxOf(inv: Inventory): ClusterContext {
   return clusterContext(inv);
 }
@@ -183,42 +148,4 @@ export function hop130(manager: 'yum' | 'dnf' | 'apt' = 'yum'): ResolvedHop {
     version: 'v1.30.4',
     packages: { kubeadm: full, kubelet: full, kubectl: full },
   };
-}
-
-/** Runs an activity function in a mock activity context (heartbeats recorded). */
-export async function inActivity<T>(
-  fn: () => Promise<T>,
-  info: Record<string, unknown> = {},
-): Promise<{ value: T; heartbeats: unknown[] }> {
-  const env = new MockActivityEnvironment(info);
-  const heartbeats: unknown[] = [];
-  env.on('heartbeat', (d: unknown) => heartbeats.push(d));
-  const value = (await env.run(fn)) as T;
-  return { value, heartbeats };
-}
-
-/** Runs an activity expected to fail; returns the failure. */
-export async function failureOf(fn: () => Promise<unknown>): Promise<{
-  type?: string;
-  message: string;
-  nonRetryable?: boolean;
-  details?: unknown[];
-}> {
-  try {
-    await inActivity(fn);
-  } catch (e) {
-    return e as { type?: string; message: string; nonRetryable?: boolean; details?: unknown[] };
-  }
-  throw new Error('expected the activity to fail');
-}
-
-export function detail(f: { details?: unknown[] | null }): {
-  node: string;
-  command?: string;
-  outputTail: string;
-  hints: string[];
-  backupDirs: string[];
-  [k: string]: unknown;
-} {
-  return (f.details?.[0] ?? {}) as never;
 }

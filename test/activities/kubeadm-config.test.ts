@@ -1,5 +1,5 @@
 /**
- * kubeadm and the cluster's own configuration, on a lab over SSH (issue 12 item 4):
+ * kubeadm and the cluster's own configuration, on a lab over SSH:
  * - the image pre-pull uses kubeadm-config's imageRepository and the node's CRI socket
  *   (the seed's cluster: registry.cn-hangzhou.aliyuncs.com/google_containers; a node with
  *   cri-dockerd next to containerd, where kubeadm cannot guess the socket);
@@ -9,7 +9,7 @@
  * - a component config that needs a manual upgrade blocks with a classified error and hints, and
  *   the operator's config file (inventory kubeadm.configFile) gets the upgrade through.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createNodeActivities } from '../../src/activities';
 import { loadInventory } from '../../src/inventory';
@@ -21,8 +21,9 @@ import { clusterContext } from '../../src/shared/inventory';
 import { computeHops } from '../../src/shared/versions';
 import type { NodeHopInput, ResolvedHop, StepResult } from '../../src/shared/activities';
 import { poolConfigOf } from '../../src/ssh/router';
-import { isMutating, Lab, LAB_CLI } from '../helpers/lab';
-import { detail, failureOf, inActivity } from './fake-ssh';
+import type { ClusterState } from '../../lab/src/model/state';
+import { isMutating, Lab } from '../helpers/lab';
+import { detail, failureOf, inActivity } from '../helpers/activity';
 
 jest.setTimeout(300_000);
 
@@ -38,12 +39,7 @@ function activity(acts: Acts, name: string): (i: NodeHopInput) => Promise<StepRe
   return f;
 }
 
-interface LabState {
-  nodes: Record<string, { images?: string[] }>;
-}
-
 async function setupLab(extra: string[], controlPlanes = 1) {
-  if (!existsSync(LAB_CLI)) throw new Error(`${LAB_CLI} is missing: run 'npm run build' first`);
   const lab = Lab.up({ controlPlanes, workers: 1, version: '1.31.2', packages: 'yum', speed: 200, extra });
   const inv: Inventory = loadInventory(lab.inventory);
   const ssh: SshExecutor = createSshPool(poolConfigOf(inv.ssh, {}));
@@ -59,9 +55,9 @@ async function setupLab(extra: string[], controlPlanes = 1) {
   await run(() => acts.ensureKubeadmPackage(cpIn));
   const file = (rel: string, node = cp.name) => path.join(lab.dir, 'nodes', node, rel);
   /** state.json once the controller has written it (it debounces its writes by 50 ms). */
-  const labState = async (ready: (st: LabState) => boolean): Promise<LabState> => {
+  const labState = async (ready: (st: ClusterState) => boolean): Promise<ClusterState> => {
     for (let i = 0; ; i++) {
-      const st = JSON.parse(readFileSync(path.join(lab.dir, 'state.json'), 'utf8')) as LabState;
+      const st = lab.state();
       if (ready(st) || i >= 50) return st;
       await new Promise((r) => setTimeout(r, 100));
     }

@@ -7,7 +7,9 @@ import { createNodeActivities } from '../../src/activities';
 import { planFindings } from '../../src/activities/kubeadm-plan';
 import { manifestImageTags } from '../../src/parsers/kubeadm-config';
 import { RECOVERY_HINTS } from '../../src/activities/failure';
-import { ctxOf, detail, failureOf, FakeSsh, hop130, inActivity, inventory, nodeOf } from './fake-ssh';
+import { detail, failureOf, inActivity } from '../helpers/activity';
+import { ctxOf, FakeSsh, hop130, nodeOf } from './fake-ssh';
+import { buildInventory, type InventoryOverrides } from '../helpers/inventory';
 import {
   APPLY_POLICY_REFUSAL,
   APPLY_ROLLBACK,
@@ -18,9 +20,9 @@ import {
   PLAN_MANUAL,
 } from './samples';
 
-function setup(nodeName = 'cp-1', over: Parameters<typeof inventory>[0] = {}) {
+function setup(nodeName = 'cp-1', over: InventoryOverrides = {}) {
   const ssh = new FakeSsh();
-  const inv = inventory(over);
+  const inv = buildInventory({}, over);
   const acts = createNodeActivities({ ssh });
   const input = { cluster: ctxOf(inv), node: nodeOf(inv, nodeName), hop: hop130() };
   return { ssh, acts, input };

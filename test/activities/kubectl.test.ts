@@ -5,7 +5,9 @@
  */
 import { createNodeActivities } from '../../src/activities';
 import { HostKeyMismatchError, SshTransportError, SudoPasswordRequiredError } from '../../src/ssh/errors';
-import { ctxOf, detail, failureOf, FakeSsh, hop130, inActivity, inventory, nodeOf } from './fake-ssh';
+import { detail, failureOf, inActivity } from '../helpers/activity';
+import { ctxOf, FakeSsh, hop130, nodeOf } from './fake-ssh';
+import { buildInventory, type InventoryOverrides } from '../helpers/inventory';
 import {
   apiserverPodsJson,
   DRAIN_OK,
@@ -20,9 +22,9 @@ import {
 
 const KUBECTL = 'kubectl --kubeconfig=/etc/kubernetes/admin.conf';
 
-function setup(over: Parameters<typeof inventory>[0] = {}) {
+function setup(over: InventoryOverrides = {}) {
   const ssh = new FakeSsh();
-  const inv = inventory(over);
+  const inv = buildInventory({}, over);
   let clock = Date.parse('2026-11-28T09:00:00Z');
   const acts = createNodeActivities({
     ssh,
@@ -352,7 +354,7 @@ describe('SSH errors', () => {
 
   test('a silent long command still heartbeats on a timer', async () => {
     const ssh = new FakeSsh();
-    const inv = inventory();
+    const inv = buildInventory();
     const acts = createNodeActivities({ ssh, heartbeatIntervalMs: 20 });
     const input = { cluster: ctxOf(inv), node: nodeOf(inv, 'w-1'), hop: hop130() };
     ssh.on(/kupgrade\/upgrade-node \]/, { stdout: '' });

@@ -16,7 +16,7 @@ import { computeHops } from '../../src/shared/versions';
 import type { ResolvedHop, StepResult } from '../../src/shared/activities';
 import { poolConfigOf } from '../../src/ssh/router';
 import { isMutating, Lab, LAB_CLI, repeatedMutations } from '../helpers/lab';
-import { inActivity } from './fake-ssh';
+import { inActivity } from '../helpers/activity';
 
 jest.setTimeout(300_000);
 

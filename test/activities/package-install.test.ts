@@ -4,11 +4,13 @@
  * that nothing else runs on a clean install.
  */
 import { createNodeActivities } from '../../src/activities';
-import { ctxOf, detail, failureOf, FakeSsh, hop130, inActivity, inventory, nodeOf } from './fake-ssh';
+import { detail, failureOf, inActivity } from '../helpers/activity';
+import { ctxOf, FakeSsh, hop130, nodeOf } from './fake-ssh';
+import { buildInventory } from '../helpers/inventory';
 
 function setup(manager: 'yum' | 'dnf' | 'apt') {
   const ssh = new FakeSsh();
-  const inv = inventory({}, manager);
+  const inv = buildInventory({ manager });
   const acts = createNodeActivities({ ssh, pollIntervalMs: 1, sleep: async () => undefined });
   const input = { cluster: ctxOf(inv), node: nodeOf(inv, 'w-1'), hop: hop130(manager) };
   // later rules win: the first `kubeadm version` says 1.29.6, the check after the install 1.30.4

@@ -1,5 +1,5 @@
 /**
- * Package managers as they are (issue 12 item 5), over the real SSH pool against labs:
+ * Package managers as they are, over the real SSH pool against labs:
  * - a versionlock on kubeadm/kubelet/kubectl (dnf and yum 3): `--disableexcludes=kubernetes` does
  *   not lift it; kupgrade stops with a classified failure naming the lock and the commands;
  * - a dead third-party repository (skip_if_unavailable=False): kupgrade's yum/dnf commands are run
@@ -20,7 +20,7 @@ import { computeHops } from '../../src/shared/versions';
 import type { ResolvedHop } from '../../src/shared/activities';
 import { poolConfigOf } from '../../src/ssh/router';
 import { Lab, LAB_CLI } from '../helpers/lab';
-import { detail, failureOf, inActivity } from './fake-ssh';
+import { detail, failureOf, inActivity } from '../helpers/activity';
 
 jest.setTimeout(300_000);
 

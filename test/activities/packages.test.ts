@@ -4,7 +4,9 @@
  */
 import { createNodeActivities } from '../../src/activities';
 import { parseListing, pickVersion } from '../../src/activities/repo';
-import { ctxOf, detail, failureOf, FakeSsh, hop130, inActivity, inventory, nodeOf } from './fake-ssh';
+import { detail, failureOf, inActivity } from '../helpers/activity';
+import { ctxOf, FakeSsh, hop130, nodeOf } from './fake-ssh';
+import { buildInventory } from '../helpers/inventory';
 import {
   APT_LIST_129,
   MADISON_130,
@@ -19,7 +21,7 @@ import {
 
 function setup(manager: 'yum' | 'dnf' | 'apt' = 'yum') {
   const ssh = new FakeSsh();
-  const inv = inventory({}, manager);
+  const inv = buildInventory({ manager });
   const acts = createNodeActivities({ ssh, pollIntervalMs: 1, sleep: async () => undefined });
   const input = { cluster: ctxOf(inv), node: nodeOf(inv, 'w-1'), hop: hop130(manager) };
   return { ssh, inv, acts, input };
@@ -113,7 +115,7 @@ describe('ensureRepoMinor', () => {
 
   test('unmanaged repositories are left alone without any command', async () => {
     const ssh = new FakeSsh();
-    const inv = inventory({ packages: { manager: 'yum', repository: { mode: 'unmanaged' } } });
+    const inv = buildInventory({}, { packages: { manager: 'yum', repository: { mode: 'unmanaged' } } });
     const acts = createNodeActivities({ ssh });
     const r = await inActivity(() =>
       acts.ensureRepoMinor({ cluster: ctxOf(inv), node: nodeOf(inv, 'w-1'), hop: hop130() }),
@@ -268,7 +270,7 @@ describe('ensureKubeletPackages', () => {
 describe('resolveTarget', () => {
   test('the configured minor is read in place; another minor through the isolated listing; the repo file is never written', async () => {
     const ssh = new FakeSsh();
-    const inv = inventory();
+    const inv = buildInventory();
     const acts = createNodeActivities({ ssh });
     ssh.on(/^if \[ -f \/etc\/yum.repos.d\/kubernetes.repo/, { stdout: located(YUM_REPO_PATH, YUM_REPO_129) });
     ssh.on(/^yum list --showduplicates/, { stdout: YUM_LIST_129_ONLY });
@@ -290,7 +292,7 @@ describe('resolveTarget', () => {
 
   test('falls back to a probe definition (own id, removed in the same command) when the isolated listing is ignored', async () => {
     const ssh = new FakeSsh();
-    const inv = inventory();
+    const inv = buildInventory();
     const acts = createNodeActivities({ ssh });
     ssh.on(/^if \[ -f/, { stdout: located(YUM_REPO_PATH, YUM_REPO_129) });
     ssh.on(/--setopt=reposdir=/, { stdout: YUM_LIST_129_ONLY }); // reposdir ignored: still the 1.29 repo
@@ -307,7 +309,7 @@ describe('resolveTarget', () => {
 
   test('an exact patch that is not listed is VersionNotFound with the versions that are', async () => {
     const ssh = new FakeSsh();
-    const inv = inventory();
+    const inv = buildInventory();
     const acts = createNodeActivities({ ssh });
     ssh.on(/^if \[ -f/, { stdout: located(YUM_REPO_PATH, YUM_REPO_129) });
     ssh.on(/--setopt=reposdir=/, { stdout: YUM_LIST_130 });
@@ -325,7 +327,7 @@ describe('resolveTarget', () => {
 
   test('apt: madison through the isolated lists', async () => {
     const ssh = new FakeSsh();
-    const inv = inventory({}, 'apt');
+    const inv = buildInventory({ manager: 'apt' });
     const acts = createNodeActivities({ ssh });
     ssh.on(/^if \[ -f/, { stdout: located(APT_LIST_PATH, APT_LIST_129) });
     ssh.on(/Dir::Etc::sourcelist/, { stdout: MADISON_130 });

@@ -4,7 +4,9 @@
 import { createNodeActivities } from '../../src/activities';
 import { pdbBlockers } from '../../src/activities/preflight-cluster';
 import { HostKeyMismatchError } from '../../src/ssh/errors';
-import { ctxOf, failureOf, FakeSsh, hop130, inActivity, inventory, nodeOf } from './fake-ssh';
+import { failureOf, inActivity } from '../helpers/activity';
+import { ctxOf, FakeSsh, hop130, nodeOf } from './fake-ssh';
+import { buildInventory } from '../helpers/inventory';
 import {
   apiserverPodsJson,
   ETCD_SNAPSHOT_OK,
@@ -74,7 +76,7 @@ function healthyCluster(ssh: FakeSsh) {
 describe('preflight', () => {
   test('a healthy cluster passes; one batched command per node plus one listing per hop; nothing mutating', async () => {
     const ssh = new FakeSsh();
-    const inv = inventory();
+    const inv = buildInventory();
     healthyCluster(ssh);
     const acts = createNodeActivities({ ssh });
     const r = await inActivity(() => acts.preflight({ inventory: inv, hops: [hop130()] }));
@@ -98,7 +100,7 @@ describe('preflight', () => {
 
   test('swap on, a NotReady node, missing packages and a missing kubeadm-config fail the preflight', async () => {
     const ssh = new FakeSsh();
-    const inv = inventory();
+    const inv = buildInventory();
     healthyCluster(ssh);
     ssh.on(
       /^swapon --show$/,
@@ -147,7 +149,7 @@ describe('preflight', () => {
       { node: 'w-1' },
     );
     const acts = createNodeActivities({ ssh });
-    const f = await failureOf(() => acts.preflight({ inventory: inventory(), hops: [hop130()] }));
+    const f = await failureOf(() => acts.preflight({ inventory: buildInventory(), hops: [hop130()] }));
     expect(f.type).toBe('HostKeyMismatch');
     expect(f.nonRetryable).toBe(true);
     expect(f.message).toContain('SHA256:Zm9vYmFy');
@@ -172,7 +174,7 @@ describe('preflight', () => {
 describe('backupControlPlane', () => {
   test('snapshot + copy into <root>/<label>; a retry finds .complete and runs nothing', async () => {
     const ssh = new FakeSsh();
-    const inv = inventory();
+    const inv = buildInventory();
     let complete = '';
     ssh.on(/^if \[ -f \/var\/lib\/kupgrade\/backups\/kupgrade-lab-1\/.complete \]/, () => ({
       stdout: complete,
@@ -199,7 +201,7 @@ describe('backupControlPlane', () => {
 
   test('a snapshot that times out is retried; a bad certificate is not', async () => {
     const ssh = new FakeSsh();
-    const inv = inventory();
+    const inv = buildInventory();
     ssh.on(/\.complete \]/, { stdout: '' });
     ssh.on(/^mkdir -p/, { exitCode: 5, stderr: 'Error: context deadline exceeded\n' });
     const acts = createNodeActivities({ ssh });

@@ -1,6 +1,6 @@
 /**
  * Preflight and backup against labs that look like real clusters rather than like kupgrade's
- * assumptions (issues 12.3, 12.6, 12.8, 13.4), over the real SSH pool:
+ * assumptions, over the real SSH pool:
  * - a node in the cluster that cluster.yaml forgot (`kupgrade-lab up --unlisted`);
  * - a kubelet that runs with swap on and `failSwapOn: false` (`--swap-allowed`);
  * - an inventory whose two workers' addresses are swapped (each host's kubelet client
@@ -20,7 +20,7 @@ import type { SshExecutor } from '../../src/ssh/types';
 import { clusterContext } from '../../src/shared/inventory';
 import { poolConfigOf } from '../../src/ssh/router';
 import { isMutating, Lab, LAB_CLI } from '../helpers/lab';
-import { inActivity } from './fake-ssh';
+import { inActivity } from '../helpers/activity';
 
 jest.setTimeout(300_000);
 

@@ -1,5 +1,5 @@
 /**
- * Repository keys on apt (issue 12 item 2, issue 13 item 7), real activities over real SSH against a
+ * Repository keys on apt, real activities over real SSH against a
  * lab whose apt refuses a repository whose key is not in the signed-by keyring (NO_PUBKEY):
  * - a pinned fingerprint that does not match the fetched key is refused by preflight and by the
  *   repo step, and nothing changes on the node (list and keyring byte for byte);
@@ -19,7 +19,7 @@ import { computeHops } from '../../src/shared/versions';
 import type { ResolvedHop } from '../../src/shared/activities';
 import { poolConfigOf } from '../../src/ssh/router';
 import { Lab, LAB_CLI } from '../helpers/lab';
-import { inActivity } from './fake-ssh';
+import { inActivity } from '../helpers/activity';
 import { armoredKey } from '../../lab/src/model/packages';
 
 jest.setTimeout(300_000);

@@ -7,46 +7,29 @@
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { checkLab, labDown, labUp } from '../../lab/src/api';
-import type { ClusterState } from '../../lab/src/model/state';
+import { checkLab } from '../../lab/src/api';
 import { runPlaybook } from '../../bench/peers/ansible';
+import { Lab } from '../helpers/lab';
 
 jest.setTimeout(300_000);
 
 const TARGET = '1.30.14'; // the newest 1.30 patch of the lab's repository
+let lab: Lab;
 let dir: string;
 
-beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kupgrade-ansible-'));
-  await labUp({ dir, controlPlanes: 1, workers: 2, version: '1.29.6', packages: 'yum', speed: 200 });
+beforeAll(() => {
+  lab = Lab.up({ controlPlanes: 1, workers: 2, version: '1.29.6', packages: 'yum', speed: 200 });
+  dir = lab.dir;
 });
 
-afterAll(async () => {
-  await labDown(dir).catch(() => undefined);
+afterAll(() => {
+  lab?.down();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function state(): ClusterState {
-  return JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')) as ClusterState;
-}
-
-interface Exec {
-  type: string;
-  node: string;
-  cmd: string;
-  exit: number;
-}
-
-function execs(): Exec[] {
-  return fs
-    .readFileSync(path.join(dir, 'events.jsonl'), 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Exec)
-    .filter((e) => e.type === 'exec');
-}
+const state = () => lab.state();
+const execs = () => lab.events().filter((e) => e.type === 'exec');
 
 test('host keys other than the known_hosts names: no node is touched', async () => {
   const knownHosts = path.join(dir, 'ssh/known_hosts');
@@ -123,9 +106,9 @@ test('serial 10%: every node ends at the target, its kubelet restarted after its
     expect(restart).toBeLessThan(uncordon);
     expect(ran[restart].exit).toBe(0);
   }
-  expect(ran.filter((e) => /^kubeadm upgrade apply v1\.30\.14 -y$/.test(e.cmd)).map((e) => e.node)).toEqual([
-    'cp-1',
-  ]);
+  expect(
+    ran.filter((e) => /^kubeadm upgrade apply v1\.30\.14 -y$/.test(e.cmd ?? '')).map((e) => e.node),
+  ).toEqual(['cp-1']);
   expect(
     ran
       .filter((e) => e.cmd === 'kubeadm upgrade node')

@@ -30,7 +30,7 @@ import { stateQuery } from '../../src/shared/messages';
 import { upgradeWorkflowId, WORKFLOW_TYPES } from '../../src/shared/names';
 import type { UpgradeState } from '../../src/shared/types';
 import { freePort, startDevServer, waitForServer } from '../../src/temporal/dev-server';
-import { repeatedMutations, type LabEvent } from '../helpers/lab';
+import { readEvents, repeatedMutations, type LabEvent } from '../helpers/lab';
 
 const ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../../..' : '../..');
 
@@ -79,16 +79,6 @@ function rng(seed: string): () => number {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function events(dir: string): LabEvent[] {
-  const f = path.join(dir, 'events.jsonl');
-  return existsSync(f)
-    ? readFileSync(f, 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as LabEvent)
-    : [];
-}
 
 /** How long (ms) the oldest live SSH session whose command matches has been running, if any. */
 function sessionAge(labDir: string, re: RegExp): number | undefined {
@@ -335,7 +325,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     }
 
     // Judge.
-    const ev = events(labDir);
+    const ev = readEvents(labDir);
     report.sshCommands = ev.filter((e) => e.type === 'ssh').length;
     const faults = await listFaults(labDir);
     report.faults.hits = faults.reduce((n, f) => n + f.hits, 0);

@@ -1,5 +1,5 @@
 /**
- * Nodes the inventory forgot, through the CLI and the workflows (issue 12.6): on a lab whose
+ * Nodes the inventory forgot, through the CLI and the workflows: on a lab whose
  * cluster.yaml leaves out w-2 (`kupgrade-lab up --unlisted w-2`), `plan` refuses and names it,
  * `plan --allow-unlisted` passes with a warning, `start --dry-run` fails at preflight and
  * `start --dry-run --allow-unlisted` gets through preflight (the option reaches the worker's
@@ -9,7 +9,7 @@
 import { loadInventory } from '../../src/inventory';
 import { kupgrade } from '../helpers/cli';
 import { isMutating, Lab } from '../helpers/lab';
-import { labNodes, until } from '../helpers/runs';
+import { until } from '../helpers/runs';
 import { startWorker, uniqueQueue } from '../helpers/temporal';
 
 jest.setTimeout(10 * 60_000);
@@ -104,7 +104,7 @@ describe('--allow-unlisted', () => {
     );
     expect([end.phase, end.blocked]).toEqual(['done', []]);
     const kubelets = Object.fromEntries(
-      Object.entries(labNodes(lab)).map(([name, n]) => [name, n.kubelet.replace(/\.\d+$/, '')]),
+      Object.entries(lab.nodes()).map(([name, n]) => [name, n.kubelet.replace(/\.\d+$/, '')]),
     );
     expect(kubelets).toEqual({ 'cp-1': '1.30', 'w-1': '1.30', 'w-2': '1.29' });
   });

@@ -1,5 +1,5 @@
 /**
- * `kubeadm upgrade apply` fails for good on the first control plane (issue 6 item 2). What the
+ * `kubeadm upgrade apply` fails for good on the first control plane. What the
  * operator sees: the run blocks on cp-1 with kubeadm's error, the tail of its output and kubeadm's
  * backup folders. Then: abort leaves every node schedulable; a new run blocks again, the cause is
  * fixed (the fault cleared) and `retry` finishes the upgrade without repeating any completed step.
@@ -10,7 +10,7 @@ import { upgradeWorkflowId } from '../../src/shared/names';
 import { kupgrade } from '../helpers/cli';
 import { saveRun } from '../helpers/histories';
 import { repeatedMutations } from '../helpers/lab';
-import { cordoned, labNodes, setUp, status, until, type Setup } from '../helpers/runs';
+import { setUp, status, until, type Setup } from '../helpers/runs';
 import { client } from '../helpers/temporal';
 
 jest.setTimeout(8 * 60_000);
@@ -79,8 +79,8 @@ describe('kubeadm upgrade apply fails on the first control plane', () => {
     // kupgrade's own backup (etcd snapshot + /etc/kubernetes copy) is named too.
     expect(b.hints.join('\n')).toMatch(/kupgrade's backup on cp-1: /);
     // Nothing after the apply ran: no drain, the kubelet untouched.
-    expect(cordoned(s.lab)).toEqual([]);
-    expect(labNodes(s.lab)['cp-1'].kubelet).toBe('1.29.6');
+    expect(s.lab.cordoned()).toEqual([]);
+    expect(s.lab.nodes()['cp-1'].kubelet).toBe('1.29.6');
 
     const abort = await kupgrade('abort', s.cluster, '--by', 'alice', '--comment', 'etcd trouble');
     expect(abort.code).toBe(0);
@@ -89,8 +89,8 @@ describe('kubeadm upgrade apply fails on the first control plane', () => {
     expect(end.failures[0]).toMatchObject({ node: 'cp-1', resolution: 'abort' });
     expect(end.nodes.filter((n) => n.cordonedByRun)).toEqual([]);
     // Ground truth: every node schedulable, every kubelet still at the old version.
-    expect(cordoned(s.lab)).toEqual([]);
-    expect(Object.values(labNodes(s.lab)).map((n) => n.kubelet)).toEqual(['1.29.6', '1.29.6', '1.29.6']);
+    expect(s.lab.cordoned()).toEqual([]);
+    expect(Object.values(s.lab.nodes()).map((n) => n.kubelet)).toEqual(['1.29.6', '1.29.6', '1.29.6']);
     await record('lab-apply-abort', ['h0/cp-1/a1-apply']);
   });
 
@@ -120,7 +120,7 @@ describe('kubeadm upgrade apply fails on the first control plane', () => {
 
     const check = checkLab(s.lab.dir, { target: 'v1.30.14', maxUnavailable: 1 });
     expect(check.violations).toEqual([]);
-    expect(cordoned(s.lab)).toEqual([]);
+    expect(s.lab.cordoned()).toEqual([]);
     // Two runs and a retry, yet no successful mutating command ran twice for the same node.
     expect(repeatedMutations(s.lab.events())).toEqual([]);
     // The apply itself: failed twice (both runs), then ran once successfully.

@@ -1,5 +1,5 @@
 /**
- * A kubelet that never comes back Ready after its restart on w-1 (issue 6 item 3): the run blocks
+ * A kubelet that never comes back Ready after its restart on w-1: the run blocks
  * on w-1 at wait-ready with a message that says what is wrong; `abort` uncordons w-1 (this run
  * cordoned it for the drain) so every node is schedulable. Real dev server, a real worker (with a
  * short wait-ready timeout instead of the default 10 minutes), the lab over real SSH.
@@ -7,7 +7,7 @@
 import { injectFault } from '../../lab/src/api';
 import { kupgrade } from '../helpers/cli';
 import { repeatedMutations } from '../helpers/lab';
-import { cordoned, labNodes, type Setup, setUp, startRun, until } from '../helpers/runs';
+import { type Setup, setUp, startRun, until } from '../helpers/runs';
 
 jest.setTimeout(8 * 60_000);
 
@@ -48,9 +48,9 @@ describe('a kubelet that never becomes Ready', () => {
       ['w-1', 'blocked'],
       ['w-2', 'prepared'],
     ]);
-    expect(labNodes(s.lab)['w-2']).toMatchObject({ kubelet: '1.29.6', unschedulable: false });
+    expect(s.lab.nodes()['w-2']).toMatchObject({ kubelet: '1.29.6', unschedulable: false });
     // Ground truth while blocked: w-1 restarted on the new kubelet, NotReady, still cordoned.
-    const before = labNodes(s.lab);
+    const before = s.lab.nodes();
     expect(before['w-1']).toMatchObject({ kubelet: '1.30.14', ready: false, unschedulable: true });
     // The text screen names the node, the step and the error too.
     const screen = await kupgrade('status', s.cluster);
@@ -67,8 +67,8 @@ describe('a kubelet that never becomes Ready', () => {
     // Ground truth after abort: nobody cordoned; w-2 was prepared ahead (the new kubeadm and its
     // `kubeadm upgrade node`, as the runbook does before the drain) but never drained: its kubelet
     // is the old one, and no kubectl drain/cordon ever named it.
-    expect(cordoned(s.lab)).toEqual([]);
-    const after = labNodes(s.lab);
+    expect(s.lab.cordoned()).toEqual([]);
+    const after = s.lab.nodes();
     expect(after['w-2'].kubelet).toBe('1.29.6');
     expect(after['w-2'].packages.kubeadm.version).toBe('1.30.14');
     expect(

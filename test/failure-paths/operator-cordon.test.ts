@@ -1,5 +1,5 @@
 /**
- * A cordon an operator makes during the run is theirs (issue 13 item 5): w-2 is cordoned by a
+ * A cordon an operator makes during the run is theirs: w-2 is cordoned by a
  * person after the preflight gate was approved (so preflight saw it schedulable). The run drains
  * and upgrades it, and leaves it cordoned — at the end of the run, and after an abort. The lab's
  * `check` knows the operator's cordon (`kupgrade-lab cordon`) and must not flag it. Real dev
@@ -7,14 +7,9 @@
  */
 import { injectFault, operatorCordon } from '../../lab/src/api';
 import { kupgrade } from '../helpers/cli';
-import { type Setup, cordoned, labNodes, setUp, until } from '../helpers/runs';
+import { type Setup, setUp, startRun, until } from '../helpers/runs';
 
 jest.setTimeout(10 * 60_000);
-
-async function start(inventory: string): Promise<void> {
-  const r = await kupgrade('start', '-f', inventory, '--to', '1.30', '--max-unavailable', '1');
-  if (r.code !== 0) throw new Error(`kupgrade start exited ${r.code}: ${r.stderr}`);
-}
 
 async function approve(cluster: string, gate: string): Promise<void> {
   await until(cluster, (x) => (x as { gate?: { name: string } }).gate?.name === gate, `gate ${gate}`);
@@ -33,7 +28,7 @@ describe('a node cordoned by an operator during the run', () => {
     });
 
     it('is upgraded and stays cordoned', async () => {
-      await start(s.lab.inventory);
+      await startRun(s.lab.inventory, '1.30', { autoApprove: false });
       await approve(s.cluster, 'preflight');
       await operatorCordon(s.lab.dir, 'w-2', true);
       await approve(s.cluster, 'control-plane');
@@ -41,8 +36,8 @@ describe('a node cordoned by an operator during the run', () => {
       const end = await until(s.cluster, (x) => ['done', 'blocked', 'aborted'].includes(x.phase), 'the end');
       expect(end.phase).toBe('done');
       expect(end.nodes.find((n) => n.name === 'w-2')).toMatchObject({ status: 'done', cordonedByRun: false });
-      expect(cordoned(s.lab)).toEqual(['w-2']);
-      expect(labNodes(s.lab)['w-2'].kubelet).toBe('1.30.14');
+      expect(s.lab.cordoned()).toEqual(['w-2']);
+      expect(s.lab.nodes()['w-2'].kubelet).toBe('1.30.14');
       const check = s.lab.check('v1.30.14');
       expect(check.stdout).not.toMatch(/left-cordoned|unschedulable/);
       expect(check.status).toBe(0);
@@ -65,7 +60,7 @@ describe('a node cordoned by an operator during the run', () => {
     });
 
     it('stays cordoned after the abort', async () => {
-      await start(s.lab.inventory);
+      await startRun(s.lab.inventory, '1.30', { autoApprove: false });
       await approve(s.cluster, 'preflight');
       await operatorCordon(s.lab.dir, 'w-2', true);
       await approve(s.cluster, 'control-plane');
@@ -76,7 +71,7 @@ describe('a node cordoned by an operator during the run', () => {
       expect(abort.code).toBe(0);
       const end = await until(s.cluster, (x) => x.phase === 'aborted', 'the abort to finish');
       expect(end.nodes.find((n) => n.name === 'w-2')?.cordonedByRun).toBe(false);
-      expect(cordoned(s.lab)).toEqual(['w-2']);
+      expect(s.lab.cordoned()).toEqual(['w-2']);
       const check = s.lab.check('v1.30.14');
       expect(check.stdout).not.toMatch(/left-cordoned|unschedulable/);
     });
@@ -88,7 +83,7 @@ describe('a node cordoned by an operator during the run', () => {
       s = await setUp('opcordoncancel', { controlPlanes: 1, workers: 2, version: '1.29.6', packages: 'yum' });
       // w-2's kubelet install hangs: its node child is still running (after its drain) at the abort.
       // Bounded (4,000 s of modelled time, ~20 s at the lab's speed 200): the install is a
-      // transaction, so the abort waits for it to end instead of killing it (issue 13.3).
+      // transaction, so the abort waits for it to end instead of killing it.
       await injectFault(s.lab.dir, {
         kind: 'hang',
         match: 'kubelet-1.30.14',
@@ -101,7 +96,7 @@ describe('a node cordoned by an operator during the run', () => {
     });
 
     it('stays cordoned after the abort', async () => {
-      await start(s.lab.inventory);
+      await startRun(s.lab.inventory, '1.30', { autoApprove: false });
       await approve(s.cluster, 'preflight');
       await operatorCordon(s.lab.dir, 'w-2', true);
       await approve(s.cluster, 'control-plane');
@@ -115,7 +110,7 @@ describe('a node cordoned by an operator during the run', () => {
       expect(abort.code).toBe(0);
       const end = await until(s.cluster, (x) => x.phase === 'aborted', 'the abort to finish');
       expect(end.nodes.find((n) => n.name === 'w-2')?.cordonedByRun).toBe(false);
-      expect(cordoned(s.lab)).toEqual(['w-2']);
+      expect(s.lab.cordoned()).toEqual(['w-2']);
       expect(s.lab.check('v1.30.14').stdout).not.toMatch(/left-cordoned|unschedulable/);
     });
   });

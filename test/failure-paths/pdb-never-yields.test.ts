@@ -1,5 +1,5 @@
 /**
- * A PodDisruptionBudget that never allows an eviction on w-1 (issue 6 item 3): the drain hits
+ * A PodDisruptionBudget that never allows an eviction on w-1: the drain hits
  * drain.timeout, kupgrade uncordons the node it cordoned and blocks; `kupgrade skip --node w-1`
  * goes on with the others; the run ends with cp-1 and w-2 upgraded and w-1 schedulable at its old
  * version. Real dev server, real worker, the lab over real SSH.
@@ -9,7 +9,7 @@ import { upgradeWorkflowId } from '../../src/shared/names';
 import { kupgrade } from '../helpers/cli';
 import { saveRun } from '../helpers/histories';
 import { repeatedMutations } from '../helpers/lab';
-import { cordoned, editInventory, labNodes, type Setup, setUp, startRun, until } from '../helpers/runs';
+import { type Setup, setUp, startRun, until } from '../helpers/runs';
 import { client } from '../helpers/temporal';
 
 jest.setTimeout(8 * 60_000);
@@ -21,7 +21,7 @@ describe('a PDB that never yields', () => {
     s = await setUp('pdb', { controlPlanes: 1, workers: 2, version: '1.29.6', packages: 'yum' });
     // drain.timeout from the inventory: 2 minutes instead of 5 (the lab's time model scales it
     // with the speed, like the evictions, so it is enough for the drains the PDB does not block).
-    editInventory(s.lab, /^ {2}timeout: 5m$/m, '  timeout: 2m');
+    s.lab.editInventory(/^ {2}timeout: 5m$/m, '  timeout: 2m');
     await injectFault(s.lab.dir, { kind: 'pdb-block', node: 'w-1' });
   });
   afterAll(async () => {
@@ -41,13 +41,13 @@ describe('a PDB that never yields', () => {
     expect(b.hints.join('\n')).toMatch(/pods still blocking the drain: (.*, )?prod\/web-/);
     expect(b.hints[0]).toBe('w-1 was uncordoned while blocked: retry drains it again.');
     // While the run waits for a person, w-1 serves again (ground truth), and the run knows it.
-    expect(cordoned(s.lab)).toEqual([]);
+    expect(s.lab.cordoned()).toEqual([]);
     expect(st.nodes.find((n) => n.name === 'w-1')).toMatchObject({ status: 'blocked', cordonedByRun: false });
     // maxUnavailable 1: w-2 was prepared ahead (kubeadm, upgrade node) but is neither drained nor
     // cordoned while w-1 holds the window.
     expect(['prepared', 'running']).toContain(st.nodes.find((n) => n.name === 'w-2')?.status);
-    expect(labNodes(s.lab)['w-2']).toMatchObject({ kubelet: '1.29.6', unschedulable: false });
-    expect(labNodes(s.lab)['w-1'].kubelet).toBe('1.29.6');
+    expect(s.lab.nodes()['w-2']).toMatchObject({ kubelet: '1.29.6', unschedulable: false });
+    expect(s.lab.nodes()['w-1'].kubelet).toBe('1.29.6');
 
     const skip = await kupgrade(
       'skip',
@@ -78,13 +78,13 @@ describe('a PDB that never yields', () => {
     }
 
     // Ground truth: the others upgraded, w-1 schedulable at its old kubelet, nobody cordoned.
-    const nodes = labNodes(s.lab);
+    const nodes = s.lab.nodes();
     expect(nodes['cp-1'].kubelet).toBe('1.30.14');
     expect(nodes['w-2'].kubelet).toBe('1.30.14');
     expect(nodes['w-1'].kubelet).toBe('1.29.6');
     expect(nodes['w-1'].packages.kubelet.version).toBe('1.29.6');
     expect(nodes['w-1'].ready).toBe(true);
-    expect(cordoned(s.lab)).toEqual([]);
+    expect(s.lab.cordoned()).toEqual([]);
     expect(repeatedMutations(s.lab.events())).toEqual([]);
     // w-1 was drained exactly once (no retry), and uncordoned after it.
     const w1 = s.lab

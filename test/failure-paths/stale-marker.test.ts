@@ -1,5 +1,5 @@
 /**
- * A completion marker cannot lie (issue 13 item 6): w-1 carries the markers an earlier run left
+ * A completion marker cannot lie: w-1 carries the markers an earlier run left
  * (kubelet-packages and kubelet-restart for the very version of this run), while its packages
  * and its kubelet are the old ones. The run installs and restarts anyway (real state first,
  * markers keyed by run and hop) and ends done with w-1 at the target. Real dev server, real
@@ -7,7 +7,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { type Setup, labNodes, setUp, startRun, until } from '../helpers/runs';
+import { type Setup, setUp, startRun, until } from '../helpers/runs';
 
 jest.setTimeout(8 * 60_000);
 
@@ -38,7 +38,7 @@ describe('a stale marker from an earlier run', () => {
     );
     expect(end.blocked).toEqual([]);
     expect(end.phase).toBe('done');
-    const w1 = labNodes(s.lab)['w-1'];
+    const w1 = s.lab.nodes()['w-1'];
     expect(w1.packages.kubelet.version).toBe('1.30.14');
     expect(w1.kubelet).toBe('1.30.14');
     const execs = s.lab.events().filter((e) => e.type === 'exec' && e.node === 'w-1' && e.exit === 0);

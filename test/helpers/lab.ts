@@ -1,11 +1,15 @@
 /**
- * Test harness around `kupgrade-lab` (run from dist/, built by pretest): bring a lab up and down,
- * read its ground truth (events.jsonl) and run its invariant check.
+ * The one place the tests start and stop a lab and read its ground truth: the controller's model
+ * (DIR/state.json: nodes, cordons, pods) and its event log (DIR/events.jsonl: sessions, commands,
+ * state changes). `Lab.up` runs `kupgrade-lab up` from dist/ (built by pretest), as an operator
+ * does; `upInProcess` keeps the controller inside the test process, for the lab's own tests.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { up, type UpOptions, type UpResult } from '../../lab/src/lab';
+import type { ClusterState, NodeState } from '../../lab/src/model/state';
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const LAB_CLI = path.join(ROOT, 'dist/lab/src/cli.js');
@@ -32,6 +36,25 @@ export interface LabEvent {
   kubeadm?: string;
   apiserver?: string | null;
   pods?: number;
+}
+
+/** DIR/events.jsonl, oldest first ([] before the controller wrote any). */
+export function readEvents<T = LabEvent>(dir: string): T[] {
+  return new Lab(dir).events<T>();
+}
+
+export type InProcessLab = UpResult & { dir: string };
+
+/** A lab whose controller runs in this process, without SSH (shims run with the node's environment). */
+export async function upInProcess(o: Omit<UpOptions, 'dir'>): Promise<InProcessLab> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kupgrade-lab-test-'));
+  const r = await up({ ...o, dir, ssh: false, inProcess: true });
+  return { ...r, dir };
+}
+
+export async function downInProcess(lab: InProcessLab): Promise<void> {
+  await lab.controller?.close();
+  rmSync(lab.dir, { recursive: true, force: true });
 }
 
 export class Lab {
@@ -90,13 +113,38 @@ export class Lab {
     ]);
   }
 
-  events(): LabEvent[] {
+  events<T = LabEvent>(): T[] {
     const file = path.join(this.dir, 'events.jsonl');
     if (!existsSync(file)) return [];
     return readFileSync(file, 'utf8')
       .split('\n')
       .filter(Boolean)
-      .map((l) => JSON.parse(l) as LabEvent);
+      .map((l) => JSON.parse(l) as T);
+  }
+
+  /** DIR/state.json: the lab controller's model, the ground truth (not what kupgrade believes). */
+  state(): ClusterState {
+    return JSON.parse(readFileSync(path.join(this.dir, 'state.json'), 'utf8')) as ClusterState;
+  }
+
+  nodes(): Record<string, NodeState> {
+    return this.state().nodes;
+  }
+
+  /** The nodes the model has unschedulable, sorted by name. */
+  cordoned(): string[] {
+    return Object.values(this.nodes())
+      .filter((n) => n.unschedulable)
+      .map((n) => n.name)
+      .sort();
+  }
+
+  /** Rewrites a line of the lab's cluster.yaml (e.g. the drain timeout); throws if it is not there. */
+  editInventory(from: string | RegExp, to: string): void {
+    const text = readFileSync(this.inventory, 'utf8');
+    const next = text.replace(from, to);
+    if (next === text) throw new Error(`${String(from)} not found in ${this.inventory}`);
+    writeFileSync(this.inventory, next);
   }
 
   /** A command on a lab node over real SSH (strict host keys), as an operator runs it. */

@@ -1,16 +1,13 @@
 /**
- * A run seen from outside, shared by the tests that drive one through the CLI (test/failure-paths,
- * test/cli/decisions.test.ts): a lab, a real worker on its own task queue (with a short
- * wait-ready timeout), the CLI's view of the run (`kupgrade status -o json`) and the lab's ground
- * truth (DIR/state.json, written by the lab controller after every change).
+ * A run seen from outside, shared by the end-to-end tests that drive one through the CLI
+ * (test/failure-paths, test/integration): a lab (test/helpers/lab.ts, which also reads its ground
+ * truth), a real worker on its own task queue (with a short wait-ready timeout) and the CLI's view
+ * of the run (`kupgrade status -o json`).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { loadInventory } from '../../src/inventory';
-import { createWorker } from '../../src/worker';
 import { kupgrade } from './cli';
 import { Lab, type LabOptions } from './lab';
-import { address, uniqueQueue } from './temporal';
+import { startWorker, uniqueQueue } from './temporal';
 
 export interface BlockedEntry {
   node?: string;
@@ -70,41 +67,18 @@ export async function until(
   }
 }
 
-/** `kupgrade start -f INVENTORY --to 1.30 --auto-approve --max-unavailable 1`; throws unless it exits 0. */
-export async function startRun(inventory: string, to = '1.30'): Promise<void> {
-  const r = await kupgrade('start', '-f', inventory, '--to', to, '--auto-approve', '--max-unavailable', '1');
+/**
+ * `kupgrade start -f INVENTORY --to 1.30 --max-unavailable 1`, auto-approved unless the test
+ * approves the gates itself; throws unless it exits 0.
+ */
+export async function startRun(
+  inventory: string,
+  to = '1.30',
+  o: { autoApprove?: boolean } = {},
+): Promise<void> {
+  const approve = (o.autoApprove ?? true) ? ['--auto-approve'] : [];
+  const r = await kupgrade('start', '-f', inventory, '--to', to, ...approve, '--max-unavailable', '1');
   if (r.code !== 0) throw new Error(`kupgrade start exited ${r.code}: ${r.stderr}`);
-}
-
-export interface LabNode {
-  name: string;
-  unschedulable: boolean;
-  ready: boolean;
-  kubelet: string;
-  packages: { kubeadm: { version: string }; kubelet: { version: string } };
-}
-
-/** The lab controller's own state: the ground truth, not what kupgrade believes. */
-export function labNodes(lab: Lab): Record<string, LabNode> {
-  const state = JSON.parse(readFileSync(path.join(lab.dir, 'state.json'), 'utf8')) as {
-    nodes: Record<string, LabNode>;
-  };
-  return state.nodes;
-}
-
-export function cordoned(lab: Lab): string[] {
-  return Object.values(labNodes(lab))
-    .filter((n) => n.unschedulable)
-    .map((n) => n.name)
-    .sort();
-}
-
-/** Rewrites a line of the lab's cluster.yaml (e.g. the drain timeout); throws if it is not there. */
-export function editInventory(lab: Lab, from: string | RegExp, to: string): void {
-  const text = readFileSync(lab.inventory, 'utf8');
-  const next = text.replace(from, to);
-  if (next === text) throw new Error(`${String(from)} not found in ${lab.inventory}`);
-  writeFileSync(lab.inventory, next);
 }
 
 export interface Setup {
@@ -114,31 +88,27 @@ export interface Setup {
   stop(): Promise<void>;
 }
 
-/** A lab and a worker; the CLI finds the worker's queue through KUPGRADE_TASK_QUEUE. */
+/**
+ * A lab and a worker; the CLI finds the worker's queue through KUPGRADE_TASK_QUEUE. `configure`
+ * edits the lab's worker config (DIR/worker.yaml) before the worker reads it.
+ */
 export async function setUp(
   prefix: string,
   o: LabOptions,
-  worker: { readyTimeoutMs?: number } = {},
+  worker: { readyTimeoutMs?: number; configure?: (lab: Lab, cluster: string) => void } = {},
 ): Promise<Setup> {
   const queue = uniqueQueue(prefix);
   process.env.KUPGRADE_TASK_QUEUE = queue;
   const lab = Lab.up(o);
-  const w = await createWorker({
-    address: address(),
-    taskQueue: queue,
-    pollIntervalMs: 100,
-    readyTimeoutMs: worker.readyTimeoutMs,
-    trust: path.join(lab.dir, 'worker.yaml'),
-  });
-  const running = w.worker.run();
+  const cluster = loadInventory(lab.inventory).metadata.name;
+  worker.configure?.(lab, cluster);
+  const w = await startWorker(queue, lab, worker);
   return {
     lab,
-    cluster: loadInventory(lab.inventory).metadata.name,
+    cluster,
     queue,
     async stop() {
-      w.worker.shutdown();
-      await running;
-      await w.close();
+      await w.stop();
       lab.down();
       delete process.env.KUPGRADE_TASK_QUEUE;
     },

@@ -24,11 +24,16 @@ export function uniqueQueue(prefix: string): string {
  * config: a lab (its DIR/worker.yaml, written by `kupgrade-lab up`) or a file path; without one the
  * worker refuses every cluster.
  */
-export async function startWorker(taskQueue: string, trust?: { dir: string } | string) {
+export async function startWorker(
+  taskQueue: string,
+  trust?: { dir: string } | string,
+  o: { readyTimeoutMs?: number } = {},
+) {
   const w = await createWorker({
     address: address(),
     taskQueue,
     pollIntervalMs: 100,
+    readyTimeoutMs: o.readyTimeoutMs,
     trust: typeof trust === 'object' ? path.join(trust.dir, 'worker.yaml') : trust,
   });
   const running = w.worker.run();

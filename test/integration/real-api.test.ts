@@ -12,7 +12,7 @@ import path from 'node:path';
 import { injectFault } from '../../lab/src/api';
 import { kupgrade } from '../helpers/cli';
 import { type Lab, repeatedMutations } from '../helpers/lab';
-import { cordoned, editInventory, labNodes, type Setup, setUp, startRun, until } from '../helpers/runs';
+import { type Setup, setUp, startRun, until } from '../helpers/runs';
 
 jest.setTimeout(10 * 60_000);
 
@@ -123,7 +123,7 @@ describe('the lab on the real Kubernetes API', () => {
       extra: ['--api', 'real'],
     });
     // real kubectl's --timeout is wall-clock time (the emulated one scaled it by the lab's speed)
-    editInventory(s.lab, /^ {2}timeout: 5m$/m, '  timeout: 20s');
+    s.lab.editInventory(/^ {2}timeout: 5m$/m, '  timeout: 20s');
     await injectFault(s.lab.dir, { kind: 'pdb-block' });
     const pdbs = s.lab.ssh('cp-1', 'kubectl get pdb -n prod kupgrade-lab-pdb-block -o json');
     expect(pdbs.code).toBe(0);
@@ -148,12 +148,12 @@ describe('the lab on the real Kubernetes API', () => {
       /Cannot evict pod as it would violate the pod's disruption budget/,
     );
     expect(b.hints.join('\n')).toMatch(/PodDisruptionBudget/);
-    expect(cordoned(s.lab)).toEqual([]);
+    expect(s.lab.cordoned()).toEqual([]);
     const node = JSON.parse(s.lab.ssh('cp-1', `kubectl get node ${b.node} -o json`).stdout) as {
       spec: { unschedulable?: boolean };
     };
     expect(node.spec.unschedulable).toBeUndefined();
-    expect(labNodes(s.lab)[b.node!]!.kubelet).toBe('1.33.13');
+    expect(s.lab.nodes()[b.node!]!.kubelet).toBe('1.33.13');
 
     const abort = await kupgrade('abort', s.cluster, '--by', 'alice', '--comment', 'PDB owner away');
     expect(abort.code).toBe(0);

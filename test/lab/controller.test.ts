@@ -8,7 +8,7 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { startController } from '../../lab/src/controller/server';
 import { request, setNodeDown } from '../../lab/src/lab';
-import { events, startLab, stopLab } from './helpers';
+import { downInProcess, readEvents, upInProcess } from '../helpers/lab';
 
 jest.setTimeout(120_000);
 
@@ -47,7 +47,7 @@ const ctx = { files: {}, env: {}, localTime: '2026-01-01-00-00-00' };
 
 test('1,000 nodes, 500 concurrent commands', async () => {
   const t0 = Date.now();
-  const lab = await startLab({
+  const lab = await upInProcess({
     controlPlanes: 3,
     workers: 997,
     version: '1.31.2',
@@ -57,7 +57,7 @@ test('1,000 nodes, 500 concurrent commands', async () => {
   try {
     const upMs = Date.now() - t0;
     expect(upMs).toBeLessThan(60_000);
-    const ups = events(lab.dir).filter((e) => e.type === 'state');
+    const ups = readEvents<Record<string, unknown>>(lab.dir).filter((e) => e.type === 'state');
     expect(ups).toHaveLength(1000);
     const port = lab.controller!.port;
     const nodes = lab.spec.nodes.map((n) => n.name);
@@ -82,12 +82,12 @@ test('1,000 nodes, 500 concurrent commands', async () => {
     expect(parsed.filter((e) => e.type === 'exec')).toHaveLength(600);
     expect(parsed.filter((e) => e.type === 'state' && e.unschedulable)).toHaveLength(100);
   } finally {
-    await stopLab(lab);
+    await downInProcess(lab);
   }
 });
 
 test('a restarted controller resumes from state.json; node down and up', async () => {
-  const lab = await startLab({
+  const lab = await upInProcess({
     controlPlanes: 1,
     workers: 2,
     version: '1.30.4',
@@ -107,7 +107,7 @@ test('a restarted controller resumes from state.json; node down and up', async (
       ).json.exit,
     ).toBe(0);
     await lab.controller!.close();
-    const before = events(lab.dir).length;
+    const before = readEvents<Record<string, unknown>>(lab.dir).length;
     const again = await startController(lab.dir);
     lab.controller = again;
     // the lab.json port changed: record it as `up` does
@@ -116,7 +116,7 @@ test('a restarted controller resumes from state.json; node down and up', async (
     };
     spec.controller.port = again.port;
     fs.writeFileSync(path.join(lab.dir, 'lab.json'), JSON.stringify(spec));
-    expect(events(lab.dir)).toHaveLength(before); // no second set of `up` lines
+    expect(readEvents<Record<string, unknown>>(lab.dir)).toHaveLength(before); // no second set of `up` lines
     const st = await request<{ nodes: { name: string; unschedulable: boolean; ready: boolean }[] }>(
       lab.dir,
       'GET',
@@ -140,16 +140,16 @@ test('a restarted controller resumes from state.json; node down and up', async (
       '/status',
     );
     expect(upAgain.nodes.find((n) => n.name === 'w-1')).toMatchObject({ ready: true, down: false });
-    expect(events(lab.dir)).toContainEqual(
+    expect(readEvents<Record<string, unknown>>(lab.dir)).toContainEqual(
       expect.objectContaining({ node: 'w-1', type: 'state', ready: false }),
     );
   } finally {
-    await stopLab(lab);
+    await downInProcess(lab);
   }
 });
 
 test('up --cordoned: a node cordoned by someone else before the upgrade; mirror repo files', async () => {
-  const lab = await startLab({
+  const lab = await upInProcess({
     controlPlanes: 1,
     workers: 2,
     version: '1.30.4',
@@ -159,7 +159,9 @@ test('up --cordoned: a node cordoned by someone else before the upgrade; mirror 
     speed: 1000,
   });
   try {
-    const first = events(lab.dir).filter((e) => e.type === 'state' && e.node === 'w-2')[0];
+    const first = readEvents<Record<string, unknown>>(lab.dir).filter(
+      (e) => e.type === 'state' && e.node === 'w-2',
+    )[0];
     expect(first).toMatchObject({ unschedulable: true, ready: true, kubelet: 'v1.30.4', apiserver: null });
     expect(
       fs.readFileSync(path.join(lab.dir, 'nodes/w-1/etc/apt/sources.list.d/kubernetes.list'), 'utf8'),
@@ -177,12 +179,12 @@ test('up --cordoned: a node cordoned by someone else before the upgrade; mirror 
     expect(shim).toContain('printf \'%s\\0\' KLAB1 "$node" "kubeadm"');
     expect(fs.statSync(path.join(lab.dir, 'bin/kubeadm')).mode & 0o111).toBe(0o111);
   } finally {
-    await stopLab(lab);
+    await downInProcess(lab);
   }
 });
 
 test('pods evicted before the run: Failed/Evicted as the kubelet reports them; a drain deletes them without a replacement', async () => {
-  const lab = await startLab({
+  const lab = await upInProcess({
     controlPlanes: 1,
     workers: 2,
     version: '1.30.4',
@@ -223,7 +225,7 @@ test('pods evicted before the run: Failed/Evicted as the kubelet reports them; a
     expect(after.items.filter((p) => p.metadata.name.startsWith('metrics-server-'))).toEqual([]);
     // an operator's cordon is recorded as theirs before the node's state line
     await request(lab.dir, 'POST', '/cordon', { node: 'w-2', cordon: true });
-    const ev = events(lab.dir);
+    const ev = readEvents<Record<string, unknown>>(lab.dir);
     const i = ev.findIndex((e) => e.type === 'operator');
     expect(ev[i]).toMatchObject({ node: 'w-2', action: 'cordon' });
     expect(ev.slice(i + 1).find((e) => e.node === 'w-2')).toMatchObject({
@@ -231,6 +233,6 @@ test('pods evicted before the run: Failed/Evicted as the kubelet reports them; a
       unschedulable: true,
     });
   } finally {
-    await stopLab(lab);
+    await downInProcess(lab);
   }
 });

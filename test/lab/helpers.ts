@@ -1,30 +1,16 @@
 /**
- * Helpers for the lab tests: a lab with its controller inside the test process, and the lab's
- * shim (DIR/bin/<tool>) run as a child process with the node's environment (KUPGRADE_LAB_ROOT
- * mode, no SSH).
+ * Helpers for the lab tests: the lab's shim (DIR/bin/<tool>) run as a child process with the node's
+ * environment (KUPGRADE_LAB_ROOT mode, no SSH). The lab itself starts in test/helpers/lab.ts.
  */
 import { execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { up, type UpOptions, type UpResult } from '../../lab/src/lab';
 
 export interface Run {
   stdout: string;
   stderr: string;
   code: number | null;
   signal: NodeJS.Signals | null;
-}
-
-export async function startLab(o: Omit<UpOptions, 'dir'>): Promise<UpResult & { dir: string }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kupgrade-lab-test-'));
-  const r = await up({ ...o, dir, ssh: false, inProcess: true });
-  return { ...r, dir };
-}
-
-export async function stopLab(lab: UpResult & { dir: string }): Promise<void> {
-  await lab.controller?.close();
-  fs.rmSync(lab.dir, { recursive: true, force: true });
 }
 
 /** Runs a lab command on a node the way the node shell would (argv as the shell would split it). */
@@ -77,14 +63,6 @@ export function start(dir: string, node: string, tool: string, args: string[]) {
 
 export function nodeFile(dir: string, node: string, p: string): string {
   return path.join(dir, 'nodes', node, p);
-}
-
-export function events(dir: string): Record<string, unknown>[] {
-  return fs
-    .readFileSync(path.join(dir, 'events.jsonl'), 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 export function editNodeFile(dir: string, node: string, p: string, fn: (s: string) => string): void {

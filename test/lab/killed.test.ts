@@ -8,7 +8,8 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { checkEvents } from '../../lab/src/check/replay';
 import { clearFaults, injectFault } from '../../lab/src/lab';
-import { events, nodeFile, run, start, startLab, stopLab } from './helpers';
+import { downInProcess, type InProcessLab, readEvents, upInProcess } from '../helpers/lab';
+import { nodeFile, run, start } from './helpers';
 
 jest.setTimeout(120_000);
 
@@ -26,7 +27,9 @@ async function killAfter(dir: string, node: string, tool: string, args: string[]
 /** Waits for the killed command's exec line (written when the modelled command ends). */
 async function killedLine(dir: string, re: RegExp): Promise<Record<string, unknown>> {
   for (let i = 0; i < 400; i++) {
-    const e = events(dir).find((x) => x.type === 'exec' && re.test(String(x.cmd)) && x.killed);
+    const e = readEvents<Record<string, unknown>>(dir).find(
+      (x) => x.type === 'exec' && re.test(String(x.cmd)) && x.killed,
+    );
     if (e) return e;
     await sleep(25);
   }
@@ -34,14 +37,14 @@ async function killedLine(dir: string, re: RegExp): Promise<Record<string, unkno
 }
 
 describe('a command killed mid-way (speed 10)', () => {
-  let lab: Awaited<ReturnType<typeof startLab>>;
+  let lab: InProcessLab;
   let dir: string;
   beforeAll(async () => {
-    lab = await startLab({ controlPlanes: 1, workers: 1, version: '1.29.6', packages: 'apt', speed: 10 });
+    lab = await upInProcess({ controlPlanes: 1, workers: 1, version: '1.29.6', packages: 'apt', speed: 10 });
     dir = lab.dir;
   });
   afterAll(async () => {
-    await stopLab(lab);
+    await downInProcess(lab);
   });
 
   test('apt: dpkg is left interrupted and the next install refuses with apt’s text', async () => {
@@ -108,14 +111,20 @@ describe('a command killed mid-way (speed 10)', () => {
 });
 
 describe('the drop fault and a command detached from its session', () => {
-  let lab: Awaited<ReturnType<typeof startLab>>;
+  let lab: InProcessLab;
   let dir: string;
   beforeAll(async () => {
-    lab = await startLab({ controlPlanes: 1, workers: 1, version: '1.29.6', packages: 'yum', speed: 1000 });
+    lab = await upInProcess({
+      controlPlanes: 1,
+      workers: 1,
+      version: '1.29.6',
+      packages: 'yum',
+      speed: 1000,
+    });
     dir = lab.dir;
   });
   afterAll(async () => {
-    await stopLab(lab);
+    await downInProcess(lab);
   });
 
   test.each(['before', 'after'] as const)(

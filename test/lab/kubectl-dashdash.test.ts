@@ -2,20 +2,21 @@
  * `--` ends kubectl's flags (pflag, as cobra uses it; kubectl drain/cordon/uncordon take the node
  * names from the remaining args, staging/src/k8s.io/kubectl/pkg/cmd/drain/drain.go Complete): the
  * lab's kubectl must accept node names after `--`, and read a name that looks like a flag there
- * as a node name, not as a flag. kupgrade passes node names this way (issue 13.1).
+ * as a node name, not as a flag. kupgrade passes node names this way.
  */
-import { run, startLab, stopLab } from './helpers';
+import { downInProcess, type InProcessLab, upInProcess } from '../helpers/lab';
+import { run } from './helpers';
 
 jest.setTimeout(60_000);
 
-let lab: Awaited<ReturnType<typeof startLab>>;
+let lab: InProcessLab;
 const on = (node: string, tool: string, ...args: string[]) => run(lab.dir, node, tool, args);
 
 beforeAll(async () => {
-  lab = await startLab({ controlPlanes: 1, workers: 1, version: '1.29.6', packages: 'yum', speed: 1000 });
+  lab = await upInProcess({ controlPlanes: 1, workers: 1, version: '1.29.6', packages: 'yum', speed: 1000 });
 });
 afterAll(async () => {
-  await stopLab(lab);
+  await downInProcess(lab);
 });
 
 test('drain and uncordon with the node name after --', async () => {

@@ -3,19 +3,20 @@
  * with `up --swap-allowed` the cluster-wide configuration carries failSwapOn: false, and so does
  * what `kubeadm upgrade node` writes to the node's /var/lib/kubelet/config.yaml.
  */
-import { run, startLab, stopLab } from './helpers';
+import { downInProcess, upInProcess } from '../helpers/lab';
+import { run } from './helpers';
 
 jest.setTimeout(60_000);
 
 test('the ConfigMap without and with --swap-allowed', async () => {
-  const plain = await startLab({
+  const plain = await upInProcess({
     controlPlanes: 1,
     workers: 1,
     version: '1.29.6',
     packages: 'yum',
     speed: 1000,
   });
-  const swap = await startLab({
+  const swap = await upInProcess({
     controlPlanes: 1,
     workers: 1,
     version: '1.29.6',
@@ -46,7 +47,7 @@ test('the ConfigMap without and with --swap-allowed', async () => {
     ]);
     expect(table.stdout).toMatch(/^NAME\s+DATA\s+AGE\nkubelet-config\s+1\s+40d\n$/);
   } finally {
-    await stopLab(plain);
-    await stopLab(swap);
+    await downInProcess(plain);
+    await downInProcess(swap);
   }
 });

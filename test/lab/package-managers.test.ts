@@ -6,17 +6,18 @@
  */
 import * as fs from 'node:fs';
 import { injectFault } from '../../lab/src/lab';
-import { nodeFile, run, startLab, stopLab } from './helpers';
+import { downInProcess, type InProcessLab, upInProcess } from '../helpers/lab';
+import { nodeFile, run } from './helpers';
 
 jest.setTimeout(60_000);
 
 const DEAD = '[epel]\nname=Extra Packages\nbaseurl=http://mirror.example.invalid/epel/8/x86_64/\nenabled=1\n';
 
 describe('dnf with versionlock', () => {
-  let lab: Awaited<ReturnType<typeof startLab>>;
+  let lab: InProcessLab;
   const on = (tool: string, ...args: string[]) => run(lab.dir, 'w-1', tool, args);
   beforeAll(async () => {
-    lab = await startLab({
+    lab = await upInProcess({
       controlPlanes: 1,
       workers: 1,
       version: '1.29.6',
@@ -25,7 +26,7 @@ describe('dnf with versionlock', () => {
       versionlock: true,
     });
   });
-  afterAll(() => stopLab(lab));
+  afterAll(() => downInProcess(lab));
 
   test('locks hold against --disableexcludes, not against --disableplugin; list ignores them', async () => {
     const lock = fs.readFileSync(nodeFile(lab.dir, 'w-1', 'etc/dnf/plugins/versionlock.list'), 'utf8');
@@ -97,10 +98,10 @@ describe('dnf with versionlock', () => {
 });
 
 describe('EL7 yum 3', () => {
-  let lab: Awaited<ReturnType<typeof startLab>>;
+  let lab: InProcessLab;
   const on = (tool: string, ...args: string[]) => run(lab.dir, 'w-1', tool, args);
   beforeAll(async () => {
-    lab = await startLab({
+    lab = await upInProcess({
       controlPlanes: 1,
       workers: 1,
       version: '1.29.6',
@@ -109,7 +110,7 @@ describe('EL7 yum 3', () => {
       speed: 1000,
     });
   });
-  afterAll(() => stopLab(lab));
+  afterAll(() => downInProcess(lab));
 
   test('list columns fill 80 characters; install output; no downgrade by install; missing names', async () => {
     // widest values: kubeadm.x86_64 (14), 1.29.10-150500.1.1 (18), @kubernetes (11): 80 - 2 - 43 = 35
@@ -163,12 +164,18 @@ describe('EL7 yum 3', () => {
 });
 
 describe('apt: dpkg interrupted', () => {
-  let lab: Awaited<ReturnType<typeof startLab>>;
+  let lab: InProcessLab;
   const on = (tool: string, ...args: string[]) => run(lab.dir, 'w-1', tool, args);
   beforeAll(async () => {
-    lab = await startLab({ controlPlanes: 1, workers: 1, version: '1.29.6', packages: 'apt', speed: 1000 });
+    lab = await upInProcess({
+      controlPlanes: 1,
+      workers: 1,
+      version: '1.29.6',
+      packages: 'apt',
+      speed: 1000,
+    });
   });
-  afterAll(() => stopLab(lab));
+  afterAll(() => downInProcess(lab));
 
   test('a killed install leaves packages unpacked; apt refuses until dpkg --configure -a', async () => {
     await injectFault(lab.dir, { kind: 'dpkg-interrupt', node: 'w-1' });

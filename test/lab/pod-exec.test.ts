@@ -6,11 +6,12 @@
  */
 import * as fs from 'node:fs';
 import { containerFiles, lookPath } from '../../lab/src/tools/pod-exec';
-import { nodeFile, run, startLab, stopLab } from './helpers';
+import { downInProcess, type InProcessLab, upInProcess } from '../helpers/lab';
+import { nodeFile, run } from './helpers';
 
 jest.setTimeout(60_000);
 
-let lab: Awaited<ReturnType<typeof startLab>>;
+let lab: InProcessLab;
 let dir: string;
 const on = (node: string, tool: string, ...args: string[]) => run(dir, node, tool, args);
 const TLS = [
@@ -21,11 +22,11 @@ const TLS = [
 ];
 
 beforeAll(async () => {
-  lab = await startLab({ controlPlanes: 2, workers: 1, version: '1.29.6', packages: 'yum', speed: 1000 });
+  lab = await upInProcess({ controlPlanes: 2, workers: 1, version: '1.29.6', packages: 'yum', speed: 1000 });
   dir = lab.dir;
 });
 afterAll(async () => {
-  await stopLab(lab);
+  await downInProcess(lab);
 });
 
 test('the etcd image file set and exec(3) lookup', () => {

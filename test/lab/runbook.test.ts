@@ -6,10 +6,9 @@
  */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { down, up } from '../../lab/src/lab';
 import { checkLab } from '../../lab/src/api';
+import { Lab } from '../helpers/lab';
 
 jest.setTimeout(300_000);
 
@@ -30,29 +29,35 @@ function sh(file: string, args: string[]): Promise<{ code: number; stdout: strin
   });
 }
 
-const dirs: string[] = [];
-async function lab(
+const labs: Lab[] = [];
+function lab(
   controlPlanes: number,
   workers: number,
   version: string,
   packages: 'yum' | 'apt',
   api?: 'real',
-): Promise<string> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kupgrade-runbook-'));
-  dirs.push(dir);
-  await up({ dir, controlPlanes, workers, version, packages, speed: 1000, ...(api ? { api } : {}) });
-  return dir;
+): string {
+  const l = Lab.up({
+    controlPlanes,
+    workers,
+    version,
+    packages,
+    speed: 1000,
+    extra: api ? ['--api', api] : [],
+  });
+  labs.push(l);
+  return l.dir;
 }
 
-afterAll(async () => {
-  for (const d of dirs) {
-    await down(d).catch(() => undefined);
-    fs.rmSync(d, { recursive: true, force: true });
+afterAll(() => {
+  for (const l of labs) {
+    l.down();
+    fs.rmSync(l.dir, { recursive: true, force: true });
   }
 });
 
 test('yum, 2 control planes + 3 workers, 1.29 -> 1.30: the runbook upgrades and check passes', async () => {
-  const dir = await lab(2, 3, '1.29.6', 'yum');
+  const dir = lab(2, 3, '1.29.6', 'yum');
   const r = await sh(SCRIPT, ['--dir', dir, '--to', '1.30']);
   expect(r.code).toBe(0);
   // drain's warnings and PDB retries go to stderr; nothing failed
@@ -72,7 +77,7 @@ test('yum, 2 control planes + 3 workers, 1.29 -> 1.30: the runbook upgrades and 
 });
 
 test('apt, 1 control plane + 2 workers, 1.32 -> 1.33: the runbook upgrades and check passes', async () => {
-  const dir = await lab(1, 2, '1.32.4', 'apt');
+  const dir = lab(1, 2, '1.32.4', 'apt');
   const r = await sh(SCRIPT, ['--dir', dir, '--to', '1.33']);
   expect(r.code).toBe(0);
   expect(r.stdout).toContain(
@@ -82,7 +87,7 @@ test('apt, 1 control plane + 2 workers, 1.32 -> 1.33: the runbook upgrades and c
 });
 
 test('the runbook on the real Kubernetes API (--api real), 2 control planes + 2 workers, 1.33 -> 1.34', async () => {
-  const dir = await lab(2, 2, '1.33.13', 'apt', 'real');
+  const dir = lab(2, 2, '1.33.13', 'apt', 'real');
   const r = await sh(SCRIPT, ['--dir', dir, '--to', '1.34']);
   expect(r.code).toBe(0);
   // real kubectl's own words (the eviction API, the DaemonSet filter) and the new server version
@@ -100,7 +105,7 @@ test('the runbook on the real Kubernetes API (--api real), 2 control planes + 2 
 });
 
 test('yum with the worker order broken (kubelet before drain): check fails naming the lines', async () => {
-  const dir = await lab(1, 2, '1.29.6', 'yum');
+  const dir = lab(1, 2, '1.29.6', 'yum');
   const r = await sh(SCRIPT, ['--dir', dir, '--to', '1.30', '--break-order']);
   expect(r.code).toBe(0);
   const v = checkLab(dir, { target: 'v1.30.14' }).violations;

@@ -6,20 +6,21 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { clearFaults, injectFault } from '../../lab/src/lab';
-import { editNodeFile, events, nodeFile, run, start, startLab, stopLab, STACK } from './helpers';
+import { downInProcess, type InProcessLab, readEvents, upInProcess } from '../helpers/lab';
+import { editNodeFile, nodeFile, run, start, STACK } from './helpers';
 
 jest.setTimeout(60_000);
 
-let lab: Awaited<ReturnType<typeof startLab>>;
+let lab: InProcessLab;
 let dir: string;
 const on = (node: string, tool: string, ...args: string[]) => run(dir, node, tool, args);
 
 beforeAll(async () => {
-  lab = await startLab({ controlPlanes: 2, workers: 2, version: '1.29.6', packages: 'yum', speed: 1000 });
+  lab = await upInProcess({ controlPlanes: 2, workers: 2, version: '1.29.6', packages: 'yum', speed: 1000 });
   dir = lab.dir;
 });
 afterAll(async () => {
-  await stopLab(lab);
+  await downInProcess(lab);
 });
 
 describe('kubeadm version', () => {
@@ -204,7 +205,7 @@ describe('kubeadm upgrade apply (≤1.31 output) and the version policy', () => 
     expect(
       fs.existsSync(nodeFile(dir, 'cp-1', m![1]!.replace('manifests', 'etcd') + '/member/snap/db')),
     ).toBe(true);
-    const ev = events(dir);
+    const ev = readEvents<Record<string, unknown>>(dir);
     expect(ev).toContainEqual(
       expect.objectContaining({
         node: 'cp-1',
@@ -310,7 +311,7 @@ describe('kubectl', () => {
     );
     const pods = await on('cp-1', 'kubectl', 'get', 'pods', '-A', '--field-selector', 'spec.nodeName=cp-1');
     expect(pods.stdout).not.toContain('coredns');
-    const last = events(dir)
+    const last = readEvents<Record<string, unknown>>(dir)
       .filter((e) => e.node === 'cp-1' && e.type === 'state')
       .pop();
     expect(last).toMatchObject({ unschedulable: true, pods: 0 });
@@ -467,7 +468,9 @@ describe('faults', () => {
     expect(r.signal).toBe('SIGKILL');
     expect(r.stdout).toBe('');
     expect(await gone).toBe('SIGKILL');
-    const ev = events(dir).filter((e) => e.type === 'exec' && e.cmd === 'kubectl get nodes');
+    const ev = readEvents<Record<string, unknown>>(dir).filter(
+      (e) => e.type === 'exec' && e.cmd === 'kubectl get nodes',
+    );
     expect(ev.length).toBeGreaterThan(0);
   });
 

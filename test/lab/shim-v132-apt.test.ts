@@ -5,16 +5,17 @@
  * emptyDir and unmanaged pods.
  */
 import * as fs from 'node:fs';
-import { events, editNodeFile, nodeFile, run, startLab, stopLab, STACK } from './helpers';
+import { downInProcess, type InProcessLab, readEvents, upInProcess } from '../helpers/lab';
+import { editNodeFile, nodeFile, run, STACK } from './helpers';
 
 jest.setTimeout(60_000);
 
-let lab: Awaited<ReturnType<typeof startLab>>;
+let lab: InProcessLab;
 let dir: string;
 const on = (node: string, tool: string, ...args: string[]) => run(dir, node, tool, args);
 
 beforeAll(async () => {
-  lab = await startLab({
+  lab = await upInProcess({
     controlPlanes: 2,
     workers: 1,
     version: '1.32.4',
@@ -26,7 +27,7 @@ beforeAll(async () => {
   dir = lab.dir;
 });
 afterAll(async () => {
-  await stopLab(lab);
+  await downInProcess(lab);
 });
 
 const KEYRING = '/etc/apt/keyrings/kubernetes-apt-keyring.gpg';
@@ -300,7 +301,7 @@ describe('drain with emptyDir and unmanaged pods', () => {
     const after = await on('cp-1', 'kubectl', 'get', 'pods', '-n', 'prod', '-o', 'wide');
     expect(after.stdout).not.toContain('Pending');
     expect(
-      events(dir)
+      readEvents<Record<string, unknown>>(dir)
         .filter((e) => e.node === 'w-1' && e.type === 'state')
         .pop(),
     ).toMatchObject({ unschedulable: false });

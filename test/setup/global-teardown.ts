@@ -1,12 +1,12 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { scanServer, suiteNeedles } from '../security/secret-scan';
+import { scanServer, suiteNeedles } from '../helpers/secret-scan';
 
 const FILE = path.resolve(__dirname, `../../test-output/dev-server-${process.pid}.json`);
 
 /**
  * Before the dev server stops: every workflow this jest run started is scanned for secrets (lab
- * keys, registered passphrases, "PRIVATE KEY"); a finding fails the run (test/security/secret-scan.ts).
+ * keys, registered passphrases, "PRIVATE KEY"); a finding fails the run (test/helpers/secret-scan.ts).
  */
 async function scanHistories(): Promise<void> {
   const address = process.env.TEMPORAL_ADDRESS;

@@ -1,28 +1,18 @@
 /**
- * The bad-input corpus (issue 6 §3): every file in test/fixtures/bad-inputs must be refused with an
+ * The bad-input corpus: every file in test/fixtures/bad-inputs must be refused with an
  * issue on the expected field whose fix contains the expected text.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { checkKeyFiles, InventoryError, loadInventory, parseTargetVersion } from '../../src/inventory';
+import { BAD_INPUTS_DIR, badInputCases } from '../helpers/bad-inputs';
 
-interface Case {
-  file: string;
-  field: string;
-  fix: string;
-  check?: 'keys';
-  key?: { path: string; mode: string };
-  target?: string;
-}
-
-const DIR = path.join(__dirname, '..', 'fixtures', 'bad-inputs');
-const cases = (JSON.parse(fs.readFileSync(path.join(DIR, 'expectations.json'), 'utf8')) as { cases: Case[] })
-  .cases;
+const cases = badInputCases();
 
 test('the corpus has at least 30 cases and every file has an expectation', () => {
   expect(cases.length).toBeGreaterThanOrEqual(30);
-  const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.yaml.in'));
+  const files = fs.readdirSync(BAD_INPUTS_DIR).filter((f) => f.endsWith('.yaml.in'));
   expect(files.sort()).toEqual(cases.map((c) => c.file).sort());
 });
 
@@ -42,7 +32,7 @@ describe.each(cases)('$file', (c) => {
 
   test(`refused on ${c.field}`, () => {
     const file = path.join(tmp, 'cluster.yaml');
-    fs.copyFileSync(path.join(DIR, c.file), file);
+    fs.copyFileSync(path.join(BAD_INPUTS_DIR, c.file), file);
     let err: unknown;
     try {
       const inv = loadInventory(file);

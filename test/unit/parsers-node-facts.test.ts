@@ -11,7 +11,7 @@ import {
 } from '../../src/activities/node-identity';
 import { labPki } from '../../lab/src/model/pki';
 import { unlistedNodes } from '../../src/activities/preflight-cluster';
-import type { Inventory } from '../../src/shared/inventory';
+import { buildInventory } from '../helpers/inventory';
 
 /** An openssl-made certificate that is not a node's (subject O=system:masters, CN=kube-apiserver-kubelet-client). */
 const OTHER_CERT = `-----BEGIN CERTIFICATE-----
@@ -117,7 +117,7 @@ describe('kubeletConfigMapSwap', () => {
 });
 
 describe('unlistedNodes', () => {
-  const inv = { nodes: [{ name: 'cp-1' }, { name: 'w-1' }] } as unknown as Inventory;
+  const inv = buildInventory(); // cp-1 and w-1
   const n = (name: string, controlPlane = false) => ({
     name,
     controlPlane,

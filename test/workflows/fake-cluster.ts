@@ -17,8 +17,9 @@ import type {
   UpgradeActivities,
 } from '../../src/shared/activities';
 import { ErrorType } from '../../src/shared/errors';
-import type { Inventory, InventoryNode, NodeRole } from '../../src/shared/inventory';
+import type { Inventory, NodeRole } from '../../src/shared/inventory';
 import { compareVersions } from '../../src/shared/versions';
+import { buildInventory, type InventoryOverrides } from '../helpers/inventory';
 
 export interface FakeNode {
   name: string;
@@ -346,41 +347,12 @@ export class FakeCluster {
   }
 }
 
-/** A minimal valid inventory with `cps` control planes and `ws` workers. */
+/** The tests' inventory (test/helpers/inventory.ts) with `cps` control planes and `ws` workers, apt. */
 export function makeInventory(
   name: string,
   cps: number,
   ws: number,
-  overrides: Partial<Inventory> = {},
+  overrides: InventoryOverrides = {},
 ): Inventory {
-  const nodes: InventoryNode[] = [];
-  for (let i = 1; i <= cps; i++)
-    nodes.push({ name: `cp-${i}`, address: `192.0.2.${10 + i}`, port: 22, role: 'control-plane' });
-  for (let i = 1; i <= ws; i++)
-    nodes.push({ name: `w-${i}`, address: `192.0.2.${100 + i}`, port: 22, role: 'worker' });
-  return {
-    apiVersion: 'kupgrade/v1',
-    kind: 'Cluster',
-    metadata: { name },
-    ssh: {
-      user: 'root',
-      port: 22,
-      privateKeyPath: '/nonexistent/id_ed25519',
-      knownHostsPath: '/nonexistent/known_hosts',
-      hostKeyPolicy: 'strict',
-      hostKeyFingerprints: {},
-      sudo: false,
-      connectTimeoutSeconds: 10,
-      commandTimeoutSeconds: 600,
-    },
-    packages: {
-      manager: 'apt',
-      repository: { mode: 'pkgs.k8s.io', urlTemplate: 'https://pkgs.k8s.io/core:/stable:/v{minor}/deb/' },
-    },
-    kubeadm: { certificateRenewal: true, etcdUpgrade: true, etcdBackup: true, prePullImages: true },
-    drain: { timeoutSeconds: 60, ignoreDaemonSets: true, deleteEmptyDirData: true, force: false },
-    rollout: { maxUnavailable: 1, gates: ['preflight', 'control-plane', 'workers'] },
-    nodes,
-    ...overrides,
-  };
+  return buildInventory({ name, controlPlanes: cps, workers: ws, manager: 'apt' }, overrides);
 }

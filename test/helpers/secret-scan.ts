@@ -1,7 +1,7 @@
 /**
- * The secret scan of Temporal histories (issue 6 item 5): no private key body, no "PRIVATE KEY"
+ * The secret scan of Temporal histories : no private key body, no "PRIVATE KEY"
  * marker, no passphrase or password value may appear in any workflow history, memo, search
- * attribute or summary. Used by test/security/history-secrets.test.ts and, over every workflow of
+ * attribute or summary. Used by test/integration/history-secrets.test.ts and, over every workflow of
  * the suite, by test/setup/global-teardown.ts.
  *
  * Payloads in a history are base64 (`"data": "eyJ..."`), so a plain text search of the history

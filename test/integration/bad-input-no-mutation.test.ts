@@ -1,5 +1,5 @@
 /**
- * Bad input never reaches a node (issue 6 item 4). Every case of the bad-input corpus
+ * Bad input never reaches a node. Every case of the bad-input corpus
  * (test/fixtures/bad-inputs, the same cases and expectations as test/unit/inventory-bad-inputs.test.ts)
  * is pointed at a running lab — its addresses, key and known_hosts — so that, apart from the defect
  * the case is about, the inventory is a valid one for that lab. `kupgrade start --auto-approve` and
@@ -17,21 +17,11 @@ import { upgradeWorkflowId } from '../../src/shared/names';
 import { kupgrade } from '../helpers/cli';
 import { isMutating, Lab, type LabEvent } from '../helpers/lab';
 import { client, startWorker, uniqueQueue } from '../helpers/temporal';
+import { BAD_INPUTS_DIR, badInputCases, type BadInputCase } from '../helpers/bad-inputs';
 
 jest.setTimeout(5 * 60_000);
 
-interface Case {
-  file: string;
-  field: string;
-  fix: string;
-  check?: 'keys';
-  key?: { path: string; mode: string };
-  target?: string;
-}
-
-const DIR = path.join(__dirname, '..', 'fixtures', 'bad-inputs');
-const cases = (JSON.parse(fs.readFileSync(path.join(DIR, 'expectations.json'), 'utf8')) as { cases: Case[] })
-  .cases;
+const cases = badInputCases();
 /** The corpus's nodes: cp-1, cp-2 and w-1, as in a lab of 2 control planes and 1 worker. */
 const CORPUS_ADDRESSES: Record<string, string> = {
   'cp-1': '192.0.2.11',
@@ -89,10 +79,10 @@ describe('bad input: refused before any node is touched', () => {
   });
 
   /** The corpus file, aimed at the lab: its node addresses, client key, known_hosts; a unique name. */
-  function labInventory(c: Case): string {
+  function labInventory(c: BadInputCase): string {
     const dir = path.join(tmp, c.file.replace(/\.yaml\.in$/, ''));
     fs.mkdirSync(dir, { recursive: true });
-    let text = fs.readFileSync(path.join(DIR, c.file), 'utf8');
+    let text = fs.readFileSync(path.join(BAD_INPUTS_DIR, c.file), 'utf8');
     for (const n of spec.nodes) text = text.split(CORPUS_ADDRESSES[n.name]).join(n.address);
     text = text.split('./known_hosts').join(spec.ssh.knownHostsPath);
     text = text.split('name: prod-bj').join(`name: ${name}`);

@@ -1,5 +1,5 @@
 /**
- * Approvals through the CLI on a lab, with the approval policy in the worker config (issue 13.2):
+ * Approvals through the CLI on a lab, with the approval policy in the worker config:
  * `kupgrade approve` sends its identity (--by / KUPGRADE_IDENTITY) both as the approval's `by` and
  * as its Temporal client identity, which the server records on the accepted Update; the policy
  * refuses the starter, a non-approver and a missing comment with exit 1 and the reason, and the
@@ -8,41 +8,40 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import YAML from 'yaml';
-import { loadInventory } from '../../src/inventory';
 import { upgradeWorkflowId } from '../../src/shared/names';
 import { kupgrade } from '../helpers/cli';
 import { isMutating, Lab } from '../helpers/lab';
-import { status, until } from '../helpers/runs';
-import { client, startWorker, uniqueQueue } from '../helpers/temporal';
+import { type Setup, setUp, status, until } from '../helpers/runs';
+import { client } from '../helpers/temporal';
 
 jest.setTimeout(5 * 60_000);
 
+/** The policy under test, in the lab's worker config: alice or bob, with a comment, not the starter. */
+function requireApprovals(lab: Lab, cluster: string): void {
+  const file = path.join(lab.dir, 'worker.yaml');
+  const config = YAML.parse(fs.readFileSync(file, 'utf8')) as {
+    clusters: Record<string, Record<string, unknown>>;
+  };
+  config.clusters[cluster].approvals = {
+    approvers: ['alice', 'bob'],
+    requireComment: true,
+    distinctFromStarter: true,
+  };
+  fs.writeFileSync(file, YAML.stringify(config));
+}
+
 describe('approvals through the CLI with a policy in the worker config', () => {
+  let env: Setup;
   let lab: Lab;
-  let worker: Awaited<ReturnType<typeof startWorker>>;
   let cluster: string;
-  const queue = uniqueQueue('approvals-cli');
 
   beforeAll(async () => {
-    process.env.KUPGRADE_TASK_QUEUE = queue;
-    lab = Lab.up({ controlPlanes: 1, workers: 1, version: '1.29.6', packages: 'yum' });
-    cluster = loadInventory(lab.inventory).metadata.name;
-    const file = path.join(lab.dir, 'worker.yaml');
-    const config = YAML.parse(fs.readFileSync(file, 'utf8')) as {
-      clusters: Record<string, Record<string, unknown>>;
-    };
-    config.clusters[cluster].approvals = {
-      approvers: ['alice', 'bob'],
-      requireComment: true,
-      distinctFromStarter: true,
-    };
-    fs.writeFileSync(file, YAML.stringify(config));
-    worker = await startWorker(queue, lab);
+    const labOptions = { controlPlanes: 1, workers: 1, version: '1.29.6', packages: 'yum' } as const;
+    env = await setUp('approvals-cli', labOptions, { configure: requireApprovals });
+    ({ lab, cluster } = env);
   });
   afterAll(async () => {
-    await worker?.stop();
-    lab?.down();
-    delete process.env.KUPGRADE_TASK_QUEUE;
+    await env?.stop();
     delete process.env.KUPGRADE_IDENTITY;
   });
 

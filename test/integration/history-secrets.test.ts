@@ -1,5 +1,5 @@
 /**
- * No secret in Temporal (issue 6 item 5). The worker reads an SSH key encrypted with a
+ * No secret in Temporal. The worker reads an SSH key encrypted with a
  * passphrase; kupgrade plans and dry-runs an upgrade of a lab with it; then every workflow on the
  * dev server — history, memo, search attributes, summaries — is scanned for the key's body, the
  * "PRIVATE KEY" armour and the passphrase. The scanner itself is shown to find planted secrets,
@@ -23,7 +23,7 @@ import {
   scanServer,
   scanValue,
   type Needle,
-} from './secret-scan';
+} from '../helpers/secret-scan';
 
 jest.setTimeout(5 * 60_000);
 

@@ -1,5 +1,5 @@
 /**
- * The worker trusts nothing a workflow's input says about credentials or commands (issue 13.1).
+ * The worker trusts nothing a workflow's input says about credentials or commands.
  * Each hostile input is started directly through the Temporal client (no CLI, so none of its
  * checks) on a real dev server, with a real worker whose config is the lab's DIR/worker.yaml, on a
  * real lab: each run must fail with an error naming the problem and its fix, and the lab's exec
