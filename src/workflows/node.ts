@@ -207,7 +207,10 @@ export async function upgradeNode(input: NodeUpgradeInput): Promise<NodeUpgradeR
         const described = describeActivityError(err);
         const d = described.details as Partial<StepGroupFailureDetails>;
         for (const r of Array.isArray(d.completed) ? d.completed : []) result.steps.push(groupRecord(r));
-        throw stepFailed(failedSubStep(err, d, steps), err, described);
+        const failed = failedSubStep(err, d, steps);
+        // the parent shows a blocked node at its failed step, as when each step reported its start
+        if (failed !== steps[0] && reported(failed)) await report({ step: failed, event: 'started' });
+        throw stepFailed(failed, err, described);
       }
     }
     if (keep) leaveCordoned(startedAt);

@@ -128,7 +128,11 @@ describe('step groups', () => {
       expect(b.message).toMatch(/kubelet would not restart/);
       expect(b.outputTail).toMatch(/CommandFailed/);
       expect(b.hints).toContain('fake hint');
-      expect(s.nodes.find((n) => n.name === 'w-2')).toMatchObject({ status: 'blocked', cordonedByRun: true });
+      expect(s.nodes.find((n) => n.name === 'w-2')).toMatchObject({
+        status: 'blocked',
+        step: 'kubelet-restart',
+        cordonedByRun: true,
+      });
       await handle.executeUpdate(decideUpdate, { args: [{ action: 'retry', by: 'alice' }] });
       const result = await handle.result();
       const kids = ['h0/w-2/a1-prepare', 'h0/w-2/a1-kubelet', 'h0/w-2/a2-kubelet'];
