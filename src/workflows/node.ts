@@ -1,7 +1,9 @@
 /**
  * Child workflow: one node, one hop, one attempt. Runs the given steps in order, each an "ensure"
- * activity with a summary ("drain w-3"), reports each step to the parent (signal nodeProgress),
- * and fails with a NodeStepFailed ApplicationFailure carrying a FailureInfo when a step fails after
+ * activity with a summary ("drain w-3"), except that the steps after the drain, and a worker's
+ * steps before it, run as one activity per group (step-groups.ts: one dispatch and one workflow
+ * task instead of one per step). Reports each step's start to the parent (signal nodeProgress; a
+ * group's first step, and a failed one), keeps one record per step, and fails with a NodeStepFailed ApplicationFailure carrying a FailureInfo when a step fails after
  * its retries. The parent decides what happens next (retry from the failed step, skip, abort).
  */
 import {
