@@ -19,6 +19,7 @@ import {
   type UpgradeActivities,
 } from '../shared/activities';
 import { ErrorType } from '../shared/errors';
+import { readyStep } from '../shared/ready-step';
 import { cancellationSignal, heartbeat } from './runtime';
 
 /** The ensure-activities the groups are made of. */
@@ -58,17 +59,8 @@ export function createStepGroupActivities(acts: GroupedActivities, o: StepGroupO
         return acts.ensureKubeletPackages(hopInput);
       case 'kubelet-restart':
         return acts.ensureKubeletRestarted(hopInput);
-      case 'wait-ready': {
-        const r = await acts.waitNodeReady(hopInput);
-        if (!r.ready) {
-          throw ApplicationFailure.create({
-            type: ErrorType.NodeNotReady,
-            message: `${input.node.name} not Ready at ${input.hop.version} (kubelet ${r.kubeletVersion})`,
-            nonRetryable: true,
-          });
-        }
-        return { changed: false, version: r.kubeletVersion, detail: `Ready at ${r.kubeletVersion}` };
-      }
+      case 'wait-ready':
+        return readyStep(await acts.waitNodeReady(hopInput), input.node.name, input.hop.version);
       case 'uncordon':
         return acts.ensureUncordoned(nodeInput);
     }

@@ -6,6 +6,7 @@ import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { NodeHopInput, StepResult, UpgradeActivities } from '../shared/activities';
 import { ErrorType } from '../shared/errors';
 import { manualUpgradeHints } from '../shared/manual-upgrade';
+import { readyStep } from '../shared/ready-step';
 import type { NodeStep } from '../shared/types';
 import type { ActivityGroup } from './options';
 
@@ -122,17 +123,12 @@ export async function runStep(
       return acts.ensureKubeletPackages.executeWithOptions(options, [input]);
     case 'kubelet-restart':
       return acts.ensureKubeletRestarted.executeWithOptions(options, [input]);
-    case 'wait-ready': {
-      const r = await acts.waitNodeReady.executeWithOptions(options, [input]);
-      if (!r.ready) {
-        throw ApplicationFailure.create({
-          type: ErrorType.NodeNotReady,
-          message: `${input.node.name} not Ready at ${input.hop.version} (kubelet ${r.kubeletVersion})`,
-          nonRetryable: true,
-        });
-      }
-      return { changed: false, version: r.kubeletVersion, detail: `Ready at ${r.kubeletVersion}` };
-    }
+    case 'wait-ready':
+      return readyStep(
+        await acts.waitNodeReady.executeWithOptions(options, [input]),
+        input.node.name,
+        input.hop.version,
+      );
     case 'uncordon':
       return acts.ensureUncordoned.executeWithOptions(options, [nodeInput]);
   }

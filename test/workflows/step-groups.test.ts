@@ -3,7 +3,7 @@
  * after the drain each run as one activity, yet the records, the blocked step, retry, the
  * operator's cordon and an abort's wait for a running install stay as they were step by step.
  */
-import { randomUUID } from 'node:crypto';
+import { Context } from '@temporalio/activity';
 import { Worker } from '@temporalio/worker';
 import { createStepGroupActivities } from '../../src/activities/step-group';
 import type { UpgradeActivities } from '../../src/shared/activities';
@@ -18,12 +18,11 @@ import { setUp, startUpgrade, state, uniqueCluster, waitFor, withWorker, type Ha
 jest.setTimeout(300_000);
 
 let h: Harness;
-beforeAll(async () => {
-  h = await setUp();
-}, 120_000);
-afterAll(async () => {
-  await h?.close();
-});
+beforeAll(async () => void (h = await setUp()), 120_000);
+afterAll(() => h?.close());
+
+/** A worker's kubelet child: the drain, then the group. */
+const KUBELET_CHILD = ['drain', 'kubelet-packages', 'kubelet-restart', 'wait-ready', 'uncordon'];
 
 function input(cluster: string, ws: number): UpgradeInput {
   return { inventory: makeInventory(cluster, 1, ws), target: '1.30', options: { autoApprove: true } };
@@ -68,13 +67,7 @@ describe('step groups', () => {
       ['upgrade-node', true],
     ]);
     const kubelet = await childResult(`${id}/h0/w-1/a1-kubelet`);
-    expect(kubelet.steps.map((r) => r.step)).toEqual([
-      'drain',
-      'kubelet-packages',
-      'kubelet-restart',
-      'wait-ready',
-      'uncordon',
-    ]);
+    expect(kubelet.steps.map((r) => r.step)).toEqual(KUBELET_CHILD);
     expect(kubelet.steps.find((r) => r.step === 'wait-ready')).toMatchObject({
       changed: false,
       detail: 'Ready at v1.30.14',
@@ -86,12 +79,12 @@ describe('step groups', () => {
     for (const r of kubelet.steps)
       expect(Date.parse(r.finishedAt)).toBeGreaterThanOrEqual(Date.parse(r.startedAt));
     expect(kubelet).toMatchObject({ version: 'v1.30.14', uncordoned: true, cordonedByRun: true });
-    // each sub-step still is its own ensure call, in the runbook's order
-    expect(fake.calls.filter((c) => c.node === 'w-1').map((c) => c.activity)).toEqual([
-      'ensureRepoMinor',
-      'ensureKubeadmPackage',
-      'ensureKubeadmUpgradeNode',
-      'ensureDrained',
+    // each sub-step still is its own ensure call, once, in the runbook's order
+    const w1 = fake.calls.filter((c) => c.node === 'w-1').map((c) => c.activity);
+    expect(w1).toHaveLength(8);
+    expect(w1.indexOf('ensureKubeadmUpgradeNode')).toBe(2);
+    expect(w1.indexOf('ensureDrained')).toBe(3);
+    expect(w1.slice(4)).toEqual([
       'ensureKubeletPackages',
       'ensureKubeletRestarted',
       'waitNodeReady',
@@ -171,13 +164,7 @@ describe('step groups', () => {
       return handle.workflowId;
     });
     const kubelet = await childResult(`${id}/h0/w-1/a1-kubelet`);
-    expect(kubelet.steps.map((r) => r.step)).toEqual([
-      'drain',
-      'kubelet-packages',
-      'kubelet-restart',
-      'wait-ready',
-      'uncordon',
-    ]);
+    expect(kubelet.steps.map((r) => r.step)).toEqual(KUBELET_CHILD);
     expect(kubelet.steps[4]).toMatchObject({
       changed: false,
       detail: expect.stringMatching(/left cordoned/),
@@ -189,45 +176,25 @@ describe('step groups', () => {
 
   it('an abort waits for the running sub-step to end, then starts nothing new in the group', async () => {
     const inp = input(uniqueCluster('group-abort'), 1);
-    const fake = new FakeCluster(inp.inventory, 'v1.29.10');
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    let restarting!: () => void;
-    const inRestart = new Promise<void>((r) => (restarting = r));
-    const base = fake.activities();
-    // the restart of w-1 holds like a transaction that ignores the cancellation until it ends
-    const steps: UpgradeActivities = {
-      ...base,
-      ensureKubeletRestarted: async (i) => {
-        if (i.node.name === 'w-1') {
-          restarting();
-          await gate;
-        }
-        return base.ensureKubeletRestarted(i);
+    const fake = new HeldRestart(inp.inventory, 'v1.29.10');
+    const result = await withWorker(
+      h,
+      fake,
+      async (tq) => {
+        const handle = await startUpgrade(h, tq, inp);
+        await fake.restarting;
+        await handle.executeUpdate(decideUpdate, { args: [{ action: 'abort', by: 'ops' }] });
+        await fake.cancelSeen;
+        // the cancellation reached the group mid-restart; the abort has not uncordoned under it
+        await new Promise((r) => setTimeout(r, 1000));
+        expect(fake.node('w-1').unschedulable).toBe(true);
+        expect(fake.count('ensureUncordoned', 'w-1')).toBe(0);
+        fake.release();
+        return handle.result();
       },
-    };
-    const taskQueue = `wf-test-${randomUUID()}`;
-    const worker = await Worker.create({
-      connection: h.nativeConnection,
-      namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
-      taskQueue,
-      workflowBundle: h.bundle,
-      activities: { ...steps, ...createStepGroupActivities(steps, { heartbeatIntervalMs: 200 }) },
-      // the cancellation reaches a heartbeating activity within a second
-      maxHeartbeatThrottleInterval: '1 second',
-      defaultHeartbeatThrottleInterval: '1 second',
-    });
-    const result = await worker.runUntil(async () => {
-      const handle = await startUpgrade(h, taskQueue, inp);
-      await inRestart;
-      await handle.executeUpdate(decideUpdate, { args: [{ action: 'abort', by: 'ops' }] });
-      await new Promise((r) => setTimeout(r, 4000));
-      // still restarting: the abort has not uncordoned the node under it
-      expect(fake.node('w-1').unschedulable).toBe(true);
-      expect(fake.count('ensureUncordoned', 'w-1')).toBe(0);
-      release();
-      return handle.result();
-    });
+      // a heartbeating activity learns of its cancellation within a second
+      { maxHeartbeatThrottleInterval: '1 second', defaultHeartbeatThrottleInterval: '1 second' },
+    );
     expect(result.phase).toBe('aborted');
     expect(fake.count('ensureKubeletRestarted', 'w-1')).toBe(1);
     expect(fake.count('waitNodeReady', 'w-1')).toBe(0); // cancelled between sub-steps
@@ -235,3 +202,29 @@ describe('step groups', () => {
     expect(fake.node('w-1').unschedulable).toBe(false);
   });
 });
+
+/** w-1's kubelet restart holds, like a transaction that outlives its cancellation, until released. */
+class HeldRestart extends FakeCluster {
+  release!: () => void;
+  private readonly gate = new Promise<void>((r) => (this.release = r));
+  private started!: () => void;
+  readonly restarting = new Promise<void>((r) => (this.started = r));
+  private cancelled!: () => void;
+  readonly cancelSeen = new Promise<void>((r) => (this.cancelled = r));
+
+  override activities(): UpgradeActivities {
+    const base = super.activities();
+    const steps: UpgradeActivities = {
+      ...base,
+      ensureKubeletRestarted: async (i) => {
+        if (i.node.name === 'w-1') {
+          this.started();
+          Context.current().cancellationSignal.addEventListener('abort', () => this.cancelled());
+          await this.gate;
+        }
+        return base.ensureKubeletRestarted(i);
+      },
+    };
+    return { ...steps, ...createStepGroupActivities(steps, { heartbeatIntervalMs: 200 }) };
+  }
+}
