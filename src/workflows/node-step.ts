@@ -67,6 +67,19 @@ export function groupSummary(steps: readonly NodeStep[], node: string, version: 
   return `${steps.map((s) => VERB[s]).join(', ')} ${node} ${version}`;
 }
 
+/** The steps whose activity takes the hop input and answers a StepResult as it is. */
+const HOP_STEP_ACTIVITY = {
+  repo: 'ensureRepoMinor',
+  'kubeadm-package': 'ensureKubeadmPackage',
+  rehearsal: 'kubeadmRehearsal',
+  images: 'ensureImagesPulled',
+  'upgrade-apply': 'ensureKubeadmApply',
+  'upgrade-node': 'ensureKubeadmUpgradeNode',
+  cni: 'runCniStep',
+  'kubelet-packages': 'ensureKubeletPackages',
+  'kubelet-restart': 'ensureKubeletRestarted',
+} as const satisfies Partial<Record<NodeStep, keyof UpgradeActivities>>;
+
 export type Acts = ReturnType<typeof proxyActivities<UpgradeActivities>>;
 
 export async function runStep(
@@ -76,11 +89,10 @@ export async function runStep(
   options: Parameters<Acts['ensureDrained']['executeWithOptions']>[0],
 ): Promise<StepResult> {
   const nodeInput = { cluster: input.cluster, node: input.node };
+  const plain =
+    step in HOP_STEP_ACTIVITY ? HOP_STEP_ACTIVITY[step as keyof typeof HOP_STEP_ACTIVITY] : undefined;
+  if (plain) return acts[plain].executeWithOptions(options, [input]);
   switch (step) {
-    case 'repo':
-      return acts.ensureRepoMinor.executeWithOptions(options, [input]);
-    case 'kubeadm-package':
-      return acts.ensureKubeadmPackage.executeWithOptions(options, [input]);
     case 'upgrade-plan': {
       const plan = await acts.kubeadmUpgradePlan.executeWithOptions(options, [input]);
       if (!plan.ok || plan.manualUpgradeRequired.length > 0) {
@@ -107,22 +119,8 @@ export async function runStep(
         ...(plan.outputTail ? { outputTail: plan.outputTail } : {}),
       };
     }
-    case 'rehearsal':
-      return acts.kubeadmRehearsal.executeWithOptions(options, [input]);
-    case 'images':
-      return acts.ensureImagesPulled.executeWithOptions(options, [input]);
-    case 'upgrade-apply':
-      return acts.ensureKubeadmApply.executeWithOptions(options, [input]);
-    case 'upgrade-node':
-      return acts.ensureKubeadmUpgradeNode.executeWithOptions(options, [input]);
-    case 'cni':
-      return acts.runCniStep.executeWithOptions(options, [input]);
     case 'drain':
       return acts.ensureDrained.executeWithOptions(options, [nodeInput]);
-    case 'kubelet-packages':
-      return acts.ensureKubeletPackages.executeWithOptions(options, [input]);
-    case 'kubelet-restart':
-      return acts.ensureKubeletRestarted.executeWithOptions(options, [input]);
     case 'wait-ready':
       return readyStep(
         await acts.waitNodeReady.executeWithOptions(options, [input]),
@@ -131,5 +129,7 @@ export async function runStep(
       );
     case 'uncordon':
       return acts.ensureUncordoned.executeWithOptions(options, [nodeInput]);
+    default:
+      throw new Error(`node-step.ts: no activity for step ${step}`);
   }
 }
