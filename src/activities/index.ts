@@ -16,6 +16,7 @@ import { createNodeReadyActivities } from './node-ready';
 import { createPackageActivities } from './packages';
 import { createPreflightActivities } from './preflight';
 import { Runner, type ActivityDeps } from './runner';
+import { createStepGroupActivities } from './step-group';
 import { createTargetActivities } from './target';
 import { createVerifyActivities } from './verify-cluster';
 
@@ -27,7 +28,7 @@ export type NodeActivities = { [K in keyof UpgradeActivities]: UpgradeActivities
 
 export function createNodeActivities(deps: ActivityDeps): NodeActivities {
   const run = new Runner(deps);
-  const activities: NodeActivities = {
+  const steps: Omit<NodeActivities, keyof ReturnType<typeof createStepGroupActivities>> = {
     ...createClusterStateActivities(run),
     ...createTargetActivities(run),
     ...createPreflightActivities(run, deps.concurrency),
@@ -45,5 +46,11 @@ export function createNodeActivities(deps: ActivityDeps): NodeActivities {
       return deps.trust.checkUpgradeInput(req);
     },
   };
+  // the groups call the same ensure-activities, inside the group's own activity context
+  const groups = createStepGroupActivities(steps, {
+    heartbeatIntervalMs: deps.heartbeatIntervalMs,
+    now: run.now,
+  });
+  const activities: NodeActivities = { ...steps, ...groups };
   return activities;
 }

@@ -34,7 +34,13 @@ export function createNodeReadyActivities(run: Runner) {
         if ((e as { nonRetryable?: boolean }).nonRetryable) throw e;
         lastError = (e as Error).message;
       }
-      heartbeat({ startedAt, node: node.name, ready: last?.ready, kubeletVersion: last?.kubeletVersion });
+      heartbeat({
+        startedAt,
+        node: node.name,
+        step,
+        ready: last?.ready,
+        kubeletVersion: last?.kubeletVersion,
+      });
       if (run.now().getTime() >= deadline) break;
       await run.sleep(run.pollIntervalMs, cancellationSignal());
     }

@@ -62,6 +62,42 @@ export interface StepResult {
   outputTail?: string;
 }
 
+/** The steps after the drain that run as one activity (ensureKubeletUpgraded), in this order. */
+export const KUBELET_GROUP_STEPS = ['kubelet-packages', 'kubelet-restart', 'wait-ready', 'uncordon'] as const;
+/** A worker's steps before the drain that run as one activity (ensureNodePrepared), in this order. */
+export const PREPARE_GROUP_STEPS = ['repo', 'kubeadm-package', 'upgrade-node'] as const;
+export type GroupedStep = (typeof KUBELET_GROUP_STEPS)[number] | (typeof PREPARE_GROUP_STEPS)[number];
+
+/** Input of a step group: the node's hop and which of the group's steps to run, in order. */
+export interface StepGroupInput extends NodeHopInput {
+  steps: GroupedStep[];
+}
+
+/** One step of a group as it ran (the workflow's step record; times are the activity's clock). */
+export interface GroupedStepRecord {
+  step: GroupedStep;
+  changed: boolean;
+  detail?: string;
+  /** wait-ready: the kubelet version the node reports Ready at. */
+  version?: string;
+  startedAt: string;
+  finishedAt: string;
+}
+
+export interface StepGroupResult {
+  steps: GroupedStepRecord[];
+}
+
+/**
+ * details[0] of a step group's failure: the failed sub-step's own details with `step` naming it,
+ * and the records of the sub-steps that finished before it.
+ */
+export interface StepGroupFailureDetails {
+  step: GroupedStep;
+  completed: GroupedStepRecord[];
+  [key: string]: unknown;
+}
+
 export interface DrainResult extends StepResult {
   /** The node was already unschedulable before this call (someone or an earlier attempt cordoned it). */
   wasCordoned: boolean;
@@ -245,6 +281,17 @@ export interface UpgradeActivities {
 
   /** Waits (heartbeating) until the node is Ready with kubeletVersion == hop.version; throws NodeNotReady on its own deadline. */
   waitNodeReady(input: NodeHopInput): Promise<NodeReadyResult>;
+
+  /**
+   * The steps after the drain (any of KUBELET_GROUP_STEPS, in order) as one heartbeating activity:
+   * the ensure-activities above one after the other, so a retry re-checks each first. A failure is
+   * an ApplicationFailure whose details[0] (StepGroupFailureDetails) names the sub-step; a node not
+   * Ready is NodeNotReady. The workflow leaves `uncordon` out when the node keeps an operator's cordon.
+   */
+  ensureKubeletUpgraded(input: StepGroupInput): Promise<StepGroupResult>;
+
+  /** A worker's steps before the drain (any of PREPARE_GROUP_STEPS, in order) as one activity, same rules. */
+  ensureNodePrepared(input: StepGroupInput): Promise<StepGroupResult>;
 
   /** Uncordon (no-op when schedulable). The workflow calls it only for nodes this run cordoned. */
   ensureUncordoned(input: NodeInput): Promise<StepResult>;

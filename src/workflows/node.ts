@@ -1,7 +1,9 @@
 /**
  * Child workflow: one node, one hop, one attempt. Runs the given steps in order, each an "ensure"
- * activity with a summary ("drain w-3"), reports each step to the parent (signal nodeProgress),
- * and fails with a NodeStepFailed ApplicationFailure carrying a FailureInfo when a step fails after
+ * activity with a summary ("drain w-3"), except that the steps after the drain, and a worker's
+ * steps before it, run as one activity per group (step-groups.ts: one dispatch and one workflow
+ * task instead of one per step). Reports each step's start to the parent (signal nodeProgress; a
+ * group's first step, and a failed one), keeps one record per step, and fails with a NodeStepFailed ApplicationFailure carrying a FailureInfo when a step fails after
  * its retries. The parent decides what happens next (retry from the failed step, skip, abort).
  */
 import {
@@ -13,15 +15,22 @@ import {
   proxyActivities,
   setCurrentDetails,
 } from '@temporalio/workflow';
-import type { NodeHopInput, ResolvedHop, StepResult, UpgradeActivities } from '../shared/activities';
+import type {
+  GroupedStepRecord,
+  NodeHopInput,
+  ResolvedHop,
+  StepGroupFailureDetails,
+  UpgradeActivities,
+} from '../shared/activities';
 import { ErrorType, recoveryHints } from '../shared/errors';
-import { manualUpgradeHints } from '../shared/manual-upgrade';
 import type { ClusterContext, InventoryNode } from '../shared/inventory';
 import { nodeProgressSignal } from '../shared/messages';
 import type { FailureInfo, NodeProgress, NodeStep } from '../shared/types';
 import { now } from './clock';
 import { describeActivityError } from './failures';
-import { activityOptions, type ActivityGroup } from './options';
+import { STEP_GROUP, TRANSACTION_STEPS, groupSummary, runStep, stepSummary } from './node-step';
+import { activityOptions, groupActivityOptions } from './options';
+import { failedSubStep, groupAt, type StepGroup } from './step-groups';
 
 export interface NodeUpgradeInput {
   /** Workflow ID of the parent, for progress signals (absent: no signals). */
@@ -76,58 +85,6 @@ export interface NodeUpgradeResult {
   uncordoned: boolean;
 }
 
-const STEP_GROUP: Record<NodeStep, ActivityGroup> = {
-  repo: 'quick',
-  'kubeadm-package': 'package',
-  'upgrade-plan': 'read',
-  rehearsal: 'kubeadm',
-  images: 'package',
-  'upgrade-apply': 'kubeadm',
-  'upgrade-node': 'kubeadm',
-  cni: 'kubeadm',
-  drain: 'drain',
-  'kubelet-packages': 'package',
-  'kubelet-restart': 'quick',
-  'wait-ready': 'ready',
-  uncordon: 'quick',
-};
-
-/**
- * Steps that run a transaction detached on the node (src/ssh/detached.ts): an abort waits for the
- * activity to report its cancellation, which it does once the transaction has ended, so nothing
- * the abort does next (uncordon) overlaps a kubeadm upgrade or a package install.
- */
-const TRANSACTION_STEPS: readonly NodeStep[] = [
-  'repo',
-  'kubeadm-package',
-  'upgrade-apply',
-  'upgrade-node',
-  'cni',
-  'kubelet-packages',
-  'kubelet-restart',
-];
-
-const VERB: Record<NodeStep, string> = {
-  repo: 'switch repo',
-  'kubeadm-package': 'install kubeadm',
-  'upgrade-plan': 'kubeadm upgrade plan',
-  rehearsal: 'rehearse kubeadm upgrade (diff, apply --dry-run)',
-  images: 'pull images',
-  'upgrade-apply': 'kubeadm upgrade apply',
-  'upgrade-node': 'kubeadm upgrade node',
-  cni: 'CNI step',
-  drain: 'drain',
-  'kubelet-packages': 'install kubelet+kubectl',
-  'kubelet-restart': 'restart kubelet',
-  'wait-ready': 'wait Ready',
-  uncordon: 'uncordon',
-};
-
-export function stepSummary(step: NodeStep, node: string, version?: string): string {
-  const withVersion = step === 'drain' || step === 'uncordon' || !version ? '' : ` ${version}`;
-  return `${VERB[step]} ${node}${withVersion}`;
-}
-
 export async function upgradeNode(input: NodeUpgradeInput): Promise<NodeUpgradeResult> {
   const { node, hop, cluster } = input;
   const acts = proxyActivities<UpgradeActivities>(activityOptions('quick'));
@@ -179,20 +136,102 @@ export async function upgradeNode(input: NodeUpgradeInput): Promise<NodeUpgradeR
 
   // what this child's drain found: an operator's cordon is theirs to lift
   let drainWasCordoned: boolean | undefined;
-  for (const step of input.steps) {
+  const keepsOperatorCordon = (): boolean =>
+    (input.firstDrainWasCordoned ?? drainWasCordoned) === true && patched('keep-operator-cordon');
+  const leaveCordoned = (startedAt: string): void => {
+    result.steps.push({
+      step: 'uncordon',
+      changed: false,
+      detail: `${node.name} was cordoned before this run's drain: left cordoned`,
+      startedAt,
+      finishedAt: now(),
+    });
+  };
+  const reported = (step: NodeStep): boolean =>
+    (step === 'drain' && input.reportDrain !== false) ||
+    !input.reportSteps ||
+    input.reportSteps.includes(step);
+
+  const stepFailed = (step: NodeStep, err: unknown, described = describeActivityError(err)): Error => {
+    const { type, message, details } = described;
+    const info: FailureInfo = {
+      node: node.name,
+      role: node.role,
+      step,
+      hop: hop.index,
+      type,
+      message,
+      hints: [...(details.hints ?? []), ...recoveryHints(step, node.role)],
+      at: now(),
+      attempt: input.attempt,
+    };
+    if (details.command) info.command = details.command;
+    if (details.outputTail) info.outputTail = details.outputTail;
+    // the parent decides from the drain's own finding whose cordon the node carries
+    const found = step === 'drain' ? (details as { wasCordoned?: unknown }).wasCordoned : drainWasCordoned;
+    if (typeof found === 'boolean') info.wasCordoned = found;
+    render(step);
+    return ApplicationFailure.create({
+      type: ErrorType.NodeStepFailed,
+      message: `${stepSummary(step, node.name, hop.version)} failed: ${message}`,
+      nonRetryable: true,
+      details: [info],
+    });
+  };
+
+  // Several steps as one activity: one dispatch and one workflow task instead of one per step.
+  const runGroup = async (group: StepGroup): Promise<void> => {
     const startedAt = now();
+    const keep = group.steps.includes('uncordon') && keepsOperatorCordon();
+    const steps = keep ? group.steps.filter((s) => s !== 'uncordon') : group.steps;
+    if (steps.length > 0) {
+      render(steps[0]);
+      const activity = group.kind === 'kubelet' ? acts.ensureKubeletUpgraded : acts.ensureNodePrepared;
+      const options = {
+        ...groupActivityOptions(steps.map((s) => STEP_GROUP[s])),
+        // its package installs and restarts are transactions: an abort waits for their end
+        cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+        summary: groupSummary(steps, node.name, hop.version),
+      };
+      try {
+        // the parent sees the group's first step start; the records keep every step
+        const [, out] = await Promise.all([
+          reported(steps[0]) ? report({ step: steps[0], event: 'started' }) : Promise.resolve(),
+          activity.executeWithOptions(options, [{ ...hopInput, steps }]),
+        ]);
+        for (const r of out.steps) {
+          result.steps.push(groupRecord(r));
+          if (r.step === 'wait-ready' && r.version) result.version = r.version;
+          if (r.step === 'uncordon') result.uncordoned = true;
+        }
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        const described = describeActivityError(err);
+        const d = described.details as Partial<StepGroupFailureDetails>;
+        for (const r of Array.isArray(d.completed) ? d.completed : []) result.steps.push(groupRecord(r));
+        const failed = failedSubStep(err, d, steps);
+        // the parent shows a blocked node at its failed step, as when each step reported its start
+        if (failed !== steps[0] && reported(failed)) await report({ step: failed, event: 'started' });
+        throw stepFailed(failed, err, described);
+      }
+    }
+    if (keep) leaveCordoned(startedAt);
+  };
+
+  for (let k = 0; k < input.steps.length; k++) {
+    const step = input.steps[k];
+    const group = groupAt(input.steps, k, node.role);
     if (
-      step === 'uncordon' &&
-      (input.firstDrainWasCordoned ?? drainWasCordoned) === true &&
-      patched('keep-operator-cordon')
+      group &&
+      patched(group.kind === 'kubelet' ? 'kubelet-steps-one-activity' : 'prepare-steps-one-activity')
     ) {
-      result.steps.push({
-        step,
-        changed: false,
-        detail: `${node.name} was cordoned before this run's drain: left cordoned`,
-        startedAt,
-        finishedAt: now(),
-      });
+      await runGroup(group);
+      k += group.steps.length - 1;
+      continue;
+    }
+    const startedAt = now();
+    if (step === 'uncordon' && keepsOperatorCordon()) {
+      leaveCordoned(startedAt);
       continue;
     }
     render(step);
@@ -205,11 +244,7 @@ export async function upgradeNode(input: NodeUpgradeInput): Promise<NodeUpgradeR
     };
     try {
       const [, out] = await Promise.all([
-        (step === 'drain' && input.reportDrain !== false) ||
-        !input.reportSteps ||
-        input.reportSteps.includes(step)
-          ? report({ step, event: 'started' })
-          : Promise.resolve(),
+        reported(step) ? report({ step, event: 'started' }) : Promise.resolve(),
         runStep(acts, step, hopInput, options),
       ]);
       const record: NodeStepRecord = { step, changed: out.changed, startedAt, finishedAt: now() };
@@ -233,104 +268,20 @@ export async function upgradeNode(input: NodeUpgradeInput): Promise<NodeUpgradeR
       if (step === 'uncordon') result.uncordoned = true;
     } catch (err) {
       if (isCancellation(err)) throw err;
-      const { type, message, details } = describeActivityError(err);
-      const info: FailureInfo = {
-        node: node.name,
-        role: node.role,
-        step,
-        hop: hop.index,
-        type,
-        message,
-        hints: [...(details.hints ?? []), ...recoveryHints(step, node.role)],
-        at: now(),
-        attempt: input.attempt,
-      };
-      if (details.command) info.command = details.command;
-      if (details.outputTail) info.outputTail = details.outputTail;
-      // the parent decides from the drain's own finding whose cordon the node carries
-      const found = step === 'drain' ? (details as { wasCordoned?: unknown }).wasCordoned : drainWasCordoned;
-      if (typeof found === 'boolean') info.wasCordoned = found;
-      render(step);
-      throw ApplicationFailure.create({
-        type: ErrorType.NodeStepFailed,
-        message: `${stepSummary(step, node.name, hop.version)} failed: ${message}`,
-        nonRetryable: true,
-        details: [info],
-      });
+      throw stepFailed(step, err);
     }
   }
   render();
   return result;
 }
 
-type Acts = ReturnType<typeof proxyActivities<UpgradeActivities>>;
-
-async function runStep(
-  acts: Acts,
-  step: NodeStep,
-  input: NodeHopInput,
-  options: Parameters<Acts['ensureDrained']['executeWithOptions']>[0],
-): Promise<StepResult> {
-  const nodeInput = { cluster: input.cluster, node: input.node };
-  switch (step) {
-    case 'repo':
-      return acts.ensureRepoMinor.executeWithOptions(options, [input]);
-    case 'kubeadm-package':
-      return acts.ensureKubeadmPackage.executeWithOptions(options, [input]);
-    case 'upgrade-plan': {
-      const plan = await acts.kubeadmUpgradePlan.executeWithOptions(options, [input]);
-      if (!plan.ok || plan.manualUpgradeRequired.length > 0) {
-        throw ApplicationFailure.create({
-          type: ErrorType.KubeadmFailed,
-          message: plan.manualUpgradeRequired.length
-            ? `kubeadm upgrade plan requires a manual config upgrade of ${plan.manualUpgradeRequired.join(', ')}`
-            : `kubeadm upgrade plan refused ${input.hop.version}`,
-          nonRetryable: true,
-          details: [
-            {
-              node: input.node.name,
-              outputTail: plan.outputTail,
-              ...(plan.manualUpgradeRequired.length
-                ? { hints: manualUpgradeHints(plan.manualUpgradeRequired.map((group) => ({ group }))) }
-                : {}),
-            },
-          ],
-        });
-      }
-      return {
-        changed: false,
-        detail: 'plan accepted',
-        ...(plan.outputTail ? { outputTail: plan.outputTail } : {}),
-      };
-    }
-    case 'rehearsal':
-      return acts.kubeadmRehearsal.executeWithOptions(options, [input]);
-    case 'images':
-      return acts.ensureImagesPulled.executeWithOptions(options, [input]);
-    case 'upgrade-apply':
-      return acts.ensureKubeadmApply.executeWithOptions(options, [input]);
-    case 'upgrade-node':
-      return acts.ensureKubeadmUpgradeNode.executeWithOptions(options, [input]);
-    case 'cni':
-      return acts.runCniStep.executeWithOptions(options, [input]);
-    case 'drain':
-      return acts.ensureDrained.executeWithOptions(options, [nodeInput]);
-    case 'kubelet-packages':
-      return acts.ensureKubeletPackages.executeWithOptions(options, [input]);
-    case 'kubelet-restart':
-      return acts.ensureKubeletRestarted.executeWithOptions(options, [input]);
-    case 'wait-ready': {
-      const r = await acts.waitNodeReady.executeWithOptions(options, [input]);
-      if (!r.ready) {
-        throw ApplicationFailure.create({
-          type: ErrorType.NodeNotReady,
-          message: `${input.node.name} not Ready at ${input.hop.version} (kubelet ${r.kubeletVersion})`,
-          nonRetryable: true,
-        });
-      }
-      return { changed: false, version: r.kubeletVersion, detail: `Ready at ${r.kubeletVersion}` };
-    }
-    case 'uncordon':
-      return acts.ensureUncordoned.executeWithOptions(options, [nodeInput]);
-  }
+function groupRecord(r: GroupedStepRecord): NodeStepRecord {
+  const record: NodeStepRecord = {
+    step: r.step,
+    changed: r.changed,
+    startedAt: r.startedAt,
+    finishedAt: r.finishedAt,
+  };
+  if (r.detail) record.detail = r.detail;
+  return record;
 }

@@ -64,3 +64,31 @@ export function activityOptions(
     }
   }
 }
+
+/** A duration of these options ('3 minutes', '480 seconds', or ms) in milliseconds. */
+function durationMs(d: ActivityOptions['startToCloseTimeout']): number {
+  if (typeof d === 'number') return d;
+  const m = /^(\d+) (second|minute|hour)s?$/.exec(String(d));
+  if (!m) throw new Error(`options.ts: unexpected duration ${String(d)}`);
+  const unit = { second: 1000, minute: 60_000, hour: 3_600_000 } as const;
+  return Number(m[1]) * unit[m[2] as keyof typeof unit];
+}
+
+/**
+ * Options of several steps run as one activity (a step group): the sum of their budgets, the
+ * shortest heartbeat timeout among them (1 minute when none has one: the group heartbeats on its
+ * own), and the strictest retry policy (fewest attempts).
+ */
+export function groupActivityOptions(
+  groups: ActivityGroup[],
+  settings?: Pick<InventorySettings, 'drain'>,
+): ActivityOptions {
+  const each = groups.map((g) => activityOptions(g, settings));
+  const heartbeats = each.flatMap((o) => (o.heartbeatTimeout ? [durationMs(o.heartbeatTimeout)] : []));
+  const attempts = each.map((o) => o.retry?.maximumAttempts ?? 0).filter((n) => n > 0);
+  return {
+    startToCloseTimeout: each.reduce((sum, o) => sum + durationMs(o.startToCloseTimeout), 0),
+    heartbeatTimeout: heartbeats.length ? Math.min(...heartbeats) : 60_000,
+    retry: retry(attempts.length ? Math.min(...attempts) : 0),
+  };
+}

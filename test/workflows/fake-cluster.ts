@@ -16,6 +16,7 @@ import type {
   StepResult,
   UpgradeActivities,
 } from '../../src/shared/activities';
+import { createStepGroupActivities } from '../../src/activities/step-group';
 import { ErrorType } from '../../src/shared/errors';
 import type { Inventory, NodeRole } from '../../src/shared/inventory';
 import { compareVersions } from '../../src/shared/versions';
@@ -148,7 +149,7 @@ export class FakeCluster {
 
   activities(): UpgradeActivities {
     const plain = (v: string): string => v.replace(/^v/, '');
-    return {
+    const steps: Omit<UpgradeActivities, 'ensureKubeletUpgraded' | 'ensureNodePrepared'> = {
       checkUpgradeInput: async (): Promise<CheckInputResult> => {
         await this.enter('checkUpgradeInput');
         return this.approvals ? { approvals: this.approvals } : {};
@@ -344,6 +345,8 @@ export class FakeCluster {
         return { ok: problems.length === 0, nodes: [], problems };
       },
     };
+    // the real step groups over the fake's steps (each sub-step is still a recorded call)
+    return { ...steps, ...createStepGroupActivities(steps) };
   }
 }
 

@@ -6,6 +6,7 @@ import {
   NativeConnection,
   Worker,
   bundleWorkflowCode,
+  type WorkerOptions,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import { SA_CLUSTER, SA_TARGET, summaryFor, upgradeWorkflowId } from '../../src/shared/names';
@@ -47,11 +48,12 @@ export function uniqueCluster(prefix: string): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
 }
 
-/** Runs `fn` while a Worker with the fake's activities serves a fresh task queue. */
+/** Runs `fn` while a Worker with the fake's activities (and `options`) serves a fresh task queue. */
 export async function withWorker<T>(
   h: Harness,
   fake: FakeCluster,
   fn: (taskQueue: string) => Promise<T>,
+  options: Partial<WorkerOptions> = {},
 ): Promise<T> {
   const taskQueue = `wf-test-${randomUUID()}`;
   const worker = await Worker.create({
@@ -60,6 +62,7 @@ export async function withWorker<T>(
     taskQueue,
     workflowBundle: h.bundle,
     activities: fake.activities(),
+    ...options,
   });
   return worker.runUntil(fn(taskQueue));
 }
