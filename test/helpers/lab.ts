@@ -116,10 +116,10 @@ export class Lab {
   events<T = LabEvent>(): T[] {
     const file = path.join(this.dir, 'events.jsonl');
     if (!existsSync(file)) return [];
-    return readFileSync(file, 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as T);
+    // The controller may be appending while a test reads: only lines it finished (newline-ended).
+    const lines = readFileSync(file, 'utf8').split('\n');
+    lines.pop();
+    return lines.filter(Boolean).map((l) => JSON.parse(l) as T);
   }
 
   /** DIR/state.json: the lab controller's model, the ground truth (not what kupgrade believes). */
