@@ -24,7 +24,6 @@ import { missingBinaries } from './api/binaries';
 import { ensureApiPki, realKubeconfig } from './api/pki';
 import { apiDir } from './api/real-lab';
 import { reapControlPlane } from './api/control-plane';
-import { renewReservations } from './sshd/addresses';
 import {
   isLabPackageManager,
   LAB_PACKAGE_MANAGER_NAMES,
@@ -387,7 +386,7 @@ export async function up(o: UpOptions): Promise<UpResult> {
   const useSsh = o.ssh !== false;
   // without sshd nobody listens: distinct loopback addresses keep cluster.yaml valid all the same
   const addrs = useSsh
-    ? sshd.planAddresses(names.length)
+    ? sshd.planAddresses(names.length, { owner: dir })
     : names.map((_, i) => ({ address: `127.0.${Math.floor((i + 2) / 256)}.${(i + 2) % 256}`, port: 22 }));
   const spec: LabSpec = {
     name:
@@ -458,14 +457,9 @@ export async function up(o: UpOptions): Promise<UpResult> {
     fs.closeSync(log);
     let exited: number | null = null;
     child.once('exit', (code) => (exited = code ?? -1));
-    let renewed = 0;
     ctl = await waitFor(
       'the controller to listen',
       () => {
-        if (useSsh && Date.now() - renewed > 5_000) {
-          renewed = Date.now();
-          renewReservations(addrs);
-        }
         if (exited !== null)
           throw new LabError(`the controller exited (${exited}); see ${path.join(dir, 'controller.log')}`);
         try {

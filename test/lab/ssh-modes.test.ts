@@ -97,6 +97,36 @@ describe('planning', () => {
     expect(c.addresses).toEqual(a.addresses);
   });
 
+  test("a lab's addresses stay reserved while one of its nodes is down, and come free with the lab", async () => {
+    const dir = labDir('hold');
+    const a = planAddressesDetailed(2, { nonRoot: true, basePort: 24500 });
+    const nodes = a.addresses.map((x, i) => ({ name: `r${i}`, ...x }));
+    await startSshd(dir, nodes);
+    // while r1 is down nothing listens on its address: a lab planning now must still not take it
+    await setNodeDown(dir, 'r1', true);
+    const b = planAddressesDetailed(2, { nonRoot: true, basePort: 24500 });
+    releaseReservations(b.addresses);
+    const ea = new Set(a.addresses.map((x) => `${x.address}:${x.port}`));
+    for (const x of b.addresses) expect(ea.has(`${x.address}:${x.port}`)).toBe(false);
+    await setNodeDown(dir, 'r1', false);
+    await stopSshd(dir);
+    const c = planAddressesDetailed(2, { nonRoot: true, basePort: 24500 });
+    releaseReservations(c.addresses);
+    expect(c.addresses).toEqual(a.addresses);
+  });
+
+  test('a reservation whose lab directory is gone is free at once', () => {
+    const owner = fs.mkdtempSync(path.join(os.tmpdir(), 'kupgrade-ssh-owner-'));
+    const a = planAddressesDetailed(3, { nonRoot: true, basePort: 24600, owner });
+    const b = planAddressesDetailed(3, { nonRoot: true, basePort: 24600 });
+    releaseReservations(b.addresses);
+    expect(b.addresses).not.toEqual(a.addresses);
+    fs.rmSync(owner, { recursive: true, force: true });
+    const c = planAddressesDetailed(3, { nonRoot: true, basePort: 24600 });
+    releaseReservations(c.addresses);
+    expect(c.addresses).toEqual(a.addresses);
+  });
+
   test('loopback addresses spill over 127.0.0.254 into 127.0.1.x', () => {
     expect([0, 252, 253, 254, 506].map(loopbackAddress)).toEqual([
       '127.0.0.2',

@@ -21,6 +21,8 @@ export interface PlanOptions {
   singleAddress?: boolean;
   /** First high port to try (default 22000). */
   basePort?: number;
+  /** The lab directory the addresses are for: their reservations hold while it exists. */
+  owner?: string;
 }
 
 export interface AddressPlan {
@@ -45,19 +47,28 @@ const PROBE = String.raw`
 const net = require('node:net');
 const fs = require('node:fs');
 const o = JSON.parse(process.argv[1]);
-// a candidate that binds is also reserved for RESERVE_MS (an O_EXCL file), so that two labs
-// planning at the same moment do not both pick it before either has started its sshd
+// a candidate that binds is also reserved (an O_EXCL file), so that two labs planning at the same
+// moment do not both pick it. A reservation that names its lab's directory holds while that
+// directory exists: a lab's address is free to bind whenever its node is down or its sshd restarts,
+// and must not be taken then. One without (planned for no lab yet) holds for reserveMs.
+function held(f) {
+  let r = null;
+  try { r = JSON.parse(fs.readFileSync(f, 'utf8')); } catch {}
+  if (r && typeof r.dir === 'string') return r.dir !== o.owner && fs.existsSync(r.dir);
+  return Date.now() - fs.statSync(f).mtimeMs < o.reserveMs;
+}
 function reserve(c) {
   if (!o.resDir) return true;
   const f = o.resDir + '/' + c.address + '_' + c.port;
+  const mine = JSON.stringify(o.owner ? { dir: o.owner } : { pid: process.pid });
   try {
-    fs.writeFileSync(f, String(process.pid), { flag: 'wx' });
+    fs.writeFileSync(f, mine, { flag: 'wx' });
     return true;
   } catch (e) {
     if (e.code !== 'EEXIST') return true;
     try {
-      if (Date.now() - fs.statSync(f).mtimeMs < o.reserveMs) return false;
-      fs.writeFileSync(f, String(process.pid));
+      if (held(f)) return false;
+      fs.writeFileSync(f, mine);
       return true;
     } catch {
       return false;
@@ -128,7 +139,7 @@ function multi(port, count) {
 function done(mode, addresses) { process.stdout.write(JSON.stringify({ mode, addresses })); }
 `;
 
-/** How long a planned address stays reserved for the lab that planned it (until its sshd binds it). */
+/** How long a planned address stays reserved when no lab directory owns it yet. */
 export const RESERVE_MS = 60000;
 
 /** Shared by every lab of this user on this machine: os.tmpdir()/kupgrade-lab-reservations-UID. */
@@ -142,11 +153,41 @@ export function reservationDir(): string | null {
   }
 }
 
-/** Frees the reservations of addresses that are now bound (called once their sshd listens). */
-export function releaseReservations(addresses: { address: string; port: number }[]): void {
+function reservationOwner(file: string): string | null {
+  try {
+    const r = JSON.parse(fs.readFileSync(file, 'utf8')) as { dir?: unknown } | null;
+    return typeof r?.dir === 'string' ? r.dir : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Makes `dir` the owner of these addresses' reservations: they then hold for as long as the lab
+ * directory exists, through node-down and sshd restarts, until `releaseReservations(…, dir)`.
+ */
+export function claimReservations(addresses: { address: string; port: number }[], dir: string): void {
   const d = reservationDir();
   if (!d) return;
-  for (const a of addresses) fs.rmSync(path.join(d, `${a.address}_${a.port}`), { force: true });
+  for (const a of addresses)
+    fs.writeFileSync(path.join(d, `${a.address}_${a.port}`), JSON.stringify({ dir }));
+}
+
+/**
+ * Frees reservations: with `owner`, only those that lab owns (or nobody owns), so that a lab that
+ * failed to bind an address does not free the reservation of the lab that holds it.
+ */
+export function releaseReservations(addresses: { address: string; port: number }[], owner?: string): void {
+  const d = reservationDir();
+  if (!d) return;
+  for (const a of addresses) {
+    const f = path.join(d, `${a.address}_${a.port}`);
+    if (owner !== undefined) {
+      const o = reservationOwner(f);
+      if (o !== null && o !== owner) continue;
+    }
+    fs.rmSync(f, { force: true });
+  }
 }
 
 /** Plans `count` free (address, port) pairs for the lab's nodes, trying binds to find out what works. */
@@ -159,6 +200,7 @@ export function planAddressesDetailed(count: number, opts: PlanOptions = {}): Ad
   const input = {
     resDir,
     reserveMs: RESERVE_MS,
+    owner: opts.owner === undefined ? undefined : path.resolve(opts.owner),
     count,
     base: opts.basePort ?? DEFAULT_BASE_PORT,
     tryPort22: isRoot && !opts.nonRoot && !opts.singleAddress,
@@ -178,21 +220,4 @@ export function planAddressesDetailed(count: number, opts: PlanOptions = {}): Ad
 
 export function planAddresses(count: number, opts?: PlanOptions): { address: string; port: number }[] {
   return planAddressesDetailed(count, opts).addresses;
-}
-
-/**
- * Keeps planned addresses reserved while `up` is still busy before its sshd binds them (a real-API
- * lab starts etcd and the apiserver first, which can outlast RESERVE_MS on a loaded machine).
- */
-export function renewReservations(addrs: { address: string; port: number }[]): void {
-  const d = reservationDir();
-  if (!d) return;
-  const now = new Date();
-  for (const a of addrs) {
-    try {
-      fs.utimesSync(path.join(d, `${a.address}_${a.port}`), now, now);
-    } catch {
-      // not reserved by this plan (single mode, or removed): nothing to keep
-    }
-  }
 }

@@ -16,7 +16,7 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { releaseReservations } from './addresses';
+import { claimReservations, releaseReservations } from './addresses';
 import { sshdConfig } from './config';
 import { workDirNames, writeFstabTemplate } from './mount-table';
 import { nodeShellScript } from './node-shell-script';
@@ -435,14 +435,17 @@ export async function startSshd(dir: string, nodes: LabSshNode[]): Promise<void>
     const results = await Promise.allSettled(groups.map((g) => startGroup(state, g)));
     await writeState(state);
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-    releaseReservations(nodes);
     if (failed.length > 0) {
+      releaseReservations(nodes, dir);
       await stopAll(state);
       await writeState(state);
       throw new LabSshError(
         `${failed.length} of ${groups.length} sshd processes failed to start: ${String((failed[0].reason as Error).message)}`,
       );
     }
+    // held for the lab's life, not only until bound: a node down or an sshd restart frees its
+    // address for a moment, and another lab planning then must not take it
+    claimReservations(nodes, dir);
   });
 }
 
@@ -489,6 +492,7 @@ export async function stopSshd(dir: string): Promise<void> {
     if (!state) return;
     await stopAll(state);
     await writeState(state);
+    releaseReservations(state.nodes, dir);
   });
 }
 
