@@ -13,9 +13,12 @@
  *      holds its `alive` lock, so no second caller can take it for dead and start it twice;
  * 2. the step takes `RUN_DIR/.node.lock` (flock) for its whole run: two steps never run on a node
  *    at once, whoever started them;
- * 3. waits for the step's end with `flock alive` (no polling), prints its stdout and stderr and
- *    exits with its code, then moves RUN_DIR/<id> to RUN_DIR/.last/<id> (so a later retry of a
- *    failed step runs it again, and the operator can read the last run).
+ * 3. waits for the step's end (the caller that started it with `setsid` as its parent, `wait`;
+ *    any other with `flock alive`; no polling), prints its stdout and stderr, exits with its code
+ *    and marks the run `collected`. The next call with that id moves a collected run to
+ *    RUN_DIR/.last/<id> and runs the step again (so a later retry of a failed step runs it again,
+ *    and the operator can read the last run in RUN_DIR/<id> or RUN_DIR/.last/<id>). Moving it at
+ *    the next call rather than at collection spares every transaction an `mv` (and a `mkdir`).
  *
  * Only the waiting part belongs to the SSH session: killing it (abort, timeout, dropped
  * connection, worker death) leaves the step running, and the next call with the same id attaches
@@ -56,10 +59,10 @@ const STEP = [
  * The attach-or-start-then-wait script: $1 run dir, $2 id, $3 the command's cksum, $4 the command,
  * $5 STEP. It runs once per transaction on a node that may be busy: it uses the shell's builtins
  * where a process would do the same (read for cat, a redirected group for `flock FILE true`), and
- * starts a process only for what needs one (flock, mkdir, setsid, mv, cat of the output).
+ * starts a process only for what needs one (flock, mkdir, setsid, cat of the output).
  */
 const ATTACH = `
-R=$1 id=$2 sum=$3 c=$4 STEP=$5 d=$1/$2
+R=$1 id=$2 sum=$3 c=$4 STEP=$5 d=$1/$2 child=
 die() { printf 'kupgrade: %s\\n' "$1" >&2; exit 125; }
 umask 077
 command -v flock >/dev/null 2>&1 || die "flock (util-linux) is missing on this node: cannot run $id detached"
@@ -83,7 +86,14 @@ same() {
   [ "$s" = "$sum" ]
 }
 if ended "$d"; then
-  same "$d" || rm -rf "$d"
+  if ! same "$d"; then
+    rm -rf "$d"
+  elif [ -f "$d/collected" ]; then
+    # a run someone already took the result of: keep it as the last run, run the step again
+    [ -d "$R/.last" ] || mkdir -p "$R/.last"
+    [ ! -e "$R/.last/$id" ] || rm -rf "$R/.last/$id"
+    mv -f "$d" "$R/.last/$id" || die "cannot move $d to $R/.last"
+  fi
 elif running; then
   printf 'kupgrade: attaching to %s, running since an earlier attempt\\n' "$id" >&2
 elif [ -d "$d" ]; then
@@ -104,25 +114,23 @@ if [ ! -d "$d" ]; then
   else
     exec 7>>"$d/alive" && flock 7 || die "cannot lock $d/alive"
     setsid sh -c "$STEP" kupgrade-step "$d" "$c" held </dev/null >/dev/null 2>&1 &
+    child=$!
     # the step holds the alive lock from here on (inherited); its pid, written before the start
     # lock goes, tells the next caller that it runs (the step writes its own pid again)
-    printf '%s\\n' "$!" >"$d/pid" || die "cannot write $d/pid"
+    printf '%s\\n' "$child" >"$d/pid" || die "cannot write $d/pid"
     exec 7>&-
   fi
 fi
 exec 8>&-
-{ flock 6; } 2>/dev/null 6>>"$d/alive"
+# the step is our child (setsid execs it in place): wait for it without starting a flock
+if [ -n "$child" ]; then wait "$child"; else { flock 6; } 2>/dev/null 6>>"$d/alive"; fi
 exec 8>>"$R/.start.lock" && flock -w 300 8 || die "$R/.start.lock is held by another kupgrade"
 src=$d
 ended "$d" || src=$R/.last/$id
 ended "$src" && same "$src" || die "the step $id ended without an exit code"
 [ -s "$src/out" ] && cat "$src/out"
 [ -s "$src/err" ] && cat "$src/err" >&2
-if [ "$src" = "$d" ]; then
-  [ -d "$R/.last" ] || mkdir -p "$R/.last"
-  [ ! -e "$R/.last/$id" ] || rm -rf "$R/.last/$id"
-  mv -f "$d" "$R/.last/$id"
-fi
+[ "$src" != "$d" ] || : >"$d/collected"
 exit "$rc"`;
 
 /**

@@ -153,8 +153,53 @@ describe('ensureUncordoned', () => {
 });
 
 describe('waitNodeReady', () => {
-  test('polls until Ready at the version, heartbeating, ignoring a brief API outage', async () => {
+  test('waits with kubectl wait between two reads, no poll interval slept', async () => {
     const { ssh, acts, input } = setup();
+    let restarted = false;
+    ssh.on(/get node w-1 -o json/, () => ({
+      stdout: nodeJson({ name: 'w-1', version: restarted ? 'v1.30.4' : 'v1.29.6', ready: restarted }),
+    }));
+    ssh.on(/ wait /, () => {
+      restarted = true;
+      return { stdout: 'node/w-1 condition met\nnode/w-1 condition met\n' };
+    });
+    const r = await inActivity(() => acts.waitNodeReady(input));
+    expect(r.value).toEqual({ ready: true, kubeletVersion: 'v1.30.4' });
+    const cmds = ssh.commands('cp-1');
+    expect(cmds).toEqual([
+      `${KUBECTL} get node w-1 -o json`,
+      `${KUBECTL} wait '--for=jsonpath={.status.nodeInfo.kubeletVersion}=v1.30.4' --timeout=60s -- node/w-1 && ` +
+        `${KUBECTL} wait --for=condition=Ready --timeout=60s -- node/w-1`,
+      `${KUBECTL} get node w-1 -o json`,
+    ]);
+    // the wait carries the deadline's start in its heartbeats, for a retried attempt
+    expect(r.heartbeats.some((h) => typeof (h as { startedAt?: unknown }).startedAt === 'number')).toBe(true);
+  });
+
+  test('a wait that times out is followed by a read and another wait; one that fails polls', async () => {
+    const { ssh, acts, input } = setup();
+    let reads = 0;
+    ssh.on(/get node w-1 -o json/, () => {
+      reads++;
+      return { stdout: nodeJson({ name: 'w-1', version: 'v1.30.4', ready: reads >= 4 }) };
+    });
+    let waits = 0;
+    ssh.on(/ wait /, () => {
+      waits++;
+      return waits === 1
+        ? { exitCode: 1, stderr: 'error: timed out waiting for the condition on nodes/w-1\n' }
+        : { exitCode: 1, stderr: 'The connection to the server 192.0.2.11:6443 was refused\n' };
+    });
+    const r = await inActivity(() => acts.waitNodeReady(input));
+    expect(r.value.ready).toBe(true);
+    expect(reads).toBe(4);
+    // read, wait (timed out), read, wait (refused) + poll, read, wait (refused) + poll, read
+    expect(waits).toBe(3);
+  });
+
+  test('a kubectl that cannot wait: polls until Ready at the version, heartbeating, ignoring a brief API outage', async () => {
+    const { ssh, acts, input } = setup();
+    ssh.on(/ wait /, { exitCode: 1, stderr: 'error: unknown command "wait" for "kubectl"\n' });
     let polls = 0;
     ssh.on(/get node w-1 -o json/, () => {
       polls++;
@@ -172,7 +217,9 @@ describe('waitNodeReady', () => {
     const r = await inActivity(() => acts.waitNodeReady(input));
     expect(r.value).toEqual({ ready: true, kubeletVersion: 'v1.30.4' });
     expect(polls).toBe(5);
-    expect(r.heartbeats.length).toBe(4);
+    // one wait tried (its progress heartbeat), then one heartbeat per poll
+    expect(ssh.commands('cp-1').filter((c) => c.includes(' wait '))).toHaveLength(1);
+    expect(r.heartbeats.length).toBe(5);
     expect(ssh.mutating()).toEqual([]);
   });
 

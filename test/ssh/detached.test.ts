@@ -49,7 +49,8 @@ describe('detachedStep', () => {
   it('passes the step’s stdout, stderr and exit code through', async () => {
     const r = await start(detachedStep('s1', raw('echo out; echo err >&2; exit 3'), runDir)).done;
     expect(r).toEqual({ code: 3, stdout: 'out\n', stderr: 'err\n' });
-    expect(readFileSync(path.join(runDir, '.last', 's1', 'rc'), 'utf8')).toBe('3\n');
+    expect(readFileSync(path.join(runDir, 's1', 'rc'), 'utf8')).toBe('3\n');
+    expect(existsSync(path.join(runDir, 's1', 'collected'))).toBe(true);
   });
 
   it('survives the kill of its session and is attached to, never started twice', async () => {
@@ -86,8 +87,12 @@ describe('detachedStep', () => {
     expect(lines).toHaveLength(4);
     expect(lines[0]!.replace('start-', 'end-')).toBe(lines[1]);
     expect(lines[2]!.replace('start-', 'end-')).toBe(lines[3]);
+    expect(existsSync(path.join(runDir, 'a', 'collected'))).toBe(true);
     await start(detachedStep('a', step('a'), runDir)).done;
     expect(readFileSync(log, 'utf8').trim().split('\n')).toHaveLength(6);
+    // the collected run was kept as the last one, and the new run is collected in its place
+    expect(readFileSync(path.join(runDir, '.last', 'a', 'rc'), 'utf8')).toBe('0\n');
+    expect(existsSync(path.join(runDir, 'a', 'collected'))).toBe(true);
   });
 
   it('takes the result of a finished step whose sum `cksum` wrote (an earlier wrapper), once', async () => {

@@ -14,6 +14,7 @@ import type { ExecResult, ToolCall } from './types';
 import { ok, fail } from './types';
 import { podExec } from './pod-exec';
 import { kubeletConfigMap } from './kubelet-configmap';
+import { kubectlWait } from './kubectl-wait';
 import { LAB_PACKAGE_MANAGERS } from '../model/package-managers';
 
 const GLOBAL: FlagDef[] = [
@@ -94,6 +95,8 @@ export async function kubectl(c: ToolCall): Promise<ExecResult> {
       return drain(c, rest);
     case 'exec':
       return podExec(c, rest, (p) => kubeconfigOk(c, p));
+    case 'wait':
+      return kubectlWait(c, rest, { global: GLOBAL, kubeconfigOk, nodeObject, unknownFlag });
     default:
       return fail(1, `error: unknown command "${verb}" for "kubectl"\n`);
   }
