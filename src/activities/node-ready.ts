@@ -2,12 +2,12 @@
  * waitNodeReady: read-only, until the node is Ready at the hop's version; its deadline survives
  * retries (kept in the heartbeat).
  *
- * Between two reads it does not sleep a poll interval but runs `kubectl wait` on the API node
- * (kubelet version, then condition Ready), which returns as soon as the API server has the change:
+ * It does not poll but runs `kubectl wait` on the API node (kubelet version, then condition
+ * Ready), which returns as soon as the API server has the change (at once when it has it already):
  * polling every 5 s cost a node 2.5 s on average after its kubelet restart, and a session per poll.
- * Each wait is a slice of at most WAIT_SLICE_S, so the node is re-read now and then whatever
- * kubectl does. A kubectl without `wait` for these conditions (before 1.23) or a failing API
- * falls back to polling.
+ * A wait lasts at most WAIT_SLICE_S; when it runs out the node is read (the heartbeat says what was
+ * seen) and the wait starts again. A kubectl without `wait` for these conditions (before 1.23) or
+ * a failing API falls back to reading every `pollIntervalMs`.
  */
 import { cmd, sh, type ShellCommand } from '../ssh/command';
 import type { NodeHopInput, NodeReadyResult } from '../shared/activities';
@@ -32,8 +32,17 @@ export function createNodeReadyActivities(run: Runner) {
     let last: NodeInfo | undefined;
     let lastError = '';
     let canWait = true;
-    let waited = false;
     for (;;) {
+      // the wait first: a node already Ready at the version answers at once, and met is done
+      let poll = !canWait;
+      const left = deadline - run.now().getTime();
+      if (canWait && left > 0) {
+        const outcome = await waitOnce(cluster, node.name, want, left, { startedAt, step });
+        if (outcome === 'met') return { ready: true, kubeletVersion: want };
+        if (outcome === 'unsupported') canWait = false;
+        // timed out: read, then wait again; anything else: read, then poll
+        poll = outcome !== 'timed-out';
+      }
       try {
         last = await readNode(run, cluster, node.name, step);
         if (last.ready && sameVersion(last.kubeletVersion, want)) {
@@ -51,20 +60,8 @@ export function createNodeReadyActivities(run: Runner) {
         ready: last?.ready,
         kubeletVersion: last?.kubeletVersion,
       });
-      const left = deadline - run.now().getTime();
-      if (left <= 0) break;
-      // a wait that said "met" while the read disagrees (the node flipped back): poll once before
-      // waiting again, so that no disagreement can make a tight loop
-      if (canWait && !waited) {
-        const outcome = await waitOnce(cluster, node.name, want, left, { startedAt, step });
-        if (outcome === 'unsupported') canWait = false;
-        if (outcome === 'met' || outcome === 'timed-out') {
-          waited = outcome === 'met';
-          continue;
-        }
-      }
-      waited = false;
-      await run.sleep(run.pollIntervalMs, cancellationSignal());
+      if (run.now().getTime() >= deadline) break;
+      if (poll) await run.sleep(run.pollIntervalMs, cancellationSignal());
     }
     const seen = last
       ? `last seen ${last.ready ? 'Ready' : 'NotReady'} at ${last.kubeletVersion || 'unknown version'}`

@@ -153,7 +153,7 @@ describe('ensureUncordoned', () => {
 });
 
 describe('waitNodeReady', () => {
-  test('waits with kubectl wait between two reads, no poll interval slept', async () => {
+  test('waits with kubectl wait, no read and no poll interval slept', async () => {
     const { ssh, acts, input } = setup();
     let restarted = false;
     ssh.on(/get node w-1 -o json/, () => ({
@@ -167,10 +167,8 @@ describe('waitNodeReady', () => {
     expect(r.value).toEqual({ ready: true, kubeletVersion: 'v1.30.4' });
     const cmds = ssh.commands('cp-1');
     expect(cmds).toEqual([
-      `${KUBECTL} get node w-1 -o json`,
       `${KUBECTL} wait '--for=jsonpath={.status.nodeInfo.kubeletVersion}=v1.30.4' --timeout=60s -- node/w-1 && ` +
         `${KUBECTL} wait --for=condition=Ready --timeout=60s -- node/w-1`,
-      `${KUBECTL} get node w-1 -o json`,
     ]);
     // the wait carries the deadline's start in its heartbeats, for a retried attempt
     expect(r.heartbeats.some((h) => typeof (h as { startedAt?: unknown }).startedAt === 'number')).toBe(true);
@@ -181,7 +179,7 @@ describe('waitNodeReady', () => {
     let reads = 0;
     ssh.on(/get node w-1 -o json/, () => {
       reads++;
-      return { stdout: nodeJson({ name: 'w-1', version: 'v1.30.4', ready: reads >= 4 }) };
+      return { stdout: nodeJson({ name: 'w-1', version: 'v1.30.4', ready: reads >= 3 }) };
     });
     let waits = 0;
     ssh.on(/ wait /, () => {
@@ -192,9 +190,10 @@ describe('waitNodeReady', () => {
     });
     const r = await inActivity(() => acts.waitNodeReady(input));
     expect(r.value.ready).toBe(true);
-    expect(reads).toBe(4);
-    // read, wait (timed out), read, wait (refused) + poll, read, wait (refused) + poll, read
+    // wait (timed out), read, wait (refused), read + poll, wait (refused), read: Ready
+    expect(reads).toBe(3);
     expect(waits).toBe(3);
+    expect(r.heartbeats.filter((h) => (h as { ready?: unknown }).ready === false)).toHaveLength(2);
   });
 
   test('a kubectl that cannot wait: polls until Ready at the version, heartbeating, ignoring a brief API outage', async () => {

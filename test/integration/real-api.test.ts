@@ -105,6 +105,17 @@ describe('the lab on the real Kubernetes API', () => {
       ['w-1', 0],
       ['w-2', 0],
     ]);
+    // each node's Ready wait ended with real kubectl's `wait` (version, then Ready) met: exit 0,
+    // a condition kubectl understood (a refused one would fall back to polling and still pass)
+    const waits = s.lab.events().filter((e) => e.type === 'exec' && /^kubectl .*\bwait\b/.test(e.cmd ?? ''));
+    const met = (cond: RegExp) =>
+      waits
+        .filter((e) => cond.test(e.cmd ?? '') && e.exit === 0)
+        .map((e) => /node\/(\S+)$/.exec(e.cmd ?? '')?.[1])
+        .sort();
+    expect(met(/kubeletVersion\}=v1\.34\.4/)).toEqual(['cp-1', 'w-1', 'w-2']);
+    expect(met(/condition=Ready/)).toEqual(['cp-1', 'w-1', 'w-2']);
+    expect(waits.filter((e) => e.exit !== 0 && e.exit !== 1)).toEqual([]);
     expect(repeatedMutations(s.lab.events())).toEqual([]);
     const check = s.lab.check('v1.34.4', 1);
     expect(check.stderr + check.stdout).not.toMatch(/FAIL|violation/i);
