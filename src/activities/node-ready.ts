@@ -12,12 +12,11 @@
 import { cmd, sh, type ShellCommand } from '../ssh/command';
 import type { NodeHopInput, NodeReadyResult } from '../shared/activities';
 import { sameVersion, withV } from '../shared/versions';
-import { ErrorTypes, failure } from './failure';
+import { ErrorTypes, failure, outputOf } from './failure';
 import { kubectl, readNode, type NodeInfo } from './kubectl';
 import type { Runner } from './runner';
 import { cancellationSignal, heartbeat, priorHeartbeat } from './runtime';
 import { targetOf } from './script';
-import { outputOf } from './failure';
 
 export function createNodeReadyActivities(run: Runner) {
   async function waitNodeReady(input: NodeHopInput & { timeoutMs?: number }): Promise<NodeReadyResult> {
@@ -120,7 +119,7 @@ export function createNodeReadyActivities(run: Runner) {
 }
 
 /** The longest single `kubectl wait`, in seconds: the node is re-read at least this often. */
-export const WAIT_SLICE_S = 60;
+const WAIT_SLICE_S = 60;
 
 /** What a kubectl says that cannot wait for these conditions (older than 1.23, or no `wait`). */
 const UNSUPPORTED_RE = /unknown command "wait"|unrecognized condition|jsonpath wait format|unknown flag/;
@@ -130,7 +129,7 @@ const UNSUPPORTED_RE = /unknown command "wait"|unrecognized condition|jsonpath w
  * `seconds`. The version comes first: a kubelet restarted quickly may never leave Ready, and a
  * Ready node at the old version is not done.
  */
-export function waitCommand(name: string, want: string, seconds: number): ShellCommand {
+function waitCommand(name: string, want: string, seconds: number): ShellCommand {
   const w = (cond: string) => kubectl('wait', `--for=${cond}`, `--timeout=${seconds}s`, '--', `node/${name}`);
   return sh`${w(`jsonpath={.status.nodeInfo.kubeletVersion}=${want}`)} && ${w('condition=Ready')}`;
 }

@@ -16,7 +16,7 @@ import type { RunOptions, RunResult, SshTarget } from './types';
  * (no privilege-separated child), so this is the only reliable way to stop a remote command; it also
  * keeps a dropped connection from leaving a copy of a command running while the activity retries.
  * The exit status is the command's. The command runs in the foreground (only the watchdog is
- * a background job): one `wait` less per command, ~2 ms of the ~8 ms the wrapper costs (bench/session.ts).
+ * a background job): one `wait` less per command, ~2 ms of the ~8 ms the wrapper costs (bench/ssh-session.ts).
  */
 const KILL_ON_EOF =
   'exec 3<&0 </dev/null; (read _ <&3; kill -KILL 0) & w=$!; sh -c "$1"; s=$?; kill $w 2>/dev/null; exit $s';

@@ -129,9 +129,11 @@ export async function kubectlWait(c: ToolCall, argv: string[], d: WaitDeps): Pro
       const next = n?.readyAt ?? n?.notReadyAt ?? null;
       const ms = Math.max(1, Math.min(left, next !== null ? next - Date.now() + 1 : 50));
       await new Promise<void>((r) => {
-        const t = setTimeout(r, ms);
+        // one listener per sleep, removed when the sleep ends: a long wait must not pile them up
+        const onAbort = () => (clearTimeout(t), r());
+        const t = setTimeout(() => (c.killed?.removeEventListener('abort', onAbort), r()), ms);
         t.unref();
-        c.killed?.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
+        c.killed?.addEventListener('abort', onAbort, { once: true });
       });
     }
   }

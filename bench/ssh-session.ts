@@ -5,7 +5,7 @@
  * controller), and the two wrappers run by a local `sh` without SSH. The difference between the
  * rows is kupgrade's per-session and per-transaction price; the first row is the lab's and SSH's.
  *
- *   node dist/bench/session.js [--commands 40] [--rounds 5]
+ *   node dist/bench/ssh-session.js [--commands 40] [--rounds 5]
  *
  * Rounds alternate the modes so that a noisy machine shifts all of them alike; medians are printed.
  */
