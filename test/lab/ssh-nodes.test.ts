@@ -345,6 +345,24 @@ describe('authentication', () => {
   });
 });
 
+describe('the node shell', () => {
+  test('the login bash runs it itself (no second bash per session), recognisable by its path', async () => {
+    // the command's parent is the node shell; the node shell's parent is sshd's session process
+    const r = await run(
+      'cp-1',
+      'p=$PPID; tr "\\0" "\\n" </proc/$p/cmdline; read -r _ _ _ pp _ </proc/$p/stat; echo "parent=$(cat /proc/$pp/comm)"',
+    );
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    const parent = lines.pop();
+    // a bash started with -c by sshd, its ForceCommand ending with the node shell's path
+    expect(path.basename(lines[0] ?? '')).toBe('bash');
+    expect(lines[1]).toBe('-c');
+    expect(lines[lines.length - 1]).toMatch(/\/ssh\/node-shell\.sh$/);
+    expect(parent).toMatch(/^parent=sshd/);
+  });
+});
+
 describe('node down', () => {
   test('a down node refuses connections and loses its sessions; the others keep working; back up it works', async () => {
     // a session on a node served by the same sshd, running across the restart

@@ -2,6 +2,7 @@
 // bash script written to DIR/ssh/node-shell.sh when the sshd starts, because it runs once per SSH
 // command and a Node.js start-up (~0.1 s on these machines) per command made the lab, not
 // kupgrade, the bottleneck of every benchmark. It
+// Sourced by the login shell (bash) of the session, or run by bash (see config.ts).
 // 1. finds its node from SSH_CONNECTION (server address and port) in DIR/ssh/endpoints/ADDR:PORT;
 // 2. records the session in DIR/ssh/sessions/NODE/<pid>.json (so setNodeDown can kill it) and
 //    refuses to run if the node is down;
@@ -70,10 +71,12 @@ interactive=0
 cmd=\${SSH_ORIGINAL_COMMAND-}
 now() { TZ=UTC0 printf -v "$1" '%(%Y-%m-%dT%H:%M:%S)T.%sZ' -1 "\${EPOCHREALTIME:11:3}"; }
 now started
-json cmd_json "$cmd"
+# the record names the command by its first 200 characters: bash's \${s//x/y} is quadratic, and
+# escaping the whole of a 7 KB command (kupgrade's wrappers quote in layers) took ~15 ms per session
+json cmd_head "\${cmd:0:200}"
 record() {
   printf '{"pid":%d,"pgid":%d,"sessionPid":%d,"cmd":%s,"started":"%s"%s}' \\
-    $$ "$pgid" "$spid" "$cmd_json" "$started" "$1" >"$rec"
+    $$ "$pgid" "$spid" "$cmd_head" "$started" "$1" >"$rec"
 }
 record ''
 # after the record is written: setNodeDown writes the marker, then kills the recorded sessions
@@ -184,6 +187,7 @@ fi
 if [ "$reported" = 0 ]; then
   now ts
   json node_json "$node"
+  json cmd_json "$cmd"
   printf '{"ts":"%s","type":"ssh","node":%s,"cmd":%s,"exit":%d,"ms":%d}\\n' "$ts" \\
     "$node_json" "$cmd_json" "$rc" "$ms" >>"$DIR/events.ssh-fallback.jsonl" 2>/dev/null
 fi

@@ -79,6 +79,7 @@ export interface SessionRecord {
   pgid: number;
   /** pid of the sshd process that serves the session (KUPGRADE_LAB_SESSION_PID) */
   sessionPid: number;
+  /** the command's first 200 characters (the event log has it whole) */
   cmd: string;
   started: string;
 }
