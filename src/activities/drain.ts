@@ -10,6 +10,7 @@ import { parsePodsJson, podRef } from '../parsers/pods';
 import type { DrainResult, NodeInput, StepResult } from '../shared/activities';
 import type { InventorySettings } from '../shared/inventory';
 import { ErrorTypes, failure, lastLine, looksTransient, outputOf, tail } from './failure';
+import type { GroupContext } from './group-context';
 import { kubectl, nodesFromJson, readNode } from './kubectl';
 import type { Runner } from './runner';
 import { heartbeat, logger, priorHeartbeat } from './runtime';
@@ -207,10 +208,11 @@ export function createDrainActivities(run: Runner) {
     });
   }
 
-  async function ensureUncordoned(input: NodeInput): Promise<StepResult> {
+  async function ensureUncordoned(input: NodeInput, ctx?: GroupContext): Promise<StepResult> {
     const { cluster, node } = input;
     const step = 'uncordon';
-    const before = await readNode(run, cluster, node.name, step);
+    // in a group, the Ready wait just before has printed the Node as it turned Ready
+    const before = ctx?.node ?? (await readNode(run, cluster, node.name, step));
     if (!before.unschedulable) {
       return { changed: false, detail: `${node.name} already schedulable` };
     }

@@ -12,6 +12,7 @@ import { stepId } from '../ssh/detached';
 import type { NodeHopInput, StepResult } from '../shared/activities';
 import { parseSystemctlIsActive } from '../parsers/system';
 import { sameVersion, withV } from '../shared/versions';
+import type { GroupContext } from './group-context';
 import { readNode } from './kubectl';
 import { markerKey, markerSays, readMarker, withMarker } from './markers';
 import { ErrorTypes, failure, lastLine, looksTransient, outputOf, tail } from './failure';
@@ -22,11 +23,12 @@ import { batch, parseBatch, targetOf } from './script';
 const RESTART_KUBELET = sh`${cmd('systemctl', 'daemon-reload')} && ${cmd('systemctl', 'restart', 'kubelet')}`;
 
 export function createKubeletActivities(run: Runner) {
-  async function ensureKubeletRestarted(input: NodeHopInput): Promise<StepResult> {
+  async function ensureKubeletRestarted(input: NodeHopInput, ctx?: GroupContext): Promise<StepResult> {
     const { cluster, node, hop } = input;
     const step = 'kubelet-restart';
     const want = withV(hop.version);
-    const state = await readNode(run, cluster, node.name, step);
+    const state = ctx?.node ?? (await readNode(run, cluster, node.name, step));
+    if (ctx) ctx.node = state;
     if (state.ready && sameVersion(state.kubeletVersion, want)) {
       return { changed: false, detail: `kubelet already ${want} and Ready`, version: want };
     }
@@ -60,6 +62,8 @@ export function createKubeletActivities(run: Runner) {
     }
     const command = withMarker(RESTART_KUBELET, 'kubelet-restart', markerKey(input, want));
     logger().info('restarting kubelet', { node: node.name, version: want });
+    // the Node's version and Ready condition change now: the next step reads them anew
+    if (ctx) delete ctx.node;
     const r = await run.transaction(target, stepId(step, want), command, { step, timeoutMs: 5 * 60_000 });
     if (r.exitCode !== 0) {
       const out = outputOf(r);

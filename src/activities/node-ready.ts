@@ -7,19 +7,24 @@
  * polling every 5 s cost a node 2.5 s on average after its kubelet restart, and a session per poll.
  * A wait lasts at most WAIT_SLICE_S; when it runs out the node is read (the heartbeat says what was
  * seen) and the wait starts again. A kubectl without `wait` for these conditions (before 1.23) or
- * a failing API falls back to reading every `pollIntervalMs`.
+ * a failing API falls back to reading every `pollIntervalMs`. The Ready wait prints the Node as it
+ * turned Ready (`-o json`): in a step group, the uncordon after it decides on that (no read).
  */
 import { cmd, sh, type ShellCommand } from '../ssh/command';
 import type { NodeHopInput, NodeReadyResult } from '../shared/activities';
 import { sameVersion, withV } from '../shared/versions';
 import { ErrorTypes, failure, outputOf } from './failure';
-import { kubectl, readNode, type NodeInfo } from './kubectl';
+import type { GroupContext } from './group-context';
+import { kubectl, nodesFromJson, readNode, type NodeInfo } from './kubectl';
 import type { Runner } from './runner';
 import { cancellationSignal, heartbeat, priorHeartbeat } from './runtime';
 import { targetOf } from './script';
 
 export function createNodeReadyActivities(run: Runner) {
-  async function waitNodeReady(input: NodeHopInput & { timeoutMs?: number }): Promise<NodeReadyResult> {
+  async function waitNodeReady(
+    input: NodeHopInput & { timeoutMs?: number },
+    ctx?: GroupContext,
+  ): Promise<NodeReadyResult> {
     const { cluster, node, hop } = input;
     const step = 'wait-ready';
     const want = withV(hop.version);
@@ -36,8 +41,11 @@ export function createNodeReadyActivities(run: Runner) {
       let poll = !canWait;
       const left = deadline - run.now().getTime();
       if (canWait && left > 0) {
-        const outcome = await waitOnce(cluster, node.name, want, left, { startedAt, step });
-        if (outcome === 'met') return { ready: true, kubeletVersion: want };
+        const { outcome, seen } = await waitOnce(cluster, node.name, want, left, { startedAt, step });
+        if (outcome === 'met') {
+          if (ctx) ctx.node = seen;
+          return { ready: true, kubeletVersion: want };
+        }
         if (outcome === 'unsupported') canWait = false;
         // timed out: read, then wait again; anything else: read, then poll
         poll = outcome !== 'timed-out';
@@ -45,6 +53,7 @@ export function createNodeReadyActivities(run: Runner) {
       try {
         last = await readNode(run, cluster, node.name, step);
         if (last.ready && sameVersion(last.kubeletVersion, want)) {
+          if (ctx) ctx.node = last;
           return { ready: true, kubeletVersion: want };
         }
       } catch (e) {
@@ -86,14 +95,17 @@ export function createNodeReadyActivities(run: Runner) {
       ],
     });
   }
-  /** One `kubectl wait` slice on the API node: what it said, 'failed' for anything else. */
+  /**
+   * One `kubectl wait` slice on the API node: what it said, 'failed' for anything else; when met,
+   * the Node it printed (undefined if that output cannot be read: the caller reads the node then).
+   */
   async function waitOnce(
     cluster: NodeHopInput['cluster'],
     name: string,
     want: string,
     leftMs: number,
     o: { startedAt: number; step: string },
-  ): Promise<'met' | 'timed-out' | 'unsupported' | 'failed'> {
+  ): Promise<{ outcome: 'met' | 'timed-out' | 'unsupported' | 'failed'; seen?: NodeInfo }> {
     const seconds = Math.max(1, Math.min(WAIT_SLICE_S, Math.ceil(leftMs / 1000)));
     const r = await run
       .exec(targetOf(cluster.inventory, cluster.apiNode), waitCommand(name, want, seconds), {
@@ -108,12 +120,12 @@ export function createNodeReadyActivities(run: Runner) {
         if (cancellationSignal()?.aborted || (e as { nonRetryable?: boolean }).nonRetryable) throw e;
         return undefined;
       });
-    if (!r) return 'failed';
-    if (r.exitCode === 0) return 'met';
+    if (!r) return { outcome: 'failed' };
+    if (r.exitCode === 0) return { outcome: 'met', seen: printedNode(r.stdout, name, want) };
     const out = outputOf(r);
-    if (/timed out waiting for the condition/.test(out)) return 'timed-out';
-    if (r.exitCode === 127 || UNSUPPORTED_RE.test(out)) return 'unsupported';
-    return 'failed';
+    if (/timed out waiting for the condition/.test(out)) return { outcome: 'timed-out' };
+    if (r.exitCode === 127 || UNSUPPORTED_RE.test(out)) return { outcome: 'unsupported' };
+    return { outcome: 'failed' };
   }
   return { waitNodeReady };
 }
@@ -130,6 +142,22 @@ const UNSUPPORTED_RE = /unknown command "wait"|unrecognized condition|jsonpath w
  * Ready node at the old version is not done.
  */
 function waitCommand(name: string, want: string, seconds: number): ShellCommand {
-  const w = (cond: string) => kubectl('wait', `--for=${cond}`, `--timeout=${seconds}s`, '--', `node/${name}`);
-  return sh`${w(`jsonpath={.status.nodeInfo.kubeletVersion}=${want}`)} && ${w('condition=Ready')}`;
+  const w = (cond: string, ...flags: string[]) =>
+    kubectl('wait', `--for=${cond}`, `--timeout=${seconds}s`, ...flags, '--', `node/${name}`);
+  return sh`${w(`jsonpath={.status.nodeInfo.kubeletVersion}=${want}`)} && ${w('condition=Ready', '-o', 'json')}`;
+}
+
+/**
+ * The Node the Ready wait printed after the version wait's `condition met` line; undefined unless
+ * it is that node, Ready, at `want` (anything else is not trusted: the caller reads the node).
+ */
+export function printedNode(stdout: string, name: string, want: string): NodeInfo | undefined {
+  const start = stdout.search(/^\{/m);
+  if (start < 0) return undefined;
+  try {
+    const [n] = nodesFromJson(stdout.slice(start));
+    return n && n.name === name && n.ready && sameVersion(n.kubeletVersion, want) ? n : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -14,6 +14,7 @@ import { stepId } from '../ssh/detached';
 import type { NodeHopInput, StepResult } from '../shared/activities';
 import { withV } from '../shared/versions';
 import { PACKAGE_MANAGERS, type K8sPackage } from '../packages';
+import type { GroupContext } from './group-context';
 import { readNode } from './kubectl';
 import { markerKey, markerSays, readMarker, withMarker } from './markers';
 import {
@@ -235,7 +236,7 @@ export function createPackageActivities(run: Runner) {
     };
   }
 
-  async function ensureKubeletPackages(input: NodeHopInput): Promise<StepResult> {
+  async function ensureKubeletPackages(input: NodeHopInput, ctx?: GroupContext): Promise<StepResult> {
     const { cluster, node, hop } = input;
     const step = 'kubelet-packages';
     const manager = cluster.inventory.packages.manager;
@@ -264,7 +265,9 @@ export function createPackageActivities(run: Runner) {
       };
     }
     // Invariant 3: a kubelet changes only while its node is cordoned (and drained, by the workflow's order).
-    const state = await readNode(run, cluster, node.name, step);
+    // The install does not change the Node object: the restart after it may use this read.
+    const state = ctx?.node ?? (await readNode(run, cluster, node.name, step));
+    if (ctx) ctx.node = state;
     if (!state.unschedulable) {
       throw failure({
         type: ErrorTypes.PolicyRefused,

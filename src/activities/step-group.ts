@@ -19,20 +19,24 @@ import {
   type UpgradeActivities,
 } from '../shared/activities';
 import { ErrorType } from '../shared/errors';
+import type { GroupContext } from './group-context';
 import { readyStep } from '../shared/ready-step';
 import { cancellationSignal, heartbeat } from './runtime';
 
-/** The ensure-activities the groups are made of. */
+type WithContext<F> = F extends (input: infer I) => infer R ? (input: I, ctx?: GroupContext) => R : never;
+
+/**
+ * The ensure-activities the groups are made of; those after the drain take the group's context
+ * (group-context.ts), which spares them reading the Node object again.
+ */
 export type GroupedActivities = Pick<
   UpgradeActivities,
-  | 'ensureRepoMinor'
-  | 'ensureKubeadmPackage'
-  | 'ensureKubeadmUpgradeNode'
-  | 'ensureKubeletPackages'
-  | 'ensureKubeletRestarted'
-  | 'waitNodeReady'
-  | 'ensureUncordoned'
->;
+  'ensureRepoMinor' | 'ensureKubeadmPackage' | 'ensureKubeadmUpgradeNode'
+> & {
+  [
+    K in 'ensureKubeletPackages' | 'ensureKubeletRestarted' | 'waitNodeReady' | 'ensureUncordoned'
+  ]: WithContext<UpgradeActivities[K]>;
+};
 
 export interface StepGroupOptions {
   /** How often the group heartbeats its sub-step while one runs. Default 10 s. */
@@ -45,7 +49,7 @@ export function createStepGroupActivities(acts: GroupedActivities, o: StepGroupO
   const now = o.now ?? (() => new Date());
   const every = o.heartbeatIntervalMs ?? 10_000;
 
-  async function runOne(step: GroupedStep, input: StepGroupInput): Promise<StepResult> {
+  async function runOne(step: GroupedStep, input: StepGroupInput, ctx: GroupContext): Promise<StepResult> {
     const hopInput = { cluster: input.cluster, node: input.node, hop: input.hop, run: input.run };
     const nodeInput = { cluster: input.cluster, node: input.node };
     switch (step) {
@@ -56,13 +60,13 @@ export function createStepGroupActivities(acts: GroupedActivities, o: StepGroupO
       case 'upgrade-node':
         return acts.ensureKubeadmUpgradeNode(hopInput);
       case 'kubelet-packages':
-        return acts.ensureKubeletPackages(hopInput);
+        return acts.ensureKubeletPackages(hopInput, ctx);
       case 'kubelet-restart':
-        return acts.ensureKubeletRestarted(hopInput);
+        return acts.ensureKubeletRestarted(hopInput, ctx);
       case 'wait-ready':
-        return readyStep(await acts.waitNodeReady(hopInput), input.node.name, input.hop.version);
+        return readyStep(await acts.waitNodeReady(hopInput, ctx), input.node.name, input.hop.version);
       case 'uncordon':
-        return acts.ensureUncordoned(nodeInput);
+        return acts.ensureUncordoned(nodeInput, ctx);
     }
   }
 
@@ -70,6 +74,7 @@ export function createStepGroupActivities(acts: GroupedActivities, o: StepGroupO
     return async (input: StepGroupInput): Promise<StepGroupResult> => {
       const steps = checkSteps(name, allowed, input.steps);
       const done: GroupedStepRecord[] = [];
+      const ctx: GroupContext = {};
       for (const step of steps) {
         const signal = cancellationSignal();
         // a cancellation between sub-steps starts nothing new
@@ -81,7 +86,7 @@ export function createStepGroupActivities(acts: GroupedActivities, o: StepGroupO
         const timer = step === 'wait-ready' ? undefined : setInterval(beat, every);
         let out: StepResult;
         try {
-          out = await runOne(step, input);
+          out = await runOne(step, input, ctx);
         } catch (err) {
           if (cancellationSignal()?.aborted) throw err;
           throw asStepFailure(err, step, done);

@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { injectFault } from '../../lab/src/api';
+import { printedNode } from '../../src/activities/node-ready';
 import { kupgrade } from '../helpers/cli';
 import { type Lab, repeatedMutations } from '../helpers/lab';
 import { type Setup, setUp, startRun, until } from '../helpers/runs';
@@ -116,6 +117,19 @@ describe('the lab on the real Kubernetes API', () => {
     expect(met(/kubeletVersion\}=v1\.34\.4/)).toEqual(['cp-1', 'w-1', 'w-2']);
     expect(met(/condition=Ready/)).toEqual(['cp-1', 'w-1', 'w-2']);
     expect(waits.filter((e) => e.exit !== 0 && e.exit !== 1)).toEqual([]);
+    // real kubectl's `wait -o json` prints the Node as it met the condition: what the uncordon after
+    // the Ready wait decides on (src/activities/node-ready.ts printedNode)
+    const printed = s.lab.ssh(
+      'cp-1',
+      'kubectl --kubeconfig=/etc/kubernetes/admin.conf wait --for=condition=Ready --timeout=10s -o json -- node/w-1',
+    );
+    expect(printed.code).toBe(0);
+    expect(printedNode(printed.stdout, 'w-1', 'v1.34.4')).toMatchObject({
+      name: 'w-1',
+      ready: true,
+      kubeletVersion: 'v1.34.4',
+      unschedulable: false,
+    });
     expect(repeatedMutations(s.lab.events())).toEqual([]);
     const check = s.lab.check('v1.34.4', 1);
     expect(check.stderr + check.stdout).not.toMatch(/FAIL|violation/i);

@@ -75,3 +75,35 @@ test('unknown nodes, conditions and a missing --for are errors', async () => {
   });
   expect((await on('cp-1', 'kubectl', KCFG, 'wait', 'node/w-1')).code).toBe(1);
 });
+
+test('-o json prints the node as it met the condition (kubectl hands the final object to its printer)', async () => {
+  const w = await on('cp-1', 'kubectl', KCFG, 'wait', '--for=condition=Ready', '-o', 'json', 'node/w-1');
+  expect(w.code).toBe(0);
+  const obj = JSON.parse(w.stdout) as {
+    kind: string;
+    metadata: { name: string };
+    spec?: { unschedulable?: boolean };
+    status: { nodeInfo: { kubeletVersion: string } };
+  };
+  expect([obj.kind, obj.metadata.name, obj.status.nodeInfo.kubeletVersion]).toEqual([
+    'Node',
+    'w-1',
+    'v1.29.6',
+  ]);
+  // the same object `kubectl get -o json` prints, with its 4-space indent
+  const g = await on('cp-1', 'kubectl', KCFG, 'get', 'node', 'w-1', '-o', 'json');
+  expect(w.stdout.split('\n')[1]).toMatch(/^ {4}"/);
+  expect(JSON.parse(g.stdout)).toEqual(obj);
+  expect(
+    await on('cp-1', 'kubectl', KCFG, 'wait', '--for=condition=Ready', '-o', 'name', 'node/w-1'),
+  ).toMatchObject({
+    code: 0,
+    stdout: 'node/w-1\n',
+  });
+  expect(
+    await on('cp-1', 'kubectl', KCFG, 'wait', '--for=condition=Ready', '-o', 'wide', 'node/w-1'),
+  ).toMatchObject({
+    code: 1,
+    stderr: expect.stringContaining('unable to match a printer suitable for the output format "wide"'),
+  });
+});

@@ -9,7 +9,8 @@
  *   trimmed); a relaxed path without braces or leading dot is accepted, as kubectl's
  *   RelaxedJSONPathExpression does. The lab evaluates dotted keys only (no filters or indices);
  * - `--for=delete`: the node no longer exists.
- * Met: `node/NAME condition met` on stdout, exit 0. Timed out: `error: timed out waiting for the
+ * Met: `node/NAME condition met` on stdout, exit 0; with `-o json|yaml|name` the node as it met
+ * the condition instead (kubectl's RunWait hands the final object to its printer). Timed out: `error: timed out waiting for the
  * condition on nodes/NAME`, exit 1. A node that does not exist: kubectl's NotFound, exit 1.
  *
  * The wait is the cluster's time, not the caller's: the lab's clock model applies (`--timeout` is
@@ -25,6 +26,8 @@ export interface WaitDeps {
   global: FlagDef[];
   kubeconfigOk(c: ToolCall, p: Parsed): ExecResult | null;
   nodeObject(c: ToolCall, n: NodeState): Record<string, unknown>;
+  /** kubectl's json (4-space indent) and yaml printers */
+  print(v: unknown, format: 'json' | 'yaml'): string;
   unknownFlag(err: string, verb: string): ExecResult;
 }
 
@@ -88,6 +91,7 @@ export async function kubectlWait(c: ToolCall, argv: string[], d: WaitDeps): Pro
     ...d.global,
     { name: 'for', type: 'string' },
     { name: 'timeout', type: 'string' },
+    { name: 'output', short: 'o', type: 'string' },
   ]);
   if (p.error) return d.unknownFlag(p.error, 'wait');
   const spec = str(p, 'for');
@@ -100,6 +104,13 @@ export async function kubectlWait(c: ToolCall, argv: string[], d: WaitDeps): Pro
     return fail(
       1,
       `error: invalid argument "${timeoutStr}" for "--timeout" flag: time: invalid duration "${timeoutStr}"\nSee 'kubectl wait --help' for usage.\n`,
+    );
+  }
+  const output = str(p, 'output') ?? '';
+  if (output && !['json', 'yaml', 'name'].includes(output)) {
+    return fail(
+      1,
+      `error: unable to match a printer suitable for the output format "${output}", allowed formats are: go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,name,template,templatefile,yaml\n`,
     );
   }
   const names = nodeNames(p.args);
@@ -117,8 +128,11 @@ export async function kubectlWait(c: ToolCall, argv: string[], d: WaitDeps): Pro
     for (;;) {
       c.cl.settle();
       const n = c.cl.node(name);
-      if (cond(n ? d.nodeObject(c, n) : undefined)) {
-        stdout += `node/${name} condition met\n`;
+      const obj = n ? d.nodeObject(c, n) : undefined;
+      if (cond(obj)) {
+        if (output === 'name') stdout += `node/${name}\n`;
+        else if ((output === 'json' || output === 'yaml') && obj) stdout += d.print(obj, output);
+        else stdout += `node/${name} condition met\n`;
         break;
       }
       const left = deadline - Date.now();

@@ -96,7 +96,13 @@ export async function kubectl(c: ToolCall): Promise<ExecResult> {
     case 'exec':
       return podExec(c, rest, (p) => kubeconfigOk(c, p));
     case 'wait':
-      return kubectlWait(c, rest, { global: GLOBAL, kubeconfigOk, nodeObject, unknownFlag });
+      return kubectlWait(c, rest, {
+        global: GLOBAL,
+        kubeconfigOk,
+        nodeObject,
+        unknownFlag,
+        print: (v, f) => (f === 'json' ? json(v) : yaml(v)),
+      });
     default:
       return fail(1, `error: unknown command "${verb}" for "kubectl"\n`);
   }

@@ -1,0 +1,16 @@
+/**
+ * What one run of a step group (step-group.ts) has learned about its node, handed from sub-step to
+ * sub-step so that a later one does not read again what an earlier one has just read: each read
+ * is an SSH session on the API node, and the steps after a drain read the Node object up to three
+ * times where one read and the Ready wait's own output tell the same.
+ *
+ * A sub-step that changes what an entry describes drops it (a kubelet restart changes the Node's
+ * version and Ready condition). Called on its own, as an activity, a sub-step has no context and
+ * reads everything itself; a retried group starts with an empty one.
+ */
+import type { NodeInfo } from './kubectl';
+
+export interface GroupContext {
+  /** the Node object as last read, or as `kubectl wait -o json` printed it when it was met */
+  node?: NodeInfo;
+}
