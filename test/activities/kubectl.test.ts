@@ -168,7 +168,7 @@ describe('waitNodeReady', () => {
     const cmds = ssh.commands('cp-1');
     expect(cmds).toEqual([
       `${KUBECTL} wait '--for=jsonpath={.status.nodeInfo.kubeletVersion}=v1.30.4' --timeout=60s -- node/w-1 && ` +
-        `${KUBECTL} wait --for=condition=Ready --timeout=60s -- node/w-1`,
+        `${KUBECTL} wait --for=condition=Ready --timeout=60s -o json -- node/w-1`,
     ]);
     // the wait carries the deadline's start in its heartbeats, for a retried attempt
     expect(r.heartbeats.some((h) => typeof (h as { startedAt?: unknown }).startedAt === 'number')).toBe(true);
