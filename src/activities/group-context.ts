@@ -8,9 +8,19 @@
  * version and Ready condition). Called on its own, as an activity, a sub-step has no context and
  * reads everything itself; a retried group starts with an empty one.
  */
+import type { GroupedStep } from '../shared/activities';
 import type { NodeInfo } from './kubectl';
+import type { SectionResult } from './script';
 
 export interface GroupContext {
+  /** the steps of this group run after the one running now */
+  later: readonly GroupedStep[];
   /** the Node object as last read, or as `kubectl wait -o json` printed it when it was met */
   node?: NodeInfo;
+  /**
+   * The kubelet-restart step's node-side check (its marker, `systemctl is-active kubelet`), read in
+   * the kubelet-packages step's session when the restart comes next; the restart takes it once.
+   * The package install between changes neither (it writes its own marker).
+   */
+  restartCheck?: Map<string, SectionResult>;
 }

@@ -18,7 +18,13 @@ import { markerKey, markerSays, readMarker, withMarker } from './markers';
 import { ErrorTypes, failure, lastLine, looksTransient, outputOf, tail } from './failure';
 import type { Runner } from './runner';
 import { logger } from './runtime';
-import { batch, parseBatch, targetOf } from './script';
+import { batch, parseBatch, targetOf, type Section } from './script';
+
+/** What the restart checks on the node before it acts. */
+export const RESTART_CHECK: readonly Section[] = [
+  { name: 'restart-marker', command: readMarker('kubelet-restart') },
+  { name: 'kubelet-active', command: cmd('systemctl', 'is-active', 'kubelet') },
+];
 
 const RESTART_KUBELET = sh`${cmd('systemctl', 'daemon-reload')} && ${cmd('systemctl', 'restart', 'kubelet')}`;
 
@@ -33,20 +39,15 @@ export function createKubeletActivities(run: Runner) {
       return { changed: false, detail: `kubelet already ${want} and Ready`, version: want };
     }
     const target = targetOf(cluster.inventory, node);
-    const local = await run.exec(
-      target,
-      batch([
-        { name: 'marker', command: readMarker('kubelet-restart') },
-        { name: 'active', command: cmd('systemctl', 'is-active', 'kubelet') },
-      ]),
-      { step },
-    );
-    const s = parseBatch(local.stdout);
+    // in a group, read with the package check just before (one session fewer)
+    const s =
+      ctx?.restartCheck ?? parseBatch((await run.exec(target, batch([...RESTART_CHECK]), { step })).stdout);
+    if (ctx) delete ctx.restartCheck;
     // The node's reported version came first (above); then only this run's marker for this hop
     // counts (a restart whose new version the API server has not reported yet), with the kubelet active.
     if (
-      markerSays(s.get('marker')?.output, markerKey(input, want)) &&
-      parseSystemctlIsActive(s.get('active')?.output ?? '').state === 'active'
+      markerSays(s.get('restart-marker')?.output, markerKey(input, want)) &&
+      parseSystemctlIsActive(s.get('kubelet-active')?.output ?? '').state === 'active'
     ) {
       return { changed: false, detail: `kubelet already restarted for ${want}`, version: want };
     }

@@ -16,6 +16,7 @@ import { withV } from '../shared/versions';
 import { PACKAGE_MANAGERS, type K8sPackage } from '../packages';
 import type { GroupContext } from './group-context';
 import { readNode } from './kubectl';
+import { RESTART_CHECK } from './kubelet';
 import { markerKey, markerSays, readMarker, withMarker } from './markers';
 import {
   configuredUrl,
@@ -29,7 +30,7 @@ import {
 import { ErrorTypes, failure, lastLine, looksTransient, outputOf, tail } from './failure';
 import type { Runner } from './runner';
 import { logger } from './runtime';
-import { batch, parseBatch, targetOf } from './script';
+import { batch, parseBatch, targetOf, type Section, type SectionResult } from './script';
 import { ensureRepoKey } from './repo-key';
 import { runPackageInstall } from './package-install';
 import type { RunResult, SshTarget } from '../ssh/types';
@@ -95,13 +96,20 @@ export async function installedVersions(
   target: SshTarget,
   manager: Manager,
   step: string,
-): Promise<{ versions: Partial<Record<K8sPackage, string>>; marker: string }> {
+  also: readonly Section[] = [],
+): Promise<{
+  versions: Partial<Record<K8sPackage, string>>;
+  marker: string;
+  /** every section's result, `also` among them */
+  sections: Map<string, SectionResult>;
+}> {
   const pm = PACKAGE_MANAGERS[manager];
   const fallback = pm.installedFallback();
   const sections = [
     { name: 'db', command: pm.installedQueryCommand() },
     { name: 'marker', command: readMarker('kubelet-packages') },
     fallback,
+    ...also,
   ];
   const r = await run.exec(target, batch(sections), { step });
   const parsed = parseBatch(r.stdout);
@@ -127,7 +135,7 @@ export async function installedVersions(
       if (out[name] === undefined) out[name] = full;
   }
   const marker = parsed.get('marker');
-  return { versions: out, marker: marker?.exitCode === 0 ? marker.output.trim() : '' };
+  return { versions: out, marker: marker?.exitCode === 0 ? marker.output.trim() : '', sections: parsed };
 }
 
 export function createPackageActivities(run: Runner) {
@@ -241,7 +249,13 @@ export function createPackageActivities(run: Runner) {
     const step = 'kubelet-packages';
     const manager = cluster.inventory.packages.manager;
     const target = targetOf(cluster.inventory, node);
-    const { versions: installed, marker } = await installedVersions(run, target, manager, step);
+    const restartNext = ctx?.later[0] === 'kubelet-restart';
+    const {
+      versions: installed,
+      marker,
+      sections,
+    } = await installedVersions(run, target, manager, step, restartNext ? RESTART_CHECK : []);
+    if (ctx && restartNext) ctx.restartCheck = sections;
     const wanted: { name: K8sPackage; full: string }[] = [
       { name: 'kubelet', full: hop.packages.kubelet },
       { name: 'kubectl', full: hop.packages.kubectl },

@@ -74,8 +74,9 @@ export function createStepGroupActivities(acts: GroupedActivities, o: StepGroupO
     return async (input: StepGroupInput): Promise<StepGroupResult> => {
       const steps = checkSteps(name, allowed, input.steps);
       const done: GroupedStepRecord[] = [];
-      const ctx: GroupContext = {};
-      for (const step of steps) {
+      const ctx: GroupContext = { later: [] };
+      for (const [i, step] of steps.entries()) {
+        ctx.later = steps.slice(i + 1);
         const signal = cancellationSignal();
         // a cancellation between sub-steps starts nothing new
         if (signal?.aborted) throw signal.reason;

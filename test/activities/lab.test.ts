@@ -97,8 +97,12 @@ describe('activities on a lab over SSH', () => {
     // uncordon deciding on what the Ready wait printed. Run twice, as a retry would.
     const nodeReads = () =>
       lab.events().filter((e) => e.type === 'exec' && /^kubectl .*\bget node w-1\b/.test(e.cmd ?? '')).length;
+    // and the restart's own check rides in the package check's session: 3 sessions on the worker
+    // (the check, the install, the restart) where there were 4
+    const sessionsOnW1 = () => lab.events().filter((e) => e.type === 'ssh' && e.node === 'w-1').length;
     const after = ['kubelet-packages', 'kubelet-restart', 'wait-ready', 'uncordon'] as const;
     let reads = nodeReads();
+    let sessions = sessionsOnW1();
     const group = await run(() => acts.ensureKubeletUpgraded({ ...wIn, steps: [...after] }));
     expect(group.steps.map((r) => [r.step, r.changed])).toEqual([
       ['kubelet-packages', true],
@@ -107,12 +111,15 @@ describe('activities on a lab over SSH', () => {
       ['uncordon', true],
     ]);
     expect(nodeReads() - reads).toBe(1);
+    expect(sessionsOnW1() - sessions).toBe(3);
     reads = nodeReads();
+    sessions = sessionsOnW1();
     const before = mutating();
     const again = await run(() => acts.ensureKubeletUpgraded({ ...wIn, steps: [...after] }));
     expect(again.steps.filter((r) => r.changed)).toEqual([]);
     expect(mutating()).toBe(before);
     expect(nodeReads() - reads).toBe(1);
+    expect(sessionsOnW1() - sessions).toBe(1);
     // Every step had something to do the first time (the images step is allowed to be a no-op).
     expect(Object.entries(firstRuns).filter(([n, changed]) => !changed && n !== 'cp images')).toEqual([]);
     expect(repeatedMutations(lab.events())).toEqual([]);
