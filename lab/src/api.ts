@@ -24,6 +24,7 @@ import {
 
 export { injectFault, clearFaults, listFaults, setNodeDown, operatorCordon, status as labStatus, readSpec };
 export { checkEvents, formatViolations } from './check/replay';
+export { liveSessions, type LiveSession } from './sshd/sessions';
 export type { CheckOptions, CheckResult, Violation } from './check/replay';
 export type { FaultSpec, Fault, LabSpec } from './model/state';
 export { TIME, scaled, nodeUpgradeMs, hopBoundMs, workerPrepareMs } from './model/time-model';

@@ -11,7 +11,7 @@
  *   node dist/test/chaos/run.js [--seed S] [--kills 10] [--server-kills 2] [--speed 40] [--out FILE]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,6 +23,7 @@ import {
   labDown,
   labUp,
   listFaults,
+  liveSessions,
   setNodeDown,
 } from '../../lab/src/api';
 import { loadInventory } from '../../src/inventory';
@@ -82,28 +83,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** How long (ms) the oldest live SSH session whose command matches has been running, if any. */
 function sessionAge(labDir: string, re: RegExp): number | undefined {
-  const root = path.join(labDir, 'ssh', 'sessions');
   let oldest: number | undefined;
-  for (const node of existsSync(root) ? readdirSync(root) : []) {
-    let files: string[];
-    try {
-      files = readdirSync(path.join(root, node));
-    } catch {
-      continue;
-    }
-    for (const f of files) {
-      try {
-        const r = JSON.parse(readFileSync(path.join(root, node, f), 'utf8')) as {
-          cmd?: string;
-          started?: string;
-        };
-        if (!r.cmd || !r.started || !re.test(r.cmd)) continue;
-        const age = Date.now() - Date.parse(r.started);
-        if (oldest === undefined || age > oldest) oldest = age;
-      } catch {
-        // a record being written or removed
-      }
-    }
+  for (const r of liveSessions(labDir)) {
+    if (!re.test(r.cmd)) continue;
+    const age = Date.now() - Date.parse(r.started);
+    if (oldest === undefined || age > oldest) oldest = age;
   }
   return oldest;
 }

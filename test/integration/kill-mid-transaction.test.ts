@@ -8,12 +8,12 @@
  * ran exactly once.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadInventory } from '../../src/inventory';
 import { stateQuery } from '../../src/shared/messages';
 import { upgradeWorkflowId, WORKFLOW_TYPES } from '../../src/shared/names';
 import type { UpgradeState } from '../../src/shared/types';
+import { liveSessions } from '../../lab/src/api';
 import { Lab, ROOT } from '../helpers/lab';
 import { address, client, uniqueQueue } from '../helpers/temporal';
 
@@ -49,19 +49,9 @@ async function until<T>(
   }
 }
 
-/** A live SSH session on `node` whose command line matches (DIR/ssh/sessions/NODE/PID.json). */
+/** A live SSH session on `node` whose whole command matches. */
 function session(dir: string, node: string, re: RegExp): string | undefined {
-  const d = path.join(dir, 'ssh', 'sessions', node);
-  if (!existsSync(d)) return undefined;
-  for (const f of readdirSync(d)) {
-    try {
-      const rec = JSON.parse(readFileSync(path.join(d, f), 'utf8')) as { cmd?: string };
-      if (rec.cmd && re.test(rec.cmd)) return rec.cmd;
-    } catch {
-      // a record being written or removed
-    }
-  }
-  return undefined;
+  return liveSessions(dir, node).find((r) => re.test(r.cmd))?.cmd;
 }
 
 async function kill(w: ChildProcess): Promise<void> {

@@ -15,6 +15,7 @@ import { LabSshConnectError, knownHostKeys, labExec, type LabExecOptions } from 
 import {
   LAB_TOOLS,
   ensureSshKeys,
+  liveSessions,
   planAddressesDetailed,
   setNodeDown,
   sshdStatus,
@@ -360,6 +361,25 @@ describe('the node shell', () => {
     expect(lines[1]).toBe('-c');
     expect(lines[lines.length - 1]).toMatch(/\/ssh\/node-shell\.sh$/);
     expect(parent).toMatch(/^parent=sshd/);
+  });
+
+  test('a live session is listed with its whole command, however long; nothing is left when it ends', async () => {
+    // the record itself keeps the first 200 characters; the tail must still be found (the
+    // transaction tests look for `kubeadm upgrade apply` deep inside kupgrade's wrapped commands)
+    const cmd = `: ${'x'.repeat(5000)} "quoted" \\ 'single'
+: tail-marker; sleep 1`;
+    const running = run('w-2', cmd);
+    let seen: { cmd: string; pid: number } | undefined;
+    for (let i = 0; i < 400 && seen === undefined; i++) {
+      seen = liveSessions(dir, 'w-2').find((s) => s.cmd.includes('tail-marker'));
+      if (seen === undefined) await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(seen?.cmd).toBe(cmd);
+    expect((await running).code).toBe(0);
+    // (an earlier test's session may still be winding down on w-2)
+    expect(liveSessions(dir, 'w-2').filter((s) => s.cmd.includes('tail-marker'))).toEqual([]);
+    const files = fs.readdirSync(path.join(dir, 'ssh', 'sessions', 'w-2'));
+    expect(files.filter((f) => f.startsWith(`${seen?.pid}.`))).toEqual([]);
   });
 });
 

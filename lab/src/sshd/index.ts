@@ -60,6 +60,7 @@ export {
 } from './addresses';
 export type { AddressMode, AddressPlan, PlanOptions } from './addresses';
 export { clientKeyPath, knownHostsPath, LAB_TOOLS } from './paths';
+export { liveSessions, type LiveSession } from './sessions';
 
 const execFileP = promisify(execFile);
 
@@ -346,6 +347,7 @@ async function killNodeSessions(state: SshdState, names: string[]): Promise<void
       continue;
     }
     for (const f of files) {
+      if (!f.endsWith('.json')) continue;
       try {
         const rec = JSON.parse(await fsp.readFile(path.join(sdir, f), 'utf8')) as SessionRecord;
         // pids are checked before they are signalled: a stale record must not hit a reused pid
@@ -362,6 +364,7 @@ async function killNodeSessions(state: SshdState, names: string[]): Promise<void
         // record half-written or removed meanwhile
       }
       await fsp.rm(path.join(sdir, f), { force: true });
+      await fsp.rm(path.join(sdir, `${f.slice(0, -'.json'.length)}.cmd`), { force: true });
     }
   }
   const conns = connectionProcesses(new Set(nodes.map(endpoint)));

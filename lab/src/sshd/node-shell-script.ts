@@ -65,15 +65,19 @@ pgid=\${st[4]}
 
 sdir="$DIR/ssh/sessions/$node"
 rec="$sdir/$$.json"
+# the whole command, unescaped, beside the record (liveSessions in sessions.ts reads both)
+recCmd="$sdir/$$.cmd"
 [ -d "$sdir" ] || mkdir -p "$sdir"
 interactive=0
 [ -n "\${SSH_ORIGINAL_COMMAND+x}" ] || interactive=1
 cmd=\${SSH_ORIGINAL_COMMAND-}
 now() { TZ=UTC0 printf -v "$1" '%(%Y-%m-%dT%H:%M:%S)T.%sZ' -1 "\${EPOCHREALTIME:11:3}"; }
 now started
-# the record names the command by its first 200 characters: bash's \${s//x/y} is quadratic, and
-# escaping the whole of a 7 KB command (kupgrade's wrappers quote in layers) took ~15 ms per session
+# the record names the command by its first 200 characters and the whole command goes raw into
+# PID.cmd: bash's \${s//x/y} is quadratic, and escaping the whole of a 7 KB command (kupgrade's
+# wrappers quote in layers) took ~15 ms per session
 json cmd_head "\${cmd:0:200}"
+printf '%s' "$cmd" >"$recCmd"
 record() {
   printf '{"pid":%d,"pgid":%d,"sessionPid":%d,"cmd":%s,"started":"%s"%s}' \\
     $$ "$pgid" "$spid" "$cmd_head" "$started" "$1" >"$rec"
@@ -81,11 +85,11 @@ record() {
 record ''
 # after the record is written: setNodeDown writes the marker, then kills the recorded sessions
 if [ -e "$DIR/ssh/down/$node" ]; then
-  rm -f "$rec"
+  rm -f "$rec" "$recCmd"
   die "node $node is down"
 fi
 if [ "$interactive" = 1 ] && ! [ -t 0 ]; then
-  rm -f "$rec"
+  rm -f "$rec" "$recCmd"
   die "node $node: no command given (run: ssh NODE 'COMMAND', or ssh -t NODE for a shell)" 1
 fi
 
@@ -96,7 +100,7 @@ if ! [ -s "$fstab_file" ] || [ "$DIR/bin" -nt "$fstab_file" ]; then
   ${shQuote(process.execPath)} ${shQuote(mountTableScript())} --dir "$DIR" --node "$node"
   fresh_fstab=1
 fi
-[ -s "$fstab_file" ] || { rm -f "$rec"; die "node $node: no mount table $fstab_file (restart the lab: kupgrade-lab up)"; }
+[ -s "$fstab_file" ] || { rm -f "$rec" "$recCmd"; die "node $node: no mount table $fstab_file (restart the lab: kupgrade-lab up)"; }
 # The node's mount namespace lives as long as the lab's sshd: one holder process per node
 # (argv0 "kupgrade-lab-ns DIR NODE", pid in DIR/ssh/ns/NODE.pid) set up once with \`mount -a\` over
 # the node's fstab; every session enters it with nsenter. Mounting 8 overlays and ~12 binds per
@@ -146,7 +150,7 @@ if ! holder_ok; then
         done
       fi
       rmdir "$pidf.lock" 2>/dev/null
-      holder_ok || { rm -f "$rec"; die "kupgrade-lab: cannot set up the mount namespace of node $node: $(cat "$pidf.err" 2>/dev/null)"; }
+      holder_ok || { rm -f "$rec" "$recCmd"; die "kupgrade-lab: cannot set up the mount namespace of node $node: $(cat "$pidf.err" 2>/dev/null)"; }
     else
       # another session of this node is creating it; a creator that died leaves a stale lock
       sleep 0.005
@@ -174,7 +178,7 @@ while :; do
   rc=$?
   kill -0 "$child" 2>/dev/null || break
 done
-rm -f "$rec"
+rm -f "$rec" "$recCmd"
 t1=\${EPOCHREALTIME/[.,]/}
 ms=$(((t1 - t0) / 1000))
 

@@ -51,7 +51,7 @@ export function sshdPidPath(dir: string, group: number): string {
 export function sshdLogPath(dir: string, group: number): string {
   return path.join(dir, 'ssh', `sshd-${group}.log`);
 }
-/** One file per live session of a node: `<node-shell pid>.json` = SessionRecord. */
+/** Two files per live session of a node: `<node-shell pid>.json` = SessionRecord, `<pid>.cmd` = its whole command. */
 export function sessionsDir(dir: string, node: string): string {
   return path.join(dir, 'ssh', 'sessions', node);
 }
@@ -79,7 +79,7 @@ export interface SessionRecord {
   pgid: number;
   /** pid of the sshd process that serves the session (KUPGRADE_LAB_SESSION_PID) */
   sessionPid: number;
-  /** the command's first 200 characters (the event log has it whole) */
+  /** the command's first 200 characters (`<pid>.cmd` and the event log have it whole) */
   cmd: string;
   started: string;
 }
