@@ -23,4 +23,14 @@ export interface GroupContext {
    * The package install between changes neither (it writes its own marker).
    */
   restartCheck?: Map<string, SectionResult>;
+  /**
+   * The upgrade-node step's check (its marker, the kubeadm settings), read in the session that
+   * verifies the kubeadm just installed when upgrade-node comes next; the install changes neither.
+   */
+  upgradeNodeCheck?: Map<string, SectionResult>;
+  /**
+   * `kubeadm version -o short` (exit code, stdout), read in the repo step's session when
+   * kubeadm-package comes next; the repository switch does not change the installed kubeadm.
+   */
+  kubeadmVersion?: { exitCode: number; stdout: string };
 }

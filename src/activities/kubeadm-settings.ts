@@ -103,6 +103,26 @@ export function controlPlaneFlags(settings: Pick<InventorySettings, 'kubeadm'>):
   return out;
 }
 
+export interface KubeadmStepRead {
+  cluster: boolean;
+  configFile: boolean;
+  marker?: MarkerName;
+}
+
+/** What the upgrade-node step reads before it acts. */
+export const UPGRADE_NODE_READ: KubeadmStepRead = {
+  cluster: false,
+  configFile: false,
+  marker: 'upgrade-node',
+};
+
+/** The sections readKubeadmStep reads: the marker (with `marker`) and the settings. */
+export function kubeadmStepSections(input: Pick<NodeHopInput, 'cluster'>, opts: KubeadmStepRead): Section[] {
+  const sections = settingsSections(input.cluster.inventory, opts);
+  if (opts.marker) sections.unshift({ name: 'marker', command: readMarker(opts.marker) });
+  return sections;
+}
+
 /**
  * One batch on the node: the settings and, with `marker`, whether this run and hop already did the
  * step at `version` (the marker's exact line).
@@ -112,13 +132,17 @@ export async function readKubeadmStep(
   input: NodeHopInput,
   step: string,
   version: string,
-  opts: { cluster: boolean; configFile: boolean; marker?: MarkerName },
+  opts: KubeadmStepRead,
+  /** the sections, already read in an earlier step's session (group-context.ts) */
+  read?: Map<string, SectionResult>,
 ): Promise<{ done: boolean; settings: KubeadmSettings }> {
   const { cluster, node } = input;
-  const sections = settingsSections(cluster.inventory, opts);
-  if (opts.marker) sections.unshift({ name: 'marker', command: readMarker(opts.marker) });
-  const r = await run.exec(targetOf(cluster.inventory, node), batch(sections), { step });
-  const got = parseBatch(r.stdout);
+  const got =
+    read ??
+    parseBatch(
+      (await run.exec(targetOf(cluster.inventory, node), batch(kubeadmStepSections(input, opts)), { step }))
+        .stdout,
+    );
   const marker = got.get('marker');
   return {
     done: marker?.exitCode === 0 && markerSays(marker.output, markerKey(input, version)),

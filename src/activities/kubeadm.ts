@@ -18,6 +18,7 @@ import { stepId } from '../ssh/detached';
 import type { NodeHopInput, StepResult } from '../shared/activities';
 import { sameVersion, withV } from '../shared/versions';
 import { ErrorTypes, failure, lastLine, looksTransient, outputOf, tail } from './failure';
+import type { GroupContext } from './group-context';
 import { configFileMissing, kubeadmFailure } from './kubeadm-failure';
 import {
   controlPlaneFlags,
@@ -26,6 +27,7 @@ import {
   settingsFrom,
   settingsSections,
   upgradeFlags,
+  UPGRADE_NODE_READ,
 } from './kubeadm-settings';
 import { clusterSections } from './kubectl';
 import { markerKey, markerSays, readMarker, withMarker } from './markers';
@@ -149,16 +151,15 @@ export function createKubeadmActivities(run: Runner) {
     };
   }
 
-  async function ensureKubeadmUpgradeNode(input: NodeHopInput): Promise<StepResult> {
+  async function ensureKubeadmUpgradeNode(input: NodeHopInput, ctx?: GroupContext): Promise<StepResult> {
     const { cluster, node, hop } = input;
     const step = 'upgrade-node';
     const want = withV(hop.version);
     const target = targetOf(cluster.inventory, node);
-    const { done, settings } = await readKubeadmStep(run, input, step, want, {
-      cluster: false,
-      configFile: false,
-      marker: 'upgrade-node',
-    });
+    // in a group, read in the session that verified the kubeadm package just before
+    const read = ctx?.upgradeNodeCheck;
+    if (ctx) delete ctx.upgradeNodeCheck;
+    const { done, settings } = await readKubeadmStep(run, input, step, want, UPGRADE_NODE_READ, read);
     if (done)
       return { changed: false, detail: `kubeadm upgrade node already done for ${want}`, version: want };
     const args = [

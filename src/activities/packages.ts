@@ -17,6 +17,7 @@ import { PACKAGE_MANAGERS, type K8sPackage } from '../packages';
 import type { GroupContext } from './group-context';
 import { readNode } from './kubectl';
 import { RESTART_CHECK } from './kubelet';
+import { kubeadmStepSections, UPGRADE_NODE_READ } from './kubeadm-settings';
 import { markerKey, markerSays, readMarker, withMarker } from './markers';
 import {
   configuredUrl,
@@ -34,6 +35,9 @@ import { batch, parseBatch, targetOf, type Section, type SectionResult } from '.
 import { ensureRepoKey } from './repo-key';
 import { runPackageInstall } from './package-install';
 import type { RunResult, SshTarget } from '../ssh/types';
+
+const KUBEADM_VERSION = cmd('kubeadm', 'version', '-o', 'short');
+const EOF_MARK = '@@kupgrade-eof@@';
 
 const INSTALL_TIMEOUT_MS = 20 * 60_000;
 
@@ -139,7 +143,7 @@ export async function installedVersions(
 }
 
 export function createPackageActivities(run: Runner) {
-  async function ensureRepoMinor(input: NodeHopInput): Promise<StepResult> {
+  async function ensureRepoMinor(input: NodeHopInput, ctx?: GroupContext): Promise<StepResult> {
     const { cluster, node, hop } = input;
     const step = 'repo';
     const manager = cluster.inventory.packages.manager;
@@ -147,7 +151,7 @@ export function createPackageActivities(run: Runner) {
     if (!url) return { changed: false, detail: 'repository unmanaged' };
     const target = targetOf(cluster.inventory, node);
     const m = PACKAGE_MANAGERS[manager];
-    const cur = await run.exec(target, locateRepoCommand(manager), { step });
+    const cur = await readRepo(target, manager, ctx, step);
     if (cur.exitCode !== 0) {
       throw failure({
         type: looksTransient(outputOf(cur)) ? ErrorTypes.Transient : ErrorTypes.UnexpectedExit,
@@ -195,13 +199,15 @@ export function createPackageActivities(run: Runner) {
     };
   }
 
-  async function ensureKubeadmPackage(input: NodeHopInput): Promise<StepResult> {
+  async function ensureKubeadmPackage(input: NodeHopInput, ctx?: GroupContext): Promise<StepResult> {
     const { cluster, node, hop } = input;
     const step = 'kubeadm-package';
     const manager = cluster.inventory.packages.manager;
     const want = withV(hop.version);
     const target = targetOf(cluster.inventory, node);
-    const v = await run.exec(target, cmd('kubeadm', 'version', '-o', 'short'), { step });
+    // in a group, read in the repo step's session just before
+    const v = ctx?.kubeadmVersion ?? (await run.exec(target, KUBEADM_VERSION, { step }));
+    if (ctx) delete ctx.kubeadmVersion;
     const have = v.exitCode === 0 ? v.stdout.trim() : '';
     if (have && /^v?\d+\.\d+\.\d+$/.test(have) && withV(have) === want) {
       return { changed: false, detail: `kubeadm already ${want}`, version: want };
@@ -223,12 +229,12 @@ export function createPackageActivities(run: Runner) {
       build: (opts) => PACKAGE_MANAGERS[manager].stepInstallCommand(pkgs, opts),
     });
     if (r.exitCode !== 0) packageFailure(manager, node.name, step, r, command, what);
-    const after = await run.exec(target, cmd('kubeadm', 'version', '-o', 'short'), { step });
+    const after = await installedKubeadm(target, input, ctx, step);
     const now = after.stdout.trim();
     if (after.exitCode !== 0 || !/^v?\d+\.\d+\.\d+$/.test(now) || withV(now) !== want) {
       throw failure({
         type: ErrorTypes.PackageFailed,
-        message: `kubeadm reports ${now || lastLine(outputOf(after))} after installing ${hop.packages.kubeadm}, expected ${want}`,
+        message: `kubeadm reports ${now || after.said} after installing ${hop.packages.kubeadm}, expected ${want}`,
         node: node.name,
         step,
         result: r,
@@ -320,6 +326,65 @@ export function createPackageActivities(run: Runner) {
       version: withV(hop.version),
       outputTail: tail(outputOf(r)),
     };
+  }
+
+  /**
+   * `kubeadm version -o short` after the install. In a group whose next step is upgrade-node, that
+   * step's check rides in the same session (its marker and settings; the install changes neither).
+   */
+  async function installedKubeadm(
+    target: SshTarget,
+    input: NodeHopInput,
+    ctx: GroupContext | undefined,
+    step: string,
+  ): Promise<{ exitCode: number; stdout: string; said: string }> {
+    const version = KUBEADM_VERSION;
+    if (!ctx || ctx.later[0] !== 'upgrade-node') {
+      const r = await run.exec(target, version, { step });
+      return { exitCode: r.exitCode, stdout: r.stdout, said: lastLine(outputOf(r)) };
+    }
+    // stdout only, as run alone: a warning on stderr must not read as the version
+    const sections = [
+      { name: 'kubeadm-version', command: sh`${version} 2>/dev/null` },
+      ...kubeadmStepSections(input, UPGRADE_NODE_READ),
+    ];
+    const got = parseBatch((await run.exec(target, batch(sections), { step })).stdout);
+    ctx.upgradeNodeCheck = got;
+    const v = got.get('kubeadm-version');
+    return { exitCode: v?.exitCode ?? -1, stdout: v?.output ?? '', said: lastLine(v?.output ?? '') };
+  }
+
+  /**
+   * The repository file as locateRepoCommand prints it. In a group whose next step is
+   * kubeadm-package, that step's `kubeadm version` rides in the same session (stdout only for
+   * both, as each run alone; a failed read is run alone again for its whole message).
+   */
+  async function readRepo(
+    target: SshTarget,
+    manager: Manager,
+    ctx: GroupContext | undefined,
+    step: string,
+  ): Promise<RunResult> {
+    const alone = () => run.exec(target, locateRepoCommand(manager), { step });
+    if (!ctx || ctx.later[0] !== 'kubeadm-package') return alone();
+    const r = await run.exec(
+      target,
+      batch([
+        // a batch section loses its output's last newline: the mark keeps the file's bytes exact
+        {
+          name: 'repo',
+          command: sh`{ ${locateRepoCommand(manager)}; } 2>/dev/null && printf %s ${EOF_MARK}`,
+        },
+        { name: 'kubeadm-version', command: sh`${KUBEADM_VERSION} 2>/dev/null` },
+      ]),
+      { step },
+    );
+    const got = parseBatch(r.stdout);
+    const repo = got.get('repo');
+    const kubeadm = got.get('kubeadm-version');
+    if (kubeadm) ctx.kubeadmVersion = { exitCode: kubeadm.exitCode, stdout: kubeadm.output };
+    if (r.exitCode !== 0 || !repo || repo.exitCode !== 0 || !repo.output.endsWith(EOF_MARK)) return alone();
+    return { ...r, stdout: repo.output.slice(0, -EOF_MARK.length), stderr: '' };
   }
 
   return { ensureRepoMinor, ensureKubeadmPackage, ensureKubeletPackages };

@@ -26,17 +26,21 @@ import { cancellationSignal, heartbeat } from './runtime';
 type WithContext<F> = F extends (input: infer I) => infer R ? (input: I, ctx?: GroupContext) => R : never;
 
 /**
- * The ensure-activities the groups are made of; those after the drain take the group's context
- * (group-context.ts), which spares them reading the Node object again.
+ * The ensure-activities the groups are made of. Each takes the group run's context
+ * (group-context.ts): what an earlier sub-step read that a later one would read again.
  */
-export type GroupedActivities = Pick<
-  UpgradeActivities,
-  'ensureRepoMinor' | 'ensureKubeadmPackage' | 'ensureKubeadmUpgradeNode'
-> & {
-  [
-    K in 'ensureKubeletPackages' | 'ensureKubeletRestarted' | 'waitNodeReady' | 'ensureUncordoned'
-  ]: WithContext<UpgradeActivities[K]>;
+export type GroupedActivities = {
+  [K in GroupedActivityName]: WithContext<UpgradeActivities[K]>;
 };
+
+type GroupedActivityName =
+  | 'ensureRepoMinor'
+  | 'ensureKubeadmPackage'
+  | 'ensureKubeadmUpgradeNode'
+  | 'ensureKubeletPackages'
+  | 'ensureKubeletRestarted'
+  | 'waitNodeReady'
+  | 'ensureUncordoned';
 
 export interface StepGroupOptions {
   /** How often the group heartbeats its sub-step while one runs. Default 10 s. */
@@ -54,11 +58,11 @@ export function createStepGroupActivities(acts: GroupedActivities, o: StepGroupO
     const nodeInput = { cluster: input.cluster, node: input.node };
     switch (step) {
       case 'repo':
-        return acts.ensureRepoMinor(hopInput);
+        return acts.ensureRepoMinor(hopInput, ctx);
       case 'kubeadm-package':
-        return acts.ensureKubeadmPackage(hopInput);
+        return acts.ensureKubeadmPackage(hopInput, ctx);
       case 'upgrade-node':
-        return acts.ensureKubeadmUpgradeNode(hopInput);
+        return acts.ensureKubeadmUpgradeNode(hopInput, ctx);
       case 'kubelet-packages':
         return acts.ensureKubeletPackages(hopInput, ctx);
       case 'kubelet-restart':

@@ -88,9 +88,27 @@ describe('activities on a lab over SSH', () => {
     await twice('cp restart', () => acts.ensureKubeletRestarted(cpIn));
     expect(await run(() => acts.waitNodeReady(cpIn))).toEqual({ ready: true, kubeletVersion: hop.version });
     await twice('cp uncordon', () => acts.ensureUncordoned({ cluster, node: cp }));
-    await twice('w repo', () => acts.ensureRepoMinor(wIn));
-    await twice('w kubeadm', () => acts.ensureKubeadmPackage(wIn));
-    await twice('w node', () => acts.ensureKubeadmUpgradeNode(wIn));
+    // The worker's steps before the drain as the workflow runs them, in one group: the kubeadm
+    // check rides in the repo check's session, upgrade-node's check in the one that verifies the
+    // new kubeadm: 5 sessions on the worker where there were 7 (repo check, repo switch, kubeadm
+    // check, install, verify, upgrade-node check, kubeadm upgrade node). Twice, as a retry would:
+    // 2 sessions (3 before), nothing changed.
+    const onW1 = () => lab.events().filter((e) => e.type === 'ssh' && e.node === 'w-1').length;
+    const prepare = ['repo', 'kubeadm-package', 'upgrade-node'] as const;
+    let mark = onW1();
+    const prepared = await run(() => acts.ensureNodePrepared({ ...wIn, steps: [...prepare] }));
+    expect(prepared.steps.map((r) => [r.step, r.changed])).toEqual([
+      ['repo', true],
+      ['kubeadm-package', true],
+      ['upgrade-node', true],
+    ]);
+    expect(onW1() - mark).toBe(5);
+    mark = onW1();
+    const mutatingBeforePrepare = mutating();
+    const preparedAgain = await run(() => acts.ensureNodePrepared({ ...wIn, steps: [...prepare] }));
+    expect(preparedAgain.steps.filter((r) => r.changed)).toEqual([]);
+    expect(mutating()).toBe(mutatingBeforePrepare);
+    expect(onW1() - mark).toBe(2);
     await twice('w drain', () => acts.ensureDrained({ cluster, node: w }));
     // The worker's steps after the drain as the workflow runs them: one group, whose sub-steps hand
     // the Node object on (group-context.ts) — one read where each used to read its own (3), the
@@ -99,10 +117,9 @@ describe('activities on a lab over SSH', () => {
       lab.events().filter((e) => e.type === 'exec' && /^kubectl .*\bget node w-1\b/.test(e.cmd ?? '')).length;
     // and the restart's own check rides in the package check's session: 3 sessions on the worker
     // (the check, the install, the restart) where there were 4
-    const sessionsOnW1 = () => lab.events().filter((e) => e.type === 'ssh' && e.node === 'w-1').length;
     const after = ['kubelet-packages', 'kubelet-restart', 'wait-ready', 'uncordon'] as const;
     let reads = nodeReads();
-    let sessions = sessionsOnW1();
+    let sessions = onW1();
     const group = await run(() => acts.ensureKubeletUpgraded({ ...wIn, steps: [...after] }));
     expect(group.steps.map((r) => [r.step, r.changed])).toEqual([
       ['kubelet-packages', true],
@@ -111,15 +128,15 @@ describe('activities on a lab over SSH', () => {
       ['uncordon', true],
     ]);
     expect(nodeReads() - reads).toBe(1);
-    expect(sessionsOnW1() - sessions).toBe(3);
+    expect(onW1() - sessions).toBe(3);
     reads = nodeReads();
-    sessions = sessionsOnW1();
+    sessions = onW1();
     const before = mutating();
     const again = await run(() => acts.ensureKubeletUpgraded({ ...wIn, steps: [...after] }));
     expect(again.steps.filter((r) => r.changed)).toEqual([]);
     expect(mutating()).toBe(before);
     expect(nodeReads() - reads).toBe(1);
-    expect(sessionsOnW1() - sessions).toBe(1);
+    expect(onW1() - sessions).toBe(1);
     // Every step had something to do the first time (the images step is allowed to be a no-op).
     expect(Object.entries(firstRuns).filter(([n, changed]) => !changed && n !== 'cp images')).toEqual([]);
     expect(repeatedMutations(lab.events())).toEqual([]);
