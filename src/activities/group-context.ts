@@ -34,3 +34,18 @@ export interface GroupContext {
    */
   kubeadmVersion?: { exitCode: number; stdout: string };
 }
+
+/** The reads one sub-step hands to the next; each is taken once. */
+type HandedRead = 'restartCheck' | 'upgradeNodeCheck' | 'kubeadmVersion';
+
+/** Whether `step` runs next in this group run (so a read for it can ride in this step's session). */
+export function nextIs(ctx: GroupContext | undefined, step: GroupedStep): ctx is GroupContext {
+  return ctx?.later[0] === step;
+}
+
+/** The read an earlier sub-step handed on for this one, removed so that nothing else reuses it. */
+export function takeRead<K extends HandedRead>(ctx: GroupContext | undefined, key: K): GroupContext[K] {
+  const v = ctx?.[key];
+  if (ctx) delete ctx[key];
+  return v;
+}

@@ -18,7 +18,7 @@ import { stepId } from '../ssh/detached';
 import type { NodeHopInput, StepResult } from '../shared/activities';
 import { sameVersion, withV } from '../shared/versions';
 import { ErrorTypes, failure, lastLine, looksTransient, outputOf, tail } from './failure';
-import type { GroupContext } from './group-context';
+import { takeRead, type GroupContext } from './group-context';
 import { configFileMissing, kubeadmFailure } from './kubeadm-failure';
 import {
   controlPlaneFlags,
@@ -157,8 +157,7 @@ export function createKubeadmActivities(run: Runner) {
     const want = withV(hop.version);
     const target = targetOf(cluster.inventory, node);
     // in a group, read in the session that verified the kubeadm package just before
-    const read = ctx?.upgradeNodeCheck;
-    if (ctx) delete ctx.upgradeNodeCheck;
+    const read = takeRead(ctx, 'upgradeNodeCheck');
     const { done, settings } = await readKubeadmStep(run, input, step, want, UPGRADE_NODE_READ, read);
     if (done)
       return { changed: false, detail: `kubeadm upgrade node already done for ${want}`, version: want };

@@ -12,7 +12,7 @@ import { stepId } from '../ssh/detached';
 import type { NodeHopInput, StepResult } from '../shared/activities';
 import { parseSystemctlIsActive } from '../parsers/system';
 import { sameVersion, withV } from '../shared/versions';
-import type { GroupContext } from './group-context';
+import { takeRead, type GroupContext } from './group-context';
 import { readNode } from './kubectl';
 import { markerKey, markerSays, readMarker, withMarker } from './markers';
 import { ErrorTypes, failure, lastLine, looksTransient, outputOf, tail } from './failure';
@@ -41,8 +41,8 @@ export function createKubeletActivities(run: Runner) {
     const target = targetOf(cluster.inventory, node);
     // in a group, read with the package check just before (one session fewer)
     const s =
-      ctx?.restartCheck ?? parseBatch((await run.exec(target, batch([...RESTART_CHECK]), { step })).stdout);
-    if (ctx) delete ctx.restartCheck;
+      takeRead(ctx, 'restartCheck') ??
+      parseBatch((await run.exec(target, batch([...RESTART_CHECK]), { step })).stdout);
     // The node's reported version came first (above); then only this run's marker for this hop
     // counts (a restart whose new version the API server has not reported yet), with the kubelet active.
     if (

@@ -14,7 +14,7 @@ import { stepId } from '../ssh/detached';
 import type { NodeHopInput, StepResult } from '../shared/activities';
 import { withV } from '../shared/versions';
 import { PACKAGE_MANAGERS, type K8sPackage } from '../packages';
-import type { GroupContext } from './group-context';
+import { nextIs, takeRead, type GroupContext } from './group-context';
 import { readNode } from './kubectl';
 import { RESTART_CHECK } from './kubelet';
 import { kubeadmStepSections, UPGRADE_NODE_READ } from './kubeadm-settings';
@@ -206,8 +206,7 @@ export function createPackageActivities(run: Runner) {
     const want = withV(hop.version);
     const target = targetOf(cluster.inventory, node);
     // in a group, read in the repo step's session just before
-    const v = ctx?.kubeadmVersion ?? (await run.exec(target, KUBEADM_VERSION, { step }));
-    if (ctx) delete ctx.kubeadmVersion;
+    const v = takeRead(ctx, 'kubeadmVersion') ?? (await run.exec(target, KUBEADM_VERSION, { step }));
     const have = v.exitCode === 0 ? v.stdout.trim() : '';
     if (have && /^v?\d+\.\d+\.\d+$/.test(have) && withV(have) === want) {
       return { changed: false, detail: `kubeadm already ${want}`, version: want };
@@ -255,13 +254,13 @@ export function createPackageActivities(run: Runner) {
     const step = 'kubelet-packages';
     const manager = cluster.inventory.packages.manager;
     const target = targetOf(cluster.inventory, node);
-    const restartNext = ctx?.later[0] === 'kubelet-restart';
+    const restartNext = nextIs(ctx, 'kubelet-restart');
     const {
       versions: installed,
       marker,
       sections,
     } = await installedVersions(run, target, manager, step, restartNext ? RESTART_CHECK : []);
-    if (ctx && restartNext) ctx.restartCheck = sections;
+    if (restartNext) ctx.restartCheck = sections;
     const wanted: { name: K8sPackage; full: string }[] = [
       { name: 'kubelet', full: hop.packages.kubelet },
       { name: 'kubectl', full: hop.packages.kubectl },
@@ -338,14 +337,13 @@ export function createPackageActivities(run: Runner) {
     ctx: GroupContext | undefined,
     step: string,
   ): Promise<{ exitCode: number; stdout: string; said: string }> {
-    const version = KUBEADM_VERSION;
-    if (!ctx || ctx.later[0] !== 'upgrade-node') {
-      const r = await run.exec(target, version, { step });
+    if (!nextIs(ctx, 'upgrade-node')) {
+      const r = await run.exec(target, KUBEADM_VERSION, { step });
       return { exitCode: r.exitCode, stdout: r.stdout, said: lastLine(outputOf(r)) };
     }
     // stdout only, as run alone: a warning on stderr must not read as the version
     const sections = [
-      { name: 'kubeadm-version', command: sh`${version} 2>/dev/null` },
+      { name: 'kubeadm-version', command: sh`${KUBEADM_VERSION} 2>/dev/null` },
       ...kubeadmStepSections(input, UPGRADE_NODE_READ),
     ];
     const got = parseBatch((await run.exec(target, batch(sections), { step })).stdout);
@@ -366,7 +364,7 @@ export function createPackageActivities(run: Runner) {
     step: string,
   ): Promise<RunResult> {
     const alone = () => run.exec(target, locateRepoCommand(manager), { step });
-    if (!ctx || ctx.later[0] !== 'kubeadm-package') return alone();
+    if (!nextIs(ctx, 'kubeadm-package')) return alone();
     const r = await run.exec(
       target,
       batch([

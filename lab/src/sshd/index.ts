@@ -30,7 +30,9 @@ import {
   missingToolPath,
   nodeRoot,
   removeWorkBase,
+  sessionCommandPath,
   sessionsDir,
+  sessionsRoot,
   sshDir,
   sshdConfigPath,
   sshdLogPath,
@@ -364,7 +366,7 @@ async function killNodeSessions(state: SshdState, names: string[]): Promise<void
         // record half-written or removed meanwhile
       }
       await fsp.rm(path.join(sdir, f), { force: true });
-      await fsp.rm(path.join(sdir, `${f.slice(0, -'.json'.length)}.cmd`), { force: true });
+      await fsp.rm(sessionCommandPath(path.join(sdir, f)), { force: true });
     }
   }
   const conns = connectionProcesses(new Set(nodes.map(endpoint)));
@@ -373,7 +375,7 @@ async function killNodeSessions(state: SshdState, names: string[]): Promise<void
 }
 
 async function prepareDirs(dir: string, nodes: LabSshNode[]): Promise<void> {
-  await fsp.mkdir(path.join(sshDir(dir), 'sessions'), { recursive: true });
+  await fsp.mkdir(sessionsRoot(dir), { recursive: true });
   await fsp.rm(path.join(sshDir(dir), 'down'), { recursive: true, force: true });
   await fsp.mkdir(path.join(sshDir(dir), 'down'), { recursive: true });
   await fsp.writeFile(

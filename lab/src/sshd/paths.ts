@@ -53,7 +53,15 @@ export function sshdLogPath(dir: string, group: number): string {
 }
 /** Two files per live session of a node: `<node-shell pid>.json` = SessionRecord, `<pid>.cmd` = its whole command. */
 export function sessionsDir(dir: string, node: string): string {
-  return path.join(dir, 'ssh', 'sessions', node);
+  return path.join(sessionsRoot(dir), node);
+}
+/** DIR/ssh/sessions: one directory per node that has had a session. */
+export function sessionsRoot(dir: string): string {
+  return path.join(dir, 'ssh', 'sessions');
+}
+/** `<pid>.cmd` beside a session's `<pid>.json` record. */
+export function sessionCommandPath(recordPath: string): string {
+  return recordPath.replace(/\.json$/, '.cmd');
 }
 /** Exists while a node is down: a node shell that starts anyway refuses to run its command. */
 export function downMarkerPath(dir: string, node: string): string {
