@@ -10,7 +10,7 @@ import { parsePodsJson, podRef } from '../parsers/pods';
 import type { DrainResult, NodeInput, StepResult } from '../shared/activities';
 import type { InventorySettings } from '../shared/inventory';
 import { ErrorTypes, failure, lastLine, looksTransient, outputOf, tail } from './failure';
-import type { GroupContext } from './group-context';
+import { takeRead, type GroupContext } from './group-context';
 import { kubectl, nodesFromJson, readNode } from './kubectl';
 import type { Runner } from './runner';
 import { heartbeat, logger, priorHeartbeat } from './runtime';
@@ -211,6 +211,18 @@ export function createDrainActivities(run: Runner) {
   async function ensureUncordoned(input: NodeInput, ctx?: GroupContext): Promise<StepResult> {
     const { cluster, node } = input;
     const step = 'uncordon';
+    // in a group, the Ready wait just before ran the uncordon in its session when the Node it
+    // printed was cordoned; a failed one is run again here, alone, for its classified failure
+    const ran = takeRead(ctx, 'uncordonRun');
+    if (ran?.exitCode === 0) {
+      const already = /\balready uncordoned\b/.test(ran.output);
+      if (!already) logger().info('node uncordoned', { node: node.name });
+      return {
+        changed: !already,
+        detail: already ? `${node.name} already schedulable` : `${node.name} uncordoned`,
+        outputTail: tail(ran.output),
+      };
+    }
     // in a group, the Ready wait just before has printed the Node as it turned Ready
     const before = ctx?.node ?? (await readNode(run, cluster, node.name, step));
     if (!before.unschedulable) {

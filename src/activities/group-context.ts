@@ -33,10 +33,20 @@ export interface GroupContext {
    * kubeadm-package comes next; the repository switch does not change the installed kubeadm.
    */
   kubeadmVersion?: { exitCode: number; stdout: string };
+  /**
+   * The kubelet restart, run in the package install's transaction when the install had to run and
+   * the restart comes next (one detached transaction on the node instead of two): its section.
+   */
+  restartRun?: SectionResult;
+  /**
+   * `kubectl uncordon`, run in the Ready wait's session when the uncordon comes next and the Node
+   * the wait printed is cordoned: its section.
+   */
+  uncordonRun?: SectionResult;
 }
 
 /** The reads one sub-step hands to the next; each is taken once. */
-type HandedRead = 'restartCheck' | 'upgradeNodeCheck' | 'kubeadmVersion';
+type HandedRead = 'restartCheck' | 'upgradeNodeCheck' | 'kubeadmVersion' | 'restartRun' | 'uncordonRun';
 
 /** Whether `step` runs next in this group run (so a read for it can ride in this step's session). */
 export function nextIs(ctx: GroupContext | undefined, step: GroupedStep): ctx is GroupContext {

@@ -7,7 +7,8 @@
  *   run (the kubelet restarted; the API server has not seen its new version yet — waitNodeReady waits);
  * - otherwise the node must be cordoned (invariant 3) before the restart.
  */
-import { cmd, sh } from '../ssh/command';
+import { cmd, sh, type ShellCommand } from '../ssh/command';
+import type { RunResult } from '../ssh/types';
 import { stepId } from '../ssh/detached';
 import type { NodeHopInput, StepResult } from '../shared/activities';
 import { parseSystemctlIsActive } from '../parsers/system';
@@ -28,11 +29,49 @@ export const RESTART_CHECK: readonly Section[] = [
 
 const RESTART_KUBELET = sh`${cmd('systemctl', 'daemon-reload')} && ${cmd('systemctl', 'restart', 'kubelet')}`;
 
+/** The restart and its marker for this run and hop: alone, or after the package install. */
+export function restartCommand(input: NodeHopInput): ShellCommand {
+  return withMarker(RESTART_KUBELET, 'kubelet-restart', markerKey(input, withV(input.hop.version)));
+}
+
+function restartFailed(node: string, step: string, r: RunResult, command: ShellCommand): Error {
+  const out = outputOf(r);
+  const transient = looksTransient(out);
+  return failure({
+    type: transient ? ErrorTypes.Transient : ErrorTypes.CommandFailed,
+    message: `kubelet restart failed (exit ${r.exitCode}): ${lastLine(out)}`,
+    node,
+    step,
+    result: r,
+    command,
+    nonRetryable: !transient,
+    hints: [`See \`systemctl status kubelet\` and \`journalctl -xeu kubelet\` on ${node}.`],
+  });
+}
+
 export function createKubeletActivities(run: Runner) {
   async function ensureKubeletRestarted(input: NodeHopInput, ctx?: GroupContext): Promise<StepResult> {
     const { cluster, node, hop } = input;
     const step = 'kubelet-restart';
     const want = withV(hop.version);
+    // in a group, the package install that had to run restarted the kubelet in its transaction
+    const ran = takeRead(ctx, 'restartRun');
+    if (ran) {
+      const r: RunResult = {
+        exitCode: ran.exitCode,
+        stdout: ran.output,
+        stderr: '',
+        truncated: false,
+        durationMs: 0,
+      };
+      if (r.exitCode !== 0) throw restartFailed(node.name, step, r, restartCommand(input));
+      return {
+        changed: true,
+        detail: `kubelet restarted for ${want} (in the package install's transaction)`,
+        version: want,
+        outputTail: tail(ran.output),
+      };
+    }
     const state = ctx?.node ?? (await readNode(run, cluster, node.name, step));
     if (ctx) ctx.node = state;
     if (state.ready && sameVersion(state.kubeletVersion, want)) {
@@ -61,25 +100,12 @@ export function createKubeletActivities(run: Runner) {
         hints: ['A kubelet is restarted only on a cordoned, drained node (the workflow drains first).'],
       });
     }
-    const command = withMarker(RESTART_KUBELET, 'kubelet-restart', markerKey(input, want));
+    const command = restartCommand(input);
     logger().info('restarting kubelet', { node: node.name, version: want });
     // the Node's version and Ready condition change now: the next step reads them anew
     if (ctx) delete ctx.node;
     const r = await run.transaction(target, stepId(step, want), command, { step, timeoutMs: 5 * 60_000 });
-    if (r.exitCode !== 0) {
-      const out = outputOf(r);
-      const transient = looksTransient(out);
-      throw failure({
-        type: transient ? ErrorTypes.Transient : ErrorTypes.CommandFailed,
-        message: `kubelet restart failed (exit ${r.exitCode}): ${lastLine(out)}`,
-        node: node.name,
-        step,
-        result: r,
-        command,
-        nonRetryable: !transient,
-        hints: [`See \`systemctl status kubelet\` and \`journalctl -xeu kubelet\` on ${node.name}.`],
-      });
-    }
+    if (r.exitCode !== 0) throw restartFailed(node.name, step, r, command);
     return {
       changed: true,
       detail: `kubelet restarted for ${want}`,

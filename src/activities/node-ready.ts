@@ -14,11 +14,11 @@ import { cmd, sh, type ShellCommand } from '../ssh/command';
 import type { NodeHopInput, NodeReadyResult } from '../shared/activities';
 import { sameVersion, withV } from '../shared/versions';
 import { ErrorTypes, failure, outputOf } from './failure';
-import type { GroupContext } from './group-context';
+import { nextIs, type GroupContext } from './group-context';
 import { kubectl, nodesFromJson, readNode, type NodeInfo } from './kubectl';
 import type { Runner } from './runner';
 import { cancellationSignal, heartbeat, priorHeartbeat } from './runtime';
-import { targetOf } from './script';
+import { batch, beforeSections, parseBatch, targetOf, type SectionResult } from './script';
 
 export function createNodeReadyActivities(run: Runner) {
   async function waitNodeReady(
@@ -41,9 +41,15 @@ export function createNodeReadyActivities(run: Runner) {
       let poll = !canWait;
       const left = deadline - run.now().getTime();
       if (canWait && left > 0) {
-        const { outcome, seen } = await waitOnce(cluster, node.name, want, left, { startedAt, step });
+        const thenUncordon = nextIs(ctx, 'uncordon');
+        const { outcome, seen, uncordon } = await waitOnce(cluster, node.name, want, left, {
+          startedAt,
+          step,
+          thenUncordon,
+        });
         if (outcome === 'met') {
           if (ctx) ctx.node = seen;
+          if (ctx && uncordon) ctx.uncordonRun = uncordon;
           return { ready: true, kubeletVersion: want };
         }
         if (outcome === 'unsupported') canWait = false;
@@ -104,11 +110,18 @@ export function createNodeReadyActivities(run: Runner) {
     name: string,
     want: string,
     leftMs: number,
-    o: { startedAt: number; step: string },
-  ): Promise<{ outcome: 'met' | 'timed-out' | 'unsupported' | 'failed'; seen?: NodeInfo }> {
+    o: { startedAt: number; step: string; thenUncordon: boolean },
+  ): Promise<{
+    outcome: 'met' | 'timed-out' | 'unsupported' | 'failed';
+    seen?: NodeInfo;
+    uncordon?: SectionResult;
+  }> {
     const seconds = Math.max(1, Math.min(WAIT_SLICE_S, Math.ceil(leftMs / 1000)));
+    const command = o.thenUncordon
+      ? waitThenUncordonCommand(name, want, seconds)
+      : waitCommand(name, want, seconds);
     const r = await run
-      .exec(targetOf(cluster.inventory, cluster.apiNode), waitCommand(name, want, seconds), {
+      .exec(targetOf(cluster.inventory, cluster.apiNode), command, {
         step: o.step,
         progress: true,
         heartbeatDetails: { startedAt: o.startedAt },
@@ -121,7 +134,14 @@ export function createNodeReadyActivities(run: Runner) {
         return undefined;
       });
     if (!r) return { outcome: 'failed' };
-    if (r.exitCode === 0) return { outcome: 'met', seen: printedNode(r.stdout, name, want) };
+    if (r.exitCode === 0) {
+      const uncordon = o.thenUncordon ? parseBatch(r.stdout).get('uncordon') : undefined;
+      return {
+        outcome: 'met',
+        seen: printedNode(beforeSections(r.stdout), name, want),
+        ...(uncordon ? { uncordon } : {}),
+      };
+    }
     const out = outputOf(r);
     if (/timed out waiting for the condition/.test(out)) return { outcome: 'timed-out' };
     if (r.exitCode === 127 || UNSUPPORTED_RE.test(out)) return { outcome: 'unsupported' };
@@ -142,9 +162,27 @@ const UNSUPPORTED_RE = /unknown command "wait"|unrecognized condition|jsonpath w
  * Ready node at the old version is not done.
  */
 function waitCommand(name: string, want: string, seconds: number): ShellCommand {
+  const [version, ready] = waits(name, want, seconds);
+  return sh`${version} && ${ready}`;
+}
+
+/** The two waits of waitCommand: the kubelet version, then Ready printing the Node. */
+function waits(name: string, want: string, seconds: number): [ShellCommand, ShellCommand] {
   const w = (cond: string, ...flags: string[]) =>
     kubectl('wait', `--for=${cond}`, `--timeout=${seconds}s`, ...flags, '--', `node/${name}`);
-  return sh`${w(`jsonpath={.status.nodeInfo.kubeletVersion}=${want}`)} && ${w('condition=Ready', '-o', 'json')}`;
+  return [w(`jsonpath={.status.nodeInfo.kubeletVersion}=${want}`), w('condition=Ready', '-o', 'json')];
+}
+
+/**
+ * waitCommand, then in the same session `kubectl uncordon` when the Node the Ready wait printed is
+ * cordoned (`"unschedulable": true`, as kubectl's JSON printer writes it), as a batch section after
+ * the printed Node. The command's exit code is the waits'. A Node printed in another layout runs
+ * no uncordon here: the uncordon step then decides on the parsed Node, in a session of its own.
+ */
+function waitThenUncordonCommand(name: string, want: string, seconds: number): ShellCommand {
+  const [version, ready] = waits(name, want, seconds);
+  const uncordon = batch([{ name: 'uncordon', command: kubectl('uncordon', '--', name) }]);
+  return sh`${version} || exit; out=$(${ready}) || { s=$?; printf '%s' "$out"; exit $s; }; printf '%s\\n' "$out"; case $out in *'"unschedulable": true'*) ${uncordon} ;; esac`;
 }
 
 /**

@@ -16,7 +16,7 @@ import { withV } from '../shared/versions';
 import { PACKAGE_MANAGERS, type K8sPackage } from '../packages';
 import { nextIs, takeRead, type GroupContext } from './group-context';
 import { readNode } from './kubectl';
-import { RESTART_CHECK } from './kubelet';
+import { RESTART_CHECK, restartCommand } from './kubelet';
 import { kubeadmStepSections, UPGRADE_NODE_READ } from './kubeadm-settings';
 import { markerKey, markerSays, readMarker, withMarker } from './markers';
 import {
@@ -31,7 +31,7 @@ import {
 import { ErrorTypes, failure, lastLine, looksTransient, outputOf, tail } from './failure';
 import type { Runner } from './runner';
 import { logger } from './runtime';
-import { batch, parseBatch, targetOf, type Section, type SectionResult } from './script';
+import { batch, beforeSections, parseBatch, targetOf, type Section, type SectionResult } from './script';
 import { ensureRepoKey } from './repo-key';
 import { runPackageInstall } from './package-install';
 import type { RunResult, SshTarget } from '../ssh/types';
@@ -255,11 +255,13 @@ export function createPackageActivities(run: Runner) {
     const manager = cluster.inventory.packages.manager;
     const target = targetOf(cluster.inventory, node);
     const restartNext = nextIs(ctx, 'kubelet-restart');
-    const {
-      versions: installed,
-      marker,
-      sections,
-    } = await installedVersions(run, target, manager, step, restartNext ? RESTART_CHECK : []);
+    // In a group the Node is read in parallel with the package check, on the API node: this step
+    // needs it to install, the restart after it to decide when nothing is installed.
+    const [{ versions: installed, marker, sections }, read] = await Promise.all([
+      installedVersions(run, target, manager, step, restartNext ? RESTART_CHECK : []),
+      ctx && !ctx.node ? readNode(run, cluster, node.name, step) : undefined,
+    ]);
+    if (ctx && read) ctx.node = read;
     if (restartNext) ctx.restartCheck = sections;
     const wanted: { name: K8sPackage; full: string }[] = [
       { name: 'kubelet', full: hop.packages.kubelet },
@@ -313,9 +315,20 @@ export function createPackageActivities(run: Runner) {
       what,
       packages: ['kubelet', 'kubectl'],
       id: stepId(step, hop.packages.kubelet),
-      build: (opts) => withMarker(install(opts), 'kubelet-packages', key),
+      // the restart the new kubelet needs runs in the same transaction: one detached step fewer
+      build: (opts) =>
+        restartNext
+          ? sh`${withMarker(install(opts), 'kubelet-packages', key)} && { echo; ${batch([{ name: 'kubelet-restart', command: restartCommand(input) }])}; }`
+          : withMarker(install(opts), 'kubelet-packages', key),
     });
     if (r.exitCode !== 0) packageFailure(manager, node.name, step, r, command, what);
+    if (restartNext) {
+      const restart = parseBatch(r.stdout).get('kubelet-restart');
+      // the Node's version and Ready condition change with the restart; the check before it is old
+      delete ctx.node;
+      delete ctx.restartCheck;
+      if (restart) ctx.restartRun = restart;
+    }
     return {
       changed: true,
       detail: [
@@ -323,7 +336,8 @@ export function createPackageActivities(run: Runner) {
         ...notes,
       ].join('; '),
       version: withV(hop.version),
-      outputTail: tail(outputOf(r)),
+      // the install's own output; the restart's section is the restart step's
+      outputTail: tail(outputOf({ stdout: beforeSections(r.stdout), stderr: r.stderr })),
     };
   }
 

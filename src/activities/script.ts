@@ -31,6 +31,12 @@ export function batch(sections: Section[]): ShellCommand {
   return sh`${parts.reduce((a, b) => sh`${a}; ${b}`)}`;
 }
 
+/** What a command printed before the first section of a `batch` it ran after it (all of it when none). */
+export function beforeSections(stdout: string): string {
+  const at = stdout.search(new RegExp(`^${MARK} begin `, 'm'));
+  return at < 0 ? stdout : stdout.slice(0, at);
+}
+
 /** Splits the output of `batch` back into sections. A section missing from the output is absent. */
 export function parseBatch(stdout: string): Map<string, SectionResult> {
   const out = new Map<string, SectionResult>();

@@ -115,11 +115,19 @@ describe('activities on a lab over SSH', () => {
     // uncordon deciding on what the Ready wait printed. Run twice, as a retry would.
     const nodeReads = () =>
       lab.events().filter((e) => e.type === 'exec' && /^kubectl .*\bget node w-1\b/.test(e.cmd ?? '')).length;
-    // and the restart's own check rides in the package check's session: 3 sessions on the worker
-    // (the check, the install, the restart) where there were 4
+    // and the restart's own check rides in the package check's session, the restart itself in the
+    // package install's transaction: 2 sessions on the worker (the check, the install and restart)
+    // where there were 4. On the API node the Node read runs beside the package check, and the
+    // uncordon in the Ready wait's session: 2 sessions where there were 3.
+    const onCp1 = () => lab.events().filter((e) => e.type === 'ssh' && e.node === 'cp-1').length;
+    const uncordons = () =>
+      lab.events().filter((e) => e.type === 'exec' && /^kubectl .*\buncordon -- w-1$/.test(e.cmd ?? ''))
+        .length;
     const after = ['kubelet-packages', 'kubelet-restart', 'wait-ready', 'uncordon'] as const;
     let reads = nodeReads();
     let sessions = onW1();
+    let apiSessions = onCp1();
+    let uncordonRuns = uncordons();
     const group = await run(() => acts.ensureKubeletUpgraded({ ...wIn, steps: [...after] }));
     expect(group.steps.map((r) => [r.step, r.changed])).toEqual([
       ['kubelet-packages', true],
@@ -127,16 +135,29 @@ describe('activities on a lab over SSH', () => {
       ['wait-ready', false],
       ['uncordon', true],
     ]);
+    expect(group.steps.find((r) => r.step === 'kubelet-restart')?.detail).toMatch(/in the package install/);
     expect(nodeReads() - reads).toBe(1);
-    expect(onW1() - sessions).toBe(3);
+    expect(onW1() - sessions).toBe(2);
+    expect(onCp1() - apiSessions).toBe(2);
+    expect(uncordons() - uncordonRuns).toBe(1);
     reads = nodeReads();
     sessions = onW1();
+    apiSessions = onCp1();
+    uncordonRuns = uncordons();
     const before = mutating();
     const again = await run(() => acts.ensureKubeletUpgraded({ ...wIn, steps: [...after] }));
     expect(again.steps.filter((r) => r.changed)).toEqual([]);
     expect(mutating()).toBe(before);
     expect(nodeReads() - reads).toBe(1);
     expect(onW1() - sessions).toBe(1);
+    // the node is schedulable: the Ready wait's session runs no uncordon
+    expect(onCp1() - apiSessions).toBe(2);
+    expect(uncordons() - uncordonRuns).toBe(0);
+    // the model, as the controller last saved it (50 ms after a change): uncordoned at the hop
+    expect(lab.nodes()['w-1']).toMatchObject({
+      unschedulable: false,
+      kubelet: hop.version.replace(/^v/, ''),
+    });
     // Every step had something to do the first time (the images step is allowed to be a no-op).
     expect(Object.entries(firstRuns).filter(([n, changed]) => !changed && n !== 'cp images')).toEqual([]);
     expect(repeatedMutations(lab.events())).toEqual([]);

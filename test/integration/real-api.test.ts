@@ -117,6 +117,26 @@ describe('the lab on the real Kubernetes API', () => {
     expect(met(/kubeletVersion\}=v1\.34\.4/)).toEqual(['cp-1', 'w-1', 'w-2']);
     expect(met(/condition=Ready/)).toEqual(['cp-1', 'w-1', 'w-2']);
     expect(waits.filter((e) => e.exit !== 0 && e.exit !== 1)).toEqual([]);
+    // real kubectl's JSON says the Node is cordoned where kupgrade's shell looks for it: each
+    // worker's uncordon ran once, in its Ready wait's session, never in a session of its own
+    const sessions = s.lab
+      .events()
+      .filter((e) => e.type === 'ssh' && /\buncordon -- w-\d\b/.test(e.cmd ?? ''));
+    expect(
+      sessions
+        .map((e) => [/uncordon -- (w-\d)/.exec(e.cmd ?? '')?.[1], /condition=Ready/.test(e.cmd ?? '')])
+        .sort(),
+    ).toEqual([
+      ['w-1', true],
+      ['w-2', true],
+    ]);
+    const uncordons = s.lab
+      .events()
+      .filter((e) => e.type === 'exec' && /^kubectl .*\buncordon -- w-\d$/.test(e.cmd ?? ''));
+    expect(uncordons.map((e) => [/(w-\d)$/.exec(e.cmd ?? '')?.[1], e.exit]).sort()).toEqual([
+      ['w-1', 0],
+      ['w-2', 0],
+    ]);
     // real kubectl's `wait -o json` prints the Node as it met the condition: what the uncordon after
     // the Ready wait decides on (src/activities/node-ready.ts printedNode)
     const printed = s.lab.ssh(
