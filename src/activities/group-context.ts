@@ -24,8 +24,9 @@ export interface GroupContext {
    */
   restartCheck?: Map<string, SectionResult>;
   /**
-   * The upgrade-node step's check (its marker, the kubeadm settings), read in the session that
-   * verifies the kubeadm just installed when upgrade-node comes next; the install changes neither.
+   * The upgrade-node step's check (its marker, the kubeadm settings), read in the repo check's
+   * session when upgrade-node comes after kubeadm-package, else in the session that verifies the
+   * kubeadm just installed when upgrade-node comes next; neither step changes what it reads.
    */
   upgradeNodeCheck?: Map<string, SectionResult>;
   /**
@@ -43,10 +44,17 @@ export interface GroupContext {
    * the wait printed is cordoned: its section.
    */
   uncordonRun?: SectionResult;
+  /**
+   * `kubeadm upgrade node`, run in the kubeadm install's transaction when the install had to run,
+   * upgrade-node comes next, its check said to run it and the new kubeadm reported the hop's
+   * version: its section.
+   */
+  upgradeNodeRun?: SectionResult;
 }
 
 /** The reads one sub-step hands to the next; each is taken once. */
-type HandedRead = 'restartCheck' | 'upgradeNodeCheck' | 'kubeadmVersion' | 'restartRun' | 'uncordonRun';
+type HandedRead =
+  'restartCheck' | 'upgradeNodeCheck' | 'kubeadmVersion' | 'restartRun' | 'uncordonRun' | 'upgradeNodeRun';
 
 /** Whether `step` runs next in this group run (so a read for it can ride in this step's session). */
 export function nextIs(ctx: GroupContext | undefined, step: GroupedStep): ctx is GroupContext {

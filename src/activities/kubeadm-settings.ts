@@ -135,7 +135,7 @@ export async function readKubeadmStep(
   opts: KubeadmStepRead,
   /** the sections, already read in an earlier step's session (group-context.ts) */
   read?: Map<string, SectionResult>,
-): Promise<{ done: boolean; settings: KubeadmSettings }> {
+): Promise<KubeadmStepState> {
   const { cluster, node } = input;
   const got =
     read ??
@@ -143,9 +143,24 @@ export async function readKubeadmStep(
       (await run.exec(targetOf(cluster.inventory, node), batch(kubeadmStepSections(input, opts)), { step }))
         .stdout,
     );
+  return kubeadmStepFrom(input, version, got);
+}
+
+export interface KubeadmStepState {
+  /** this run and hop already did the step at the version (its marker) */
+  done: boolean;
+  settings: KubeadmSettings;
+}
+
+/** What the sections of kubeadmStepSections say. */
+export function kubeadmStepFrom(
+  input: Pick<NodeHopInput, 'cluster' | 'hop' | 'run'>,
+  version: string,
+  got: Map<string, SectionResult>,
+): KubeadmStepState {
   const marker = got.get('marker');
   return {
     done: marker?.exitCode === 0 && markerSays(marker.output, markerKey(input, version)),
-    settings: settingsFrom(cluster.inventory, got),
+    settings: settingsFrom(input.cluster.inventory, got),
   };
 }

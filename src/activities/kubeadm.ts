@@ -13,7 +13,7 @@
  */
 import { manifestImageTags, parseKubeadmConfigMap } from '../parsers/kubeadm-config';
 import { CONTROL_PLANE_COMPONENTS } from '../parsers/pods';
-import { cmd } from '../ssh/command';
+import { cmd, type ShellCommand } from '../ssh/command';
 import { stepId } from '../ssh/detached';
 import type { NodeHopInput, StepResult } from '../shared/activities';
 import { sameVersion, withV } from '../shared/versions';
@@ -23,17 +23,19 @@ import { configFileMissing, kubeadmFailure } from './kubeadm-failure';
 import {
   controlPlaneFlags,
   KUBEADM_TIMEOUT_MS,
+  kubeadmStepFrom,
   readKubeadmStep,
   settingsFrom,
   settingsSections,
   upgradeFlags,
   UPGRADE_NODE_READ,
+  type KubeadmSettings,
 } from './kubeadm-settings';
 import { clusterSections } from './kubectl';
 import { markerKey, markerSays, readMarker, withMarker } from './markers';
 import type { Runner } from './runner';
 import { logger } from './runtime';
-import { batch, parseBatch, targetOf } from './script';
+import { batch, parseBatch, sectionRun, targetOf } from './script';
 
 function manifestPath(component: string): string {
   return `/etc/kubernetes/manifests/${component}.yaml`;
@@ -156,19 +158,26 @@ export function createKubeadmActivities(run: Runner) {
     const step = 'upgrade-node';
     const want = withV(hop.version);
     const target = targetOf(cluster.inventory, node);
-    // in a group, read in the session that verified the kubeadm package just before
+    // in a group, the kubeadm install that had to run ran upgrade-node in its transaction
+    const ran = takeRead(ctx, 'upgradeNodeRun');
     const read = takeRead(ctx, 'upgradeNodeCheck');
+    if (ran) {
+      const r = sectionRun(ran);
+      const settings = read ? kubeadmStepFrom(input, want, read).settings : {};
+      if (r.exitCode !== 0)
+        throw kubeadmFailure(node.name, step, r, upgradeNodeCommand(input, settings), 'kubeadm upgrade node');
+      return {
+        changed: true,
+        detail: `kubeadm upgrade node (${want}), in the kubeadm install's transaction`,
+        version: want,
+        outputTail: tail(ran.output),
+      };
+    }
+    // in a group, read in an earlier step's session
     const { done, settings } = await readKubeadmStep(run, input, step, want, UPGRADE_NODE_READ, read);
     if (done)
       return { changed: false, detail: `kubeadm upgrade node already done for ${want}`, version: want };
-    const args = [
-      'kubeadm',
-      'upgrade',
-      'node',
-      ...upgradeFlags(settings, 'node'),
-      ...(node.role === 'control-plane' ? controlPlaneFlags(cluster.inventory) : []),
-    ];
-    const command = withMarker(cmd(...args), 'upgrade-node', markerKey(input, want));
+    const command = upgradeNodeCommand(input, settings);
     logger().info('kubeadm upgrade node', { node: node.name, version: want });
     const r = await run.transaction(target, stepId(step, want), command, {
       step,
@@ -184,4 +193,16 @@ export function createKubeadmActivities(run: Runner) {
   }
 
   return { ensureImagesPulled, ensureKubeadmApply, ensureKubeadmUpgradeNode };
+}
+
+/** `kubeadm upgrade node` with the node's settings, and its marker for this run and hop. */
+export function upgradeNodeCommand(input: NodeHopInput, settings: KubeadmSettings): ShellCommand {
+  const args = [
+    'kubeadm',
+    'upgrade',
+    'node',
+    ...upgradeFlags(settings, 'node'),
+    ...(input.node.role === 'control-plane' ? controlPlaneFlags(input.cluster.inventory) : []),
+  ];
+  return withMarker(cmd(...args), 'upgrade-node', markerKey(input, withV(input.hop.version)));
 }

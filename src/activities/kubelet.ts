@@ -19,7 +19,7 @@ import { markerKey, markerSays, readMarker, withMarker } from './markers';
 import { ErrorTypes, failure, lastLine, looksTransient, outputOf, tail } from './failure';
 import type { Runner } from './runner';
 import { logger } from './runtime';
-import { batch, parseBatch, targetOf, type Section } from './script';
+import { batch, parseBatch, sectionRun, targetOf, type Section } from './script';
 
 /** What the restart checks on the node before it acts. */
 export const RESTART_CHECK: readonly Section[] = [
@@ -57,14 +57,7 @@ export function createKubeletActivities(run: Runner) {
     // in a group, the package install that had to run restarted the kubelet in its transaction
     const ran = takeRead(ctx, 'restartRun');
     if (ran) {
-      const r: RunResult = {
-        exitCode: ran.exitCode,
-        stdout: ran.output,
-        stderr: '',
-        truncated: false,
-        durationMs: 0,
-      };
-      if (r.exitCode !== 0) throw restartFailed(node.name, step, r, restartCommand(input));
+      if (ran.exitCode !== 0) throw restartFailed(node.name, step, sectionRun(ran), restartCommand(input));
       return {
         changed: true,
         detail: `kubelet restarted for ${want} (in the package install's transaction)`,

@@ -9,7 +9,7 @@
  *   installed rows of the listing) already are the hop's package versions → nothing; otherwise the
  *   node must be cordoned (invariant 3) before anything is installed.
  */
-import { cmd, sh } from '../ssh/command';
+import { cmd, sh, type ShellCommand } from '../ssh/command';
 import { stepId } from '../ssh/detached';
 import type { NodeHopInput, StepResult } from '../shared/activities';
 import { withV } from '../shared/versions';
@@ -17,7 +17,8 @@ import { PACKAGE_MANAGERS, type K8sPackage } from '../packages';
 import { nextIs, takeRead, type GroupContext } from './group-context';
 import { readNode } from './kubectl';
 import { RESTART_CHECK, restartCommand } from './kubelet';
-import { kubeadmStepSections, UPGRADE_NODE_READ } from './kubeadm-settings';
+import { kubeadmStepFrom, kubeadmStepSections, UPGRADE_NODE_READ } from './kubeadm-settings';
+import { upgradeNodeCommand } from './kubeadm';
 import { markerKey, markerSays, readMarker, withMarker } from './markers';
 import {
   configuredUrl,
@@ -40,6 +41,22 @@ const KUBEADM_VERSION = cmd('kubeadm', 'version', '-o', 'short');
 const EOF_MARK = '@@kupgrade-eof@@';
 
 const INSTALL_TIMEOUT_MS = 20 * 60_000;
+
+/**
+ * After a kubeadm install, in its transaction: `kubeadm version -o short` (stdout only, as run
+ * alone) as a section, then upgrade-node's command as a section when it said `want`. Exits 0
+ * whatever they say: the transaction's exit code is the install's.
+ */
+function thenUpgradeNode(want: string, upgradeNode: ShellCommand): ShellCommand {
+  const version = batch([
+    {
+      name: 'kubeadm-version',
+      command: sh`v=$(${KUBEADM_VERSION} 2>/dev/null); s=$?; printf '%s\\n' "$v"; [ "$s" = 0 ]`,
+    },
+  ]);
+  const run = batch([{ name: 'upgrade-node', command: upgradeNode }]);
+  return sh`${version}; if [ "$v" = ${want} ]; then ${run}; fi`;
+}
 
 /** Throws the right failure for a package command that exited non-zero. */
 export function packageFailure(
@@ -151,7 +168,7 @@ export function createPackageActivities(run: Runner) {
     if (!url) return { changed: false, detail: 'repository unmanaged' };
     const target = targetOf(cluster.inventory, node);
     const m = PACKAGE_MANAGERS[manager];
-    const cur = await readRepo(target, manager, ctx, step);
+    const cur = await readRepo(input, target, manager, ctx, step);
     if (cur.exitCode !== 0) {
       throw failure({
         type: looksTransient(outputOf(cur)) ? ErrorTypes.Transient : ErrorTypes.UnexpectedExit,
@@ -214,6 +231,13 @@ export function createPackageActivities(run: Runner) {
     const pkgs = [{ name: 'kubeadm' as const, full: hop.packages.kubeadm }];
     logger().info('installing kubeadm', { node: node.name, from: have, to: hop.packages.kubeadm });
     const what = `kubeadm ${hop.packages.kubeadm} install`;
+    // In a group, upgrade-node runs in the install's transaction when its check (read in the repo
+    // step's session) says it is to run: after the install, once the new kubeadm says the hop's
+    // version (the verification below reads what it said).
+    const check = nextIs(ctx, 'upgrade-node') ? ctx.upgradeNodeCheck : undefined;
+    const state = check ? kubeadmStepFrom(input, want, check) : undefined;
+    const then = state && !state.done ? upgradeNodeCommand(input, state.settings) : undefined;
+    const install = (opts: readonly string[]) => PACKAGE_MANAGERS[manager].stepInstallCommand(pkgs, opts);
     const {
       result: r,
       command,
@@ -225,10 +249,17 @@ export function createPackageActivities(run: Runner) {
       what,
       packages: ['kubeadm'],
       id: stepId(step, hop.packages.kubeadm),
-      build: (opts) => PACKAGE_MANAGERS[manager].stepInstallCommand(pkgs, opts),
+      build: (opts) =>
+        then ? sh`${install(opts)} && { echo; ${thenUpgradeNode(want, then)}; }` : install(opts),
     });
     if (r.exitCode !== 0) packageFailure(manager, node.name, step, r, command, what);
-    const after = await installedKubeadm(target, input, ctx, step);
+    const got = then ? parseBatch(r.stdout) : undefined;
+    const said = got?.get('kubeadm-version');
+    const ran = got?.get('upgrade-node');
+    if (ctx && ran) ctx.upgradeNodeRun = ran;
+    const after = said
+      ? { exitCode: said.exitCode, stdout: said.output, said: lastLine(said.output) }
+      : await installedKubeadm(target, input, ctx, step);
     const now = after.stdout.trim();
     if (after.exitCode !== 0 || !/^v?\d+\.\d+\.\d+$/.test(now) || withV(now) !== want) {
       throw failure({
@@ -245,7 +276,7 @@ export function createPackageActivities(run: Runner) {
       changed: true,
       detail: [`kubeadm ${hop.packages.kubeadm} installed`, ...notes].join('; '),
       version: want,
-      outputTail: tail(outputOf(r)),
+      outputTail: tail(outputOf({ stdout: beforeSections(r.stdout), stderr: r.stderr })),
     };
   }
 
@@ -351,7 +382,7 @@ export function createPackageActivities(run: Runner) {
     ctx: GroupContext | undefined,
     step: string,
   ): Promise<{ exitCode: number; stdout: string; said: string }> {
-    if (!nextIs(ctx, 'upgrade-node')) {
+    if (!nextIs(ctx, 'upgrade-node') || ctx.upgradeNodeCheck) {
       const r = await run.exec(target, KUBEADM_VERSION, { step });
       return { exitCode: r.exitCode, stdout: r.stdout, said: lastLine(outputOf(r)) };
     }
@@ -369,9 +400,12 @@ export function createPackageActivities(run: Runner) {
   /**
    * The repository file as locateRepoCommand prints it. In a group whose next step is
    * kubeadm-package, that step's `kubeadm version` rides in the same session (stdout only for
-   * both, as each run alone; a failed read is run alone again for its whole message).
+   * both, as each run alone; a failed read is run alone again for its whole message), and so does
+   * upgrade-node's check when upgrade-node follows (the repository and the kubeadm package change
+   * neither its marker nor the settings it reads).
    */
   async function readRepo(
+    input: NodeHopInput,
     target: SshTarget,
     manager: Manager,
     ctx: GroupContext | undefined,
@@ -379,6 +413,7 @@ export function createPackageActivities(run: Runner) {
   ): Promise<RunResult> {
     const alone = () => run.exec(target, locateRepoCommand(manager), { step });
     if (!nextIs(ctx, 'kubeadm-package')) return alone();
+    const upgradeNodeLater = ctx.later[1] === 'upgrade-node';
     const r = await run.exec(
       target,
       batch([
@@ -388,6 +423,8 @@ export function createPackageActivities(run: Runner) {
           command: sh`{ ${locateRepoCommand(manager)}; } 2>/dev/null && printf %s ${EOF_MARK}`,
         },
         { name: 'kubeadm-version', command: sh`${KUBEADM_VERSION} 2>/dev/null` },
+        // and upgrade-node's check when it comes after the kubeadm package
+        ...(upgradeNodeLater ? kubeadmStepSections(input, UPGRADE_NODE_READ) : []),
       ]),
       { step },
     );
@@ -395,6 +432,7 @@ export function createPackageActivities(run: Runner) {
     const repo = got.get('repo');
     const kubeadm = got.get('kubeadm-version');
     if (kubeadm) ctx.kubeadmVersion = { exitCode: kubeadm.exitCode, stdout: kubeadm.output };
+    if (upgradeNodeLater && got.has('marker')) ctx.upgradeNodeCheck = got;
     if (r.exitCode !== 0 || !repo || repo.exitCode !== 0 || !repo.output.endsWith(EOF_MARK)) return alone();
     return { ...r, stdout: repo.output.slice(0, -EOF_MARK.length), stderr: '' };
   }

@@ -4,7 +4,7 @@
  */
 import { sh, type ShellCommand } from '../ssh/command';
 import type { InventoryNode, InventorySettings } from '../shared/inventory';
-import type { SshTarget } from '../ssh/types';
+import type { RunResult, SshTarget } from '../ssh/types';
 
 const MARK = '@@kupgrade@@';
 
@@ -29,6 +29,11 @@ export function batch(sections: Section[]): ShellCommand {
     return sh`echo ${begin}; { ${s.command}; } 2>&1; printf '\\n%s%s\\n' ${end} "$?"`;
   });
   return sh`${parts.reduce((a, b) => sh`${a}; ${b}`)}`;
+}
+
+/** A section as a command's result (its stdout and stderr came together), for failure reports. */
+export function sectionRun(s: SectionResult): RunResult {
+  return { exitCode: s.exitCode, stdout: s.output, stderr: '', truncated: false, durationMs: 0 };
 }
 
 /** What a command printed before the first section of a `batch` it ran after it (all of it when none). */

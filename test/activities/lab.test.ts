@@ -89,10 +89,11 @@ describe('activities on a lab over SSH', () => {
     expect(await run(() => acts.waitNodeReady(cpIn))).toEqual({ ready: true, kubeletVersion: hop.version });
     await twice('cp uncordon', () => acts.ensureUncordoned({ cluster, node: cp }));
     // The worker's steps before the drain as the workflow runs them, in one group: the kubeadm
-    // check rides in the repo check's session, upgrade-node's check in the one that verifies the
-    // new kubeadm: 5 sessions on the worker where there were 7 (repo check, repo switch, kubeadm
-    // check, install, verify, upgrade-node check, kubeadm upgrade node). Twice, as a retry would:
-    // 2 sessions (3 before), nothing changed.
+    // check and upgrade-node's check ride in the repo check's session, and `kubeadm upgrade node`
+    // runs in the kubeadm install's transaction once the new kubeadm says the hop's version: 3
+    // sessions on the worker (the checks, the repo switch, the install) where there were 7 (repo
+    // check, repo switch, kubeadm check, install, verify, upgrade-node check, kubeadm upgrade
+    // node). Twice, as a retry would: 1 session (3 before), nothing changed.
     const onW1 = () => lab.events().filter((e) => e.type === 'ssh' && e.node === 'w-1').length;
     const prepare = ['repo', 'kubeadm-package', 'upgrade-node'] as const;
     let mark = onW1();
@@ -102,13 +103,14 @@ describe('activities on a lab over SSH', () => {
       ['kubeadm-package', true],
       ['upgrade-node', true],
     ]);
-    expect(onW1() - mark).toBe(5);
+    expect(prepared.steps.find((r) => r.step === 'upgrade-node')?.detail).toMatch(/in the kubeadm install/);
+    expect(onW1() - mark).toBe(3);
     mark = onW1();
     const mutatingBeforePrepare = mutating();
     const preparedAgain = await run(() => acts.ensureNodePrepared({ ...wIn, steps: [...prepare] }));
     expect(preparedAgain.steps.filter((r) => r.changed)).toEqual([]);
     expect(mutating()).toBe(mutatingBeforePrepare);
-    expect(onW1() - mark).toBe(2);
+    expect(onW1() - mark).toBe(1);
     await twice('w drain', () => acts.ensureDrained({ cluster, node: w }));
     // The worker's steps after the drain as the workflow runs them: one group, whose sub-steps hand
     // the Node object on (group-context.ts) — one read where each used to read its own (3), the
