@@ -8,13 +8,15 @@
 import { parseDrainOutput } from '../parsers/kubectl';
 import { parsePodsJson, podRef } from '../parsers/pods';
 import type { DrainResult, NodeInput, StepResult } from '../shared/activities';
+import { sh } from '../ssh/command';
+import type { RunResult } from '../ssh/types';
 import type { InventorySettings } from '../shared/inventory';
 import { ErrorTypes, failure, lastLine, looksTransient, outputOf, tail } from './failure';
 import { takeRead, type GroupContext } from './group-context';
 import { kubectl, nodesFromJson, readNode } from './kubectl';
 import type { Runner } from './runner';
 import { heartbeat, logger, priorHeartbeat } from './runtime';
-import { batch, parseBatch, targetOf } from './script';
+import { batch, keptSection, parseBatch, sectionRun, targetOf, unlessSaid } from './script';
 
 /**
  * Pods `kubectl drain` would still have to remove from the node: not mirror/static pods, not
@@ -32,6 +34,9 @@ function podsLeftToEvict(text: string, ignoreDaemonSets: boolean): string[] {
   }
   return out;
 }
+
+/** What kubectl's JSON printer writes for a cordoned Node (a schedulable one has no such field). */
+const UNSCHEDULABLE_JSON = '"unschedulable": true';
 
 /** `kubectl drain` with the inventory's drain settings; the node name after `--`, never read as a flag. */
 function drainArgs(d: InventorySettings['drain'], node: string): string[] {
@@ -120,24 +125,61 @@ export function createDrainActivities(run: Runner) {
     const d = cluster.inventory.drain;
     const api = targetOf(cluster.inventory, cluster.apiNode);
     const step = 'drain';
+    // A retry of this activity (a worker lost mid-drain) finds the cordon its first attempt made:
+    // what the first attempt saw is kept in the heartbeat.
+    const prior = priorHeartbeat() as { wasCordoned?: unknown } | undefined;
+    const firstSaw = typeof prior?.wasCordoned === 'boolean' ? prior.wasCordoned : undefined;
+    const command = kubectl(...drainArgs(d, node.name));
+    // What the drain's heartbeats carry, once known: the node's cordon before this drain.
+    const beats: { wasCordoned?: boolean } = firstSaw === undefined ? {} : { wasCordoned: firstSaw };
+    let said = '';
+    let read = false;
+    // The Node's section arrives before the drain in the same session cordons it: the first
+    // heartbeat already says what the node was (no heartbeat goes out before that).
+    const onStdout = (text: string): void => {
+      if (read) return;
+      said += text;
+      const sec = parseBatch(said).get('node');
+      if (!sec) return;
+      read = true;
+      if (sec.exitCode !== 0 || 'wasCordoned' in beats) return;
+      try {
+        const n = nodesFromJson(sec.output)[0];
+        if (n) beats.wasCordoned = n.unschedulable;
+      } catch {
+        // not a Node: no drain runs in this session (below)
+      }
+    };
+    // One session: the Node, its pods, then the drain, which runs here only when the Node is
+    // schedulable (kubectl's JSON has no `"unschedulable": true`). A node already cordoned (an
+    // operator's cordon, or this run's found by a retry) is drained in a session of its own, and
+    // only when pods are left to evict.
     const check = await run.exec(
       api,
-      batch([
-        { name: 'node', command: kubectl('get', 'node', node.name, '-o', 'json') },
-        {
-          name: 'pods',
-          command: kubectl(
-            'get',
-            'pods',
-            '--all-namespaces',
-            '--field-selector',
-            `spec.nodeName=${node.name}`,
-            '-o',
-            'json',
-          ),
-        },
-      ]),
-      { step },
+      sh`${keptSection({ name: 'node', command: kubectl('get', 'node', node.name, '-o', 'json') }, 'n')}; ${batch(
+        [
+          {
+            name: 'pods',
+            command: kubectl(
+              'get',
+              'pods',
+              '--all-namespaces',
+              '--field-selector',
+              `spec.nodeName=${node.name}`,
+              '-o',
+              'json',
+            ),
+          },
+        ],
+      )}; ${unlessSaid('n', UNSCHEDULABLE_JSON, batch([{ name: 'drain', command }]))}`,
+      {
+        step,
+        progress: () => 'wasCordoned' in beats,
+        heartbeatDetails: beats,
+        onStdout,
+        // kubectl stops itself at --timeout; the SSH limit only catches a hung session.
+        timeoutMs: (d.timeoutSeconds + 120) * 1000,
+      },
     );
     const sections = parseBatch(check.stdout);
     const nodeSec = sections.get('node');
@@ -154,10 +196,7 @@ export function createDrainActivities(run: Runner) {
       });
     }
     const before = nodesFromJson(nodeSec.output)[0];
-    // A retry of this activity (a worker lost mid-drain) finds the cordon its first attempt made:
-    // what the first attempt saw is kept in the heartbeat.
-    const prior = priorHeartbeat() as { wasCordoned?: unknown } | undefined;
-    const wasCordoned = typeof prior?.wasCordoned === 'boolean' ? prior.wasCordoned : before.unschedulable;
+    const wasCordoned = firstSaw ?? before.unschedulable;
     let left: string[] | null = null;
     const podsSec = sections.get('pods');
     if (podsSec?.exitCode === 0) {
@@ -167,21 +206,24 @@ export function createDrainActivities(run: Runner) {
         left = null;
       }
     }
-    if (before.unschedulable && left !== null && left.length === 0) {
-      logger().info('node already cordoned and drained', { node: node.name });
-      return { changed: false, wasCordoned, detail: `${node.name} already cordoned and drained` };
+    const drained = sections.get('drain');
+    let r: RunResult;
+    if (drained) {
+      r = sectionRun(drained);
+    } else {
+      if (before.unschedulable && left !== null && left.length === 0) {
+        logger().info('node already cordoned and drained', { node: node.name });
+        return { changed: false, wasCordoned, detail: `${node.name} already cordoned and drained` };
+      }
+      logger().info('draining node', { node: node.name, wasCordoned, podsLeft: left?.length });
+      heartbeat({ node: node.name, step, wasCordoned });
+      r = await run.exec(api, command, {
+        step,
+        progress: true,
+        heartbeatDetails: { wasCordoned },
+        timeoutMs: (d.timeoutSeconds + 120) * 1000,
+      });
     }
-
-    const command = kubectl(...drainArgs(d, node.name));
-    logger().info('draining node', { node: node.name, wasCordoned, podsLeft: left?.length });
-    heartbeat({ node: node.name, step, wasCordoned });
-    const r = await run.exec(api, command, {
-      step,
-      progress: true,
-      heartbeatDetails: { wasCordoned },
-      // kubectl stops itself at --timeout; the SSH limit only catches a hung session.
-      timeoutMs: (d.timeoutSeconds + 120) * 1000,
-    });
     const out = outputOf(r);
     if (r.exitCode === 0) {
       return { changed: true, wasCordoned, detail: `${node.name} drained`, outputTail: tail(out) };

@@ -3,6 +3,7 @@
  * and heartbeats, translating what went wrong into the failures of failure.ts. Nothing here knows
  * about kubeadm; the per-concern files (kubeadm.ts, packages.ts, ...) do.
  */
+import { StringDecoder } from 'node:string_decoder';
 import type { CheckInputRequest, CheckInputResult } from '../shared/activities';
 import type { ShellCommand } from '../ssh/command';
 import { DETACH_ERROR_EXIT, detachedStep } from '../ssh/detached';
@@ -40,11 +41,16 @@ export interface ExecOptions {
   /** What this command is for, for logs and heartbeats ("drain", "install kubeadm"). */
   step: string;
   timeoutMs?: number;
-  /** Heartbeat while output streams (long commands). */
-  progress?: boolean;
+  /**
+   * Heartbeat while output streams (long commands); a predicate: only once it holds (the details
+   * a retry needs are known), output and timer alike.
+   */
+  progress?: boolean | (() => boolean);
   maxOutputBytes?: number;
   /** Kept in every progress heartbeat, so that a retried attempt can read it (heartbeatDetails). */
   heartbeatDetails?: Record<string, unknown>;
+  /** Called with the command's stdout as it arrives (decoded, in order). */
+  onStdout?: (text: string) => void;
 }
 
 /** Runs commands for the activities: cancellation, heartbeats and error translation. */
@@ -81,17 +87,29 @@ export class Runner {
     let result: RunResult;
     // Long commands heartbeat on output and on a timer (kubectl drain or kubeadm may be silent
     // for minutes), so the activity's heartbeat timeout only fires when the worker is gone.
+    const when = typeof o.progress === 'function' ? o.progress : undefined;
     const beat =
       o.progress && ctx
-        ? () => ctx.heartbeat({ node: target.name, step: o.step, ...o.heartbeatDetails })
+        ? () => {
+            if (!when || when()) ctx.heartbeat({ node: target.name, step: o.step, ...o.heartbeatDetails });
+          }
         : undefined;
     const timer = beat ? setInterval(beat, this.heartbeatIntervalMs) : undefined;
+    const decoder = o.onStdout ? new StringDecoder('utf8') : undefined;
+    const onProgress =
+      beat || o.onStdout
+        ? (chunk: Buffer, stream: 'stdout' | 'stderr') => {
+            // what the command said first, then the heartbeat (whose details it may complete)
+            if (decoder && stream === 'stdout') o.onStdout?.(decoder.write(chunk));
+            beat?.();
+          }
+        : undefined;
     try {
       result = await this.ssh.run(target, command, {
         timeoutMs: o.timeoutMs ?? this.timeoutMs,
         signal: ctx?.cancellationSignal,
         maxOutputBytes: o.maxOutputBytes,
-        onProgress: beat,
+        onProgress,
       });
     } catch (err) {
       throw translateSshError(err, target, o.step);

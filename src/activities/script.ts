@@ -2,7 +2,7 @@
  * Batching read-only checks into one SSH command: each section prints a marker, its output
  * (stdout and stderr together) and its exit code, so one round trip answers many questions.
  */
-import { sh, type ShellCommand } from '../ssh/command';
+import { raw, sh, type ShellCommand } from '../ssh/command';
 import type { InventoryNode, InventorySettings } from '../shared/inventory';
 import type { RunResult, SshTarget } from '../ssh/types';
 
@@ -40,6 +40,25 @@ export function sectionRun(s: SectionResult): RunResult {
 export function beforeSections(stdout: string): string {
   const at = stdout.search(new RegExp(`^${MARK} begin `, 'm'));
   return at < 0 ? stdout : stdout.slice(0, at);
+}
+
+/**
+ * A section as batch writes it whose output also stays in the shell, for a later `unlessSaid`:
+ * stdout and stderr in `$v`, the exit code in `$v_rc` (`v`: [a-z_] only). The output loses its
+ * trailing newlines (command substitution), which parseBatch drops anyway.
+ */
+export function keptSection(s: Section, v: string): ShellCommand {
+  if (!/^[a-z0-9-]+$/.test(s.name)) throw new Error(`keptSection: bad section name ${s.name}`);
+  if (!/^[a-z_]+$/.test(v)) throw new Error(`keptSection: bad variable name ${v}`);
+  const begin = `${MARK} begin ${s.name}`;
+  const end = `${MARK} end ${s.name} `;
+  return sh`${raw(v)}=$({ ${s.command}; } 2>&1); ${raw(v)}_rc=$?; echo ${begin}; printf '%s\n' "$${raw(v)}"; printf '\n%s%s\n' ${end} "$${raw(v)}_rc"`;
+}
+
+/** `command`, run only when the kept section `v` (keptSection) exited 0 and its output lacks `text`. */
+export function unlessSaid(v: string, text: string, command: ShellCommand): ShellCommand {
+  if (!/^[a-z_]+$/.test(v)) throw new Error(`unlessSaid: bad variable name ${v}`);
+  return sh`if [ "$${raw(v)}_rc" = 0 ]; then case $${raw(v)} in *${text}*) ;; *) ${command} ;; esac; fi`;
 }
 
 /** Splits the output of `batch` back into sections. A section missing from the output is absent. */

@@ -200,11 +200,11 @@ export function exec(
       }
       ch.on('data', (d: Buffer) => {
         stdout.push(d);
-        opts.onProgress?.();
+        opts.onProgress?.(d, 'stdout');
       });
       ch.stderr.on('data', (d: Buffer) => {
         stderr.push(d);
-        opts.onProgress?.();
+        opts.onProgress?.(d, 'stderr');
       });
       ch.on('exit', (code: number | null, signalName?: string) => {
         if (typeof code === 'number') exitCode = code;

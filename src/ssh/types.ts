@@ -20,8 +20,11 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Per stream (stdout, stderr); the tail is kept and `truncated` set. Default: the pool's value. */
   maxOutputBytes?: number;
-  /** Called when output arrives, so a long-running activity can heartbeat. */
-  onProgress?: () => void;
+  /**
+   * Called when output arrives, with the chunk and its stream, so a long-running activity can
+   * heartbeat (and read what a command has said so far).
+   */
+  onProgress?: (chunk: Buffer, stream: 'stdout' | 'stderr') => void;
 }
 
 export interface RunResult {

@@ -29,13 +29,25 @@ interface Rule {
 export interface Call {
   node: string;
   command: string;
-  /** The individual commands: the sections of a batch, or the command itself. */
+  /** The individual commands that ran: the sections of a batch (not one its guard left out), or the command itself. */
   parts: string[];
   opts?: RunOptions;
 }
 
 const SECTION_RE =
   /echo '@@kupgrade@@ begin ([a-z0-9-]+)'; \{ ([\s\S]*?); \} 2>&1; printf '\\n%s%s\\n' '@@kupgrade@@ end \1 ' "\$\?"/g;
+
+/** keptSection (src/activities/script.ts): `v=$({ CMD; } 2>&1); v_rc=$?; echo '... begin NAME'` */
+const KEPT_RE = /([a-z_]+)=\$\(\{ ([\s\S]*?); \} 2>&1\); \1_rc=\$\?; echo '@@kupgrade@@ begin ([a-z0-9-]+)'/g;
+
+/** unlessSaid (src/activities/script.ts): what runs only when kept section `v` lacks a text. */
+const GUARD_RE =
+  /if \[ "\$([a-z_]+)_rc" = 0 \]; then case \$\1 in \*('(?:[^']|'\\'')*'|[^*\s]+)\*\) ;; \*\) [\s\S]*? ;; esac; fi/g;
+
+/** The word a POSIX single-quoted argument stands for. */
+function unquote(word: string): string {
+  return word.startsWith("'") ? word.slice(1, -1).replace(/'\\''/g, "'") : word;
+}
 
 /** Commands that change a node or the cluster. */
 export const MUTATING =
@@ -87,15 +99,31 @@ export class FakeSsh implements SshExecutor {
     const step = unwrapDetached(String(command));
     if (step) this.detached.push({ node: target.name, id: step.id });
     const text = step ? step.command : String(command);
-    const sections = [...text.matchAll(SECTION_RE)];
-    const parts = sections.length ? sections.map((m) => m[2]) : [text];
+    // sections as batch() writes them, and as keptSection() does (its output kept in a variable)
+    const keptVariables = new Map<number, string>();
+    const sections = [
+      ...text.matchAll(SECTION_RE),
+      ...[...text.matchAll(KEPT_RE)].map((m) => {
+        keptVariables.set(m.index ?? 0, m[1]);
+        // as a batch section: [whole, name, command]
+        return Object.assign([m[0], m[3], m[2]], { index: m.index ?? 0 }) as unknown as RegExpExecArray;
+      }),
+    ].sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
+    const guards = [...text.matchAll(GUARD_RE)].map((g) => ({
+      variable: g[1],
+      text: unquote(g[2]),
+      start: g.index ?? 0,
+      end: (g.index ?? 0) + g[0].length,
+    }));
+    // the commands that ran: a section left out by its guard did not
+    const parts: string[] = sections.length ? [] : [text];
     this.calls.push({ node: target.name, command: text, parts, opts });
     if (sections.length === 0) {
       const delay = this.delayOf(text, target.name);
       if (delay) await new Promise((r) => setTimeout(r, delay));
       const a = this.answer(text, target.name);
       if (a instanceof Error) throw a;
-      opts?.onProgress?.();
+      opts?.onProgress?.(Buffer.from(a.stdout ?? ''), 'stdout');
       return {
         exitCode: a.exitCode ?? 0,
         stdout: a.stdout ?? '',
@@ -105,11 +133,24 @@ export class FakeSsh implements SshExecutor {
       };
     }
     let stdout = '';
+    // what kept sections said (keptSection), for the sections run only unless they said a text
+    const kept = new Map<string, { exitCode: number; output: string }>();
     for (const m of sections) {
+      const at = m.index ?? 0;
+      const guard = guards.find((g) => at > g.start && at < g.end);
+      if (guard) {
+        const k = kept.get(guard.variable);
+        if (!k || k.exitCode !== 0 || k.output.includes(guard.text)) continue;
+      }
+      parts.push(m[2]);
       const a = this.answer(m[2], target.name);
       if (a instanceof Error) throw a;
-      stdout += `@@kupgrade@@ begin ${m[1]}\n${a.stdout ?? ''}${a.stderr ?? ''}\n@@kupgrade@@ end ${m[1]} ${a.exitCode ?? 0}\n`;
+      const output = `${a.stdout ?? ''}${a.stderr ?? ''}`;
+      const variable = keptVariables.get(at);
+      if (variable) kept.set(variable, { exitCode: a.exitCode ?? 0, output });
+      stdout += `@@kupgrade@@ begin ${m[1]}\n${output}\n@@kupgrade@@ end ${m[1]} ${a.exitCode ?? 0}\n`;
     }
+    opts?.onProgress?.(Buffer.from(stdout), 'stdout');
     return { exitCode: 0, stdout, stderr: '', truncated: false, durationMs: 1 };
   }
 

@@ -85,6 +85,11 @@ describe('ensureDrained', () => {
       `${KUBECTL} drain --ignore-daemonsets --delete-emptydir-data --force --grace-period=30 --timeout=120s -- w-1`,
     ]);
     expect(ssh.calls.every((c) => c.node === 'cp-1')).toBe(true);
+    // a schedulable node: read and drained in one session, and no heartbeat before the drain's
+    // first one says what the node was (a retry after a lost worker reads it from there)
+    expect(ssh.calls.map((c) => c.parts.length)).toEqual([3]);
+    expect(first.heartbeats.length).toBeGreaterThan(0);
+    expect(first.heartbeats.every((h) => (h as { wasCordoned?: unknown }).wasCordoned === false)).toBe(true);
     ssh.reset();
     const second = await inActivity(() => acts.ensureDrained(nodeInput));
     expect(second.value).toMatchObject({ changed: false, wasCordoned: true });
@@ -97,6 +102,20 @@ describe('ensureDrained', () => {
     ssh.on(/ drain .* -- w-1$/, { stdout: DRAIN_OK });
     const r = await inActivity(() => acts.ensureDrained(nodeInput));
     expect(r.value).toMatchObject({ changed: true, wasCordoned: true });
+    // cordoned already: the drain runs only after the pods read said some are left, alone
+    expect(ssh.calls.map((c) => c.parts.length)).toEqual([2, 1]);
+  });
+
+  test('a retry finding the cordon of its first attempt keeps what the first attempt saw', async () => {
+    const { ssh, acts, nodeInput } = setup();
+    // the first attempt cordoned it and was lost mid-drain; a pod is still left
+    cluster(ssh, { name: 'w-1', unschedulable: true }, [{ ns: 'prod', name: 'web-1', owner: 'ReplicaSet' }]);
+    ssh.on(/ drain .* -- w-1$/, { stdout: DRAIN_OK });
+    const r = await inActivity(() => acts.ensureDrained(nodeInput), {
+      heartbeatDetails: { node: 'w-1', step: 'drain', wasCordoned: false },
+    });
+    expect(r.value).toMatchObject({ changed: true, wasCordoned: false });
+    expect(r.heartbeats.every((h) => (h as { wasCordoned?: unknown }).wasCordoned === false)).toBe(true);
   });
 
   test('a PDB that never yields: DrainTimeout, non-retryable, blocking pod named, node left cordoned by this call', async () => {

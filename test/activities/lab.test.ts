@@ -111,7 +111,11 @@ describe('activities on a lab over SSH', () => {
     expect(preparedAgain.steps.filter((r) => r.changed)).toEqual([]);
     expect(mutating()).toBe(mutatingBeforePrepare);
     expect(onW1() - mark).toBe(1);
+    // the Node read, the pods read and the drain in one session on the API node; the retry: one
+    const onApi = () => lab.events().filter((e) => e.type === 'ssh' && e.node === 'cp-1').length;
+    const drainSessions = onApi();
     await twice('w drain', () => acts.ensureDrained({ cluster, node: w }));
+    expect(onApi() - drainSessions).toBe(2);
     // The worker's steps after the drain as the workflow runs them: one group, whose sub-steps hand
     // the Node object on (group-context.ts) — one read where each used to read its own (3), the
     // uncordon deciding on what the Ready wait printed. Run twice, as a retry would.
